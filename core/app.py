@@ -1,0 +1,172 @@
+"""The application object: config, today's date, modules, database and hook calls.
+
+An :class:`App` is built by a factory (the CLI, a test fixture), never at import time. Plugins
+are imported the first time the plugin manager is needed, once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import os
+from contextlib import contextmanager
+from functools import cached_property
+from typing import Iterator
+
+from core.config import Config
+from core.errors import ConfigError, CrmError, HookError, ModuleError
+
+
+def parse_today(value: str | None) -> dt.date | None:
+    """Parse ``--today`` / ``CRM_TODAY`` (YYYY-MM-DD)."""
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"today: {value!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+class App:
+    """One running Entonnoir: what every service and hook receives as ``app``."""
+
+    def __init__(self, config: Config, *, today: dt.date | None = None, entries=None):
+        self.config = config
+        self._today = today
+        if entries is not None:
+            self.__dict__["entries"] = entries
+
+    # --- time -----------------------------------------------------------------------------
+    @property
+    def today(self) -> dt.date:
+        """The business date: ``--today``, else ``CRM_TODAY``, else the calendar date.
+
+        Every time-based decision reads it from here so a period can be replayed day by day.
+        """
+        if self._today is None:
+            self._today = parse_today(os.environ.get("CRM_TODAY")) or dt.date.today()
+        return self._today
+
+    # --- modules --------------------------------------------------------------------------
+    @cached_property
+    def entries(self):
+        """Every installed module (enabled or not), from the entry points, none imported."""
+        from core.modules import discover
+
+        return discover()
+
+    @cached_property
+    def modules(self) -> list[str]:
+        """The enabled modules in dependency order (validated)."""
+        from core.modules import resolve_order
+
+        return resolve_order(self.entries, self.config.enabled)
+
+    @cached_property
+    def pm(self):
+        """The pluggy plugin manager with the enabled modules registered (imported on first use)."""
+        from core.modules import build_plugin_manager
+
+        return build_plugin_manager(self.entries, self.modules)
+
+    def is_enabled(self, name: str) -> bool:
+        return name in self.config.enabled
+
+    def call(self, hook: str, **kwargs):
+        """Call a hook on every enabled plugin; a failure names the plugin and rolls back.
+
+        :returns: the list of non-None results (pluggy's rule).
+        """
+        caller = getattr(self.pm.hook, hook)
+        try:
+            return caller(**kwargs)
+        except HookError:
+            raise
+        except Exception as exc:
+            raise HookError(self._culprit(caller, exc), hook, exc) from exc
+
+    def call_one(self, module: str, hook: str, **kwargs):
+        """Call a hook on one module only (``install`` runs on the module being enabled)."""
+        others = [p for p in self.pm.get_plugins() if self.pm.get_name(p) != module]
+        caller = self.pm.subset_hook_caller(hook, remove_plugins=others)
+        try:
+            return caller(**kwargs)
+        except (HookError, ModuleError):
+            raise
+        except Exception as exc:
+            raise HookError(module, hook, exc) from exc
+
+    def gather(self, hook: str, kind: type, label: str) -> dict:
+        """Call a ``register_*(register)`` hook on each module and index what they register by name.
+
+        Each item must be an instance of ``kind`` with a ``name``; a name registered twice is an
+        error naming both modules (``label`` says what the items are, for the message).
+        """
+        from core.errors import ModuleError
+
+        items: dict = {}
+        owners: dict[str, str] = {}
+        for module in ["core", *self.modules]:
+            def register(item, _module=module):
+                if not isinstance(item, kind):
+                    raise ModuleError(f"module '{_module}' registered {item!r}, not a {kind.__name__}")
+                if item.name in items:
+                    raise ModuleError(f"{label} '{item.name}' is registered by both "
+                                      f"'{owners[item.name]}' and '{_module}'")
+                items[item.name] = item
+                owners[item.name] = _module
+
+            self.call_one(module, hook, register=register)
+        return items
+
+    @staticmethod
+    def _culprit(caller, exc: BaseException) -> str:
+        """The plugin whose implementation is on the traceback of ``exc``."""
+        codes = {}
+        for impl in caller.get_hookimpls():
+            codes[inspect.unwrap(impl.function).__code__] = impl.plugin_name
+        tb = exc.__traceback__
+        while tb is not None:
+            name = codes.get(tb.tb_frame.f_code)
+            if name:
+                return name
+            tb = tb.tb_next
+        return "unknown"
+
+    # --- database -------------------------------------------------------------------------
+    @cached_property
+    def engine(self):
+        from core.db import make_engine
+
+        return make_engine(self.config.database_url)
+
+    @cached_property
+    def _sessionmaker(self):
+        from sqlalchemy.orm import sessionmaker
+
+        return sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def session(self):
+        """A new session (the caller owns its transaction)."""
+        return self._sessionmaker()
+
+    @contextmanager
+    def transaction(self) -> Iterator:
+        """One unit of work: commits if the block succeeds, rolls everything back if it raises."""
+        session = self.session()
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+__all__ = ["App", "CrmError", "parse_today"]

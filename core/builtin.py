@@ -1,0 +1,85 @@
+"""The kernel's own hook implementations, registered as the plugin ``core`` (always on).
+
+Built-in features go through the same hooks as any module's: the kernel's import kinds are
+declared here exactly as a plugin declares its own.
+"""
+
+from __future__ import annotations
+
+from core.hookspecs import hookimpl
+
+
+@hookimpl
+def register_models():
+    from core import models
+
+    return [models]
+
+
+@hookimpl
+def register_data_kinds(register):
+    from core.importexport import DataKind
+    from core.schemas import PartnerSchema, ProductSchema
+
+    register(DataKind(name="partners", schema=PartnerSchema, write=_write_partner, export=_export_partners,
+                      columns=tuple(PartnerSchema().fields), key="siren",
+                      summary="customers and suppliers (matched on SIREN or e-mail)"))
+    register(DataKind(name="products", schema=ProductSchema, write=_write_product, export=_export_products,
+                      columns=tuple(ProductSchema().fields), key="sku", summary="products (matched on SKU)"))
+
+
+def _write_partner(app, session, data, *, update, record):
+    from core.errors import ValidationError
+    from core.services import partners
+
+    existing = partners.find_duplicate(session, data)
+    if existing is None:
+        partners.create_partner(app, session, data, record=record, validated=True)
+        return "created"
+    if not update:
+        field = "siren" if data.get("siren") and existing.siren == data["siren"] else "email"
+        raise ValidationError(f"already used by partner {existing.id} ({existing.name}); "
+                              f"use --update to update it", record=record, field=field)
+    changes = partners.update_partner(app, session, existing, data, record=record, validated=True)
+    return "updated" if changes else "skipped"
+
+
+def _export_partners(app, session):
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from core.models import Partner
+
+    query = select(Partner).options(selectinload(Partner.salesperson)).order_by(Partner.id)
+    for partner in session.scalars(query):
+        row = {column: getattr(partner, column, None) for column in
+               ("name", "kind", "is_customer", "is_supplier", "email", "phone", "street", "postal_code",
+                "city", "country", "siren", "siret", "vat_number")}
+        row["salesperson"] = partner.salesperson.login if partner.salesperson else None
+        yield row
+
+
+def _write_product(app, session, data, *, update, record):
+    from sqlalchemy import select
+
+    from core.errors import ValidationError
+    from core.models import Product
+    from core.services import catalog
+
+    existing = session.scalars(select(Product).where(Product.sku == data["sku"])).first()
+    if existing is None:
+        catalog.create_product(session, data, record=record, validated=True)
+        return "created"
+    if not update:
+        raise ValidationError("already exists; use --update to update it", record=record, field="sku")
+    return "updated" if catalog.update_product(session, existing, data) else "skipped"
+
+
+def _export_products(app, session):
+    from sqlalchemy import select
+
+    from core.models import Product
+
+    for product in session.scalars(select(Product).order_by(Product.sku)):
+        yield {column: getattr(product, column) for column in
+               ("sku", "name", "unit", "list_price", "vat_rate", "stockable")}

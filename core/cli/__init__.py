@@ -1,0 +1,1 @@
+"""The ``crm`` command line: a thin layer of click commands over the services."""

@@ -1,0 +1,92 @@
+"""What every command shares: the lazily built app and the output helpers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+
+import click
+
+
+@dataclass
+class State:
+    config_path: str | None = None
+    today_text: str | None = None
+    debug: bool = False
+    plugin_commands: dict | None = None
+    plugin_error: BaseException | None = None
+    _app: object = field(default=None, repr=False)
+
+    @property
+    def app(self):
+        """The app for this invocation (config read on first use; errors are the user's)."""
+        if self._app is None:
+            from core.app import App, parse_today
+            from core.config import load_config
+
+            self._app = App(load_config(self.config_path), today=parse_today(self.today_text))
+        return self._app
+
+    def set_app(self, app) -> None:
+        self._app = app
+
+    def try_app(self):
+        """The app, or None when there is no usable config (``crm --help`` in an empty folder)."""
+        try:
+            return self.app
+        except Exception:  # the command that needs the config reports the problem itself
+            return None
+
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
+
+
+pass_state = click.make_pass_decorator(State, ensure=True)
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output (stable keys).")
+
+
+def emit_json(data) -> None:
+    """Print ``data`` as JSON (Decimals and dates as strings, exact)."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def emit_table(rows: list[dict], columns: list[tuple[str, str]], *, title: str | None = None,
+               empty: str = "nothing to show") -> None:
+    """Print rows as a table; ``columns`` is ``[(key, header)]``."""
+    if not rows:
+        click.echo(empty)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for key, header in columns:
+        justify = "right" if key in NUMERIC_KEYS else "left"
+        table.add_column(header, justify=justify, overflow="fold")
+    for row in rows:
+        table.add_row(*(_cell(row.get(key)) for key, _ in columns))
+    Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160).print(table)
+
+
+def emit_record(data: dict, fields: list[tuple[str, str]]) -> None:
+    """Print one record as ``label: value`` lines."""
+    width = max(len(label) for _, label in fields)
+    for key, label in fields:
+        click.echo(f"{label.ljust(width)}  {_cell(data.get(key))}")
+
+
+NUMERIC_KEYS = {"id", "total", "total_untaxed", "total_tax", "list_price", "quantity", "unit_price",
+                "subtotal", "discount", "vat_rate", "count", "lines"}
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)

@@ -1,0 +1,100 @@
+"""``crm import`` and ``crm export``: CSV in and out for every registered kind."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from core.cli.context import emit_json, json_option, pass_state
+
+
+def _mapping(pairs) -> dict:
+    mapping = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise click.BadParameter(f"{pair!r}: expected FILECOLUMN=FIELD", param_hint="--map")
+        source, target = pair.split("=", 1)
+        mapping[source.strip()] = target.strip()
+    return mapping
+
+
+@click.command("import")
+@click.argument("kind")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="Write the good rows; put the bad ones, with the reason, in a CSV.")
+@click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where the rejected rows go (default: FILE.rejected.csv).")
+@click.option("--update", is_flag=True, help="Rows matching an existing record update it instead of being refused.")
+@click.option("--map", "pairs", multiple=True, metavar="FILECOLUMN=FIELD", help="Rename a column of the file.")
+@json_option
+@pass_state
+def import_(state, kind, file, skip_invalid, rejects, update, pairs, as_json):
+    """Import records of KIND (partners, products, and the modules' kinds) from a CSV FILE.
+
+    Every row is validated first; by default one bad row means nothing is written and every bad
+    row is listed with its line and field.
+    """
+    from core.errors import ValidationError
+    from core.importexport import get_kind, run_import
+
+    app = state.app
+    data_kind = get_kind(app, kind)
+    progress = None
+    if sys.stderr.isatty() and not as_json:
+        progress = _progress_bar(kind)
+    try:
+        result = run_import(app, data_kind, file, skip_invalid=skip_invalid, update=update, rejects_path=rejects,
+                            mapping=_mapping(pairs), progress=progress)
+    except ValidationError as exc:
+        for record, fld, message in exc.errors[1:21]:
+            click.echo(f"  {record}: {fld}: {message}", err=True)
+        if len(exc.errors) > 21:
+            click.echo(f"  ... {len(exc.errors) - 21} more", err=True)
+        raise
+    finally:
+        if progress:
+            progress.close()
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    counts = result.counts
+    click.echo(f"{kind}: {counts['created']} created, {counts['updated']} updated, {counts['skipped']} unchanged, "
+               f"{len(result.rejected)} rejected" + (f" (see {result.rejects_file})" if result.rejects_file else ""))
+
+
+class _progress_bar:
+    """A rich progress bar on a terminal; nothing when piped."""
+
+    def __init__(self, kind: str):
+        from rich.progress import Progress
+
+        self.progress = Progress(transient=True)
+        self.task = self.progress.add_task(f"importing {kind}", total=None)
+        self.progress.start()
+
+    def __call__(self, done: int, total: int) -> None:
+        self.progress.update(self.task, completed=done, total=total)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+@click.command()
+@click.argument("kind")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of standard output.")
+@pass_state
+def export(state, kind, output):
+    """Export every record of KIND as CSV (formula-like cells are neutralised)."""
+    from core.importexport import get_kind, write_export
+
+    app = state.app
+    data_kind = get_kind(app, kind)
+    if output is None:
+        write_export(app, data_kind, sys.stdout)
+        return
+    with open(output, "w", newline="", encoding="utf-8") as handle:
+        count = write_export(app, data_kind, handle)
+    click.echo(f"{count} {kind} written to {output}", err=True)

@@ -1,0 +1,146 @@
+"""The root ``crm`` command: global options, plugin command groups, error handling.
+
+Imports stay cheap here: models, SQLAlchemy and rich are imported inside the commands that use
+them, so ``crm --help`` answers fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from core import __version__
+from core.cli.context import State, pass_state
+
+KERNEL_COMMANDS = {
+    "init": "core.cli.admin:init",
+    "modules": "core.cli.admin:modules",
+    "hooks": "core.cli.admin:hooks",
+    "migrate": "core.cli.admin:migrate",
+    "partner": "core.cli.records:partner",
+    "product": "core.cli.records:product",
+    "user": "core.cli.records:user",
+    "team": "core.cli.records:team",
+    "order": "core.cli.orders:order",
+    "import": "core.cli.data:import_",
+    "export": "core.cli.data:export",
+}
+#: Commands that must work even when a module is broken, so an admin can recover.
+RECOVERY_COMMANDS = {"init", "modules", "migrate", "hooks"}
+
+
+class CrmGroup(click.Group):
+    """Kernel commands load on demand; enabled modules add theirs through ``register_commands``."""
+
+    def _plugin_commands(self, ctx) -> dict:
+        state = ctx.ensure_object(State)
+        if state.plugin_commands is None:
+            state.plugin_commands = {}
+            app = state.try_app()
+            if app is not None:
+                holder = click.Group()
+                try:
+                    app.call("register_commands", cli=holder)
+                except Exception as exc:  # reported when a plugin command is asked for
+                    state.plugin_error = exc
+                state.plugin_commands = dict(holder.commands)
+        return state.plugin_commands
+
+    def list_commands(self, ctx):
+        names = set(KERNEL_COMMANDS) | set(self.commands) | set(self._plugin_commands(ctx))
+        return sorted(names)
+
+    def get_command(self, ctx, name):
+        if name in self.commands:
+            return self.commands[name]
+        if name in KERNEL_COMMANDS:
+            import importlib
+
+            module, attr = KERNEL_COMMANDS[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        commands = self._plugin_commands(ctx)
+        if name not in commands and ctx.obj and ctx.obj.plugin_error is not None:
+            raise ctx.obj.plugin_error
+        return commands.get(name)
+
+
+@click.group(cls=CrmGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", "config_path", metavar="PATH", envvar="CRM_CONFIG",
+              help="Config file (default: $CRM_CONFIG, else ./crm.toml).")
+@click.option("--today", metavar="YYYY-MM-DD", envvar="CRM_TODAY",
+              help="Business date for every time-based decision (default: $CRM_TODAY, else the calendar date).")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(__version__, prog_name="crm")
+@click.pass_context
+def cli(ctx, config_path, today, debug):
+    """Entonnoir: leads to deals, invoices to cash, sales to purchase orders.
+
+    Run `crm init` in an empty folder to start; `crm modules list` shows the modules.
+    """
+    state = ctx.ensure_object(State)
+    state.config_path = config_path
+    state.today_text = today
+    state.debug = debug
+    ctx.call_on_close(state.close)
+
+
+def _prescan(argv: list[str]) -> State:
+    """Read --config/--today before click, so plugin commands can be listed in --help."""
+    state = State()
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            break
+        for option, attr in (("--config", "config_path"), ("--today", "today_text")):
+            if arg == option and index + 1 < len(argv):
+                setattr(state, attr, argv[index + 1])
+            elif arg.startswith(option + "="):
+                setattr(state, attr, arg.split("=", 1)[1])
+        if arg == "--debug":
+            state.debug = True
+    state.config_path = state.config_path or os.environ.get("CRM_CONFIG")
+    state.today_text = state.today_text or os.environ.get("CRM_TODAY")
+    return state
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: one line on stderr for errors, exit 1 (2 for usage errors)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    state = _prescan(argv)
+    try:
+        cli.main(args=argv, prog_name="crm", obj=state, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence turns errors into one line
+        if state.debug:
+            raise
+        click.echo(f"error: {describe(exc)}", err=True)
+        sys.exit(getattr(exc, "exit_code", 1) if isinstance(getattr(exc, "exit_code", 1), int) else 1)
+
+
+def describe(exc: BaseException) -> str:
+    """One line for a person: our own errors as they are, database and OS errors summarised."""
+    from core.errors import CrmError
+
+    if isinstance(exc, CrmError):
+        return str(exc)
+    name = type(exc).__name__
+    module = type(exc).__module__ or ""
+    if module.startswith("sqlalchemy"):
+        orig = getattr(exc, "orig", None)
+        detail = str(orig or exc).strip().splitlines()[0]
+        return f"database: {detail} (run with --debug for details)"
+    if isinstance(exc, OSError):
+        return f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")
+    return f"unexpected {name}: {str(exc).splitlines()[0] if str(exc) else ''} (run with --debug for details)"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The hook specifications: every door between the kernel and the modules.
+
+Plugins implement these with the ``hookimpl`` marker::
+
+    from core.hookspecs import hookimpl
+
+    @hookimpl
+    def order_confirmed(app, session, order):
+        ...
+
+An implementation may accept any subset of a hook's arguments. Hooks are called in the reverse
+order of registration (pluggy's rule) unless ``tryfirst``/``trylast`` says otherwise. Hooks that
+run inside a command's transaction (the events) share its session: an exception rolls the whole
+command back, and the error names the plugin and the hook. Compatibility policy: arguments are
+added, never removed or renamed; a hook to be retired is deprecated with a warning first.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+PROJECT = "entonnoir"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- Registration: called once per process, outside any transaction -------------------------
+
+@hookspec
+def register_models():
+    """Give the kernel the modules that declare this plugin's tables.
+
+    Called when the app needs the full metadata of the enabled modules (``crm migrate --check``,
+    the test suite's model/migration comparison), outside any transaction.
+
+    Tables are declared on :class:`core.db.Base` and prefixed with the module name
+    (``billing_invoice``); they are created by the module's own Alembic branch, not from these
+    models.
+
+    :returns: an iterable of Python modules (or model classes); results of all plugins are merged.
+    """
+
+
+@hookspec
+def register_commands(cli):
+    """Add this plugin's command groups to the ``crm`` command line.
+
+    Called once while the CLI is built, before arguments are parsed, outside any transaction.
+    Keep the import cheap: import models and services inside the command functions, so
+    ``crm --help`` stays fast.
+
+    :param cli: the root :class:`click.Group`; call ``cli.add_command(group)``.
+    :returns: nothing.
+    """
+
+
+@hookspec
+def register_data_kinds(register):
+    """Declare the kinds of records this plugin can import from and export to CSV.
+
+    Called when ``crm import KIND FILE`` or ``crm export KIND`` looks up KIND, outside any
+    transaction (the import or export then runs in one transaction of its own).
+
+    :param register: call ``register(kind)`` with a :class:`core.importexport.DataKind` for each
+        kind (a name such as ``"leads"``, a marshmallow schema that validates one row, a function
+        that writes the validated rows, and one that yields the rows to export). A name taken by
+        two plugins is an error naming both.
+    :returns: nothing.
+    """
+
+
+@hookspec
+def register_template_dirs():
+    """Give the folders holding this plugin's jinja2 templates.
+
+    Called once when the template environment is built, outside any transaction. The business's
+    override folder (``[templates] folder`` in ``crm.toml``) is searched before every plugin's.
+
+    :returns: an iterable of :class:`pathlib.Path`; results of all plugins are merged.
+    """
+
+
+@hookspec
+def register_jobs(register):
+    """Declare this plugin's scheduled jobs (the reminder run, the reorder run...).
+
+    Called when ``crm jobs`` builds its list, outside any transaction.
+
+    :param register: call ``register(job)`` with a :class:`core.jobs.Job` (a name unique across
+        modules, a schedule, and ``run(app, session, as_of)``). Two plugins registering the same
+        name is an error naming both.
+    :returns: nothing.
+    """
+
+
+# --- Life cycle ---------------------------------------------------------------------------------
+
+@hookspec
+def install(app, session):
+    """Seed this module's data right after it is enabled and its tables are migrated in.
+
+    Called only on the module being enabled (never on the others), inside the transaction of
+    ``crm modules enable`` (or ``crm init --modules``): raising undoes the seed data and the
+    module stays disabled. Called again if the module is disabled and enabled again, so it must
+    not duplicate what is already there.
+
+    :param app: the :class:`core.app.App`.
+    :param session: the SQLAlchemy session of the enabling transaction.
+    :returns: nothing.
+    """
+
+
+# --- Domain events: called inside the command's transaction ------------------------------------
+
+@hookspec
+def partner_created(app, session, partner):
+    """A partner (customer and/or supplier) was created.
+
+    Called inside the creating transaction, after the row is flushed (its id is known); raising
+    rolls the creation back.
+
+    :param partner: the :class:`core.models.Partner`.
+    :returns: nothing.
+    """
+
+
+@hookspec
+def partner_updated(app, session, partner, changes):
+    """A partner's fields were changed.
+
+    Called inside the updating transaction, after the change is flushed.
+
+    :param partner: the :class:`core.models.Partner`, with its new values.
+    :param changes: ``{field: (old, new)}`` for each field that changed.
+    :returns: nothing.
+    """
+
+
+@hookspec
+def order_confirmed(app, session, order):
+    """A sales order went from draft to confirmed.
+
+    The seam the modules share: billing drafts the invoice, procurement reserves stock and runs
+    the reorder check. Called inside the confirming transaction, after the state change is
+    flushed; raising rolls the confirmation back and the order stays a draft.
+
+    :param order: the :class:`core.models.SalesOrder`, with its lines.
+    :returns: nothing.
+    """
+
+
+@hookspec
+def order_cancelled(app, session, order, reason):
+    """A sales order was cancelled (from draft or confirmed).
+
+    Called inside the cancelling transaction; raising rolls the cancellation back (a module
+    refuses to cancel, for instance, an order already invoiced and paid).
+
+    :param order: the :class:`core.models.SalesOrder`; ``order.confirmed_at`` tells whether it
+        had been confirmed.
+    :param reason: the operator's reason, possibly empty.
+    :returns: nothing.
+    """

@@ -1,0 +1,234 @@
+"""CSV import and export of any registered kind of record (``crm import KIND FILE``).
+
+Every row is validated with the kind's marshmallow schema before anything is written. By
+default one bad row means nothing is written and every bad row is listed (line, field, reason);
+with ``skip_invalid`` the good rows are written and the rejected ones, with their reason, go
+to a CSV file. Exported cells that a spreadsheet would run as a formula are neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from marshmallow import ValidationError as SchemaError
+
+from core.errors import CrmError, ValidationError
+from core.schemas import flatten_messages
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER_RE = re.compile(r"^-?\d+([.,]\d+)?$")
+
+
+@dataclass(frozen=True)
+class DataKind:
+    """A kind of record that can be imported and exported.
+
+    :param name: the word on the command line (``partners``).
+    :param schema: the marshmallow schema class validating one row.
+    :param write: ``write(app, session, data, *, update, record)`` writes one validated row and
+        returns ``"created"``, ``"updated"`` or ``"skipped"``; raises :class:`CrmError` to
+        reject the row.
+    :param export: ``export(app, session)`` yields one dict per record, keys = ``columns``.
+    :param columns: the CSV columns, in order.
+    :param key: the column that identifies a record in a file (duplicates inside a file are refused).
+    """
+
+    name: str
+    schema: type
+    write: Callable
+    export: Callable
+    columns: tuple[str, ...]
+    key: str | None = None
+    summary: str = ""
+
+
+@dataclass
+class ImportResult:
+    """What an import did."""
+
+    kind: str
+    total: int = 0
+    counts: dict = field(default_factory=lambda: {"created": 0, "updated": 0, "skipped": 0})
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)
+    rejects_file: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "rows": self.total, **self.counts, "rejected": len(self.rejected),
+                "rejects_file": self.rejects_file,
+                "errors": [{"line": line, "field": fld, "message": msg} for line, fld, msg in self.rejected]}
+
+
+def data_kinds(app) -> dict[str, DataKind]:
+    """Every importable kind of the kernel and the enabled modules."""
+    return app.gather("register_data_kinds", DataKind, "data kind")
+
+
+def get_kind(app, name: str) -> DataKind:
+    kinds = data_kinds(app)
+    if name not in kinds:
+        raise CrmError(f"unknown kind {name!r} (available: {', '.join(sorted(kinds))})")
+    return kinds[name]
+
+
+def read_csv(path: Path, columns: Iterable[str], mapping: dict[str, str] | None = None):
+    """Read a CSV (``,`` or ``;``, UTF-8 with or without BOM) into ``(line, row)`` pairs.
+
+    ``mapping`` renames file columns to field names. Unknown or duplicated columns are refused
+    for the whole file, naming them.
+    """
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise CrmError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        line = Path(path).read_bytes()[: exc.start].count(b"\n") + 1
+        raise CrmError(f"{path}: line {line}: not UTF-8 text") from None
+    except OSError as exc:
+        raise CrmError(f"{path}: {exc.strerror}") from None
+    if not text.strip():
+        raise CrmError(f"{path}: the file is empty (a header line is expected)")
+    first = text.splitlines()[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    mapping = mapping or {}
+    try:
+        header = [mapping.get(h.strip(), h.strip()) for h in next(reader)]
+        allowed = set(columns)
+        unknown = [h for h in header if h not in allowed]
+        if unknown:
+            raise CrmError(f"{path}: line 1: unknown column{'s' if len(unknown) > 1 else ''} "
+                           f"{', '.join(repr(u) for u in unknown)} (expected: {', '.join(columns)}; "
+                           f"rename with --map FILECOLUMN=FIELD)")
+        repeated = sorted({h for h in header if header.count(h) > 1})
+        if repeated:
+            raise CrmError(f"{path}: line 1: column {', '.join(repeated)} appears twice")
+        rows = []
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            line = reader.line_num
+            if len(values) != len(header):
+                rows.append((line, {"__error__": f"{len(values)} cells for {len(header)} columns"}))
+                continue
+            rows.append((line, dict(zip(header, values))))
+    except csv.Error as exc:
+        raise CrmError(f"{path}: line {reader.line_num}: not valid CSV ({exc})") from None
+    return header, rows
+
+
+def run_import(app, kind: DataKind, path: Path, *, skip_invalid: bool = False, update: bool = False,
+               rejects_path: Path | None = None, mapping: dict | None = None, progress=None) -> ImportResult:
+    """Validate the whole file, then write it in one transaction (see the module's docstring)."""
+    header, rows = read_csv(path, kind.columns, mapping)
+    result = ImportResult(kind=kind.name, total=len(rows))
+    schema = kind.schema()
+    valid: list[tuple[int, dict, dict]] = []
+    seen: dict = {}
+    for line, row in rows:
+        if "__error__" in row:
+            result.rejected.append((line, "_row", row["__error__"]))
+            continue
+        try:
+            data = schema.load(row)
+        except SchemaError as exc:
+            fld, message = next(flatten_messages(exc.messages))
+            result.rejected.append((line, fld, message))
+            continue
+        if kind.key and data.get(kind.key):
+            key = str(data[kind.key]).lower()
+            if key in seen:
+                result.rejected.append((line, kind.key, f"same {kind.key} as line {seen[key]}"))
+                continue
+            seen[key] = line
+        valid.append((line, row, data))
+    if result.rejected and not skip_invalid:
+        raise _refusal(path, result)
+    rejected_rows = {line for line, _, _ in result.rejected}
+    with app.transaction() as session:
+        for index, (line, row, data) in enumerate(valid):
+            record = f"{Path(path).name}: line {line}"
+            if skip_invalid:
+                savepoint = session.begin_nested()
+                try:
+                    outcome = kind.write(app, session, data, update=update, record=record)
+                    savepoint.commit()
+                except CrmError as exc:
+                    savepoint.rollback()
+                    fld = getattr(exc, "field", None) or "_row"
+                    result.rejected.append((line, fld, _reason(exc, record)))
+                    rejected_rows.add(line)
+                    continue
+            else:
+                try:
+                    outcome = kind.write(app, session, data, update=update, record=record)
+                except CrmError as exc:
+                    fld = getattr(exc, "field", None) or "_row"
+                    result.rejected.append((line, fld, _reason(exc, record)))
+                    raise _refusal(path, result) from None
+            result.counts[outcome] += 1
+            if progress:
+                progress(index + 1, len(valid))
+    if result.rejected:
+        result.rejected.sort()
+        target = rejects_path or Path(path).with_name(Path(path).stem + ".rejected.csv")
+        _write_rejects(target, header, rows, result.rejected)
+        result.rejects_file = str(target)
+    return result
+
+
+def _reason(exc: CrmError, record: str) -> str:
+    text = str(exc)
+    if isinstance(exc, ValidationError) and exc.field:
+        text = text.split(f"{exc.field}: ", 1)[-1]
+    return text.replace(f"{record}: ", "")
+
+
+def _refusal(path: Path, result: ImportResult) -> ValidationError:
+    errors = [(f"line {line}", fld, msg) for line, fld, msg in sorted(result.rejected)]
+    first_line, first_field, first_message = sorted(result.rejected)[0]
+    more = len(errors) - 1
+    message = first_message + (f" (and {more} more bad row{'s' if more > 1 else ''}; nothing was imported)"
+                               if more else " (nothing was imported)")
+    return ValidationError(message, record=f"{Path(path).name}: line {first_line}", field=first_field,
+                           errors=errors)
+
+
+def _write_rejects(target: Path, header, rows, rejected) -> None:
+    reasons = {}
+    for line, fld, message in rejected:
+        reasons.setdefault(line, f"{fld}: {message}")
+    with open(target, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["line", *header, "error"])
+        for line, row in rows:
+            if line in reasons:
+                writer.writerow([line, *(neutralise(row.get(h, "")) for h in header), reasons[line]])
+
+
+def neutralise(value) -> str:
+    """Text for a CSV cell that a spreadsheet will show, never run (OWASP CSV injection)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    if text.startswith(FORMULA_START) and not NUMBER_RE.match(text):
+        return "'" + text
+    return text
+
+
+def write_export(app, kind: DataKind, handle) -> int:
+    """Write every record of ``kind`` as CSV to ``handle``; returns the number of rows."""
+    writer = csv.writer(handle)
+    writer.writerow(kind.columns)
+    count = 0
+    with app.transaction() as session:
+        for row in kind.export(app, session):
+            writer.writerow([neutralise(row.get(column)) for column in kind.columns])
+            count += 1
+    return count

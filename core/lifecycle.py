@@ -1,0 +1,116 @@
+"""Creating a workspace, enabling and disabling modules, migrating.
+
+Enabling is one transaction on the database (the module's migrations and its ``install`` seed
+data); the config file is rewritten only after it commits, so a failure leaves the module
+disabled and its tables absent. Enabling again after a crash between the two is harmless:
+the migrations are already applied and ``install`` does not duplicate its data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from core.app import App
+from core.config import CONFIG_NAME, default_config_text, load_config, write_enabled
+from core.errors import ConfigError, ModuleError
+from core.modules import closure, dependents, resolve_order
+
+
+def init_workspace(folder: Path, *, name: str = "", siren: str = "", vat_number: str = "",
+                   database_url: str | None = None, modules: list[str] = (), today=None) -> App:
+    """Write ``crm.toml`` in ``folder``, create the database, enable ``modules``."""
+    path = folder / CONFIG_NAME
+    if path.exists():
+        raise ConfigError(f"{path} already exists: this folder is already a workspace")
+    folder.mkdir(parents=True, exist_ok=True)
+    text = default_config_text(name=name, siren=siren, vat_number=vat_number,
+                               database_url=database_url or "sqlite:///crm.db")
+    from core.config import parse_config
+
+    parse_config(text, path)  # refuse a bad SIREN or VAT number before writing anything
+    path.write_text(text, encoding="utf-8")
+    app = App(load_config(path), today=today)
+    migrate(app)
+    for module in modules:
+        app = enable_module(app, module)
+    return app
+
+
+def migrate(app: App) -> list[str]:
+    """Upgrade the kernel and every enabled module to their latest schema, in one transaction."""
+    from core import migrate as migrations
+
+    modules = app.modules
+    with app.engine.begin() as connection:
+        return migrations.upgrade(app, connection, modules)
+
+
+def enable_module(app: App, name: str) -> App:
+    """Enable ``name`` and whatever it depends on, migrating and seeding each; returns the new app.
+
+    :raises ModuleError: unknown module, missing dependency, cycle, or a module that fails to load.
+    """
+    from sqlalchemy.orm import Session
+
+    from core import migrate as migrations
+
+    needed = closure(app.entries, name)
+    new = [module for module in needed if module not in app.config.enabled]
+    if not new:
+        return app
+    enabled = list(app.config.enabled) + new
+    resolve_order(app.entries, enabled)
+    candidate = App(replace(app.config, enabled=enabled), today=app._today, entries=app.entries)
+    candidate.__dict__["engine"] = app.engine
+    candidate.pm  # import and register now: a module that fails to load is refused here
+    with app.engine.begin() as connection:
+        migrations.upgrade(candidate, connection, candidate.modules)
+        session = Session(bind=connection, expire_on_commit=False)
+        for module in new:
+            candidate.call_one(module, "install", app=candidate, session=session)
+        session.flush()
+        session.close()
+    if app.config.path is not None:
+        write_enabled(app.config.path, enabled)
+    candidate.enabled_now = new
+    return candidate
+
+
+def disable_module(app: App, name: str) -> App:
+    """Disable ``name``; its tables and data stay. Refused while an enabled module needs it."""
+    if name not in app.config.enabled:
+        if name not in app.entries:
+            raise ModuleError(f"no module named '{name}' is installed")
+        raise ModuleError(f"module '{name}' is not enabled")
+    needing = dependents(app.entries, app.config.enabled, name)
+    if needing:
+        raise ModuleError(f"cannot disable '{name}': {', '.join(needing)} depend"
+                          f"{'s' if len(needing) == 1 else ''} on it (disable "
+                          f"{'it' if len(needing) == 1 else 'them'} first)")
+    enabled = [module for module in app.config.enabled if module != name]
+    if app.config.path is not None:
+        write_enabled(app.config.path, enabled)
+    return App(replace(app.config, enabled=enabled), today=app._today, entries=app.entries)
+
+
+def module_states(app: App) -> list[dict]:
+    """Every installed module with its version, state, dependencies and problems."""
+    rows = []
+    for name, entry in sorted(app.entries.items()):
+        rows.append({
+            "name": name,
+            "version": entry.version,
+            "state": "enabled" if name in app.config.enabled else "disabled",
+            "summary": entry.manifest.summary if entry.manifest else "",
+            "depends": list(entry.depends),
+            "distribution": entry.distribution,
+            "entry_point": entry.target,
+            "problem": entry.problem,
+        })
+    for name in app.config.enabled:
+        if name not in app.entries:
+            rows.append({"name": name, "version": None, "state": "missing", "summary": "",
+                         "depends": [], "distribution": None, "entry_point": None,
+                         "problem": "enabled in the config but not installed"})
+    return rows

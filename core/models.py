@@ -1,0 +1,174 @@
+"""Kernel entities: partners and their contacts, users, teams, products, sales orders.
+
+A plugin extends one of these with its own table keyed by the entity's id (``billing_partner``
+holding a customer's payment term), never by altering the kernel's table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, Timestamped
+from core.types import Money, Percent, Quantity, UnitPrice
+
+ROLES = ("sales", "collections", "purchasing", "admin")
+PARTNER_KINDS = ("company", "person")
+ORDER_STATES = ("draft", "confirmed", "cancelled")
+#: French VAT rates (percent): normal, intermediate, reduced, super-reduced, and exempt.
+VAT_RATES = (Decimal("20"), Decimal("10"), Decimal("5.5"), Decimal("2.1"), Decimal("0"))
+
+
+class Partner(Timestamped, Base):
+    """A company or a person we sell to (customer) and/or buy from (supplier)."""
+
+    __tablename__ = "core_partner"
+    __table_args__ = (CheckConstraint("kind IN ('company', 'person')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(10), default="company")
+    is_customer: Mapped[bool] = mapped_column(default=True)
+    is_supplier: Mapped[bool] = mapped_column(default=False)
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    street: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    city: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2), default="FR")
+    siren: Mapped[str | None] = mapped_column(String(9), index=True)
+    siret: Mapped[str | None] = mapped_column(String(14))
+    vat_number: Mapped[str | None] = mapped_column(String(20))
+    salesperson_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    contacts: Mapped[list[Contact]] = relationship(back_populates="partner", cascade="all, delete-orphan",
+                                                   order_by="Contact.id")
+    salesperson: Mapped[User | None] = relationship()
+
+    @property
+    def is_business(self) -> bool:
+        """Business customers owe the 40 € recovery indemnity; consumers do not."""
+        return self.kind == "company"
+
+
+class Contact(Timestamped, Base):
+    """A person at a partner company."""
+
+    __tablename__ = "core_contact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("core_partner.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    function: Mapped[str | None] = mapped_column(String(100))
+
+    partner: Mapped[Partner] = relationship(back_populates="contacts")
+
+
+class User(Timestamped, Base):
+    """Someone who works in the CRM, with one role that decides what they are told about."""
+
+    __tablename__ = "core_user"
+    __table_args__ = (CheckConstraint("role IN ('sales', 'collections', 'purchasing', 'admin')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(20), default="sales")
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Team(Timestamped, Base):
+    """A group of users (a sales team, the collections team) with a leader."""
+
+    __tablename__ = "core_team"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+
+    leader: Mapped[User | None] = relationship()
+    members: Mapped[list[User]] = relationship(secondary="core_team_member", order_by="User.login")
+
+
+class TeamMember(Base):
+    """Membership of a user in a team."""
+
+    __tablename__ = "core_team_member"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("core_team.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Product(Timestamped, Base):
+    """Something we sell and possibly stock."""
+
+    __tablename__ = "core_product"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(20), default="unit")
+    list_price: Mapped[UnitPrice] = mapped_column(default=Decimal("0"))
+    vat_rate: Mapped[Percent] = mapped_column(default=Decimal("20"))
+    stockable: Mapped[bool] = mapped_column(default=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class SalesOrder(Timestamped, Base):
+    """A customer's order: the seam between the funnel, billing and procurement."""
+
+    __tablename__ = "core_sales_order"
+    __table_args__ = (CheckConstraint("state IN ('draft', 'confirmed', 'cancelled')", name="state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(32), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("core_partner.id"), index=True)
+    salesperson_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("core_team.id"))
+    state: Mapped[str] = mapped_column(String(12), default="draft", index=True)
+    order_date: Mapped[dt.date]
+    confirmed_at: Mapped[dt.date | None]
+    cancelled_at: Mapped[dt.date | None]
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    #: where the order came from ("funnel:deal:42", "import", "cli"): free text for people and reports.
+    origin: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    total_untaxed: Mapped[Money] = mapped_column(default=Decimal("0"))
+    total_tax: Mapped[Money] = mapped_column(default=Decimal("0"))
+    total: Mapped[Money] = mapped_column(default=Decimal("0"))
+
+    customer: Mapped[Partner] = relationship()
+    salesperson: Mapped[User | None] = relationship()
+    team: Mapped[Team | None] = relationship()
+    lines: Mapped[list[SalesOrderLine]] = relationship(back_populates="order", cascade="all, delete-orphan",
+                                                      order_by="SalesOrderLine.sequence")
+
+
+class SalesOrderLine(Base):
+    """One product line of a sales order; amounts are computed by the order service."""
+
+    __tablename__ = "core_sales_order_line"
+    __table_args__ = (UniqueConstraint("order_id", "sequence"),
+                      CheckConstraint("quantity > 0", name="quantity_positive"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("core_sales_order.id", ondelete="CASCADE"), index=True)
+    sequence: Mapped[int]
+    product_id: Mapped[int] = mapped_column(ForeignKey("core_product.id"), index=True)
+    description: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[Quantity]
+    unit_price: Mapped[UnitPrice]
+    discount: Mapped[Percent] = mapped_column(default=Decimal("0"))
+    vat_rate: Mapped[Percent]
+    subtotal: Mapped[Money]
+
+    order: Mapped[SalesOrder] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship()

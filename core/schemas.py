@@ -1,0 +1,233 @@
+"""Marshmallow schemas: the boundary every input crosses (CLI options, CSV rows, config).
+
+Each schema loads plain strings or values into clean Python values (exact decimals, compact
+identifiers) and refuses anything else with a message naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+from core import validators
+from core.models import PARTNER_KINDS, ROLES, VAT_RATES
+
+LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
+
+
+class Exact(fields.Field):
+    """An exact decimal from text ("12.50", "12,50", "1 234,5") or int/Decimal; floats refused."""
+
+    def __init__(self, places: int, *, minimum: Decimal | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.places = places
+        self.minimum = minimum
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float) or isinstance(value, bool):
+            raise ValidationError("must be written as an exact decimal, not a float")
+        if isinstance(value, str):
+            text = value.strip().replace("\u202f", "").replace("\xa0", "").replace(" ", "")
+            if text.count(",") == 1 and "." not in text:
+                text = text.replace(",", ".")
+            try:
+                value = Decimal(text)
+            except InvalidOperation:
+                raise ValidationError(f"{value!r} is not a number") from None
+        try:
+            value = Decimal(value)
+        except (InvalidOperation, TypeError, ValueError):
+            raise ValidationError(f"{value!r} is not a number") from None
+        if not value.is_finite():
+            raise ValidationError("must be a finite number")
+        if value != value.quantize(Decimal(1).scaleb(-self.places)):
+            raise ValidationError(f"at most {self.places} decimals")
+        if self.minimum is not None and value < self.minimum:
+            raise ValidationError(f"must be at least {self.minimum}")
+        return value.quantize(Decimal(1).scaleb(-self.places))
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else str(value)
+
+
+class _Checked(fields.String):
+    """A string checked and normalised by a python-stdnum validator; empty means none."""
+
+    check = staticmethod(lambda v: v)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        return type(self).check(text) if text else None
+
+
+class Siren(_Checked):
+    check = staticmethod(validators.siren)
+
+
+class Siret(_Checked):
+    check = staticmethod(validators.siret)
+
+
+class VatNumber(_Checked):
+    check = staticmethod(validators.vat_number)
+
+
+class Flag(fields.Boolean):
+    """A yes/no cell: true/false, yes/no, oui/non, 1/0, x/empty."""
+
+    truthy = fields.Boolean.truthy | {"oui", "Oui", "OUI", "x", "X"}
+    falsy = fields.Boolean.falsy | {"non", "Non", "NON", ""}
+
+
+class _Base(Schema):
+    class Meta:
+        unknown = RAISE
+
+    @pre_load
+    def _strip(self, data, **kwargs):
+        """CSV cells and options arrive as text: trim them; an empty cell is an absent value."""
+        if not isinstance(data, dict):
+            return data
+        cleaned = {}
+        for key, value in data.items():
+            if isinstance(value, str):
+                value = value.strip()
+                if value == "":
+                    continue
+            cleaned[key] = value
+        return cleaned
+
+
+def _optional_text(length: int):
+    return fields.String(load_default=None, validate=validate.Length(max=length))
+
+
+class PartnerSchema(_Base):
+    """A customer and/or supplier; identifiers validated and stored in compact form."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(load_default="company", validate=validate.OneOf(PARTNER_KINDS))
+    is_customer = Flag(load_default=True)
+    is_supplier = Flag(load_default=False)
+    email = fields.Email(load_default=None, validate=validate.Length(max=254))
+    phone = _optional_text(40)
+    street = _optional_text(200)
+    postal_code = _optional_text(20)
+    city = _optional_text(100)
+    country = fields.String(load_default="FR", validate=validators.country)
+    siren = Siren(load_default=None)
+    siret = Siret(load_default=None)
+    vat_number = VatNumber(load_default=None)
+    salesperson = fields.String(load_default=None)
+
+    @pre_load
+    def _upper_country(self, data, **kwargs):
+        if isinstance(data, dict) and isinstance(data.get("country"), str):
+            data["country"] = data["country"].strip().upper()
+        return data
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        siren, siret, vat = data.get("siren"), data.get("siret"), data.get("vat_number")
+        if siret and siren and not siret.startswith(siren):
+            raise ValidationError(f"SIRET {siret} does not belong to SIREN {siren}", "siret")
+        if vat and vat.startswith("FR") and (siren or siret) and vat[4:] != (siren or siret[:9]):
+            raise ValidationError(f"French VAT number {vat} does not match SIREN {siren or siret[:9]}",
+                                  "vat_number")
+        if not data.get("is_customer") and not data.get("is_supplier"):
+            raise ValidationError("a partner is a customer, a supplier or both", "is_customer")
+
+
+class ContactSchema(_Base):
+    """A person at a partner."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(load_default=None)
+    phone = _optional_text(40)
+    function = _optional_text(100)
+
+
+class UserSchema(_Base):
+    """A CRM user and the role that decides which notifications reach them."""
+
+    login = fields.String(required=True, validate=validate.Regexp(
+        LOGIN_RE, error="use lower-case letters, digits, '.', '_' or '-' (at most 64)"))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(load_default=None)
+    role = fields.String(load_default="sales", validate=validate.OneOf(ROLES))
+
+
+class TeamSchema(_Base):
+    """A team: a name, an optional leader and members, by login."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    leader = fields.String(load_default=None)
+    members = fields.List(fields.String(), load_default=list)
+
+
+class ProductSchema(_Base):
+    """A product; the VAT rate is one of the French rates."""
+
+    sku = fields.String(required=True, validate=validate.Regexp(
+        SKU_RE, error="letters, digits, '.', '_', '/' or '-', at most 64, no spaces"))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    unit = fields.String(load_default="unit", validate=validate.Length(min=1, max=20))
+    list_price = Exact(4, minimum=Decimal(0), load_default=Decimal("0"))
+    vat_rate = Exact(2, load_default=Decimal("20"), validate=validate.OneOf(
+        VAT_RATES, error="must be one of 20, 10, 5.5, 2.1 or 0 (French VAT rates)"))
+    stockable = Flag(load_default=True)
+
+
+class OrderLineSchema(_Base):
+    """One line: a product by SKU, a quantity, and optionally a price and a discount."""
+
+    sku = fields.String(required=True)
+    quantity = Exact(3, required=True, validate=validate.Range(min=Decimal("0.001"), error="must be positive"))
+    unit_price = Exact(4, minimum=Decimal(0), load_default=None)
+    discount = Exact(2, load_default=Decimal("0"), validate=validate.Range(
+        min=Decimal(0), max=Decimal(100), error="must be between 0 and 100"))
+    description = _optional_text(200)
+
+
+class OrderSchema(_Base):
+    """A sales order: the customer, who sells it, its lines."""
+
+    customer = fields.String(required=True)
+    salesperson = fields.String(load_default=None)
+    team = fields.String(load_default=None)
+    order_date = fields.Date(load_default=None)
+    origin = _optional_text(100)
+    note = fields.String(load_default=None)
+    lines = fields.List(fields.Nested(OrderLineSchema), required=True,
+                        validate=validate.Length(min=1, error="an order needs at least one line"))
+
+
+def load(schema: Schema, data: dict, record: str | None = None) -> dict:
+    """Validate ``data`` with ``schema``; the first problem becomes one :class:`core.errors.ValidationError`."""
+    from core.errors import ValidationError as CrmValidationError
+
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        problems = list(flatten_messages(exc.messages))
+        field, message = problems[0]
+        raise CrmValidationError(message, record=record, field=field,
+                                 errors=[(record, f, m) for f, m in problems]) from None
+
+
+def flatten_messages(messages, prefix: str = ""):
+    """Yield ``(dotted.field, message)`` from marshmallow's nested error dict."""
+    if isinstance(messages, list):
+        for message in messages:
+            if isinstance(message, (dict, list)):
+                yield from flatten_messages(message, prefix)
+            else:
+                text = "unknown field" if message == "Unknown field." else str(message).rstrip(".")
+                yield prefix.rstrip(".") or "_schema", text.replace("Missing data for required field", "required")
+        return
+    for key, value in messages.items():
+        name = prefix if key == "_schema" else f"{prefix}{key}."
+        yield from flatten_messages(value, name)

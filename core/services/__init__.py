@@ -1,0 +1,1 @@
+"""Kernel services: domain logic over a session and plain values; no terminal I/O."""

@@ -1,0 +1,155 @@
+"""Sales orders: the kernel's state machine shared by the funnel, billing and procurement."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from core.errors import NotFound, StateError
+from core.models import SalesOrder, SalesOrderLine
+from core.schemas import OrderSchema, load
+from core.services.catalog import get_product
+from core.services.partners import get_partner
+from core.services.people import get_team, get_user
+from core.types import round_money
+
+#: The order's state machine: action -> (states it may start from, state it leads to).
+TRANSITIONS = {
+    "confirm": (("draft",), "confirmed"),
+    "cancel": (("draft", "confirmed"), "cancelled"),
+}
+
+
+def _move(order: SalesOrder, action: str) -> None:
+    sources, target = TRANSITIONS[action]
+    if order.state not in sources:
+        raise StateError(f"order {order.number}: cannot {action} an order that is {order.state} "
+                         f"(only from {' or '.join(sources)})")
+    order.state = target
+
+
+def compute_totals(order: SalesOrder) -> None:
+    """Line subtotals, VAT per rate on the sum of each rate's subtotals, and the order's totals.
+
+    VAT is computed per rate on the summed subtotals (as printed on a French invoice), not per
+    line, so the VAT shown per rate is exactly what the totals add up to.
+    """
+    per_rate: dict[Decimal, Decimal] = defaultdict(Decimal)
+    untaxed = Decimal("0")
+    for line in order.lines:
+        gross = line.quantity * line.unit_price * (Decimal(100) - line.discount) / Decimal(100)
+        line.subtotal = round_money(gross)
+        per_rate[line.vat_rate] += line.subtotal
+        untaxed += line.subtotal
+    tax = sum((round_money(base * rate / Decimal(100)) for rate, base in per_rate.items()), Decimal("0"))
+    order.total_untaxed = untaxed
+    order.total_tax = tax
+    order.total = untaxed + tax
+
+
+def vat_breakdown(order: SalesOrder) -> list[dict]:
+    """``[{rate, base, tax}]`` per VAT rate, highest rate first."""
+    per_rate: dict[Decimal, Decimal] = defaultdict(Decimal)
+    for line in order.lines:
+        per_rate[line.vat_rate] += line.subtotal
+    return [{"rate": str(rate), "base": str(base), "tax": str(round_money(base * rate / Decimal(100)))}
+            for rate, base in sorted(per_rate.items(), reverse=True)]
+
+
+def create_order(app, session, raw: dict, *, record: str | None = None) -> SalesOrder:
+    """Validate and create a draft order; prices default to the product's list price."""
+    data = load(OrderSchema(), raw, record)
+    customer = get_partner(session, data["customer"])
+    if not customer.is_customer:
+        from core.errors import ValidationError
+
+        raise ValidationError(f"{customer.name} is not a customer", record=record, field="customer")
+    order = SalesOrder(customer=customer, order_date=data["order_date"] or app.today,
+                       origin=data["origin"], note=data["note"], currency=app.config.company.currency)
+    if data["salesperson"]:
+        order.salesperson = get_user(session, data["salesperson"])
+    elif customer.salesperson is not None:
+        order.salesperson = customer.salesperson
+    if data["team"]:
+        order.team = get_team(session, data["team"])
+    for sequence, line in enumerate(data["lines"], start=1):
+        product = get_product(session, line["sku"])
+        order.lines.append(SalesOrderLine(
+            sequence=sequence, product=product, description=line["description"] or product.name,
+            quantity=line["quantity"],
+            unit_price=product.list_price if line["unit_price"] is None else line["unit_price"],
+            discount=line["discount"], vat_rate=product.vat_rate))
+    compute_totals(order)
+    session.add(order)
+    session.flush()
+    order.number = f"SO{order.order_date.year}-{order.id:06d}"
+    session.flush()
+    return order
+
+
+def get_order(session, ref, *, lock: bool = False) -> SalesOrder:
+    """An order by id or number; ``lock`` takes a row lock (``FOR UPDATE``) on PostgreSQL."""
+    text = str(ref).strip()
+    query = select(SalesOrder).options(selectinload(SalesOrder.lines))
+    query = query.where(SalesOrder.id == int(text)) if text.isdigit() else query.where(SalesOrder.number == text)
+    if lock:
+        query = query.with_for_update()
+    order = session.scalars(query).first()
+    if order is None:
+        raise NotFound(f"order {text}: no such order")
+    return order
+
+
+def confirm_order(app, session, order: SalesOrder) -> SalesOrder:
+    """Draft -> confirmed, then ``order_confirmed`` (invoice, stock...) in the same transaction."""
+    _move(order, "confirm")
+    order.confirmed_at = app.today
+    session.flush()
+    app.call("order_confirmed", app=app, session=session, order=order)
+    return order
+
+
+def cancel_order(app, session, order: SalesOrder, reason: str = "") -> SalesOrder:
+    """Draft or confirmed -> cancelled, then ``order_cancelled`` in the same transaction."""
+    _move(order, "cancel")
+    order.cancelled_at = app.today
+    order.cancel_reason = reason or None
+    session.flush()
+    app.call("order_cancelled", app=app, session=session, order=order, reason=reason or "")
+    return order
+
+
+def list_orders(session, *, state: str | None = None, customer=None, limit: int | None = None):
+    query = select(SalesOrder).order_by(SalesOrder.id.desc())
+    if state:
+        query = query.where(SalesOrder.state == state)
+    if customer is not None:
+        query = query.where(SalesOrder.customer_id == get_partner(session, customer).id)
+    if limit:
+        query = query.limit(limit)
+    return session.scalars(query).all()
+
+
+def order_dict(order: SalesOrder, *, lines: bool = True) -> dict:
+    """Stable JSON shape of an order (amounts as strings, exact)."""
+    result = {
+        "id": order.id, "number": order.number, "state": order.state,
+        "customer": {"id": order.customer.id, "name": order.customer.name},
+        "salesperson": order.salesperson.login if order.salesperson else None,
+        "team": order.team.name if order.team else None,
+        "order_date": order.order_date.isoformat(),
+        "confirmed_at": order.confirmed_at.isoformat() if order.confirmed_at else None,
+        "cancelled_at": order.cancelled_at.isoformat() if order.cancelled_at else None,
+        "cancel_reason": order.cancel_reason, "origin": order.origin, "currency": order.currency,
+        "total_untaxed": str(order.total_untaxed), "total_tax": str(order.total_tax), "total": str(order.total),
+    }
+    if lines:
+        result["lines"] = [{
+            "sequence": line.sequence, "sku": line.product.sku, "description": line.description,
+            "quantity": str(line.quantity), "unit_price": str(line.unit_price), "discount": str(line.discount),
+            "vat_rate": str(line.vat_rate), "subtotal": str(line.subtotal)} for line in order.lines]
+        result["vat"] = vat_breakdown(order)
+    return result

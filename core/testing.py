@@ -1,0 +1,214 @@
+"""pytest fixtures for Entonnoir and its plugins (loaded through the ``pytest11`` entry point).
+
+A plugin's tests get, without any conftest of their own:
+
+- ``workspace``: a temporary folder with ``crm.toml`` and a migrated database, on SQLite, and
+  also on PostgreSQL when ``CRM_TEST_DATABASE_URL`` is set (each test in a schema of its own);
+  the modules enabled come from ``@pytest.mark.modules("billing", ...)`` (default: none);
+- ``app``: the :class:`core.app.App` of that workspace, with ``today`` fixed (``app_today``);
+- ``crm``: runs ``crm`` commands in-process against the workspace and returns the exit code,
+  stdout, stderr and parsed JSON;
+- ``factory``: creates partners, products, users and orders through the services.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+DEFAULT_TODAY = dt.date(2026, 11, 28)
+
+
+def _backends() -> list[str]:
+    return ["sqlite", "postgresql"] if os.environ.get("CRM_TEST_DATABASE_URL") else ["sqlite"]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "modules(*names): modules the workspace fixture enables")
+
+
+@dataclass
+class Workspace:
+    """A folder with a config and a database, ready for ``crm`` commands."""
+
+    folder: Path
+    database_url: str
+    backend: str
+    modules: list[str] = field(default_factory=list)
+
+    @property
+    def config_path(self) -> Path:
+        return self.folder / "crm.toml"
+
+    def app(self, today: dt.date | None = DEFAULT_TODAY):
+        from core.app import App
+        from core.config import load_config
+
+        return App(load_config(self.config_path), today=today)
+
+
+@pytest.fixture(params=_backends())
+def database_url(request, tmp_path):
+    """A database URL: a SQLite file, or a fresh PostgreSQL schema dropped after the test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'crm.db'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    from core.db import normalise_url
+
+    base = normalise_url(os.environ["CRM_TEST_DATABASE_URL"])
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def workspace(request, tmp_path, database_url, monkeypatch) -> Workspace:
+    """A migrated workspace with the modules of ``@pytest.mark.modules(...)`` enabled."""
+    from core.lifecycle import init_workspace
+
+    marker = request.node.get_closest_marker("modules")
+    modules = list(marker.args) if marker else []
+    monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CRM_CONFIG", raising=False)
+    monkeypatch.delenv("CRM_TODAY", raising=False)
+    folder = tmp_path / "workspace"
+    app = init_workspace(folder, name="Entonnoir Test SAS", siren="732829320", vat_number="FR44732829320",
+                         database_url=database_url, modules=modules, today=DEFAULT_TODAY)
+    app.close()
+    return Workspace(folder=folder, database_url=database_url,
+                     backend="sqlite" if database_url.startswith("sqlite") else "postgresql", modules=modules)
+
+
+@pytest.fixture
+def app_today() -> dt.date:
+    """The business date the ``app`` fixture and ``crm`` runner use; override the fixture to change it."""
+    return DEFAULT_TODAY
+
+
+@pytest.fixture
+def app(workspace, app_today):
+    """The app of the workspace (a fresh one: it reads crm.toml as it is now)."""
+    instance = workspace.app(today=app_today)
+    yield instance
+    instance.close()
+
+
+@dataclass
+class Result:
+    """What a ``crm`` run printed and returned."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self):
+        return json.loads(self.stdout)
+
+    def __repr__(self) -> str:
+        return f"<Result exit={self.exit_code} stdout={self.stdout[:300]!r} stderr={self.stderr[:300]!r}>"
+
+
+class CrmRunner:
+    """Runs ``crm`` in this process, as a user would type it, against one workspace."""
+
+    def __init__(self, workspace: Workspace, today: dt.date | None):
+        self.workspace = workspace
+        self.today = today
+
+    def __call__(self, *args: str, expect: int | None = 0, input: str | None = None) -> Result:
+        from click.testing import CliRunner
+
+        from core.cli.main import main
+
+        argv = ["--config", str(self.workspace.config_path)]
+        if self.today is not None:
+            argv += ["--today", self.today.isoformat()]
+        argv += [str(a) for a in args]
+        runner = CliRunner()
+        code = 0
+        with runner.isolation(input=input) as streams:
+            try:
+                main(argv)
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            stdout = streams[0].getvalue().decode()
+            stderr = streams[1].getvalue().decode()
+        result = Result(code, stdout, stderr)
+        if expect is not None and code != expect:
+            raise AssertionError(f"crm {' '.join(map(str, args))}: expected exit {expect}, got {result!r}")
+        return result
+
+
+@pytest.fixture
+def crm(workspace, app_today) -> CrmRunner:
+    """``crm("partner", "list", "--json").json`` — the CLI bound to the workspace."""
+    return CrmRunner(workspace, app_today)
+
+
+class Factory:
+    """Creates kernel records through the services, each in its own committed transaction."""
+
+    def __init__(self, app):
+        self.app = app
+        self.count = 0
+
+    def _next(self) -> int:
+        self.count += 1
+        return self.count
+
+    def partner(self, **values):
+        from core.services.partners import create_partner
+
+        n = self._next()
+        data = {"name": f"Customer {n}", "email": f"customer{n}@example.com", **values}
+        with self.app.transaction() as session:
+            return create_partner(self.app, session, data)
+
+    def product(self, **values):
+        from core.services.catalog import create_product
+
+        n = self._next()
+        data = {"sku": f"SKU-{n}", "name": f"Product {n}", "list_price": "10.00", **values}
+        with self.app.transaction() as session:
+            return create_product(session, data)
+
+    def user(self, **values):
+        from core.services.people import create_user
+
+        n = self._next()
+        data = {"login": f"user{n}", "name": f"User {n}", "email": f"user{n}@example.com", **values}
+        with self.app.transaction() as session:
+            return create_user(session, data)
+
+    def order(self, customer=None, lines=None, *, confirm: bool = False, **values):
+        from core.services.orders import confirm_order, create_order
+
+        customer = customer or self.partner()
+        lines = lines or [{"sku": self.product().sku, "quantity": "1"}]
+        with self.app.transaction() as session:
+            order = create_order(self.app, session, {"customer": str(customer.id), "lines": lines, **values})
+            if confirm:
+                confirm_order(self.app, session, order)
+            return order
+
+
+@pytest.fixture
+def factory(app) -> Factory:
+    return Factory(app)

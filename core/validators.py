@@ -1,0 +1,46 @@
+"""Validators shared by the config and the schemas: identifiers checked with python-stdnum."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import ValidationError
+
+COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+
+
+def _stdnum(module, label: str, value: str) -> str:
+    from stdnum.exceptions import ValidationError as StdnumError
+
+    try:
+        return module.validate(value)
+    except StdnumError as exc:
+        raise ValidationError(f"invalid {label} {value!r} ({exc.message.rstrip('.').lower()})") from None
+
+
+def siren(value: str) -> str:
+    """A French SIREN: 9 digits with a valid Luhn key; spaces are dropped."""
+    from stdnum.fr import siren as mod
+
+    return _stdnum(mod, "SIREN", value)
+
+
+def siret(value: str) -> str:
+    """A French SIRET: 14 digits (SIREN + establishment number) with a valid key."""
+    from stdnum.fr import siret as mod
+
+    return _stdnum(mod, "SIRET", value)
+
+
+def vat_number(value: str) -> str:
+    """An EU VAT number with its country prefix (FR40303265045, DE136695976...)."""
+    from stdnum.eu import vat as mod
+
+    return _stdnum(mod, "VAT number", value)
+
+
+def country(value: str) -> str:
+    """An ISO 3166 alpha-2 country code (FR, BE, DE...)."""
+    if not COUNTRY_RE.match(value or ""):
+        raise ValidationError(f"invalid country {value!r} (expected an ISO code such as FR)")
+    return value
