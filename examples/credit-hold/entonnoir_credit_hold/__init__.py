@@ -1,0 +1,42 @@
+"""Credit hold ("blocage client"): collections stops new business with a customer until it pays.
+
+A customer on hold can still get quotes (draft orders), but no order of theirs can be confirmed:
+the ``order_confirmed`` hook refuses, which rolls the confirmation back and leaves the order a
+draft. Holds are kept as history (who placed and released them, when, and why).
+
+This package is a third-party Entonnoir module: it imports only the kernel (``core``), never a
+built-in plugin, and the kernel finds it through its ``entonnoir.plugins`` entry point.
+"""
+
+from core.hookspecs import hookimpl
+
+# Read by the kernel with ``ast`` (never imported to list, enable or disable the module): keep it literal.
+MANIFEST = {
+    "name": "credit_hold",
+    "version": "0.1.0",
+    "summary": "Credit holds: no order confirmed for a customer on hold",
+    "depends": [],
+    "migrations": "migrations",
+}
+
+
+@hookimpl
+def register_models():
+    from entonnoir_credit_hold import models
+
+    return [models]
+
+
+@hookimpl
+def register_commands(cli):
+    from entonnoir_credit_hold.cli import hold
+
+    cli.add_command(hold)
+
+
+@hookimpl
+def order_confirmed(app, session, order):
+    """Refuse to confirm an order of a customer on credit hold (the confirmation rolls back)."""
+    from entonnoir_credit_hold.services import check_order
+
+    check_order(session, order)
