@@ -11,9 +11,32 @@ from core.hookspecs import hookimpl
 
 @hookimpl
 def register_models():
-    from core import models
+    from core import models, outbox, scheduler
 
-    return [models]
+    return [models, outbox, scheduler]
+
+
+@hookimpl
+def register_channels(register):
+    from core.channels import BUILT_IN
+
+    for channel in BUILT_IN:
+        register(channel)
+
+
+@hookimpl
+def register_jobs(register):
+    from core.jobs import Job
+
+    register(Job(name="notifications.deliver", run=_deliver_notifications, every_minutes=1, own_transactions=True,
+                 summary="send the outbox's pending notifications (retries with backoff)"))
+
+
+def _deliver_notifications(app, session, as_of):
+    from core.outbox import deliver
+
+    report = deliver(app)
+    return {"sent": report.sent, "retried": report.retried, "failed": report.failed}
 
 
 @hookimpl

@@ -94,6 +94,21 @@ def register_jobs(register):
     """
 
 
+@hookspec
+def register_channels(register):
+    """Declare delivery channels for the notification outbox (SMS, chat, a fax gateway...).
+
+    Called when a delivery run starts, outside any transaction. The kernel registers ``file``,
+    ``smtp`` and ``webhook`` this way itself.
+
+    :param register: call ``register(channel)`` with a :class:`core.channels.Channel` (a name, and
+        ``open(app)`` returning a sender with ``send(message)`` and ``close()``). ``send`` raises on
+        failure; the outbox retries with backoff and parks the message after too many attempts.
+        A name taken twice is an error naming both modules.
+    :returns: nothing.
+    """
+
+
 # --- Life cycle ---------------------------------------------------------------------------------
 
 @hookspec

@@ -15,12 +15,16 @@ class Job:
         and returns a dict of counts (``{"sent": 12}``) for the run record.
     :param every_minutes: None for a daily job; else the job runs every N minutes.
     :param summary: one line for ``crm jobs list``.
+    :param own_transactions: the job commits its own work in batches (``run`` gets ``session=None``)
+        and is idempotent by itself, like outbox delivery; by default the runner gives the job one
+        transaction that also holds the run record, so a crash leaves nothing half-done.
     """
 
     name: str
     run: Callable
     every_minutes: int | None = None
     summary: str = ""
+    own_transactions: bool = False
 
     @property
     def schedule(self) -> str:

@@ -23,12 +23,12 @@ def init_workspace(folder: Path, *, name: str = "", siren: str = "", vat_number:
     path = folder / CONFIG_NAME
     if path.exists():
         raise ConfigError(f"{path} already exists: this folder is already a workspace")
-    folder.mkdir(parents=True, exist_ok=True)
     text = default_config_text(name=name, siren=siren, vat_number=vat_number,
                                database_url=database_url or "sqlite:///crm.db")
     from core.config import parse_config
 
-    parse_config(text, path)  # refuse a bad SIREN or VAT number before writing anything
+    parse_config(text, path)  # refuse a bad SIREN or VAT number before writing anything (folder included)
+    folder.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     app = App(load_config(path), today=today)
     migrate(app)

@@ -16,6 +16,10 @@ from core.models import PARTNER_KINDS, ROLES, VAT_RATES
 
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
+#: a plain decimal as people write it (no exponent, no underscores: Decimal() accepts both).
+NUMBER_TEXT_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+#: the largest integer the scaled columns (BigInteger) can hold.
+MAX_SCALED = 2**63 - 1
 
 
 class Exact(fields.Field):
@@ -33,6 +37,8 @@ class Exact(fields.Field):
             text = value.strip().replace("\u202f", "").replace("\xa0", "").replace(" ", "")
             if text.count(",") == 1 and "." not in text:
                 text = text.replace(",", ".")
+            if not NUMBER_TEXT_RE.match(text):
+                raise ValidationError(f"{value!r} is not a number")
             try:
                 value = Decimal(text)
             except InvalidOperation:
@@ -43,6 +49,8 @@ class Exact(fields.Field):
             raise ValidationError(f"{value!r} is not a number") from None
         if not value.is_finite():
             raise ValidationError("must be a finite number")
+        if abs(value) > Decimal(MAX_SCALED).scaleb(-self.places):
+            raise ValidationError("is too large")
         if value != value.quantize(Decimal(1).scaleb(-self.places)):
             raise ValidationError(f"at most {self.places} decimals")
         if self.minimum is not None and value < self.minimum:

@@ -42,6 +42,8 @@ class ScaledDecimal(TypeDecorator):
         value = Decimal(value)
         if not value.is_finite():
             raise ValueError(f"{value} is not a finite number")
+        if abs(value) >= Decimal(2**63).scaleb(-self.scale):  # beyond BIGINT (and quantize's precision)
+            raise ValueError(f"{value} is too large for this column")
         exact = value.quantize(self._quantum)
         if exact != value:
             raise ValueError(f"{value} has more than {self.scale} decimals")

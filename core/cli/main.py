@@ -26,6 +26,8 @@ KERNEL_COMMANDS = {
     "order": "core.cli.orders:order",
     "import": "core.cli.data:import_",
     "export": "core.cli.data:export",
+    "jobs": "core.cli.jobs:jobs",
+    "notifications": "core.cli.notifications:notifications",
 }
 #: Commands that must work even when a module is broken, so an admin can recover.
 RECOVERY_COMMANDS = {"init", "modules", "migrate", "hooks"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import func, or_, select
 
 from core.errors import NotFound, ValidationError
@@ -52,6 +54,9 @@ def list_products(session, *, search: str | None = None):
 
 
 def product_dict(product: Product) -> dict:
+    # Quantized to the column's scale: a schema default (Decimal("20")) must print as the stored
+    # value reads back ("20.00"), so `product add --json` and `product show --json` agree.
     return {"id": product.id, "sku": product.sku, "name": product.name, "unit": product.unit,
-            "list_price": str(product.list_price), "vat_rate": str(product.vat_rate),
+            "list_price": str(Decimal(product.list_price).quantize(Decimal("0.0001"))),
+            "vat_rate": str(Decimal(product.vat_rate).quantize(Decimal("0.01"))),
             "stockable": product.stockable}

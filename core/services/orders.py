@@ -55,7 +55,7 @@ def vat_breakdown(order: SalesOrder) -> list[dict]:
     per_rate: dict[Decimal, Decimal] = defaultdict(Decimal)
     for line in order.lines:
         per_rate[line.vat_rate] += line.subtotal
-    return [{"rate": str(rate), "base": str(base), "tax": str(round_money(base * rate / Decimal(100)))}
+    return [{"rate": _fixed(rate, 2), "base": _fixed(base, 2), "tax": str(round_money(base * rate / Decimal(100)))}
             for rate, base in sorted(per_rate.items(), reverse=True)]
 
 
@@ -133,6 +133,11 @@ def list_orders(session, *, state: str | None = None, customer=None, limit: int 
     return session.scalars(query).all()
 
 
+def _fixed(value, places: int) -> str:
+    """``value`` as text at its column's scale: a schema default (``Decimal("0")``) prints as it reads back."""
+    return str(Decimal(value).quantize(Decimal(1).scaleb(-places)))
+
+
 def order_dict(order: SalesOrder, *, lines: bool = True) -> dict:
     """Stable JSON shape of an order (amounts as strings, exact)."""
     result = {
@@ -144,12 +149,14 @@ def order_dict(order: SalesOrder, *, lines: bool = True) -> dict:
         "confirmed_at": order.confirmed_at.isoformat() if order.confirmed_at else None,
         "cancelled_at": order.cancelled_at.isoformat() if order.cancelled_at else None,
         "cancel_reason": order.cancel_reason, "origin": order.origin, "currency": order.currency,
-        "total_untaxed": str(order.total_untaxed), "total_tax": str(order.total_tax), "total": str(order.total),
+        "total_untaxed": _fixed(order.total_untaxed, 2), "total_tax": _fixed(order.total_tax, 2),
+        "total": _fixed(order.total, 2),
     }
     if lines:
         result["lines"] = [{
             "sequence": line.sequence, "sku": line.product.sku, "description": line.description,
-            "quantity": str(line.quantity), "unit_price": str(line.unit_price), "discount": str(line.discount),
-            "vat_rate": str(line.vat_rate), "subtotal": str(line.subtotal)} for line in order.lines]
+            "quantity": _fixed(line.quantity, 3), "unit_price": _fixed(line.unit_price, 4),
+            "discount": _fixed(line.discount, 2), "vat_rate": _fixed(line.vat_rate, 2),
+            "subtotal": _fixed(line.subtotal, 2)} for line in order.lines]
         result["vat"] = vat_breakdown(order)
     return result

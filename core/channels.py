@@ -1,0 +1,247 @@
+"""Delivery channels: ``file`` (.eml files), ``smtp`` (smtplib) and ``webhook`` (signed JSON POST).
+
+Channels are contributed through the ``register_channels`` hook, the built-in three by the
+kernel itself. A notification names a logical channel; ``email`` is sent by the transport chosen
+in ``[notifications] email = "file" | "smtp"`` (``file`` by default, so a new workspace shows real
+messages in its ``outbox/`` folder without a mail server).
+
+Configuration (``crm.toml``)::
+
+    [notifications]
+    email = "smtp"
+    sender = "CRM <crm@acme.fr>"
+    folder = "outbox"                # file channel, relative to crm.toml
+
+    [notifications.smtp]
+    host = "smtp.acme.fr"
+    port = 587
+    security = "starttls"            # "starttls", "ssl" or "none"
+    user = "crm@acme.fr"             # the password comes from $CRM_SMTP_PASSWORD, never the file
+
+    [notifications.webhook]
+    url = "https://hooks.acme.fr/crm"
+    timeout = 10                     # the HMAC secret comes from $CRM_WEBHOOK_SECRET
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Callable
+
+from core.errors import ConfigError, CrmError
+
+SIGNATURE_HEADER = "X-Entonnoir-Signature"
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A way to deliver messages.
+
+    :param name: what notifications put in their ``channel`` column.
+    :param open: ``open(app)`` returns a sender with ``send(message)`` and ``close()``; one sender
+        is opened per delivery run, so a connection can be reused for every message.
+    """
+
+    name: str
+    open: Callable
+    summary: str = ""
+
+
+def build_email(app, message) -> EmailMessage:
+    """A standard e-mail for a message: text, optional HTML alternative, attachments."""
+    from core.outbox import settings
+
+    options = settings(app)
+    company = app.config.company.name or "Entonnoir"
+    email = EmailMessage()
+    email["From"] = options.get("sender") or f"{company} <crm@localhost>"
+    email["To"] = ", ".join(message.recipients)
+    email["Subject"] = message.subject
+    email["Message-ID"] = message.message_id
+    if message.created_at is not None:
+        import datetime as dt
+
+        email["Date"] = format_datetime(message.created_at.replace(tzinfo=dt.timezone.utc))
+    email.set_content(message.text)
+    if message.html:
+        email.add_alternative(message.html, subtype="html")
+    for attachment in message.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        email.add_attachment(attachment.content, maintype=maintype or "application",
+                             subtype=subtype or "octet-stream", filename=attachment.filename)
+    return email
+
+
+class FileSender:
+    """Writes each message as ``<id>.eml`` in the outbox folder (atomically; a repeat overwrites)."""
+
+    def __init__(self, app):
+        from core.outbox import settings
+
+        self.app = app
+        self.folder = app.config.folder / settings(app).get("folder", "outbox")
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def send(self, message) -> None:
+        target = self.folder / f"{message.id:08d}.eml"
+        tmp = target.with_suffix(".eml.tmp")
+        tmp.write_bytes(bytes(build_email(self.app, message)))
+        os.replace(tmp, target)
+
+    def close(self) -> None:
+        pass
+
+
+class SmtpSender:
+    """Sends through an SMTP server with smtplib; one connection per delivery run."""
+
+    def __init__(self, app):
+        from core.outbox import settings
+
+        self.app = app
+        self.options = dict(settings(app).get("smtp", {}))
+        if not self.options.get("host"):
+            raise ConfigError("crm.toml: notifications.smtp.host: required to send e-mail by SMTP")
+        self.connection = None
+
+    def _connect(self):
+        import smtplib
+        import ssl
+
+        host = self.options["host"]
+        security = self.options.get("security", "starttls")
+        port = int(self.options.get("port", 465 if security == "ssl" else 587 if security == "starttls" else 25))
+        timeout = float(self.options.get("timeout", 30))
+        if security == "ssl":
+            connection = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+        else:
+            connection = smtplib.SMTP(host, port, timeout=timeout)
+            if security == "starttls":
+                connection.starttls(context=ssl.create_default_context())
+            elif security != "none":
+                raise ConfigError(f"crm.toml: notifications.smtp.security: {security!r} "
+                                  f"(expected starttls, ssl or none)")
+        user = self.options.get("user")
+        if user:
+            password = os.environ.get(self.options.get("password_env", "CRM_SMTP_PASSWORD"))
+            if password is None:
+                raise ConfigError("the SMTP password is read from $CRM_SMTP_PASSWORD, which is not set")
+            connection.login(user, password)
+        return connection
+
+    def send(self, message) -> None:
+        import smtplib
+
+        email = build_email(self.app, message)
+        for attempt in (1, 2):
+            if self.connection is None:
+                self.connection = self._connect()
+            try:
+                self.connection.send_message(email)
+                return
+            except smtplib.SMTPServerDisconnected:
+                self.connection = None
+                if attempt == 2:
+                    raise
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.quit()
+            except Exception:  # the server may already have gone
+                pass
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The webhook signature header value: ``sha256=<hex HMAC-SHA256 of the body>``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebhookSender:
+    """POSTs each message as JSON, signed with HMAC-SHA256 in the ``X-Entonnoir-Signature`` header."""
+
+    def __init__(self, app):
+        from core.outbox import settings
+
+        self.options = dict(settings(app).get("webhook", {}))
+        if not self.options.get("url"):
+            raise ConfigError("crm.toml: notifications.webhook.url: required to deliver webhooks")
+        self.secret = os.environ.get(self.options.get("secret_env", "CRM_WEBHOOK_SECRET"))
+        if not self.secret:
+            raise ConfigError("the webhook secret is read from $CRM_WEBHOOK_SECRET, which is not set")
+
+    def send(self, message) -> None:
+        import urllib.error
+        import urllib.request
+
+        body = json.dumps({
+            "id": message.id, "dedup_key": message.dedup_key, "channel": message.channel,
+            "recipients": message.recipients, "subject": message.subject, "text": message.text,
+            "html": message.html, "related": message.related,
+            "created_at": message.created_at.isoformat() if message.created_at else None,
+            "attachments": [a.filename for a in message.attachments],
+        }, ensure_ascii=False).encode()
+        request = urllib.request.Request(self.options["url"], data=body, method="POST", headers={
+            "Content-Type": "application/json", SIGNATURE_HEADER: sign(self.secret, body),
+            "Idempotency-Key": message.message_id})
+        try:
+            with urllib.request.urlopen(request, timeout=float(self.options.get("timeout", 10))) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            raise CrmError(f"webhook answered {exc.code} {exc.reason}") from None
+
+    def close(self) -> None:
+        pass
+
+
+BUILT_IN = (
+    Channel("file", FileSender, "writes .eml files into the outbox folder"),
+    Channel("smtp", SmtpSender, "sends e-mail through an SMTP server"),
+    Channel("webhook", WebhookSender, "POSTs signed JSON to a URL"),
+)
+
+
+def channels(app) -> dict[str, Channel]:
+    """Every channel of the kernel and the enabled modules, by name."""
+    return app.gather("register_channels", Channel, "channel")
+
+
+class _Senders:
+    """Opens each channel's sender on first use during one delivery run."""
+
+    def __init__(self, app):
+        from core.outbox import settings
+
+        self.app = app
+        self.available = channels(app)
+        self.aliases = {"email": settings(app)["email"]}
+        self.open: dict[str, object] = {}
+
+    def get(self, name: str):
+        name = self.aliases.get(name, name)
+        if name not in self.open:
+            if name not in self.available:
+                raise CrmError(f"no channel named {name!r} (available: {', '.join(sorted(self.available))})")
+            self.open[name] = self.available[name].open(self.app)
+        return self.open[name]
+
+    def close(self) -> None:
+        for sender in self.open.values():
+            sender.close()
+
+
+@contextmanager
+def open_senders(app):
+    senders = _Senders(app)
+    try:
+        yield senders
+    finally:
+        senders.close()
+

@@ -1,0 +1,21 @@
+"""Small SQL helpers that differ between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+
+def insert_ignore(session, table, rows: list[dict], conflict_columns: list[str], index_where=None) -> int:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for many rows; returns how many were inserted."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only the two supported databases
+        raise NotImplementedError(dialect)
+    statement = insert(table).on_conflict_do_nothing(index_elements=conflict_columns, index_where=index_where)
+    if len(rows) == 1:
+        return session.execute(statement.values(rows[0])).rowcount
+    result = session.execute(statement.returning(table.c[conflict_columns[0]]), rows)
+    return len(result.all())

@@ -1,0 +1,274 @@
+"""The notification outbox: messages written in the caller's transaction, delivered afterwards.
+
+A notification is a row written by the same transaction as the business change that causes it,
+so a rolled-back command sends nothing and a committed one is never lost. A ``dedup_key`` makes
+writing the same notification twice a no-op (a rerun job, a retried command). Delivery
+(``crm notifications deliver``, also the ``notifications.deliver`` job) sends pending rows through
+their channel, retries failures with exponential backoff and parks a message as ``failed`` after
+``max_attempts``.
+
+Delivery is at-least-once: a crash after a message left but before its row was marked sent sends
+it again on the next run. Each message therefore carries a stable identity (the e-mail
+``Message-ID``, the webhook ``Idempotency-Key``, the ``.eml`` file name) so the receiver can
+recognise a repeat.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+from sqlalchemy import Index, String, Text, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, utcnow
+from core.errors import CrmError, NotFound, ValidationError
+
+STATES = ("pending", "sent", "failed")
+
+
+class Notification(Base):
+    """One message in the outbox."""
+
+    __tablename__ = "core_notification"
+    __table_args__ = (Index("ix_core_notification_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: logical channel: ``email`` (sent by the configured e-mail transport), ``webhook``, ``file``, ``smtp``...
+    channel: Mapped[str] = mapped_column(String(40))
+    recipients: Mapped[str] = mapped_column(Text)  # JSON list of addresses
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[str | None] = mapped_column(Text)  # JSON [{filename, content_type, data(base64)}]
+    related: Mapped[str | None] = mapped_column(String(100), index=True)  # "billing_invoice:42"
+    dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    business_date: Mapped[dt.date | None]
+    sent_at: Mapped[dt.datetime | None]
+
+
+@dataclass
+class Attachment:
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+
+
+@dataclass
+class Message:
+    """What a channel sends: a notification row decoded."""
+
+    id: int
+    channel: str
+    recipients: list[str]
+    subject: str
+    text: str
+    html: str | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    related: str | None = None
+    dedup_key: str | None = None
+    created_at: dt.datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: Notification) -> "Message":
+        files = [Attachment(a["filename"], base64.b64decode(a["data"]), a["content_type"])
+                 for a in json.loads(row.attachments or "[]")]
+        return cls(id=row.id, channel=row.channel, recipients=json.loads(row.recipients), subject=row.subject,
+                   text=row.body_text, html=row.body_html, attachments=files, related=row.related,
+                   dedup_key=row.dedup_key, created_at=row.created_at)
+
+    @property
+    def message_id(self) -> str:
+        """Stable across retries, so a receiver can drop a repeat."""
+        return f"<entonnoir.{self.dedup_key or self.id}@notifications.local>".replace(" ", "_")
+
+
+def notification_row(app, *, recipients, subject: str, text: str, channel: str = "email", html: str | None = None,
+                     attachments=(), related: str | None = None, dedup_key: str | None = None) -> dict:
+    """Validate one notification and return the row to insert (see :func:`notify`)."""
+    recipients = [r.strip() for r in ([recipients] if isinstance(recipients, str) else recipients) if r and r.strip()]
+    if not recipients:
+        raise ValidationError("a notification needs at least one recipient", record=f"notification {subject!r}",
+                              field="recipients")
+    if not subject:
+        raise ValidationError("a notification needs a subject", record="notification", field="subject")
+    files = [{"filename": a.filename, "content_type": a.content_type,
+              "data": base64.b64encode(a.content).decode("ascii")} for a in attachments]
+    now = utcnow()
+    return {"channel": channel, "recipients": json.dumps(recipients), "subject": subject[:300], "body_text": text,
+            "body_html": html, "attachments": json.dumps(files) if files else None, "related": related,
+            "dedup_key": dedup_key, "state": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
+            "business_date": app.today}
+
+
+def notify(app, session, **values) -> bool:
+    """Write a notification into the outbox, in ``session``'s transaction.
+
+    Arguments are those of :func:`notification_row`. :returns: False when a notification with the
+    same ``dedup_key`` already exists (nothing is written), True otherwise.
+    """
+    return notify_many(app, session, [notification_row(app, **values)]) == 1
+
+
+def notify_many(app, session, rows: list[dict]) -> int:
+    """Insert prepared rows in one statement, skipping dedup keys already present.
+
+    :returns: how many were written.
+    """
+    if not rows:
+        return 0
+    from core.dbutil import insert_ignore
+
+    return insert_ignore(session, Notification.__table__, rows, ["dedup_key"])
+
+
+def resolve_recipients(session, specs) -> list[str]:
+    """Turn recipients into e-mail addresses.
+
+    A spec is an address (``a@b.fr``), ``user:LOGIN``, ``role:ROLE`` (every active user with that
+    role), ``team:NAME`` (every member) or ``partner:ID`` (the partner's address). Unknown names
+    are errors; users without an address are left out.
+    """
+    from core.models import Partner, Team, User
+
+    addresses: list[str] = []
+    for spec in ([specs] if isinstance(specs, str) else specs):
+        kind, _, value = spec.partition(":")
+        if "@" in spec and kind not in ("user", "role", "team", "partner"):
+            found = [spec]
+        elif kind == "user":
+            found = session.scalars(select(User.email).where(User.login == value)).all()
+            if not found:
+                raise NotFound(f"recipient {spec}: no such user")
+        elif kind == "role":
+            found = session.scalars(select(User.email).where(User.role == value, User.active.is_(True))).all()
+        elif kind == "team":
+            team = session.scalars(select(Team).where(Team.name == value)).first()
+            if team is None:
+                raise NotFound(f"recipient {spec}: no such team")
+            found = [member.email for member in team.members if member.active]
+        elif kind == "partner":
+            found = session.scalars(select(Partner.email).where(Partner.id == int(value))).all()
+        else:
+            raise ValidationError(f"unknown recipient {spec!r} (an address, user:, role:, team: or partner:)")
+        for address in found:
+            if address and address not in addresses:
+                addresses.append(address)
+    return addresses
+
+
+# --- delivery -------------------------------------------------------------------------------------
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"sent": self.sent, "retried": self.retried, "failed": self.failed, "errors": self.errors}
+
+
+def settings(app) -> dict:
+    """The ``[notifications]`` section with its defaults."""
+    section = dict(app.config.section("notifications"))
+    section.setdefault("email", "file")
+    section.setdefault("max_attempts", 5)
+    section.setdefault("backoff_seconds", 60)
+    section.setdefault("batch_size", 200)
+    return section
+
+
+def deliver(app, *, limit: int | None = None, now: dt.datetime | None = None, progress=None) -> DeliveryReport:
+    """Send the pending notifications that are due, batch by batch (one transaction per batch).
+
+    On PostgreSQL the batch is taken ``FOR UPDATE SKIP LOCKED``, so several deliverers share the
+    work without sending a message twice.
+    """
+    from core.channels import open_senders
+
+    options = settings(app)
+    report = DeliveryReport()
+    now = now or utcnow()
+    batch_size = int(options["batch_size"])
+    max_attempts = int(options["max_attempts"])
+    backoff = int(options["backoff_seconds"])
+    last_id = 0
+    with open_senders(app) as senders:
+        while limit is None or report.sent + report.retried + report.failed < limit:
+            size = batch_size if limit is None else min(batch_size, limit - report.sent - report.retried - report.failed)
+            with app.transaction() as session:
+                query = (select(Notification)
+                         .where(Notification.state == "pending", Notification.next_attempt_at <= now,
+                                Notification.id > last_id)
+                         .order_by(Notification.id).limit(size))
+                if app.dialect == "postgresql":
+                    query = query.with_for_update(skip_locked=True)
+                rows = session.scalars(query).all()
+                if not rows:
+                    break
+                for row in rows:
+                    last_id = row.id
+                    try:
+                        senders.get(row.channel).send(Message.from_row(row))
+                    except Exception as exc:  # a channel's failure is recorded on the message
+                        row.attempts += 1
+                        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                        if row.attempts >= max_attempts:
+                            row.state = "failed"
+                            report.failed += 1
+                            report.errors.append(f"notification {row.id}: {row.last_error}")
+                        else:
+                            row.next_attempt_at = now + dt.timedelta(seconds=backoff * 2 ** (row.attempts - 1))
+                            report.retried += 1
+                    else:
+                        row.state = "sent"
+                        row.sent_at = utcnow()
+                        row.attempts += 1
+                        row.last_error = None
+                        report.sent += 1
+            if progress:
+                progress(report.sent + report.retried + report.failed)
+    return report
+
+
+def retry(app, session, ref: str | None = None, *, all_failed: bool = False) -> int:
+    """Put failed notifications back in the queue (attempts reset). :returns: how many."""
+    statement = update(Notification).where(Notification.state == "failed")
+    if not all_failed:
+        if ref is None or not str(ref).isdigit():
+            raise ValidationError("give a notification id or --all-failed", field="id")
+        row = session.get(Notification, int(ref))
+        if row is None:
+            raise NotFound(f"notification {ref}: no such notification")
+        if row.state != "failed":
+            raise CrmError(f"notification {ref} is {row.state}, only failed ones can be retried")
+        statement = statement.where(Notification.id == int(ref))
+    result = session.execute(statement.values(state="pending", attempts=0, next_attempt_at=utcnow()))
+    return result.rowcount
+
+
+def list_notifications(session, *, state: str | None = None, related: str | None = None, limit: int = 100):
+    query = select(Notification).order_by(Notification.id.desc()).limit(limit)
+    if state:
+        query = query.where(Notification.state == state)
+    if related:
+        query = query.where(Notification.related == related)
+    return session.scalars(query).all()
+
+
+def notification_dict(row: Notification) -> dict:
+    return {"id": row.id, "channel": row.channel, "recipients": json.loads(row.recipients), "subject": row.subject,
+            "state": row.state, "attempts": row.attempts, "related": row.related, "dedup_key": row.dedup_key,
+            "created_at": row.created_at.isoformat(sep=" ") if row.created_at else None,
+            "sent_at": row.sent_at.isoformat(sep=" ") if row.sent_at else None,
+            "next_attempt_at": row.next_attempt_at.isoformat(sep=" ") if row.next_attempt_at else None,
+            "last_error": row.last_error, "attachments": [a["filename"] for a in json.loads(row.attachments or "[]")]}

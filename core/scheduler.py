@@ -1,0 +1,246 @@
+"""Running the modules' jobs: each job-day exactly once, recorded, caught up after an outage.
+
+A job run is one transaction: the run record and the job's effects commit together, so a run
+killed half-way leaves nothing behind and the next run does the whole day again. A unique index
+on the completed runs ``(job, slot)`` makes a second completion of the same day impossible; on
+PostgreSQL a transaction-scoped advisory lock lets a second worker skip a job-day that another
+is running instead of waiting for it. Inside a job, :func:`isolate` runs one record in a
+savepoint, so a bad record fails alone and is reported by name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Index, String, Text, func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, utcnow
+from core.jobs import Job, collect_jobs
+
+COMPLETED = ("done", "partial")
+FAILURES_KEY = "entonnoir.job_failures"
+
+
+class JobRun(Base):
+    """One attempt at a job for one slot (a business date, or a time slot for frequent jobs)."""
+
+    __tablename__ = "core_job_run"
+    __table_args__ = (
+        Index("uq_core_job_run_completed", "job", "slot", unique=True,
+              sqlite_where=text("outcome IN ('done', 'partial')"),
+              postgresql_where=text("outcome IN ('done', 'partial')")),
+        Index("ix_core_job_run_job", "job", "as_of"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(100))
+    slot: Mapped[str] = mapped_column(String(20))
+    as_of: Mapped[dt.date]
+    #: done, partial (completed, some records failed), failed (rolled back), rerun (forced again)
+    outcome: Mapped[str] = mapped_column(String(10))
+    started_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
+    counts: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str | None] = mapped_column(String(100))
+
+
+@dataclass
+class RunResult:
+    """What happened to one job for one slot."""
+
+    job: str
+    slot: str
+    outcome: str  # done, partial, failed, rerun, skipped
+    counts: dict = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    error: str | None = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("done", "rerun", "skipped") and not self.failures
+
+    def as_dict(self) -> dict:
+        return {"job": self.job, "slot": self.slot, "outcome": self.outcome, "counts": self.counts,
+                "failures": self.failures, "error": self.error, "reason": self.reason}
+
+
+@contextmanager
+def isolate(session, label: str):
+    """Run one record's work in a savepoint; on error, undo just that record and note it by name.
+
+    Used inside a job: ``with isolate(session, f"invoice {number}"): ...``. The error is recorded
+    in the run (outcome ``partial``) and the job goes on with the next record.
+    """
+    savepoint = session.begin_nested()
+    try:
+        yield
+    except Exception as exc:  # one bad record must not abort the run
+        savepoint.rollback()
+        session.info.setdefault(FAILURES_KEY, []).append(f"{label}: {exc}")
+    else:
+        savepoint.commit()
+
+
+def slot_for(job: Job, as_of: dt.date, now: dt.datetime | None = None) -> str:
+    """A daily job's slot is its business date; a frequent job's is the wall-clock time, floored."""
+    if job.every_minutes is None:
+        return as_of.isoformat()
+    now = now or utcnow()
+    minutes = (now.hour * 60 + now.minute) // job.every_minutes * job.every_minutes
+    return f"{as_of.isoformat()}T{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _lock_key(job: str, slot: str) -> int:
+    return zlib.crc32(f"entonnoir:{job}:{slot}".encode()) - 2**31
+
+
+def run_job(app, job: Job, as_of: dt.date, *, force: bool = False, now: dt.datetime | None = None) -> RunResult:
+    """Run ``job`` for ``as_of`` unless that slot is already completed (or ``force``)."""
+    slot = slot_for(job, as_of, now)
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    if job.own_transactions:
+        return _run_self_committing(app, job, as_of, slot, worker, force)
+    session = app.session()
+    try:
+        with session.begin():
+            if app.dialect == "postgresql":
+                got = session.execute(select(func.pg_try_advisory_xact_lock(_lock_key(job.name, slot)))).scalar()
+                if not got:
+                    return RunResult(job.name, slot, "skipped", reason="running in another worker")
+            if not force and _completed(session, job.name, slot):
+                return RunResult(job.name, slot, "skipped", reason="already done")
+            record = JobRun(job=job.name, slot=slot, as_of=as_of, outcome="rerun" if force else "done",
+                            started_at=utcnow(), worker=worker)
+            session.add(record)
+            try:
+                session.flush()
+            except IntegrityError:
+                raise _AlreadyDone() from None
+            session.info[FAILURES_KEY] = []
+            counts = job.run(app, session, as_of) or {}
+            failures = list(session.info.pop(FAILURES_KEY, []))
+            if failures and record.outcome == "done":
+                record.outcome = "partial"
+            record.counts = json.dumps(counts, default=str, sort_keys=True)
+            record.error = "\n".join(failures) or None
+            record.finished_at = utcnow()
+        return RunResult(job.name, slot, record.outcome, counts, failures)
+    except _AlreadyDone:
+        return RunResult(job.name, slot, "skipped", reason="already done")
+    except Exception as exc:  # the job's own failure: rolled back, then recorded
+        error = f"{type(exc).__name__}: {exc}"
+        with app.transaction() as log:
+            log.add(JobRun(job=job.name, slot=slot, as_of=as_of, outcome="failed", started_at=utcnow(),
+                           finished_at=utcnow(), error=error[:4000], worker=worker))
+        return RunResult(job.name, slot, "failed", error=error)
+    finally:
+        session.info.pop(FAILURES_KEY, None)
+        session.close()
+
+
+def _run_self_committing(app, job: Job, as_of: dt.date, slot: str, worker: str, force: bool) -> RunResult:
+    """A job that commits its own batches: check the slot, run, then record the outcome."""
+    with app.transaction() as session:
+        if not force and _completed(session, job.name, slot):
+            return RunResult(job.name, slot, "skipped", reason="already done")
+    started = utcnow()
+    try:
+        counts, outcome, error = job.run(app, None, as_of) or {}, "rerun" if force else "done", None
+    except Exception as exc:  # recorded, not raised: the other jobs still run
+        counts, outcome, error = {}, "failed", f"{type(exc).__name__}: {exc}"
+    try:
+        with app.transaction() as session:
+            session.add(JobRun(job=job.name, slot=slot, as_of=as_of, outcome=outcome, started_at=started,
+                               finished_at=utcnow(), counts=json.dumps(counts, default=str, sort_keys=True),
+                               error=error, worker=worker))
+    except IntegrityError:  # another worker completed the same slot meanwhile; its record stands
+        pass
+    return RunResult(job.name, slot, outcome, counts, error=error)
+
+
+class _AlreadyDone(Exception):
+    """Another worker completed this slot between our check and our insert."""
+
+
+def _completed(session, job: str, slot: str) -> bool:
+    query = select(JobRun.id).where(JobRun.job == job, JobRun.slot == slot, JobRun.outcome.in_(COMPLETED))
+    return session.execute(query.limit(1)).first() is not None
+
+
+def last_completed_day(session, job: str) -> dt.date | None:
+    return session.execute(select(func.max(JobRun.as_of)).where(
+        JobRun.job == job, JobRun.outcome.in_(COMPLETED))).scalar()
+
+
+def run_due(app, as_of: dt.date, *, only: str | None = None, catch_up: bool = False, force: bool = False,
+            now: dt.datetime | None = None, on_result=None) -> list[RunResult]:
+    """Run every job due on ``as_of`` (or just ``only``).
+
+    With ``catch_up``, a daily job first runs each day missed since its last completed day, in
+    order, and stops at the first day that fails (later days would build on it).
+    """
+    from core.errors import CrmError
+
+    jobs = collect_jobs(app)
+    if only is not None and only not in jobs:
+        raise CrmError(f"no job named {only!r} (jobs: {', '.join(sorted(jobs)) or 'none'})")
+    results = []
+    for name in sorted(jobs):
+        if only is not None and name != only:
+            continue
+        job = jobs[name]
+        days = [as_of]
+        if catch_up and job.every_minutes is None and not force:
+            with app.transaction() as session:
+                last = last_completed_day(session, name)
+            if last is not None and last < as_of:
+                days = [last + dt.timedelta(days=n) for n in range(1, (as_of - last).days + 1)]
+        for day in days:
+            result = run_job(app, job, day, force=force, now=now)
+            results.append(result)
+            if on_result:
+                on_result(result)
+            if result.outcome == "failed":
+                break
+    return results
+
+
+def job_status(app) -> list[dict]:
+    """Each job with its schedule and its last run."""
+    jobs = collect_jobs(app)
+    rows = []
+    with app.transaction() as session:
+        for name in sorted(jobs):
+            last = session.scalars(select(JobRun).where(JobRun.job == name)
+                                   .order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(1)).first()
+            rows.append({
+                "name": name, "schedule": jobs[name].schedule, "summary": jobs[name].summary,
+                "last_slot": last.slot if last else None, "last_outcome": last.outcome if last else None,
+                "last_finished_at": last.finished_at.isoformat(sep=" ") if last and last.finished_at else None,
+                "last_counts": json.loads(last.counts) if last and last.counts else {},
+                "last_error": last.error if last else None,
+            })
+    return rows
+
+
+def history(app, *, job: str | None = None, limit: int = 50) -> list[dict]:
+    """The latest runs, newest first."""
+    with app.transaction() as session:
+        query = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
+        if job:
+            query = query.where(JobRun.job == job)
+        return [{"id": r.id, "job": r.job, "slot": r.slot, "as_of": r.as_of.isoformat(), "outcome": r.outcome,
+                 "started_at": r.started_at.isoformat(sep=" "),
+                 "finished_at": r.finished_at.isoformat(sep=" ") if r.finished_at else None,
+                 "counts": json.loads(r.counts) if r.counts else {}, "error": r.error, "worker": r.worker}
+                for r in session.scalars(query)]
