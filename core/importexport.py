@@ -108,10 +108,12 @@ def read_csv(path: Path, columns: Iterable[str], mapping: dict[str, str] | None 
         if repeated:
             raise CrmError(f"{path}: line 1: column {', '.join(repeated)} appears twice")
         rows = []
+        last = reader.line_num
         for values in reader:
+            # a row's line is where it starts (a quoted cell may span several lines)
+            line, last = last + 1, reader.line_num
             if not any(v.strip() for v in values):
                 continue
-            line = reader.line_num
             if len(values) != len(header):
                 rows.append((line, {"__error__": f"{len(values)} cells for {len(header)} columns"}))
                 continue

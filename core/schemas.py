@@ -101,6 +101,8 @@ class _Base(Schema):
             return data
         cleaned = {}
         for key, value in data.items():
+            if isinstance(value, str) and "\x00" in value:  # PostgreSQL refuses NUL in text columns
+                raise ValidationError("must not contain a NUL character", str(key))
             if isinstance(value, str):
                 value = value.strip()
                 if value == "":

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,6 +149,8 @@ class CrmRunner:
                 main(argv)
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            sys.stdout.flush()
+            sys.stderr.flush()
             stdout = streams[0].getvalue().decode()
             stderr = streams[1].getvalue().decode()
         result = Result(code, stdout, stderr)
