@@ -11,10 +11,10 @@ savepoint, so a bad record fails alone and is reported by name.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import socket
-import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -100,8 +100,11 @@ def slot_for(job: Job, as_of: dt.date, now: dt.datetime | None = None) -> str:
     return f"{as_of.isoformat()}T{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _lock_key(job: str, slot: str) -> int:
-    return zlib.crc32(f"entonnoir:{job}:{slot}".encode()) - 2**31
+def _lock_key(job: str, slot: str, schema: str = "") -> int:
+    """The advisory-lock key of a job-day. Advisory locks are per database, not per schema: the
+    schema is part of the key, so workspaces sharing one database never skip each other's days."""
+    digest = hashlib.blake2b(f"entonnoir:{schema}:{job}:{slot}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def run_job(app, job: Job, as_of: dt.date, *, force: bool = False, now: dt.datetime | None = None) -> RunResult:
@@ -114,7 +117,9 @@ def run_job(app, job: Job, as_of: dt.date, *, force: bool = False, now: dt.datet
     try:
         with session.begin():
             if app.dialect == "postgresql":
-                got = session.execute(select(func.pg_try_advisory_xact_lock(_lock_key(job.name, slot)))).scalar()
+                schema = session.execute(select(func.current_schema())).scalar() or ""
+                got = session.execute(select(func.pg_try_advisory_xact_lock(
+                    _lock_key(job.name, slot, schema)))).scalar()
                 if not got:
                     return RunResult(job.name, slot, "skipped", reason="running in another worker")
             if not force and _completed(session, job.name, slot):
