@@ -1,0 +1,225 @@
+"""A third-party module, installed with pip the way a user would, driven through the ``crm`` command.
+
+The module is ``examples/credit-hold`` (distribution ``entonnoir-credit-hold``). It is built and
+installed by pip into a temporary folder, never into the project's environment, and every ``crm``
+command runs as a subprocess with that folder on ``PYTHONPATH``, so the kernel finds the module only
+through its entry point, as it would on a user's machine. Each test runs on SQLite, and on
+PostgreSQL too when ``CRM_TEST_DATABASE_URL`` is set (the ``database_url`` fixture of core.testing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PLUGIN_SOURCE = Path(__file__).resolve().parents[2] / "examples" / "credit-hold"
+PACKAGE = "entonnoir_credit_hold"
+TABLE = "credit_hold_partner_hold"
+TODAY = "2026-11-28"
+REASON = "invoice F2026-0042 unpaid"
+REFUSAL = (f"error: plugin 'credit_hold' failed in hook 'order_confirmed': "
+           f"customer Dupont SA is on credit hold since {TODAY}: {REASON}")
+
+
+def _pip_install(source: Path, target: Path, *, offline: bool) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-compile", "--disable-pip-version-check",
+               "--quiet", "--target", str(target)]
+    if offline:
+        command += ["--no-build-isolation", "--no-index"]
+    return subprocess.run([*command, str(source)], capture_output=True, text=True, timeout=300)
+
+
+def _can_build_offline() -> bool:
+    """Whether this environment's setuptools can build a wheel without pip fetching a build backend.
+
+    setuptools makes wheels itself from 70.1 on; before, it needs the ``wheel`` package. Without
+    either, pip builds in an isolated environment and downloads setuptools from the index.
+    """
+    import importlib.metadata
+    import importlib.util
+
+    try:
+        version = importlib.metadata.version("setuptools")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    major, minor = (int(part) for part in version.split(".")[:2])
+    return (major, minor) >= (70, 1) or importlib.util.find_spec("wheel") is not None
+
+
+@pytest.fixture(scope="module")
+def plugin_site(tmp_path_factory) -> Path:
+    """A folder holding the installed distribution (package + dist-info with its entry point)."""
+    work = tmp_path_factory.mktemp("credit_hold_install")
+    # pip builds in the source tree (build/, *.egg-info): build a copy so the repository stays clean.
+    source = work / "source"
+    shutil.copytree(PLUGIN_SOURCE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    target = work / "site"
+    done = _pip_install(source, target, offline=_can_build_offline())
+    assert done.returncode == 0, f"pip could not install {source}:\n{done.stdout}\n{done.stderr}"
+    assert (target / PACKAGE / "__init__.py").is_file()
+    return target
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+    imported: set[str]
+
+    @property
+    def json(self):
+        return json.loads(self.stdout)
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if not line.startswith("import time:")]
+
+
+class Crm:
+    """``crm`` as a user types it in a workspace folder, with the plugin installed beside the kernel."""
+
+    def __init__(self, plugin_site: Path, cwd: Path):
+        script = Path(sys.executable).with_name("crm")
+        self.command = [str(script)] if script.exists() else [sys.executable, "-m", "core.cli.main"]
+        self.cwd = cwd
+        self.env = {key: value for key, value in os.environ.items()
+                    if key not in {"CRM_CONFIG", "CRM_DATABASE_URL", "CRM_TODAY", "PYTHONPROFILEIMPORTTIME"}}
+        self.env["PYTHONPATH"] = str(plugin_site)
+
+    def __call__(self, *args: str, expect: int = 0, trace_imports: bool = False) -> Run:
+        env = dict(self.env, PYTHONPROFILEIMPORTTIME="1") if trace_imports else self.env
+        done = subprocess.run([*self.command, "--today", TODAY, *args], cwd=self.cwd, env=env,
+                              capture_output=True, text=True, timeout=120)
+        imported = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines()
+                    if line.startswith("import time:") and "|" in line}
+        run = Run(done.returncode, done.stdout, done.stderr, imported)
+        assert run.exit_code == expect, (f"crm {' '.join(args)}: expected exit {expect}, got {run.exit_code}\n"
+                                         f"stdout: {run.stdout}\nstderr: {run.stderr[-2000:]}")
+        return run
+
+
+@pytest.fixture
+def crm(plugin_site, database_url, tmp_path) -> Crm:
+    """A fresh workspace with no module enabled, on the backend of ``database_url``."""
+    Crm(plugin_site, tmp_path)("init", "ws", "--modules", "", "--name", "Plugin Test SAS",
+                               "--database-url", database_url)
+    return Crm(plugin_site, tmp_path / "ws")
+
+
+def holds_in_database(database_url: str) -> list[tuple[str, str | None]] | None:
+    """``[(reason, released_on)]`` read straight from the table, or None if the table does not exist."""
+    from sqlalchemy import inspect, text
+
+    from core.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        if not inspect(engine).has_table(TABLE):
+            return None
+        with engine.connect() as connection:
+            rows = connection.execute(text(f"SELECT reason, released_on FROM {TABLE} ORDER BY id"))
+            return [(reason, str(released) if released else None) for reason, released in rows]
+    finally:
+        engine.dispose()
+
+
+def count_orders(database_url: str, *, state: str | None = None) -> int:
+    """Sales orders in the database (in ``state``), counted straight from the kernel's table."""
+    from sqlalchemy import text
+
+    from core.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            query = "SELECT count(*) FROM core_sales_order" + (" WHERE state = :state" if state else "")
+            return connection.execute(text(query), {"state": state}).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def implementers(crm: Crm) -> dict[str, list[str]]:
+    return {row["name"]: row["implemented_by"] for row in crm("hooks", "--json").json}
+
+
+def test_installed_module_is_listed_but_never_loaded_while_disabled(crm, database_url):
+    listing = crm("modules", "list", "--json", trace_imports=True)
+    row = next(row for row in listing.json if row["name"] == "credit_hold")
+    assert row == {
+        "name": "credit_hold", "version": "0.1.0", "state": "disabled",
+        "summary": "Credit holds: no order confirmed for a customer on hold", "depends": [],
+        "distribution": "entonnoir-credit-hold", "entry_point": PACKAGE, "problem": None,
+    }
+    # The manifest is read from the source: listing modules runs none of the module's code.
+    assert "core.modules" in listing.imported
+    assert PACKAGE not in listing.imported
+
+    unknown = crm("hold", "list", expect=2, trace_imports=True)
+    assert "No such command 'hold'" in unknown.stderr
+    assert PACKAGE not in unknown.imported
+
+    hooks = crm("hooks", "--json", trace_imports=True)
+    assert all("credit_hold" not in row["implemented_by"] for row in hooks.json)
+    assert PACKAGE not in hooks.imported
+    assert holds_in_database(database_url) is None
+
+
+def test_credit_hold_blocks_confirmation_until_lifted_and_survives_disable(crm, database_url):
+    crm("partner", "add", "Dupont SA")
+    crm("partner", "add", "Martin SARL")
+    crm("product", "add", "WID-1", "Widget", "--price", "100.00")
+
+    assert crm("modules", "enable", "credit_hold").stdout.strip() == "enabled: credit_hold"
+    assert holds_in_database(database_url) == []
+    hooks = implementers(crm)
+    assert "credit_hold" in hooks["order_confirmed"]
+    assert "credit_hold" in hooks["register_commands"]
+
+    # Collections puts Dupont on hold.
+    placed = crm("hold", "add", "Dupont SA", "--reason", REASON, "--by", "mlefevre")
+    assert placed.stdout.strip() == f"partner Dupont SA on credit hold since {TODAY}"
+    [hold] = crm("hold", "list", "--json").json
+    assert hold["partner"]["name"] == "Dupont SA"
+    assert (hold["reason"], hold["placed_on"], hold["placed_by"], hold["active"]) == (REASON, TODAY, "mlefevre", True)
+
+    # Creating and confirming in one command: the hook's refusal rolls back the creation too.
+    refused = crm("order", "create", "--customer", "Dupont SA", "--line", "WID-1:1", "--confirm", expect=1)
+    assert refused.stderr.splitlines() == [REFUSAL]
+    assert count_orders(database_url) == 0
+
+    # A quote may be drafted; confirming it is refused and it stays a draft.
+    draft = crm("order", "create", "--customer", "Dupont SA", "--line", "WID-1:2", "--json").json
+    assert draft["state"] == "draft"
+    refused = crm("order", "confirm", draft["number"], expect=1)
+    assert refused.stderr.splitlines() == [REFUSAL]
+    assert count_orders(database_url, state="draft") == 1
+    # Other customers are not affected.
+    other = crm("order", "create", "--customer", "Martin SARL", "--line", "WID-1:1", "--confirm", "--json").json
+    assert other["state"] == "confirmed"
+
+    # The customer paid: the hold is lifted, the draft can be confirmed.
+    assert crm("hold", "remove", "Dupont SA").stdout.strip() == "partner Dupont SA: credit hold lifted"
+    assert crm("order", "confirm", draft["number"]).stdout.strip() == f"order {draft['number']} confirmed"
+
+    # A new hold, then the module is disabled: its hook no longer runs, its commands are gone,
+    # its data stays.
+    crm("hold", "add", "Dupont SA", "--reason", "cheque bounced")
+    second = crm("order", "create", "--customer", "Dupont SA", "--line", "WID-1:1", "--json").json
+    crm("modules", "disable", "credit_hold")
+    assert "No such command 'hold'" in crm("hold", "list", expect=2).stderr
+    assert crm("order", "confirm", second["number"]).stdout.strip() == f"order {second['number']} confirmed"
+    assert holds_in_database(database_url) == [(REASON, TODAY), ("cheque bounced", None)]
+
+    # Enabled again: the migrations are already applied and the hold is still in force.
+    assert crm("modules", "enable", "credit_hold").stdout.strip() == "enabled: credit_hold"
+    history = crm("hold", "list", "--all", "--json").json
+    assert [(h["reason"], h["active"], h["released_on"]) for h in history] == [
+        ("cheque bounced", True, None), (REASON, False, TODAY)]
