@@ -17,11 +17,16 @@ def spec_functions() -> list:
 def hook_table(app=None) -> list[dict]:
     """One row per hook: name, arguments, summary line, and the enabled modules implementing it."""
     implementers: dict[str, list[str]] = {}
-    if app is not None:
-        for name in dir(app.pm.hook):
-            caller = getattr(app.pm.hook, name)
-            if hasattr(caller, "get_hookimpls"):
-                implementers[name] = sorted({impl.plugin_name for impl in caller.get_hookimpls()})
+    if app is None:  # no workspace: the kernel's own implementations are still there
+        from core.modules import build_plugin_manager
+
+        pm = build_plugin_manager({}, [])
+    else:
+        pm = app.pm
+    for name in dir(pm.hook):
+        caller = getattr(pm.hook, name)
+        if hasattr(caller, "get_hookimpls"):
+            implementers[name] = sorted({impl.plugin_name for impl in caller.get_hookimpls()})
     rows = []
     for function in spec_functions():
         doc = inspect.getdoc(function) or ""

@@ -48,10 +48,11 @@ def upgrade(app, connection, modules) -> list[str]:
     :returns: the revisions applied, oldest first.
     """
     from alembic import command
-    from alembic.runtime.migration import MigrationContext
 
     cfg = alembic_config(app, connection)
-    before = set(MigrationContext.configure(connection).get_current_heads())
+    # Every revision about to run, not the difference of heads: two revisions applied on one
+    # branch move its head once, and the operator must see both.
+    waiting = pending(app, connection, modules)
     try:
         for target in branch_targets(app, modules):
             command.upgrade(cfg, target)
@@ -59,8 +60,7 @@ def upgrade(app, connection, modules) -> list[str]:
         raise
     except Exception as exc:
         raise CrmError(f"migration failed: {type(exc).__name__}: {exc}") from exc
-    after = MigrationContext.configure(connection).get_current_heads()
-    return sorted(set(after) - before)
+    return waiting
 
 
 def pending(app, connection, modules) -> list[str]:
@@ -74,7 +74,8 @@ def pending(app, connection, modules) -> list[str]:
         applied.update(rev.revision for rev in script.iterate_revisions(head, "base"))
     wanted = []
     for target in branch_targets(app, modules):
-        for rev in script.iterate_revisions(target, "base"):
+        # oldest first within each branch, the kernel's branch before the modules' (the order they run in)
+        for rev in reversed(list(script.iterate_revisions(target, "base"))):
             if rev.revision not in applied and rev.revision not in wanted:
                 wanted.append(rev.revision)
-    return list(reversed(wanted))
+    return wanted

@@ -185,8 +185,8 @@ class ProductSchema(_Base):
         SKU_RE, error="letters, digits, '.', '_', '/' or '-', at most 64, no spaces"))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     unit = fields.String(load_default="unit", validate=validate.Length(min=1, max=20))
-    list_price = Exact(4, minimum=Decimal(0), load_default=Decimal("0"))
-    vat_rate = Exact(2, load_default=Decimal("20"), validate=validate.OneOf(
+    list_price = Exact(4, minimum=Decimal(0), load_default=Decimal("0.0000"))
+    vat_rate = Exact(2, load_default=Decimal("20.00"), validate=validate.OneOf(
         VAT_RATES, error="must be one of 20, 10, 5.5, 2.1 or 0 (French VAT rates)"))
     stockable = Flag(load_default=True)
 
@@ -197,7 +197,7 @@ class OrderLineSchema(_Base):
     sku = fields.String(required=True)
     quantity = Exact(3, required=True, validate=validate.Range(min=Decimal("0.001"), error="must be positive"))
     unit_price = Exact(4, minimum=Decimal(0), load_default=None)
-    discount = Exact(2, load_default=Decimal("0"), validate=validate.Range(
+    discount = Exact(2, load_default=Decimal("0.00"), validate=validate.Range(
         min=Decimal(0), max=Decimal(100), error="must be between 0 and 100"))
     description = _optional_text(200)
 

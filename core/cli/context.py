@@ -79,7 +79,7 @@ def emit_record(data: dict, fields: list[tuple[str, str]]) -> None:
 
 
 NUMERIC_KEYS = {"id", "total", "total_untaxed", "total_tax", "list_price", "quantity", "unit_price",
-                "subtotal", "discount", "vat_rate", "count", "lines"}
+                "subtotal", "discount", "vat_rate", "count", "lines", "rate", "base", "tax"}
 
 
 def _cell(value) -> str:

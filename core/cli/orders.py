@@ -125,3 +125,4 @@ def order_show(state, ref, as_json):
     emit_table(data["lines"], [("sequence", "#"), ("sku", "SKU"), ("description", "Description"),
                                ("quantity", "Qty"), ("unit_price", "Unit price"), ("discount", "Disc. %"),
                                ("vat_rate", "VAT %"), ("subtotal", "Subtotal")])
+    emit_table(data["vat"], [("rate", "VAT %"), ("base", "Base"), ("tax", "VAT")])

@@ -135,7 +135,11 @@ def test_product_add_keeps_exact_prices(crm):
     assert (b["list_price"], b["vat_rate"]) == ("0.1234", "5.50")
     shown = crm("product", "show", "SCR-2", "--json").json
     assert (shown["list_price"], shown["vat_rate"]) == ("0.1234", "5.50")
-    assert [p["sku"] for p in crm("product", "list", "--json").json] == ["SCR-2", "WID-1"]
+    assert crm("product", "show", "WID-1", "--json").json == a  # same text whether just written or read back
+    free = crm("product", "add", "SRV-3", "Advice", "--service", "--json").json
+    assert (free["list_price"], free["vat_rate"], free["stockable"]) == ("0.0000", "20.00", False)
+    assert crm("product", "show", "SRV-3", "--json").json == free
+    assert [p["sku"] for p in crm("product", "list", "--json").json] == ["SCR-2", "SRV-3", "WID-1"]
 
 
 def test_product_price_with_too_many_decimals_is_refused(crm):
@@ -207,3 +211,11 @@ def test_partner_salesperson_must_exist(crm):
     result = crm("partner", "add", "Martin", "--salesperson", "nobody", expect=1)
     assert "'nobody'" in one_line(result.stderr)
     assert [p["name"] for p in crm("partner", "list", "--json").json] == ["Dupont SA"]
+
+
+def test_an_ambiguous_name_asks_for_the_id(crm):
+    first = crm("partner", "add", "Dupont", "--json").json["id"]
+    crm("partner", "add", "Dupont", "--allow-duplicate")
+    result = crm("partner", "show", "dupont", expect=1)
+    assert one_line(result.stderr) == "error: partner 'dupont': several partners have this name; use the id"
+    assert crm("partner", "show", str(first), "--json").json["id"] == first
