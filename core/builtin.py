@@ -51,7 +51,7 @@ def register_data_kinds(register):
                       columns=tuple(ProductSchema().fields), key="sku", summary="products (matched on SKU)"))
 
 
-def _write_partner(app, session, data, *, update, record):
+def _write_partner(app, session, data, *, update, record, provided):
     from core.errors import ValidationError
     from core.services import partners
 
@@ -63,7 +63,8 @@ def _write_partner(app, session, data, *, update, record):
         field = "siren" if data.get("siren") and existing.siren == data["siren"] else "email"
         raise ValidationError(f"already used by partner {existing.id} ({existing.name}); "
                               f"use --update to update it", record=record, field=field)
-    changes = partners.update_partner(app, session, existing, data, record=record, validated=True)
+    changes = partners.update_partner(app, session, existing, {k: data[k] for k in provided if k in data},
+                                      record=record)
     return "updated" if changes else "skipped"
 
 
@@ -82,7 +83,7 @@ def _export_partners(app, session):
         yield row
 
 
-def _write_product(app, session, data, *, update, record):
+def _write_product(app, session, data, *, update, record, provided):
     from sqlalchemy import select
 
     from core.errors import ValidationError
@@ -95,7 +96,8 @@ def _write_product(app, session, data, *, update, record):
         return "created"
     if not update:
         raise ValidationError("already exists; use --update to update it", record=record, field="sku")
-    return "updated" if catalog.update_product(session, existing, data) else "skipped"
+    changes = catalog.update_product(session, existing, {k: data[k] for k in provided if k in data})
+    return "updated" if changes else "skipped"
 
 
 def _export_products(app, session):

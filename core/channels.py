@@ -25,14 +25,20 @@ Configuration (``crm.toml``)::
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime as dt
 import hashlib
 import hmac
 import json
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
+from email.header import Header
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import encode_rfc2231, format_datetime, formataddr, parseaddr
+from email.utils import quote as email_quote
 from typing import Callable
 
 from core.errors import ConfigError, CrmError
@@ -54,20 +60,20 @@ class Channel:
     summary: str = ""
 
 
-def build_email(app, message) -> EmailMessage:
-    """A standard e-mail for a message: text, optional HTML alternative, attachments."""
+def _sender(app) -> str:
     from core.outbox import settings
 
-    options = settings(app)
-    company = app.config.company.name or "Entonnoir"
+    return settings(app).get("sender") or f"{app.config.company.name or 'Entonnoir'} <crm@localhost>"
+
+
+def build_email(app, message, *, sender: str | None = None) -> EmailMessage:
+    """A standard e-mail for a message: text, optional HTML alternative, attachments."""
     email = EmailMessage()
-    email["From"] = options.get("sender") or f"{company} <crm@localhost>"
+    email["From"] = sender or _sender(app)
     email["To"] = ", ".join(message.recipients)
     email["Subject"] = message.subject
     email["Message-ID"] = message.message_id
     if message.created_at is not None:
-        import datetime as dt
-
         email["Date"] = format_datetime(message.created_at.replace(tzinfo=dt.timezone.utc))
     email.set_content(message.text)
     if message.html:
@@ -79,6 +85,75 @@ def build_email(app, message) -> EmailMessage:
     return email
 
 
+@lru_cache(maxsize=16)
+def _from_header(sender: str) -> str | None:
+    """The From header for ``sender`` (name encoded if need be); None if it needs the slow path."""
+    name, address = parseaddr(sender)
+    if not address or not address.isascii() or "\n" in sender or "\r" in sender:
+        return None
+    return formataddr((name, address), charset="utf-8")
+
+
+def render_email(message, *, sender: str) -> bytes:
+    """The bytes of :func:`build_email`'s message, written directly (MIME, RFC 5322).
+
+    The ``email`` package spends some 6 ms per message parsing the headers it is given and
+    folding them again; the file channel renders tens of thousands of messages per run, so the
+    common case is written here by hand: UTF-8 text parts in quoted-printable, attachments in
+    base64, non-ASCII subject and sender name as RFC 2047 encoded words, boundaries derived from
+    the message's identity (``=_`` never occurs in quoted-printable or base64, so a boundary cannot
+    collide with a body; and a repeat gives the same bytes). Anything unusual (a non-ASCII or
+    multi-line address) goes through :func:`build_email`.
+    """
+    recipients = ", ".join(message.recipients)
+    from_header = _from_header(sender)
+    if from_header is None or not recipients.isascii() or "\n" in recipients or "\r" in recipients:
+        return bytes(build_email(None, message, sender=sender))
+    subject = " ".join(message.subject.splitlines())
+    if not subject.isascii() or len(subject) > 900:
+        subject = Header(subject, "utf-8", header_name="Subject").encode()
+    lines = [f"From: {from_header}",
+             f"To: {recipients}",
+             f"Subject: {subject}",
+             f"Message-ID: {message.message_id}"]
+    if message.created_at is not None:
+        lines.append(f"Date: {format_datetime(message.created_at.replace(tzinfo=dt.timezone.utc))}")
+    lines.append("MIME-Version: 1.0")
+    tag = hashlib.sha1(message.message_id.encode()).hexdigest()[:24]
+
+    def text_part(content: str, subtype: str) -> str:
+        content = content.replace("\r\n", "\n").replace("\r", "\n")
+        if not content.endswith("\n"):
+            content += "\n"
+        body = binascii.b2a_qp(content.encode("utf-8"), istext=True).decode("ascii")
+        return (f'Content-Type: text/{subtype}; charset="utf-8"\n'
+                f"Content-Transfer-Encoding: quoted-printable\n\n{body}")
+
+    def multipart(subtype: str, level: int, parts: list[str]) -> str:
+        boundary = f"=_entonnoir_{level}_{tag}"
+        inner = "".join(f"--{boundary}\n{part}\n" for part in parts)
+        return f'Content-Type: multipart/{subtype}; boundary="{boundary}"\n\n{inner}--{boundary}--\n'
+
+    body = text_part(message.text or "", "plain")
+    if message.html:
+        body = multipart("alternative", 1, [body, text_part(message.html, "html")])
+    if message.attachments:
+        parts = [body]
+        for attachment in message.attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            filename = attachment.filename
+            if filename.isascii() and not any(c in filename for c in '\r\n'):
+                disposition = f'filename="{email_quote(filename)}"'
+            else:
+                disposition = f"filename*={encode_rfc2231(filename, 'utf-8')}"
+            parts.append(f"Content-Type: {maintype or 'application'}/{subtype or 'octet-stream'}\n"
+                         f"Content-Transfer-Encoding: base64\n"
+                         f"Content-Disposition: attachment; {disposition}\n\n"
+                         + base64.encodebytes(attachment.content).decode("ascii"))
+        body = multipart("mixed", 0, parts)
+    return ("\n".join(lines) + "\n" + body).encode("ascii")
+
+
 class FileSender:
     """Writes each message as ``<id>.eml`` in the outbox folder (atomically; a repeat overwrites)."""
 
@@ -86,13 +161,14 @@ class FileSender:
         from core.outbox import settings
 
         self.app = app
+        self.sender = _sender(app)
         self.folder = app.config.folder / settings(app).get("folder", "outbox")
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def send(self, message) -> None:
         target = self.folder / f"{message.id:08d}.eml"
         tmp = target.with_suffix(".eml.tmp")
-        tmp.write_bytes(bytes(build_email(self.app, message)))
+        tmp.write_bytes(render_email(message, sender=self.sender))
         os.replace(tmp, target)
 
     def close(self) -> None:

@@ -14,8 +14,10 @@ def insert_ignore(session, table, rows: list[dict], conflict_columns: list[str],
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - only the two supported databases
         raise NotImplementedError(dialect)
-    statement = insert(table).on_conflict_do_nothing(index_elements=conflict_columns, index_where=index_where)
-    if len(rows) == 1:
-        return session.execute(statement.values(rows[0])).rowcount
-    result = session.execute(statement.returning(table.c[conflict_columns[0]]), rows)
-    return len(result.all())
+    statement = (insert(table).on_conflict_do_nothing(index_elements=conflict_columns, index_where=index_where)
+                 .returning(table.c[conflict_columns[0]]))
+    # Count the rows RETURNING gives back: psycopg 3 reports rowcount -1 for a single
+    # INSERT ... ON CONFLICT DO NOTHING, so ``rowcount`` cannot tell a skipped row from a written one.
+    # The rows go as parameters, not ``.values(row)``: a statement with values baked in is a new
+    # cache key per row, and building it cost more than the INSERT itself.
+    return len(session.execute(statement, rows[0] if len(rows) == 1 else rows).all())

@@ -30,9 +30,10 @@ class DataKind:
 
     :param name: the word on the command line (``partners``).
     :param schema: the marshmallow schema class validating one row.
-    :param write: ``write(app, session, data, *, update, record)`` writes one validated row and
-        returns ``"created"``, ``"updated"`` or ``"skipped"``; raises :class:`CrmError` to
-        reject the row.
+    :param write: ``write(app, session, data, *, update, record, provided)`` writes one validated
+        row and returns ``"created"``, ``"updated"`` or ``"skipped"``; raises :class:`CrmError` to
+        reject the row. ``provided`` is the set of fields the row actually filled: an update
+        changes only those (the schema's defaults fill the others for a creation).
     :param export: ``export(app, session)`` yields one dict per record, keys = ``columns``.
     :param columns: the CSV columns, in order.
     :param key: the column that identifies a record in a file (duplicates inside a file are refused).
@@ -153,11 +154,12 @@ def run_import(app, kind: DataKind, path: Path, *, skip_invalid: bool = False, u
     rejected_rows = {line for line, _, _ in result.rejected}
     with app.transaction() as session:
         for index, (line, row, data) in enumerate(valid):
+            provided = frozenset(key for key, value in row.items() if str(value).strip())
             record = f"{Path(path).name}: line {line}"
             if skip_invalid:
                 savepoint = session.begin_nested()
                 try:
-                    outcome = kind.write(app, session, data, update=update, record=record)
+                    outcome = kind.write(app, session, data, update=update, record=record, provided=provided)
                     savepoint.commit()
                 except CrmError as exc:
                     savepoint.rollback()
@@ -167,7 +169,7 @@ def run_import(app, kind: DataKind, path: Path, *, skip_invalid: bool = False, u
                     continue
             else:
                 try:
-                    outcome = kind.write(app, session, data, update=update, record=record)
+                    outcome = kind.write(app, session, data, update=update, record=record, provided=provided)
                 except CrmError as exc:
                     fld = getattr(exc, "field", None) or "_row"
                     result.rejected.append((line, fld, _reason(exc, record)))

@@ -86,8 +86,24 @@ class Message:
 
     @property
     def message_id(self) -> str:
-        """Stable across retries, so a receiver can drop a repeat."""
-        return f"<entonnoir.{self.dedup_key or self.id}@notifications.local>".replace(" ", "_")
+        """Stable across retries, so a receiver can drop a repeat.
+
+        The dedup key is escaped into RFC 5322 ``atext`` (``=XX`` per byte outside it): a key such
+        as ``invoice:F-1`` would otherwise make an invalid Message-ID that parsers cut at the
+        colon, and two different messages would look like repeats of each other.
+        """
+        if self.dedup_key is None:
+            local = str(self.id)
+        else:
+            local = "".join(chr(b) if chr(b) in _ATEXT else f"={b:02X}" for b in self.dedup_key.encode())
+            if len(local) > 200:  # keep the header line short; still stable and distinct
+                import hashlib
+
+                local = "sha256=" + hashlib.sha256(self.dedup_key.encode()).hexdigest()
+        return f"<entonnoir.{local}@notifications.local>"
+
+
+_ATEXT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-/?^_`{|}~")
 
 
 def notification_row(app, *, recipients, subject: str, text: str, channel: str = "email", html: str | None = None,

@@ -48,11 +48,15 @@ def import_(state, kind, file, skip_invalid, rejects, update, pairs, as_json):
         result = run_import(app, data_kind, file, skip_invalid=skip_invalid, update=update, rejects_path=rejects,
                             mapping=_mapping(pairs), progress=progress)
     except ValidationError as exc:
+        if as_json:
+            emit_json({"imported": False, "errors": [{"record": r, "field": f, "message": m} for r, f, m in exc.errors]})
+            raise SystemExit(1) from None
+        click.echo(f"error: {exc}", err=True)
         for record, fld, message in exc.errors[1:21]:
             click.echo(f"  {record}: {fld}: {message}", err=True)
         if len(exc.errors) > 21:
-            click.echo(f"  ... {len(exc.errors) - 21} more", err=True)
-        raise
+            click.echo(f"  ... {len(exc.errors) - 21} more (see --skip-invalid)", err=True)
+        raise SystemExit(1) from None
     finally:
         if progress:
             progress.close()

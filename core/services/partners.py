@@ -79,18 +79,14 @@ def create_partner(app, session, raw: dict, *, record: str | None = None, allow_
     return partner
 
 
-def update_partner(app, session, partner: Partner, raw: dict, *, record: str | None = None,
-                   validated: bool = False) -> dict:
-    """Change some fields of a partner (validated as a whole), then call ``partner_updated``.
+def update_partner(app, session, partner: Partner, raw: dict, *, record: str | None = None) -> dict:
+    """Change the fields given in ``raw`` (the result is validated as a whole), then call ``partner_updated``.
 
     :returns: ``{field: (old, new)}``, empty if nothing changed (and then no hook is called).
     """
-    if validated:
-        data = raw
-    else:
-        current = {f: getattr(partner, f) for f in EDITABLE if getattr(partner, f) is not None}
-        current = {k: (str(v) if not isinstance(v, bool) else v) for k, v in current.items()}
-        data = load(PartnerSchema(), {**current, **raw}, record or f"partner {partner.id}")
+    current = {f: getattr(partner, f) for f in EDITABLE if getattr(partner, f) is not None}
+    current = {k: (str(v) if not isinstance(v, bool) else v) for k, v in current.items()}
+    data = load(PartnerSchema(), {**current, **raw}, record or f"partner {partner.id}")
     changes = _apply(session, partner, data)
     if changes:
         session.flush()

@@ -178,7 +178,16 @@ def test_hook_table_arguments_match_the_specs():
     for row in hook_table():
         spec = getattr(hookspecs, row["name"])
         assert row["arguments"] == list(inspect.signature(spec).parameters)
-        assert row["summary"] and row["implemented_by"] == []
+        assert row["summary"]
+
+
+def test_hook_table_without_a_workspace_shows_the_kernel_implementations():
+    """Outside any workspace only the kernel's own implementations (plugin "core") are listed."""
+    implemented = {row["name"]: row["implemented_by"] for row in hook_table()}
+    assert implemented["register_data_kinds"] == ["core"]
+    assert implemented["register_channels"] == ["core"]
+    assert implemented["register_jobs"] == ["core"]
+    assert implemented["order_confirmed"] == []
 
 
 @pytest.mark.parametrize("function", spec_functions(), ids=lambda f: f.__name__)

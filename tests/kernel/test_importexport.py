@@ -228,7 +228,7 @@ def test_savepoint_undoes_what_a_failing_row_flushed(app, tmp_path):
     from core.schemas import ProductSchema
     from core.services.catalog import create_product
 
-    def write_then_fail(app, session, data, *, update, record):
+    def write_then_fail(app, session, data, *, update, record, provided):
         create_product(session, data, record=record, validated=True)  # flushed
         if data["name"] == "fail":
             raise NotFound("refused after writing")
@@ -270,12 +270,23 @@ def test_update_an_existing_product(crm, app, factory, tmp_path):
 
 
 def test_update_an_existing_partner_by_siren(crm, app, factory, tmp_path):
-    factory.partner(name="Dupont", siren=SIREN)
+    factory.partner(name="Dupont", siren=SIREN, email="compta@dupont.fr", is_supplier=True, country="BE")
     path = write(tmp_path, f"name,siren,city\nDupont SA,{SIREN},Lyon\n")
     assert crm("import", "partners", path, "--update", "--json").json["updated"] == 1
     with app.transaction() as session:
         partner = session.scalars(select(Partner)).one()
         assert (partner.name, partner.city) == ("Dupont SA", "Lyon")
+        # columns the file does not have keep their values: no schema default overwrites them
+        assert (partner.email, partner.is_supplier, partner.country) == ("compta@dupont.fr", True, "BE")
+
+
+def test_update_with_the_product_columns_given_only(crm, app, factory, tmp_path):
+    factory.product(sku="A-1", name="Old", list_price="10.00", vat_rate="5.5", stockable=False)
+    path = write(tmp_path, "sku,name,list_price\nA-1,Old,11.00\n", name="products.csv")
+    assert crm("import", "products", path, "--update", "--json").json["updated"] == 1
+    product = products(app)["A-1"]
+    assert (product.name, product.list_price, product.vat_rate, product.stockable) == (
+        "Old", Decimal("11.00"), Decimal("5.5"), False)
 
 
 # --- export ---------------------------------------------------------------------------------------
