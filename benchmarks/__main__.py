@@ -6,7 +6,7 @@ import argparse
 import importlib
 import json
 
-SUITES = ["startup"]
+SUITES = ["startup", "outbox"]
 
 
 def main() -> None:

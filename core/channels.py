@@ -25,8 +25,6 @@ Configuration (``crm.toml``)::
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import hashlib
 import hmac
@@ -34,11 +32,14 @@ import json
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from email import encoders
+from email.charset import QP, Charset
 from email.header import Header
-from email.message import EmailMessage
-from email.utils import encode_rfc2231, format_datetime, formataddr, parseaddr
-from email.utils import quote as email_quote
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import Callable
 
 from core.errors import ConfigError, CrmError
@@ -66,92 +67,63 @@ def _sender(app) -> str:
     return settings(app).get("sender") or f"{app.config.company.name or 'Entonnoir'} <crm@localhost>"
 
 
-def build_email(app, message, *, sender: str | None = None) -> EmailMessage:
-    """A standard e-mail for a message: text, optional HTML alternative, attachments."""
-    email = EmailMessage()
-    email["From"] = sender or _sender(app)
-    email["To"] = ", ".join(message.recipients)
-    email["Subject"] = message.subject
-    email["Message-ID"] = message.message_id
-    if message.created_at is not None:
-        email["Date"] = format_datetime(message.created_at.replace(tzinfo=dt.timezone.utc))
-    email.set_content(message.text)
-    if message.html:
-        email.add_alternative(message.html, subtype="html")
-    for attachment in message.attachments:
-        maintype, _, subtype = attachment.content_type.partition("/")
-        email.add_attachment(attachment.content, maintype=maintype or "application",
-                             subtype=subtype or "octet-stream", filename=attachment.filename)
-    return email
+def _header(value: str) -> str | Header:
+    """A header value, RFC 2047-encoded when it is not plain ASCII."""
+    value = " ".join(value.splitlines())
+    return value if value.isascii() else Header(value, "utf-8")
 
 
-@lru_cache(maxsize=16)
-def _from_header(sender: str) -> str | None:
-    """The From header for ``sender`` (name encoded if need be); None if it needs the slow path."""
-    name, address = parseaddr(sender)
-    if not address or not address.isascii() or "\n" in sender or "\r" in sender:
-        return None
-    return formataddr((name, address), charset="utf-8")
+def _address(value: str) -> str:
+    """An address with its display name encoded if need be (``Société <a@b.fr>``)."""
+    name, address = parseaddr(value)
+    return formataddr((name, address), charset="utf-8") if address else " ".join(value.splitlines())
 
 
-def render_email(message, *, sender: str) -> bytes:
-    """The bytes of :func:`build_email`'s message, written directly (MIME, RFC 5322).
+def _text_part(content: str, subtype: str) -> MIMEText:
+    """A UTF-8 text part in quoted-printable (readable in the .eml), ending with a newline."""
+    if not content.endswith("\n"):
+        content += "\n"
+    charset = Charset("utf-8")
+    charset.body_encoding = QP
+    return MIMEText(content, subtype, charset)
 
-    The ``email`` package spends some 6 ms per message parsing the headers it is given and
-    folding them again; the file channel renders tens of thousands of messages per run, so the
-    common case is written here by hand: UTF-8 text parts in quoted-printable, attachments in
-    base64, non-ASCII subject and sender name as RFC 2047 encoded words, boundaries derived from
-    the message's identity (``=_`` never occurs in quoted-printable or base64, so a boundary cannot
-    collide with a body; and a repeat gives the same bytes). Anything unusual (a non-ASCII or
-    multi-line address) goes through :func:`build_email`.
+
+def build_email(message, *, sender: str) -> Message:
+    """A standard MIME e-mail for a message: text, optional HTML alternative, attachments.
+
+    Built with the ``email`` package's MIME classes (the compat32 API), about four times faster
+    than ``EmailMessage`` with the default policy, which the file channel feels at tens of
+    thousands of messages per run; the result is the same message (a test compares them).
     """
-    recipients = ", ".join(message.recipients)
-    from_header = _from_header(sender)
-    if from_header is None or not recipients.isascii() or "\n" in recipients or "\r" in recipients:
-        return bytes(build_email(None, message, sender=sender))
-    subject = " ".join(message.subject.splitlines())
-    if not subject.isascii() or len(subject) > 900:
-        subject = Header(subject, "utf-8", header_name="Subject").encode()
-    lines = [f"From: {from_header}",
-             f"To: {recipients}",
-             f"Subject: {subject}",
-             f"Message-ID: {message.message_id}"]
-    if message.created_at is not None:
-        lines.append(f"Date: {format_datetime(message.created_at.replace(tzinfo=dt.timezone.utc))}")
-    lines.append("MIME-Version: 1.0")
+    # Boundaries derived from the message's identity: a repeat renders the same bytes, and the
+    # generator skips its per-message random boundary and regex compilation.
     tag = hashlib.sha1(message.message_id.encode()).hexdigest()[:24]
-
-    def text_part(content: str, subtype: str) -> str:
-        content = content.replace("\r\n", "\n").replace("\r", "\n")
-        if not content.endswith("\n"):
-            content += "\n"
-        body = binascii.b2a_qp(content.encode("utf-8"), istext=True).decode("ascii")
-        return (f'Content-Type: text/{subtype}; charset="utf-8"\n'
-                f"Content-Transfer-Encoding: quoted-printable\n\n{body}")
-
-    def multipart(subtype: str, level: int, parts: list[str]) -> str:
-        boundary = f"=_entonnoir_{level}_{tag}"
-        inner = "".join(f"--{boundary}\n{part}\n" for part in parts)
-        return f'Content-Type: multipart/{subtype}; boundary="{boundary}"\n\n{inner}--{boundary}--\n'
-
-    body = text_part(message.text or "", "plain")
+    body: Message = _text_part(message.text or "", "plain")
     if message.html:
-        body = multipart("alternative", 1, [body, text_part(message.html, "html")])
+        alternative = MIMEMultipart("alternative", boundary=f"=_entonnoir_1_{tag}")
+        alternative.attach(body)
+        alternative.attach(_text_part(message.html, "html"))
+        body = alternative
     if message.attachments:
-        parts = [body]
+        mixed = MIMEMultipart("mixed", boundary=f"=_entonnoir_0_{tag}")
+        mixed.attach(body)
         for attachment in message.attachments:
             maintype, _, subtype = attachment.content_type.partition("/")
+            part = MIMEBase(maintype or "application", subtype or "octet-stream")
+            part.set_payload(attachment.content)
+            encoders.encode_base64(part)
             filename = attachment.filename
-            if filename.isascii() and not any(c in filename for c in '\r\n'):
-                disposition = f'filename="{email_quote(filename)}"'
-            else:
-                disposition = f"filename*={encode_rfc2231(filename, 'utf-8')}"
-            parts.append(f"Content-Type: {maintype or 'application'}/{subtype or 'octet-stream'}\n"
-                         f"Content-Transfer-Encoding: base64\n"
-                         f"Content-Disposition: attachment; {disposition}\n\n"
-                         + base64.encodebytes(attachment.content).decode("ascii"))
-        body = multipart("mixed", 0, parts)
-    return ("\n".join(lines) + "\n" + body).encode("ascii")
+            part.add_header("Content-Disposition", "attachment",
+                            filename=filename if filename.isascii() else ("utf-8", "", filename))
+            mixed.attach(part)
+        body = mixed
+    body["From"] = _address(sender)
+    body["To"] = _header(", ".join(message.recipients))
+    body["Subject"] = _header(message.subject)
+    body["Message-ID"] = message.message_id
+    if message.created_at is not None:
+        body["Date"] = format_datetime(message.created_at.replace(tzinfo=dt.timezone.utc))
+    return body
 
 
 class FileSender:
@@ -168,7 +140,7 @@ class FileSender:
     def send(self, message) -> None:
         target = self.folder / f"{message.id:08d}.eml"
         tmp = target.with_suffix(".eml.tmp")
-        tmp.write_bytes(render_email(message, sender=self.sender))
+        tmp.write_bytes(build_email(message, sender=self.sender).as_bytes())
         os.replace(tmp, target)
 
     def close(self) -> None:
@@ -182,6 +154,7 @@ class SmtpSender:
         from core.outbox import settings
 
         self.app = app
+        self.sender = _sender(app)
         self.options = dict(settings(app).get("smtp", {}))
         if not self.options.get("host"):
             raise ConfigError("crm.toml: notifications.smtp.host: required to send e-mail by SMTP")
@@ -215,7 +188,7 @@ class SmtpSender:
     def send(self, message) -> None:
         import smtplib
 
-        email = build_email(self.app, message)
+        email = build_email(message, sender=self.sender)
         for attempt in (1, 2):
             if self.connection is None:
                 self.connection = self._connect()

@@ -258,6 +258,8 @@ def deliver(app, *, limit: int | None = None, now: dt.datetime | None = None, pr
 
 def retry(app, session, ref: str | None = None, *, all_failed: bool = False) -> int:
     """Put failed notifications back in the queue (attempts reset). :returns: how many."""
+    if all_failed and ref is not None:
+        raise ValidationError("give a notification id or --all-failed, not both", field="id")
     statement = update(Notification).where(Notification.state == "failed")
     if not all_failed:
         if ref is None or not str(ref).isdigit():
