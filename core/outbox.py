@@ -149,15 +149,16 @@ def resolve_recipients(session, specs) -> list[str]:
     """Turn recipients into e-mail addresses.
 
     A spec is an address (``a@b.fr``), ``user:LOGIN``, ``role:ROLE`` (every active user with that
-    role), ``team:NAME`` (every member) or ``partner:ID`` (the partner's address). Unknown names
-    are errors; users without an address are left out.
+    role), ``team:NAME`` (every member), ``partner:ID`` (the partner's address) or ``owner:ID``
+    (the salesperson who owns partner ID). Unknown names are errors; users without an address
+    are left out.
     """
     from core.models import Partner, Team, User
 
     addresses: list[str] = []
     for spec in ([specs] if isinstance(specs, str) else specs):
         kind, _, value = spec.partition(":")
-        if "@" in spec and kind not in ("user", "role", "team", "partner"):
+        if "@" in spec and kind not in ("user", "role", "team", "partner", "owner"):
             found = [spec]
         elif kind == "user":
             found = session.scalars(select(User.email).where(User.login == value)).all()
@@ -171,13 +172,22 @@ def resolve_recipients(session, specs) -> list[str]:
                 raise NotFound(f"recipient {spec}: no such team")
             found = [member.email for member in team.members if member.active]
         elif kind == "partner":
-            found = session.scalars(select(Partner.email).where(Partner.id == int(value))).all()
+            found = session.scalars(select(Partner.email).where(Partner.id == _number(spec, value))).all()
+        elif kind == "owner":
+            found = session.scalars(select(User.email).join(Partner, Partner.salesperson_id == User.id)
+                                    .where(Partner.id == _number(spec, value))).all()
         else:
-            raise ValidationError(f"unknown recipient {spec!r} (an address, user:, role:, team: or partner:)")
+            raise ValidationError(f"unknown recipient {spec!r} (an address, user:, role:, team:, partner: or owner:)")
         for address in found:
             if address and address not in addresses:
                 addresses.append(address)
     return addresses
+
+
+def _number(spec: str, value: str) -> int:
+    if not value.strip().isdigit():
+        raise ValidationError(f"recipient {spec!r}: expected a partner id")
+    return int(value)
 
 
 # --- delivery -------------------------------------------------------------------------------------

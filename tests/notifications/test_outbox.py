@@ -123,7 +123,8 @@ def test_recipients_are_resolved_from_roles_teams_users_and_partners(app, factor
     gone = factory.user(login="emile", name="Emile", email="emile@acme.fr", role="collections")
     factory.user(login="nomail", name="No Mail", email=None, role="collections")
     factory.user(login="sam", name="Sam", email="sam@acme.fr", role="sales")
-    customer = factory.partner(name="Client SA", email="compta@client.fr")
+    customer = factory.partner(name="Client SA", email="compta@client.fr", salesperson="sam")
+    orphan = factory.partner(name="Sans Commercial", email="x@orphan.fr")
     with app.transaction() as session:
         session.merge(gone).active = False
         create_team(session, {"name": "Recouvrement", "leader": "claire", "members": ["sam"]})
@@ -134,6 +135,8 @@ def test_recipients_are_resolved_from_roles_teams_users_and_partners(app, factor
         assert resolve_recipients(session, "user:sam") == ["sam@acme.fr"]
         assert resolve_recipients(session, "user:nomail") == []
         assert resolve_recipients(session, f"partner:{customer.id}") == ["compta@client.fr"]
+        assert resolve_recipients(session, f"owner:{customer.id}") == ["sam@acme.fr"]  # the customer's salesperson
+        assert resolve_recipients(session, f"owner:{orphan.id}") == []
         assert resolve_recipients(session, "boss@acme.fr") == ["boss@acme.fr"]
         # duplicates are dropped, the order of first mention kept
         assert resolve_recipients(session, ["user:sam", "team:Recouvrement", "sam@acme.fr", "role:collections"]) \
@@ -146,6 +149,8 @@ def test_recipients_are_resolved_from_roles_teams_users_and_partners(app, factor
             resolve_recipients(session, "team:Nobody")
         with pytest.raises(ValidationError, match="unknown recipient"):
             resolve_recipients(session, "group:everyone")
+        with pytest.raises(ValidationError, match="expected a partner id"):
+            resolve_recipients(session, "owner:Client SA")
 
 
 def test_message_ids_are_valid_stable_and_distinct_for_any_dedup_key():
