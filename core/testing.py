@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,46 +55,70 @@ class Workspace:
         return App(load_config(self.config_path), today=today)
 
 
-@pytest.fixture(params=_backends())
-def database_url(request, tmp_path):
-    """A database URL: a SQLite file, or a fresh PostgreSQL schema dropped after the test."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'crm.db'}"
-        return
+@contextmanager
+def postgres_schema(base_url: str | None = None):
+    """A fresh PostgreSQL schema on ``base_url`` (default ``CRM_TEST_DATABASE_URL``), dropped afterwards.
+
+    Yields a URL whose connections use that schema (``search_path``), so each test, or each of
+    several workspaces in one test, has tables of its own on one shared server.
+    """
     from sqlalchemy import create_engine, text
 
     from core.db import normalise_url
 
-    base = normalise_url(os.environ["CRM_TEST_DATABASE_URL"])
+    base = normalise_url(base_url or os.environ["CRM_TEST_DATABASE_URL"]).split("?")[0]
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
     try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+        yield f"{base}?options=-csearch_path%3D{schema}"
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
 
 
+@pytest.fixture(params=_backends())
+def database_url(request, tmp_path):
+    """A database URL: a SQLite file, or a fresh PostgreSQL schema dropped after the test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'crm.db'}"
+        return
+    with postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_database_url():
+    """A fresh PostgreSQL schema, for tests that need PostgreSQL itself (real concurrency).
+
+    Skipped, with the reason, where ``CRM_TEST_DATABASE_URL`` is not set; CI always sets it.
+    """
+    if not os.environ.get("CRM_TEST_DATABASE_URL"):
+        pytest.skip("CRM_TEST_DATABASE_URL is not set (CI always sets it)")
+    with postgres_schema() as url:
+        yield url
+
+
+def make_workspace(folder: Path, database_url: str, modules=()) -> Workspace:
+    """Create a migrated workspace in ``folder`` on ``database_url`` with ``modules`` enabled."""
+    from core.lifecycle import init_workspace
+
+    app = init_workspace(folder, name="Entonnoir Test SAS", siren="732829320", vat_number="FR44732829320",
+                         database_url=database_url, modules=list(modules), today=DEFAULT_TODAY)
+    app.close()
+    return Workspace(folder=folder, database_url=database_url,
+                     backend="sqlite" if database_url.startswith("sqlite") else "postgresql", modules=list(modules))
+
+
 @pytest.fixture
 def workspace(request, tmp_path, database_url, monkeypatch) -> Workspace:
     """A migrated workspace with the modules of ``@pytest.mark.modules(...)`` enabled."""
-    from core.lifecycle import init_workspace
-
     marker = request.node.get_closest_marker("modules")
-    modules = list(marker.args) if marker else []
-    monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
-    monkeypatch.delenv("CRM_CONFIG", raising=False)
-    monkeypatch.delenv("CRM_TODAY", raising=False)
-    folder = tmp_path / "workspace"
-    app = init_workspace(folder, name="Entonnoir Test SAS", siren="732829320", vat_number="FR44732829320",
-                         database_url=database_url, modules=modules, today=DEFAULT_TODAY)
-    app.close()
-    return Workspace(folder=folder, database_url=database_url,
-                     backend="sqlite" if database_url.startswith("sqlite") else "postgresql", modules=modules)
+    for name in ("CRM_DATABASE_URL", "CRM_CONFIG", "CRM_TODAY"):
+        monkeypatch.delenv(name, raising=False)
+    return make_workspace(tmp_path / "workspace", database_url, marker.args if marker else ())
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import sys
 import click
 
 from core import __version__
-from core.cli.context import State, pass_state
+from core.cli.context import State
 
 KERNEL_COMMANDS = {
     "init": "core.cli.admin:init",

@@ -9,9 +9,7 @@ finds the module through its entry point, as it would a plugin installed with pi
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
@@ -42,30 +40,6 @@ def probe_installed(probe_site, monkeypatch) -> Path:
     for name in ("JOBPROBE_PAUSE_DIR", "JOBPROBE_ROW_DELAY", "CRM_DATABASE_URL", "CRM_CONFIG", "CRM_TODAY"):
         monkeypatch.delenv(name, raising=False)
     return probe_site
-
-
-@pytest.fixture
-def pg_database_url(tmp_path):
-    """A fresh PostgreSQL schema (dropped afterwards), for the tests that need real concurrency."""
-    base_url = os.environ.get("CRM_TEST_DATABASE_URL")
-    if not base_url:
-        pytest.skip("CRM_TEST_DATABASE_URL is not set (CI always sets it)")
-    from sqlalchemy import create_engine, text
-
-    from core.db import normalise_url
-
-    base = normalise_url(base_url)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture

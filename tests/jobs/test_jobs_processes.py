@@ -160,21 +160,12 @@ def test_postgresql_workspaces_in_one_database_do_not_block_each_other(pg_proces
                                                                        pg_database_url):
     """Two workspaces (schemas) on one server: the same job-day running in one is no reason to skip it
     in the other (the job-day lock is per workspace, not per database)."""
-    from uuid import uuid4
-
     from jobsupport import CrmProcesses, make_probe_workspace
-    from sqlalchemy import create_engine, text
 
-    from core.db import normalise_url
+    from core.testing import postgres_schema
 
-    base = normalise_url(pg_database_url.split("?")[0])
-    schema = f"t_{uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        other = CrmProcesses(probe_site, make_probe_workspace(
-            tmp_path / "other", f"{base}?options=-csearch_path%3D{schema}"))
+    with postgres_schema(pg_database_url) as other_url:
+        other = CrmProcesses(probe_site, make_probe_workspace(tmp_path / "other", other_url))
         pause = tmp_path / "pause"
         pause.mkdir()
         held = pg_processes.start(*RUN_DAILY, env={"JOBPROBE_PAUSE_DIR": str(pause)})
@@ -188,7 +179,3 @@ def test_postgresql_workspaces_in_one_database_do_not_block_each_other(pg_proces
             held.communicate(timeout=TIMEOUT)
         assert held.returncode == 0
         assert pg_processes.workspace.runs() == [(D, "done", None)]
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()

@@ -7,7 +7,6 @@ import sqlite3
 
 import pytest
 
-from core.errors import ConfigError
 from core.testing import CrmRunner, Workspace
 
 

@@ -12,10 +12,8 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
-import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -130,32 +128,11 @@ def webhook_server():
 
 # --- PostgreSQL only ------------------------------------------------------------------------------
 
-@pytest.fixture(params=[pytest.param("postgresql", marks=pytest.mark.skipif(
-    not os.environ.get("CRM_TEST_DATABASE_URL"), reason="CRM_TEST_DATABASE_URL is not set (CI always sets it)"))])
-def pg_workspace(request, tmp_path, monkeypatch):
+@pytest.fixture
+def pg_workspace(tmp_path, pg_database_url, monkeypatch):
     """A migrated workspace on its own PostgreSQL schema (dropped afterwards)."""
-    from sqlalchemy import create_engine, text
+    from core.testing import make_workspace
 
-    from core.db import normalise_url
-    from core.lifecycle import init_workspace
-    from core.testing import DEFAULT_TODAY, Workspace
-
-    monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
-    monkeypatch.delenv("CRM_CONFIG", raising=False)
-    monkeypatch.delenv("CRM_TODAY", raising=False)
-    base = normalise_url(os.environ["CRM_TEST_DATABASE_URL"])
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    try:
-        folder = tmp_path / "workspace"
-        app = init_workspace(folder, name="Entonnoir Test SAS", siren="732829320", vat_number="FR44732829320",
-                             database_url=url, modules=[], today=DEFAULT_TODAY)
-        app.close()
-        yield Workspace(folder=folder, database_url=url, backend="postgresql")
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    for name in ("CRM_DATABASE_URL", "CRM_CONFIG", "CRM_TODAY"):
+        monkeypatch.delenv(name, raising=False)
+    return make_workspace(tmp_path / "workspace", pg_database_url)
