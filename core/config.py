@@ -13,10 +13,6 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from marshmallow import RAISE, Schema, fields, validate
-from marshmallow import ValidationError as SchemaError
-
-from core import validators
 from core.errors import ConfigError
 
 CONFIG_NAME = "crm.toml"
@@ -44,42 +40,6 @@ country = "FR"
 currency = "EUR"
 locale = "fr_FR"
 """
-
-
-class _ModulesSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    enabled = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
-
-
-class _DatabaseSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    url = fields.String(load_default="sqlite:///crm.db", validate=validate.Length(min=1))
-
-
-class _CompanySchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    name = fields.String(load_default="")
-    siren = fields.String(load_default="", validate=lambda v: not v or validators.siren(v))
-    vat_number = fields.String(load_default="", validate=lambda v: not v or validators.vat_number(v))
-    street = fields.String(load_default="")
-    postal_code = fields.String(load_default="")
-    city = fields.String(load_default="")
-    country = fields.String(load_default="FR", validate=validators.country)
-    currency = fields.String(load_default="EUR", validate=validate.OneOf(["EUR"]))
-    locale = fields.String(load_default="fr_FR", validate=validate.OneOf(["fr_FR", "en_GB", "en_US"]))
-
-
-class _ConfigSchema(Schema):
-    # Unknown top-level sections are plugin sections; the kernel's own are strict.
-    modules = fields.Nested(_ModulesSchema, load_default=lambda: _ModulesSchema().load({}))
-    database = fields.Nested(_DatabaseSchema, load_default=lambda: _DatabaseSchema().load({}))
-    company = fields.Nested(_CompanySchema, load_default=lambda: _CompanySchema().load({}))
 
 
 @dataclass
@@ -153,9 +113,13 @@ def parse_config(text: str, path: Path | None) -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{label}: not valid TOML: {exc}") from None
+    from marshmallow import ValidationError as SchemaError
+
+    from core.configschema import ConfigSchema
+
     kernel = {key: raw[key] for key in ("modules", "database", "company") if key in raw}
     try:
-        data = _ConfigSchema().load(kernel)
+        data = ConfigSchema().load(kernel)
     except SchemaError as exc:
         key, message = next(_flatten(exc.messages))
         raise ConfigError(f"{label}: {key}: {message}") from None
@@ -180,6 +144,22 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     return parse_config(text, path)
+
+
+def peek_enabled(explicit: str | os.PathLike | None = None) -> Config | None:
+    """A config holding only the enabled modules, read without validating the rest.
+
+    For building the command list (``crm --help``) cheaply: the command that runs then loads and
+    validates the whole file. None when there is no readable file.
+    """
+    path = find_config_path(explicit)
+    try:
+        enabled = tomllib.loads(path.read_text(encoding="utf-8")).get("modules", {}).get("enabled", [])
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(enabled, list) or not all(isinstance(name, str) for name in enabled):
+        return None
+    return Config(path=path, enabled=list(dict.fromkeys(enabled)))
 
 
 def write_enabled(path: Path, enabled: list[str]) -> None:

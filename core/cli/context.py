@@ -38,6 +38,20 @@ class State:
         except Exception:  # the command that needs the config reports the problem itself
             return None
 
+    def modules_app(self):
+        """An app that knows the enabled modules, for listing their commands.
+
+        The full, validated app when a command already built it; else one read cheaply from the
+        ``[modules]`` table alone, so ``crm --help`` does not pay for validating the whole config.
+        """
+        if self._app is not None:
+            return self._app
+        from core.app import App
+        from core.config import peek_enabled
+
+        config = peek_enabled(self.config_path)
+        return App(config) if config is not None else None
+
     def close(self) -> None:
         if self._app is not None:
             self._app.close()

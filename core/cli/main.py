@@ -40,7 +40,7 @@ class CrmGroup(click.Group):
         state = ctx.ensure_object(State)
         if state.plugin_commands is None:
             state.plugin_commands = {}
-            app = state.try_app()
+            app = state.modules_app()
             if app is not None:
                 holder = click.Group()
                 try:

@@ -1,0 +1,43 @@
+"""The marshmallow schema of the kernel's sections of ``crm.toml`` (imported only to validate)."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from core import validators
+
+
+class _ModulesSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    enabled = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
+
+
+class _DatabaseSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    url = fields.String(load_default="sqlite:///crm.db", validate=validate.Length(min=1))
+
+
+class _CompanySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(load_default="")
+    siren = fields.String(load_default="", validate=lambda v: not v or validators.siren(v))
+    vat_number = fields.String(load_default="", validate=lambda v: not v or validators.vat_number(v))
+    street = fields.String(load_default="")
+    postal_code = fields.String(load_default="")
+    city = fields.String(load_default="")
+    country = fields.String(load_default="FR", validate=validators.country)
+    currency = fields.String(load_default="EUR", validate=validate.OneOf(["EUR"]))
+    locale = fields.String(load_default="fr_FR", validate=validate.OneOf(["fr_FR", "en_GB", "en_US"]))
+
+
+class ConfigSchema(Schema):
+    # Unknown top-level sections are plugin sections; the kernel's own are strict.
+    modules = fields.Nested(_ModulesSchema, load_default=lambda: _ModulesSchema().load({}))
+    database = fields.Nested(_DatabaseSchema, load_default=lambda: _DatabaseSchema().load({}))
+    company = fields.Nested(_CompanySchema, load_default=lambda: _CompanySchema().load({}))
