@@ -17,6 +17,13 @@ def register_models():
 
 
 @hookimpl
+def register_template_dirs():
+    from pathlib import Path
+
+    return [Path(__file__).parent / "templates"]
+
+
+@hookimpl
 def register_channels(register):
     from core.channels import BUILT_IN
 

@@ -1,0 +1,92 @@
+"""The one jinja2 environment: plugin template folders, business overrides, locale-aware filters.
+
+Lookup order: the business's override folder (``[templates] folder`` in ``crm.toml``, relative
+to it), then each enabled module's folders (``register_template_dirs``). A template can extend
+the one it overrides with the ``default:`` prefix (``{% extends "default:billing/invoice.html" %}``).
+HTML and XML templates are autoescaped; text templates (``.txt``) are not.
+
+Filters, in the company's locale (``[company] locale``, French by default):
+``money`` ("1 234,56 €"), ``date`` ("28 novembre 2026"), ``shortdate`` ("28/11/2026"),
+``percent`` ("5,5 %"), ``number``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from core.errors import CrmError
+
+
+def _filters(locale: str, currency: str) -> dict:
+    from babel.dates import format_date
+    from babel.numbers import format_currency, format_decimal
+
+    def money(value, currency_code: str | None = None):
+        if value is None:
+            return ""
+        return format_currency(Decimal(value), currency_code or currency, locale=locale)
+
+    def date(value, style: str = "long"):
+        return "" if value is None else format_date(value, format=style, locale=locale)
+
+    def shortdate(value):
+        return "" if value is None else format_date(value, format="short", locale=locale)
+
+    def percent(value):
+        if value is None:
+            return ""
+        return f"{format_decimal(Decimal(value).normalize(), locale=locale)}\N{NO-BREAK SPACE}%"
+
+    def number(value, places: int | None = None):
+        if value is None:
+            return ""
+        value = Decimal(value)
+        if places is not None:
+            value = value.quantize(Decimal(1).scaleb(-places))
+        return format_decimal(value, locale=locale, decimal_quantization=places is not None)
+
+    return {"money": money, "date": date, "shortdate": shortdate, "percent": percent, "number": number}
+
+
+def environment(app, *, locale: str | None = None):
+    """The template environment for ``app`` (built once per locale and cached on the app)."""
+    cache = app.__dict__.setdefault("_template_envs", {})
+    locale = locale or app.config.company.locale
+    if locale in cache:
+        return cache[locale]
+    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined, select_autoescape
+
+    plugin_dirs: list[Path] = []
+    for result in app.call("register_template_dirs"):
+        plugin_dirs.extend(Path(p) for p in result)
+    defaults = FileSystemLoader([str(p) for p in plugin_dirs])
+    loaders = []
+    folder = app.config.section("templates").get("folder")
+    if folder:
+        loaders.append(FileSystemLoader(str(app.config.folder / folder)))
+    loaders.append(defaults)
+    env = Environment(
+        loader=ChoiceLoader([*loaders, PrefixLoader({"default": defaults}, delimiter=":")]),
+        autoescape=select_autoescape(enabled_extensions=("html", "xml", "htm"), default_for_string=False),
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    env.filters.update(_filters(locale, app.config.company.currency))
+    env.globals["company"] = app.config.company
+    env.globals["lang"] = locale.split("_")[0]
+    cache[locale] = env
+    return env
+
+
+def render(app, name: str, *, locale: str | None = None, **context) -> str:
+    """Render template ``name`` (``billing/reminder.txt``) with ``context``."""
+    from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
+
+    try:
+        return environment(app, locale=locale).get_template(name).render(**context)
+    except TemplateNotFound as exc:
+        raise CrmError(f"template {exc.name!r} not found (enabled modules and the override folder)") from None
+    except TemplateSyntaxError as exc:
+        raise CrmError(f"template {exc.filename or name}: line {exc.lineno}: {exc.message}") from None
+    except UndefinedError as exc:
+        raise CrmError(f"template {name}: {exc.message}") from None

@@ -1,0 +1,62 @@
+"""The template environment: module folders, business overrides first, locale-aware filters."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from core.errors import CrmError
+from core.rendering import render
+
+
+@pytest.fixture
+def overrides(workspace):
+    folder = workspace.folder / "my-templates"
+    (folder / "core").mkdir(parents=True)
+    with open(workspace.config_path, "a", encoding="utf-8") as handle:
+        handle.write('\n[templates]\nfolder = "my-templates"\n')
+    return folder
+
+
+def test_filters_speak_french_by_default(app, tmp_path):
+    env_text = "{{ amount|money }} | {{ day|date }} | {{ day|shortdate }} | {{ rate|percent }}"
+    from core.rendering import environment
+
+    out = environment(app).from_string(env_text).render(amount=Decimal("1234.56"), day=dt.date(2026, 11, 28),
+                                                        rate=Decimal("5.50"))
+    assert out == "1\u202f234,56\xa0€ | 28 novembre 2026 | 28/11/2026 | 5,5\xa0%"
+
+
+def test_english_on_request(app):
+    from core.rendering import environment
+
+    out = environment(app, locale="en_GB").from_string("{{ a|money }} {{ d|date }}").render(
+        a=Decimal("1234.5"), d=dt.date(2026, 2, 1))
+    assert out == "€1,234.50 1 February 2026"
+
+
+def test_html_is_autoescaped_text_is_not(app):
+    html = render(app, "core/layout.html")
+    assert "<strong>Entonnoir Test SAS</strong>" in html and 'lang="fr"' in html
+    text = render(app, "core/notification.txt", greeting="Bonjour <Anne>,", text="a & b")
+    assert text.startswith("Bonjour <Anne>,") and "a & b" in text
+
+
+def test_an_override_wins_and_can_extend_the_default(workspace, overrides):
+    (overrides / "core" / "layout.html").write_text(
+        '{% extends "default:core/layout.html" %}{% block title %}Surchargé{% endblock %}')
+    app = workspace.app()
+    html = render(app, "core/layout.html")
+    assert "<title>Surchargé</title>" in html and "<strong>Entonnoir Test SAS</strong>" in html
+
+
+def test_errors_are_one_line_for_people(workspace, overrides):
+    (overrides / "core" / "notification.txt").write_text("{% if %}")
+    app = workspace.app()
+    with pytest.raises(CrmError, match="notification.txt: line 1"):
+        render(app, "core/notification.txt", greeting="x", text="y")
+    with pytest.raises(CrmError, match="'nowhere.txt' not found"):
+        render(app, "nowhere.txt")
+    (overrides / "core" / "notification.txt").write_text("{{ missing }}")
+    with pytest.raises(CrmError, match="'missing' is undefined"):
+        render(workspace.app(), "core/notification.txt")
