@@ -6,7 +6,15 @@ import argparse
 import importlib
 import json
 
-SUITES = ["startup", "outbox"]
+def _suites() -> list[str]:
+    """Every module of this package is a suite with a ``run(quick)`` function."""
+    import pkgutil
+    from pathlib import Path
+
+    return sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if not m.name.startswith("_"))
+
+
+SUITES = _suites()
 
 
 def main() -> None:
