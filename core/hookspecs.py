@@ -166,6 +166,18 @@ def order_confirmed(app, session, order):
 
 
 @hookspec
+def order_delivered(app, session, order):
+    """A confirmed sales order was delivered (its goods left the warehouse).
+
+    Called inside the delivering transaction (``crm order deliver``), after the state change is
+    flushed; procurement writes the outgoing stock moves here. Raising rolls the delivery back.
+
+    :param order: the :class:`core.models.SalesOrder`, with its lines; ``order.delivered_at`` is today.
+    :returns: nothing.
+    """
+
+
+@hookspec
 def order_cancelled(app, session, order, reason):
     """A sales order was cancelled (from draft or confirmed).
 

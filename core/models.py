@@ -17,7 +17,7 @@ from core.types import Money, Percent, Quantity, UnitPrice
 
 ROLES = ("sales", "collections", "purchasing", "admin")
 PARTNER_KINDS = ("company", "person")
-ORDER_STATES = ("draft", "confirmed", "cancelled")
+ORDER_STATES = ("draft", "confirmed", "delivered", "cancelled")
 #: French VAT rates (percent): normal, intermediate, reduced, super-reduced, and exempt.
 VAT_RATES = (Decimal("20"), Decimal("10"), Decimal("5.5"), Decimal("2.1"), Decimal("0"))
 
@@ -125,7 +125,7 @@ class SalesOrder(Timestamped, Base):
     """A customer's order: the seam between the funnel, billing and procurement."""
 
     __tablename__ = "core_sales_order"
-    __table_args__ = (CheckConstraint("state IN ('draft', 'confirmed', 'cancelled')", name="state"),)
+    __table_args__ = (CheckConstraint("state IN ('draft', 'confirmed', 'delivered', 'cancelled')", name="state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str | None] = mapped_column(String(32), unique=True)
@@ -135,6 +135,7 @@ class SalesOrder(Timestamped, Base):
     state: Mapped[str] = mapped_column(String(12), default="draft", index=True)
     order_date: Mapped[dt.date]
     confirmed_at: Mapped[dt.date | None]
+    delivered_at: Mapped[dt.date | None]
     cancelled_at: Mapped[dt.date | None]
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")

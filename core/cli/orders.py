@@ -22,7 +22,7 @@ def parse_line(text: str) -> dict:
 
 @click.group()
 def order():
-    """Sales orders: create, confirm, cancel, list, show."""
+    """Sales orders: create, confirm, deliver, cancel, list, show."""
 
 
 @order.command("create")
@@ -67,6 +67,19 @@ def order_confirm(state, ref):
         click.echo(f"order {confirmed.number} confirmed")
 
 
+@order.command("deliver")
+@click.argument("ref")
+@pass_state
+def order_deliver(state, ref):
+    """Mark confirmed order REF delivered; modules react (stock moves out) in the same transaction."""
+    from core.services.orders import deliver_order, get_order
+
+    app = state.app
+    with app.transaction() as session:
+        delivered = deliver_order(app, session, get_order(session, ref, lock=True))
+        click.echo(f"order {delivered.number} delivered")
+
+
 @order.command("cancel")
 @click.argument("ref")
 @click.option("--reason", default="", help="Why it is cancelled (kept on the order).")
@@ -82,7 +95,7 @@ def order_cancel(state, ref, reason):
 
 
 @order.command("list")
-@click.option("--state", "order_state", type=click.Choice(["draft", "confirmed", "cancelled"]), default=None,
+@click.option("--state", "order_state", type=click.Choice(["draft", "confirmed", "delivered", "cancelled"]), default=None,
               help="Only orders in this state.")
 @click.option("--customer", default=None, help="Only this customer's orders (id or exact name).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many, newest first.")
@@ -120,7 +133,8 @@ def order_show(state, ref, as_json):
         return
     emit_record({**data, "customer": data["customer"]["name"]},
                 [("number", "Number"), ("state", "State"), ("customer", "Customer"), ("salesperson", "Salesperson"),
-                 ("order_date", "Date"), ("confirmed_at", "Confirmed"), ("origin", "Origin"),
+                 ("order_date", "Date"), ("confirmed_at", "Confirmed"), ("delivered_at", "Delivered"),
+                 ("origin", "Origin"),
                  ("total_untaxed", "Excl. VAT"), ("total_tax", "VAT"), ("total", "Total")])
     emit_table(data["lines"], [("sequence", "#"), ("sku", "SKU"), ("description", "Description"),
                                ("quantity", "Qty"), ("unit_price", "Unit price"), ("discount", "Disc. %"),

@@ -19,6 +19,7 @@ from core.types import round_money
 #: The order's state machine: action -> (states it may start from, state it leads to).
 TRANSITIONS = {
     "confirm": (("draft",), "confirmed"),
+    "deliver": (("confirmed",), "delivered"),
     "cancel": (("draft", "confirmed"), "cancelled"),
 }
 
@@ -112,6 +113,15 @@ def confirm_order(app, session, order: SalesOrder) -> SalesOrder:
     return order
 
 
+def deliver_order(app, session, order: SalesOrder) -> SalesOrder:
+    """Confirmed -> delivered (the goods left), then ``order_delivered`` (stock moves out)."""
+    _move(order, "deliver")
+    order.delivered_at = app.today
+    session.flush()
+    app.call("order_delivered", app=app, session=session, order=order)
+    return order
+
+
 def cancel_order(app, session, order: SalesOrder, reason: str = "") -> SalesOrder:
     """Draft or confirmed -> cancelled, then ``order_cancelled`` in the same transaction."""
     _move(order, "cancel")
@@ -147,6 +157,7 @@ def order_dict(order: SalesOrder, *, lines: bool = True) -> dict:
         "team": order.team.name if order.team else None,
         "order_date": order.order_date.isoformat(),
         "confirmed_at": order.confirmed_at.isoformat() if order.confirmed_at else None,
+        "delivered_at": order.delivered_at.isoformat() if order.delivered_at else None,
         "cancelled_at": order.cancelled_at.isoformat() if order.cancelled_at else None,
         "cancel_reason": order.cancel_reason, "origin": order.origin, "currency": order.currency,
         "total_untaxed": _fixed(order.total_untaxed, 2), "total_tax": _fixed(order.total_tax, 2),

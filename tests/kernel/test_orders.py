@@ -8,7 +8,7 @@ import pytest
 
 from core.testing import CrmRunner
 
-ORDER_KEYS = {"id", "number", "state", "customer", "salesperson", "team", "order_date", "confirmed_at",
+ORDER_KEYS = {"id", "number", "state", "customer", "salesperson", "team", "order_date", "confirmed_at", "delivered_at",
               "cancelled_at", "cancel_reason", "origin", "currency", "total_untaxed", "total_tax", "total",
               "lines", "vat"}
 LINE_KEYS = {"sequence", "sku", "description", "quantity", "unit_price", "discount", "vat_rate", "subtotal"}
@@ -99,6 +99,21 @@ def test_confirm_twice_is_a_state_error(shop):
     assert one_line(result.stderr) == (f"error: order {number}: cannot confirm an order that is confirmed "
                                        f"(only from draft)")
     assert shop("order", "show", number, "--json").json["state"] == "confirmed"
+
+
+def test_deliver_only_a_confirmed_order_once_and_never_cancel_it(shop, workspace):
+    draft = create(shop, "--line", "WID:1").json["number"]
+    confirmed = create(shop, "--line", "WID:1", "--confirm").json["number"]
+    result = shop("order", "deliver", draft, expect=1)
+    assert one_line(result.stderr) == (f"error: order {draft}: cannot deliver an order that is draft "
+                                       f"(only from confirmed)")
+    later = CrmRunner(workspace, dt.date(2026, 12, 3))
+    assert later("order", "deliver", confirmed).stdout.strip() == f"order {confirmed} delivered"
+    shown = later("order", "show", confirmed, "--json").json
+    assert (shown["state"], shown["delivered_at"]) == ("delivered", "2026-12-03")
+    assert "cannot deliver an order that is delivered" in one_line(later("order", "deliver", confirmed, expect=1).stderr)
+    assert "cannot cancel an order that is delivered" in one_line(later("order", "cancel", confirmed, expect=1).stderr)
+    assert [o["number"] for o in later("order", "list", "--state", "delivered", "--json").json] == [confirmed]
 
 
 def test_cancel_draft_and_confirmed_but_not_twice(shop, workspace):
