@@ -86,6 +86,10 @@ def cli(ctx, config_path, today, debug):
     state.today_text = today
     state.debug = debug
     ctx.call_on_close(state.close)
+    if ctx.invoked_subcommand not in RECOVERY_COMMANDS and not ctx.resilient_parsing:
+        # Load the enabled modules before any other command, so a broken one is reported at
+        # once (naming it) rather than by whichever command first calls a hook.
+        state.app.pm
 
 
 def _prescan(argv: list[str]) -> State:
