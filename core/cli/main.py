@@ -92,28 +92,53 @@ def cli(ctx, config_path, today, debug):
         state.app.pm
 
 
-def _prescan(argv: list[str]) -> State:
-    """Read --config/--today before click, so plugin commands can be listed in --help."""
+GLOBAL_VALUE_OPTIONS = {"--config": "config_path", "--today": "today_text"}
+
+
+def _prescan(argv: list[str]) -> tuple[State, list[str]]:
+    """Take the global options wherever they are typed and put them first.
+
+    ``crm jobs run --today 2026-12-01`` reads as naturally as ``crm --today 2026-12-01 jobs run``;
+    knowing --config early also lets ``crm --help`` list the enabled modules' commands.
+    """
     state = State()
-    for index, arg in enumerate(argv):
+    front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
         if arg == "--":
+            rest.extend(argv[index:])
             break
-        for option, attr in (("--config", "config_path"), ("--today", "today_text")):
-            if arg == option and index + 1 < len(argv):
-                setattr(state, attr, argv[index + 1])
-            elif arg.startswith(option + "="):
-                setattr(state, attr, arg.split("=", 1)[1])
-        if arg == "--debug":
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_VALUE_OPTIONS:
+            if "=" in arg:
+                value = arg.split("=", 1)[1]
+            elif index + 1 < len(argv):
+                value = argv[index + 1]
+                index += 1
+            else:
+                raise click.UsageError(f"Option '{name}' requires an argument.")
+            setattr(state, GLOBAL_VALUE_OPTIONS[name], value)
+            front += [name, value]
+        elif arg == "--debug":
             state.debug = True
+            front.append(arg)
+        else:
+            rest.append(arg)
+        index += 1
     state.config_path = state.config_path or os.environ.get("CRM_CONFIG")
     state.today_text = state.today_text or os.environ.get("CRM_TODAY")
-    return state
+    return state, front + rest
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one line on stderr for errors, exit 1 (2 for usage errors)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    state = _prescan(argv)
+    try:
+        state, argv = _prescan(list(sys.argv[1:] if argv is None else argv))
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
     try:
         cli.main(args=argv, prog_name="crm", obj=state, standalone_mode=False)
     except click.exceptions.Exit as exc:

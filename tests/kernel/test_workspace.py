@@ -249,3 +249,17 @@ def test_init_defaults_to_the_current_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runner_in(tmp_path)("init", "--modules", "")
     assert (tmp_path / "crm.toml").is_file() and (tmp_path / "crm.db").is_file()
+
+
+def test_global_options_may_follow_the_command(crm, workspace):
+    """`crm jobs run --today D` works as `crm --today D jobs run` (the issue's own spelling)."""
+    runner = CrmRunner(workspace, None)
+    created = runner("partner", "add", "Dupont SA", "--json")
+    assert created.json["name"] == "Dupont SA"
+    runner("product", "add", "W", "Widget", "--price", "1")
+    made = runner("order", "create", "--customer", "Dupont SA", "--line", "W:1", "--today", "2026-12-01", "--json")
+    assert made.json["order_date"] == "2026-12-01"
+    made = runner("order", "create", "--today=2026-12-02", "--customer", "Dupont SA", "--line", "W:1", "--json")
+    assert made.json["order_date"] == "2026-12-02"
+    missing = runner("order", "list", "--today", expect=2)
+    assert "'--today' requires an argument" in missing.stderr
