@@ -37,3 +37,77 @@ def hook_table(app=None) -> list[dict]:
             "implemented_by": implementers.get(function.__name__, []),
         })
     return rows
+
+
+def builtin_implementers() -> dict[str, list[str]]:
+    """Which modules shipped with Entonnoir implement each hook (loaded in memory, none enabled)."""
+    from core.modules import build_plugin_manager, discover
+
+    entries = {name: entry for name, entry in discover().items() if entry.distribution == "entonnoir"}
+    pm = build_plugin_manager(entries, sorted(entries))
+    found: dict[str, list[str]] = {}
+    for name in dir(pm.hook):
+        caller = getattr(pm.hook, name)
+        if hasattr(caller, "get_hookimpls"):
+            found[name] = sorted({impl.plugin_name for impl in caller.get_hookimpls()})
+    return found
+
+
+def _inline(text: str) -> str:
+    """reStructuredText inline markup to Markdown."""
+    return text.replace(":class:`", "`").replace("``", "`")
+
+
+def _doc_to_markdown(doc: str) -> list[str]:
+    """Docstring text to Markdown: ``:param x:`` lines become a list, ``::`` blocks code blocks."""
+    out: list[str] = []
+    lines = doc.splitlines()
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        stripped = line.strip()
+        if stripped.endswith("::"):
+            lead = stripped[:-2].rstrip()
+            out += ([f"**{lead}**"] if lead == "Example" else [_inline(lead) + ":"]) if lead else []
+            out += ["", "```python"]
+            index += 1
+            block: list[str] = []
+            while index < len(lines) and (not lines[index].strip() or lines[index].startswith("    ")):
+                block.append(lines[index][4:])
+                index += 1
+            while block and not block[0].strip():
+                block.pop(0)
+            while block and not block[-1].strip():
+                block.pop()
+            out += block + ["```", ""]
+            continue
+        if stripped.startswith(":param "):
+            name, _, text = stripped[len(":param "):].partition(":")
+            out.append(f"- `{name.strip()}`: {_inline(text.strip())}")
+        elif stripped.startswith(":returns:"):
+            out.append(f"- **returns**: {_inline(stripped[len(':returns:'):].strip())}")
+        elif line.startswith("    ") and out and out[-1].startswith("- "):
+            out[-1] += " " + _inline(stripped)
+        else:
+            out.append(_inline(line))
+        index += 1
+    while out and not out[-1].strip():
+        out.pop()
+    return out
+
+
+def markdown() -> str:
+    """``docs/hooks.md``: every hook's documentation, arguments and built-in implementers."""
+    implementers = builtin_implementers()
+    lines = ["# Hook reference", "",
+             "Generated from `core/hookspecs.py` by `crm hooks --markdown > docs/hooks.md`; a test fails when",
+             "this file is out of date. Do not edit it by hand.", ""]
+    lines += _doc_to_markdown(inspect.getdoc(hookspecs) or "")
+    for function in spec_functions():
+        arguments = ", ".join(inspect.signature(function).parameters)
+        built_in = [name for name in implementers.get(function.__name__, [])]
+        lines += ["", f"## `{function.__name__}({arguments})`", "",
+                  f"*Implemented by:* {', '.join(f'`{n}`' for n in built_in) if built_in else 'no built-in module yet'}",
+                  ""]
+        lines += _doc_to_markdown(inspect.getdoc(function) or "")
+    return "\n".join(lines).rstrip() + "\n"

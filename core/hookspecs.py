@@ -39,6 +39,13 @@ def register_models():
     models.
 
     :returns: an iterable of Python modules (or model classes); results of all plugins are merged.
+
+    Example::
+
+        @hookimpl
+        def register_models():
+            from my_plugin import models
+            return [models]
     """
 
 
@@ -52,6 +59,13 @@ def register_commands(cli):
 
     :param cli: the root :class:`click.Group`; call ``cli.add_command(group)``.
     :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def register_commands(cli):
+            from my_plugin.cli import hold
+            cli.add_command(hold)
     """
 
 
@@ -67,6 +81,13 @@ def register_data_kinds(register):
         that writes the validated rows, and one that yields the rows to export). A name taken by
         two plugins is an error naming both.
     :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def register_data_kinds(register):
+            register(DataKind(name="holds", schema=HoldSchema, write=write_hold,
+                              export=export_holds, columns=("partner", "reason"), key="partner"))
     """
 
 
@@ -78,6 +99,12 @@ def register_template_dirs():
     override folder (``[templates] folder`` in ``crm.toml``) is searched before every plugin's.
 
     :returns: an iterable of :class:`pathlib.Path`; results of all plugins are merged.
+
+    Example::
+
+        @hookimpl
+        def register_template_dirs():
+            return [Path(__file__).parent / "templates"]
     """
 
 
@@ -91,6 +118,12 @@ def register_jobs(register):
         modules, a schedule, and ``run(app, session, as_of)``). Two plugins registering the same
         name is an error naming both.
     :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def register_jobs(register):
+            register(Job(name="holds.expire", run=expire_holds, summary="lift holds past their end date"))
     """
 
 
@@ -106,6 +139,12 @@ def register_channels(register):
         failure; the outbox retries with backoff and parks the message after too many attempts.
         A name taken twice is an error naming both modules.
     :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def register_channels(register):
+            register(Channel("sms", SmsSender, "text messages through the SMS gateway"))
     """
 
 
@@ -123,6 +162,13 @@ def install(app, session):
     :param app: the :class:`core.app.App`.
     :param session: the SQLAlchemy session of the enabling transaction.
     :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def install(app, session):
+            if not session.scalar(select(func.count()).select_from(Stage)):
+                session.add_all(default_stages())
     """
 
 
@@ -137,6 +183,13 @@ def partner_created(app, session, partner):
 
     :param partner: the :class:`core.models.Partner`.
     :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def partner_created(app, session, partner):
+            if partner.is_customer:
+                session.add(CustomerTerm(partner_id=partner.id, term="30 jours"))
     """
 
 
@@ -149,6 +202,14 @@ def partner_updated(app, session, partner, changes):
     :param partner: the :class:`core.models.Partner`, with its new values.
     :param changes: ``{field: (old, new)}`` for each field that changed.
     :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def partner_updated(app, session, partner, changes):
+            if "email" in changes:
+                notify(app, session, recipients="role:collections", subject=f"{partner.name}: new address",
+                       text=f"{changes['email'][0]} -> {changes['email'][1]}")
     """
 
 
@@ -162,6 +223,13 @@ def order_confirmed(app, session, order):
 
     :param order: the :class:`core.models.SalesOrder`, with its lines.
     :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def order_confirmed(app, session, order):
+            if is_on_hold(session, order.customer_id):
+                raise CrmError(f"customer {order.customer.name} is on credit hold")
     """
 
 
@@ -174,6 +242,13 @@ def order_delivered(app, session, order):
 
     :param order: the :class:`core.models.SalesOrder`, with its lines; ``order.delivered_at`` is today.
     :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def order_delivered(app, session, order):
+            for line in order.lines:
+                session.add(StockMove(product_id=line.product_id, quantity=-line.quantity, day=app.today))
     """
 
 
@@ -188,4 +263,10 @@ def order_cancelled(app, session, order, reason):
         had been confirmed.
     :param reason: the operator's reason, possibly empty.
     :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def order_cancelled(app, session, order, reason):
+            release_reservations(session, order.id)
     """

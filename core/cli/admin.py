@@ -121,10 +121,16 @@ def modules_info(state, name, as_json):
 
 @click.command()
 @json_option
+@click.option("--markdown", "as_markdown", is_flag=True,
+              help="Print the hook reference (docs/hooks.md) with the built-in modules' implementations.")
 @pass_state
-def hooks(state, as_json):
+def hooks(state, as_json, as_markdown):
     """Every hook and the enabled modules that implement it."""
-    from core.hookref import hook_table
+    from core.hookref import hook_table, markdown
+
+    if as_markdown:
+        click.echo(markdown(), nl=False)
+        return
 
     rows = hook_table(state.try_app())
     if as_json:
