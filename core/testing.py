@@ -240,3 +240,37 @@ class Factory:
 @pytest.fixture
 def factory(app) -> Factory:
     return Factory(app)
+
+
+class Outbox:
+    """The workspace's notifications, for asserting on messages: ``outbox.messages(subject="...")``."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def messages(self, **filters) -> list[dict]:
+        """Every notification (oldest first) as a dict with ``recipients``, ``subject``, ``text``...
+
+        ``filters`` keep those whose field equals the value (``related="billing_invoice:3"``) or,
+        for ``recipient``, those sent to that address.
+        """
+        from sqlalchemy import select
+
+        from core.outbox import Notification, notification_dict
+
+        recipient = filters.pop("recipient", None)
+        with self.app.transaction() as session:
+            rows = [notification_dict(n) | {"text": n.body_text, "html": n.body_html}
+                    for n in session.scalars(select(Notification).order_by(Notification.id))]
+        return [row for row in rows
+                if all(row.get(key) == value for key, value in filters.items())
+                and (recipient is None or recipient in row["recipients"])]
+
+    def __len__(self) -> int:
+        return len(self.messages())
+
+
+@pytest.fixture
+def outbox(app) -> Outbox:
+    """The notifications written so far in the workspace (see :class:`Outbox`)."""
+    return Outbox(app)
