@@ -31,21 +31,27 @@ class DataKind:
     :param name: the word on the command line (``partners``).
     :param schema: the marshmallow schema class validating one row.
     :param write: ``write(app, session, data, *, update, record, provided)`` writes one validated
-        row and returns ``"created"``, ``"updated"`` or ``"skipped"``; raises :class:`CrmError` to
-        reject the row. ``provided`` is the set of fields the row actually filled: an update
+        row (None when ``bulk`` imports whole files) and returns ``"created"``, ``"updated"`` or
+        ``"skipped"``; raises :class:`CrmError` to reject the row. ``provided`` is the set of fields the row actually filled: an update
         changes only those (the schema's defaults fill the others for a creation).
     :param export: ``export(app, session)`` yields one dict per record, keys = ``columns``.
     :param columns: the CSV columns, in order.
     :param key: the column that identifies a record in a file (duplicates inside a file are refused).
+    :param bulk: optional ``bulk(app, path, *, skip_invalid, update, rejects_path, mapping, progress)``
+        that imports a whole file set-based and returns an object with ``as_dict()`` (the keys of
+        :meth:`ImportResult.as_dict`); when given, ``crm import KIND`` uses it instead of writing
+        row by row. It must keep the same contract: every row validated, all or nothing unless
+        ``skip_invalid``, the rejects file, :func:`refusal` listing every bad row.
     """
 
     name: str
     schema: type
-    write: Callable
+    write: Callable | None
     export: Callable
     columns: tuple[str, ...]
     key: str | None = None
     summary: str = ""
+    bulk: Callable | None = None
 
 
 @dataclass
@@ -127,6 +133,9 @@ def read_csv(path: Path, columns: Iterable[str], mapping: dict[str, str] | None 
 def run_import(app, kind: DataKind, path: Path, *, skip_invalid: bool = False, update: bool = False,
                rejects_path: Path | None = None, mapping: dict | None = None, progress=None) -> ImportResult:
     """Validate the whole file, then write it in one transaction (see the module's docstring)."""
+    if kind.bulk is not None:
+        return kind.bulk(app, path, skip_invalid=skip_invalid, update=update, rejects_path=rejects_path,
+                         mapping=mapping, progress=progress)
     header, rows = read_csv(path, kind.columns, mapping)
     result = ImportResult(kind=kind.name, total=len(rows))
     schema = kind.schema()
@@ -150,7 +159,7 @@ def run_import(app, kind: DataKind, path: Path, *, skip_invalid: bool = False, u
             seen[key] = line
         valid.append((line, row, data))
     if result.rejected and not skip_invalid:
-        raise _refusal(path, result)
+        raise refusal(path, result)
     rejected_rows = {line for line, _, _ in result.rejected}
     with app.transaction() as session:
         for index, (line, row, data) in enumerate(valid):
@@ -173,14 +182,14 @@ def run_import(app, kind: DataKind, path: Path, *, skip_invalid: bool = False, u
                 except CrmError as exc:
                     fld = getattr(exc, "field", None) or "_row"
                     result.rejected.append((line, fld, _reason(exc, record)))
-                    raise _refusal(path, result) from None
+                    raise refusal(path, result) from None
             result.counts[outcome] += 1
             if progress:
                 progress(index + 1, len(valid))
     if result.rejected:
         result.rejected.sort()
         target = rejects_path or Path(path).with_name(Path(path).stem + ".rejected.csv")
-        _write_rejects(target, header, rows, result.rejected)
+        write_rejects(target, header, rows, result.rejected)
         result.rejects_file = str(target)
     return result
 
@@ -192,7 +201,11 @@ def _reason(exc: CrmError, record: str) -> str:
     return text.replace(f"{record}: ", "")
 
 
-def _refusal(path: Path, result: ImportResult) -> ValidationError:
+def refusal(path: Path, result) -> ValidationError:
+    """The error for a refused file: its first bad row, and every bad row in ``errors``.
+
+    ``result.rejected`` holds ``(line, field, message)`` triples.
+    """
     errors = [(f"line {line}", fld, msg) for line, fld, msg in sorted(result.rejected)]
     first_line, first_field, first_message = sorted(result.rejected)[0]
     more = len(errors) - 1
@@ -202,7 +215,8 @@ def _refusal(path: Path, result: ImportResult) -> ValidationError:
                            errors=errors)
 
 
-def _write_rejects(target: Path, header, rows, rejected) -> None:
+def write_rejects(target: Path, header, rows, rejected) -> None:
+    """Write the rejected rows, as read, with their line and reason, to ``target`` (CSV)."""
     reasons = {}
     for line, fld, message in rejected:
         reasons.setdefault(line, f"{fld}: {message}")

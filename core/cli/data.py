@@ -63,9 +63,11 @@ def import_(state, kind, file, skip_invalid, rejects, update, pairs, as_json):
     if as_json:
         emit_json(result.as_dict())
         return
-    counts = result.counts
-    click.echo(f"{kind}: {counts['created']} created, {counts['updated']} updated, {counts['skipped']} unchanged, "
-               f"{len(result.rejected)} rejected" + (f" (see {result.rejects_file})" if result.rejects_file else ""))
+    summary = result.as_dict()
+    duplicates = f", {summary['duplicates']} duplicates flagged" if summary.get("duplicates") else ""
+    click.echo(f"{kind}: {summary['created']} created, {summary['updated']} updated, {summary['skipped']} unchanged, "
+               f"{summary['rejected']} rejected{duplicates}"
+               + (f" (see {summary['rejects_file']})" if summary["rejects_file"] else ""))
 
 
 class _progress_bar:

@@ -1,13 +1,63 @@
 """Funnel module: leads, opportunities through pipeline stages, activities, targets, funnel reports.
 
 Works alone on the kernel; a won opportunity becomes a confirmed kernel sales order, so billing
-and procurement react to it without knowing this module exists.
+and procurement react to it without knowing this module exists. Imports here stay cheap: the
+models, services and click commands are imported inside the hooks.
 """
 
+from core.hookspecs import hookimpl
+
+# Read by the kernel with ``ast`` (never imported to list, enable or disable the module): keep it literal.
 MANIFEST = {
     "name": "funnel",
     "version": "0.1.0",
     "summary": "Leads, opportunities, pipeline stages, activities, targets and funnel reports",
     "depends": [],
-    "migrations": None,
+    "migrations": "migrations",
 }
+
+
+@hookimpl
+def register_models():
+    from plugins.funnel import models
+
+    return [models]
+
+
+@hookimpl
+def register_commands(cli):
+    from plugins.funnel.cli import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)
+
+
+@hookimpl
+def register_data_kinds(register):
+    from plugins.funnel.importer import LEADS_KIND
+
+    register(LEADS_KIND)
+
+
+@hookimpl
+def register_template_dirs():
+    from pathlib import Path
+
+    return [Path(__file__).parent / "templates"]
+
+
+@hookimpl
+def register_jobs(register):
+    from core.jobs import Job
+    from plugins.funnel.activities import overdue_job
+
+    register(Job(name="funnel.overdue_activities", run=overdue_job,
+                 summary="tell each owner about their overdue activities (one message per owner per day)"))
+
+
+@hookimpl
+def install(app, session):
+    """Seed the default pipeline (New, Qualified, Proposal, Negotiation, Won, Lost) once."""
+    from plugins.funnel.pipelines import ensure_default_pipeline
+
+    ensure_default_pipeline(app, session)

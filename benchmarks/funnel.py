@@ -1,0 +1,196 @@
+"""Funnel benchmarks on SQLite: the lead import and the funnel report (issue 4).
+
+Targets: a 100,000-row lead CSV with duplicate detection imported in at most 10 s and under
+500 MB peak memory (measured in a child process: its peak RSS); ``crm funnel report`` over
+1,000,000 opportunities with their stage history in at most 2 s (the command itself, in a child
+process, start-up included; and the report service alone). ``--quick`` uses small sizes.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+IMPORT_SECONDS = 10
+IMPORT_MB = 500
+REPORT_SECONDS = 2
+
+_IMPORT_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from core.app import App
+from core.config import load_config
+from plugins.funnel.importer import import_leads
+app = App(load_config(Path(sys.argv[1])))
+start = time.perf_counter()
+result = import_leads(app, Path(sys.argv[2]), duplicates="create")
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  **{k: v for k, v in result.as_dict().items() if k != "errors"}}))
+"""
+
+
+def _write_csv(path: Path, rows: int) -> None:
+    """Leads with ~5 % e-mail duplicates of earlier rows and ~2 % company+name duplicates."""
+    rng = random.Random(4)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write("name,company,email,phone,source,campaign,owner,notes\n")
+        for n in range(rows):
+            roll = rng.random()
+            if n > 100 and roll < 0.05:
+                m = rng.randrange(n)
+                email, company, name = f"contact{m}@company{m % 5000}.fr", f"Company {m % 5000}", f"Person {m}"
+            elif n > 100 and roll < 0.07:
+                m = rng.randrange(n)
+                email, company, name = f"other{n}@mail.fr", f"Company {m % 5000}", f"Person {m}"
+            else:
+                email, company, name = f"contact{n}@company{n % 5000}.fr", f"Company {n % 5000}", f"Person {n}"
+            handle.write(f"{name},{company},{email},+33 1 23 45 {n % 100:02d} {n % 97:02d},web,autumn,"
+                         f"{'alice' if n % 2 else 'bob'},met at the fair\n")
+
+
+def _workspace(folder: Path):
+    from core.lifecycle import init_workspace
+    from core.services.people import create_user
+    from core.services.partners import create_partner
+
+    app = init_workspace(folder, name="Bench SAS", modules=["funnel"])
+    with app.transaction() as session:
+        for login in ("alice", "bob"):
+            create_user(session, {"login": login, "name": login.title(), "email": f"{login}@bench.fr"})
+        for n in range(0, 2000, 2):   # some leads match existing partners
+            create_partner(app, session, {"name": f"Company {n}", "email": f"contact{n}@company{n}.fr"})
+    return app
+
+
+def bench_import(rows: int) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        app = _workspace(Path(folder) / "ws")
+        app.close()
+        csv_path = Path(folder) / "leads.csv"
+        _write_csv(csv_path, rows)
+        out = subprocess.run([sys.executable, "-c", _IMPORT_CHILD, str(Path(folder) / "ws" / "crm.toml"),
+                              str(csv_path)], capture_output=True, text=True, check=True)
+        figures = json.loads(out.stdout)
+    assert figures["created"] == rows and figures["rejected"] == 0, figures
+    return {"benchmark": f"lead import {rows:,} rows (duplicates flagged)", "count": rows,
+            "seconds": round(figures["seconds"], 2), "per_second": round(rows / figures["seconds"]),
+            "target": f"<= {IMPORT_SECONDS} s", "peak_mb": round(figures["peak_mb"]),
+            "note": f"{figures['duplicates']:,} duplicates; peak target < {IMPORT_MB} MB"}
+
+
+def _fill(app, deals: int) -> int:
+    """``deals`` opportunities over a year with their stage history, written straight through the driver."""
+    from plugins.funnel.pipelines import get_pipeline
+
+    rng = random.Random(7)
+    with app.transaction() as session:
+        pipeline = get_pipeline(session)
+        stages = [(s.id, s.kind) for s in pipeline.stages]
+        pipeline_id = pipeline.id
+    open_ids = [sid for sid, kind in stages if kind == "open"]
+    won_id = next(sid for sid, kind in stages if kind == "won")
+    lost_id = next(sid for sid, kind in stages if kind == "lost")
+    import datetime as dt
+
+    base = dt.date(2025, 1, 1)
+    opportunities, history, total_history = [], [], 0
+    statement_o = ("INSERT INTO funnel_opportunity (id, name, pipeline_id, stage_id, state, value, probability, "
+                   "expected_close, owner_id, team_id, created_on, closed_on, cycle_days, created_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, '2026-01-01 00:00:00')")
+    statement_h = ("INSERT INTO funnel_stage_change (opportunity_id, action, from_stage_id, to_stage_id, changed_on, "
+                   "recorded_at) VALUES (?, ?, ?, ?, ?, '2026-01-01 00:00:00')")
+    raw = app.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("BEGIN")
+        for n in range(1, deals + 1):
+            created = base + dt.timedelta(days=rng.randrange(700))
+            roll = rng.random()
+            reached = rng.randrange(len(open_ids))
+            path = open_ids[:reached + 1]
+            day = created
+            steps = [(None, path[0], "create", day)]
+            for previous, stage in zip(path, path[1:]):
+                day += dt.timedelta(days=rng.randrange(1, 10))
+                steps.append((previous, stage, "move", day))
+            state, closed, cycle = "open", None, None
+            if roll < 0.25:
+                day += dt.timedelta(days=rng.randrange(1, 20))
+                steps.append((path[-1], won_id, "won", day))
+                state, closed, cycle = "won", day, (day - created).days
+            elif roll < 0.40:
+                day += dt.timedelta(days=rng.randrange(1, 20))
+                steps.append((path[-1], lost_id, "lost", day))
+                state, closed = "lost", day
+            stage = steps[-1][1]
+            override = rng.choice((None, None, None, 3000))
+            opportunities.append((n, f"Deal {n}", pipeline_id, stage, state, rng.randrange(100_00, 50_000_00),
+                                  override, (created + dt.timedelta(days=60)).isoformat(), 1 + n % 2,
+                                  created.isoformat(), closed.isoformat() if closed else None, cycle))
+            history.extend((n, action, previous, to, when.isoformat()) for previous, to, action, when in steps)
+            if len(opportunities) >= 50_000:
+                cursor.executemany(statement_o, opportunities)
+                cursor.executemany(statement_h, history)
+                total_history += len(history)
+                opportunities, history = [], []
+        cursor.executemany(statement_o, opportunities)
+        cursor.executemany(statement_h, history)
+        total_history += len(history)
+        cursor.execute("COMMIT")
+        cursor.execute("ANALYZE")
+    finally:
+        raw.close()
+    return total_history
+
+
+def bench_report(deals: int) -> list[dict]:
+    from plugins.funnel.reports import Scope, funnel_report
+    from plugins.funnel.pipelines import get_pipeline
+    import datetime as dt
+
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        app = _workspace(Path(folder) / "ws")
+        try:
+            start = time.perf_counter()
+            history = _fill(app, deals)
+            fill_seconds = time.perf_counter() - start
+            config = Path(folder) / "ws" / "crm.toml"
+            for label, extra in (("year", ["--from", "2026-01-01", "--to", "2026-12-31"]),
+                                 ("all time, owner bob", ["--from", "2025-01-01", "--to", "2026-12-31",
+                                                          "--owner", "bob"])):
+                command = [sys.executable, "-m", "core.cli.main", "--config", str(config), "--today", "2026-12-31",
+                           "funnel", "report", "--json", *extra]
+                start = time.perf_counter()
+                out = subprocess.run(command, capture_output=True, text=True, check=True)
+                seconds = time.perf_counter() - start
+                report = json.loads(out.stdout)
+                rows.append({"benchmark": f"crm funnel report ({label}), {deals:,} deals, {history:,} moves",
+                             "count": deals, "seconds": round(seconds, 2), "target": f"<= {REPORT_SECONDS} s",
+                             "note": f"whole command; won {report['won_count']:,}, open {report['open_count']:,}; "
+                                     f"data written in {fill_seconds:.0f} s"})
+            with app.transaction() as session:
+                scope = Scope(pipeline=get_pipeline(session), start=dt.date(2025, 1, 1), end=dt.date(2026, 12, 31))
+                start = time.perf_counter()
+                funnel_report(app, session, scope)
+                seconds = time.perf_counter() - start
+            rows.append({"benchmark": f"funnel_report service (all time), {deals:,} deals", "count": deals,
+                         "seconds": round(seconds, 2), "target": f"<= {REPORT_SECONDS} s"})
+        finally:
+            app.close()
+    return rows
+
+
+def run(quick: bool = False) -> list[dict]:
+    return [bench_import(2_000 if quick else 100_000), *bench_report(5_000 if quick else 1_000_000)]
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m benchmarks funnel` is the usual way
+    for row in run(quick="--quick" in sys.argv):
+        print(row)

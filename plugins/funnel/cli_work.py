@@ -1,0 +1,230 @@
+"""``crm activity ...``, ``crm target ...``, ``crm funnel report`` and ``crm forecast``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from core.cli.context import emit_json, emit_table, json_option, pass_state
+from plugins.funnel.cli import current_user, given, user_option
+
+ACTIVITY_COLUMNS = [("id", "ID"), ("kind", "Kind"), ("subject", "Subject"), ("owner", "Owner"),
+                    ("due_date", "Due"), ("linked_to", "About"), ("overdue", "Overdue"), ("done_on", "Done"),
+                    ("outcome", "Outcome")]
+
+
+@click.group()
+def activity():
+    """Calls, meetings, e-mails and tasks with due dates."""
+
+
+@activity.command("add")
+@click.argument("kind", type=click.Choice(["call", "meeting", "email", "task"]))
+@click.argument("subject")
+@click.option("--due", "due_date", required=True, metavar="YYYY-MM-DD", help="Due date.")
+@click.option("--owner", default=None, help="Owner's login (default: --user).")
+@click.option("--lead", default=None, help="Lead id.")
+@click.option("--deal", default=None, help="Deal id.")
+@click.option("--partner", default=None, help="Partner (id or name).")
+@click.option("--note", default=None)
+@user_option
+@json_option
+@pass_state
+def activity_add(state, kind, subject, owner, user_login, as_json, **values):
+    """Plan an activity of KIND (call, meeting, email, task) about SUBJECT."""
+    from plugins.funnel.activities import activity_dict, create_activity
+
+    app = state.app
+    with app.transaction() as session:
+        data = activity_dict(app, create_activity(app, session, given(
+            {"kind": kind, "subject": subject, "owner": owner or user_login, **values})))
+    emit_json(data) if as_json else click.echo(f"activity {data['id']}: {data['kind']} due {data['due_date']}")
+
+
+@activity.command("done")
+@click.argument("ref")
+@click.option("--outcome", required=True, help="How it went.")
+@pass_state
+def activity_done(state, ref, outcome):
+    """Mark activity REF done, with its outcome."""
+    from plugins.funnel.activities import get_activity, mark_done
+
+    app = state.app
+    with app.transaction() as session:
+        mark_done(app, session, get_activity(session, ref), outcome)
+    click.echo(f"activity {ref}: done")
+
+
+@activity.command("list")
+@click.option("--mine", is_flag=True, help="Only the current user's (--user or $CRM_USER).")
+@click.option("--owner", default=None, help="Only this user's.")
+@click.option("--team", default=None, help="Only the members of this team.")
+@click.option("--overdue", is_flag=True, help="Only open activities whose due date is past.")
+@click.option("--all", "show_all", is_flag=True, help="Done activities too.")
+@user_option
+@json_option
+@pass_state
+def activity_list(state, mine, owner, team, overdue, show_all, user_login, as_json):
+    """List open activities (by due date)."""
+    from core.services.people import get_team, get_user
+    from plugins.funnel.activities import activity_dict, list_activities
+
+    app = state.app
+    with app.transaction() as session:
+        who = current_user(session, user_login, required=True) if mine else (
+            get_user(session, owner) if owner else None)
+        rows = [activity_dict(app, a) for a in list_activities(
+            app, session, owner=who, team=get_team(session, team) if team else None, overdue=overdue,
+            open_only=not show_all)]
+    emit_json(rows) if as_json else emit_table(rows, ACTIVITY_COLUMNS, empty="no activities")
+
+
+@click.group()
+def target():
+    """Revenue (and activity) targets per user or team and period."""
+
+
+@target.command("set")
+@click.option("--user", "user", default=None, help="User's login.")
+@click.option("--team", default=None, help="Team name.")
+@click.option("--period", required=True, help="2026 (year), 2026-Q4 (quarter) or 2026-11 (month).")
+@click.option("--revenue", required=True, help="Revenue target (excl. VAT).")
+@click.option("--activities", default=None, help="Number of activities to complete.")
+@json_option
+@pass_state
+def target_set(state, as_json, **values):
+    """Set the target of a user or a team for a period (replaces the previous one)."""
+    from plugins.funnel.targets import set_target, target_dict
+
+    app = state.app
+    with app.transaction() as session:
+        data = target_dict(set_target(app, session, given(values)))
+    emit_json(data) if as_json else click.echo(
+        f"target {data['user'] or data['team']} {data['period']}: {data['revenue']}")
+
+
+@target.command("list")
+@json_option
+@pass_state
+def target_list(state, as_json):
+    """List targets."""
+    from plugins.funnel.targets import list_targets, target_dict
+
+    app = state.app
+    with app.transaction() as session:
+        rows = [target_dict(t) for t in list_targets(session)]
+    emit_json(rows) if as_json else emit_table(rows, [("user", "User"), ("team", "Team"), ("period", "Period"),
+                                                      ("revenue", "Revenue"), ("activities", "Activities")],
+                                               empty="no targets")
+
+
+def _scope(app, session, start, end, team, owner, pipeline, *, default_year: bool = True):
+    from core.services.people import get_team, get_user
+    from plugins.funnel.pipelines import get_pipeline
+    from plugins.funnel.reports import Scope
+
+    if start is None and default_year:
+        start = dt.date(app.today.year, 1, 1)
+    if end is None and default_year:
+        end = app.today
+    if start is not None and end is not None and start > end:
+        from core.errors import ValidationError
+
+        raise ValidationError(f"{start} is after {end}", record="report", field="from")
+    return Scope(pipeline=get_pipeline(session, pipeline), start=start, end=end,
+                 owner=get_user(session, owner) if owner else None, team=get_team(session, team) if team else None)
+
+
+def _date(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def scope_options(function):
+    for option in reversed([
+        click.option("--from", "start", default=None, callback=_date, metavar="YYYY-MM-DD",
+                     help="First day (default: 1 January of the current year)."),
+        click.option("--to", "end", default=None, callback=_date, metavar="YYYY-MM-DD", help="Last day (default: today)."),
+        click.option("--team", default=None, help="Only this team's deals."),
+        click.option("--owner", default=None, help="Only this owner's deals."),
+        click.option("--pipeline", default=None, help="Pipeline (default: the default one)."),
+    ]):
+        function = option(function)
+    return function
+
+
+@click.group()
+def funnel():
+    """Funnel analytics."""
+
+
+@funnel.command("report")
+@scope_options
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the report with its charts to this HTML file.")
+@json_option
+@pass_state
+def funnel_report_command(state, start, end, team, owner, pipeline, html_path, as_json):
+    """Count and value per stage, conversion, win rate, deal size, cycle, weighted pipeline, velocity, targets."""
+    from plugins.funnel.reports import funnel_report
+
+    app = state.app
+    with app.transaction() as session:
+        data = funnel_report(app, session, _scope(app, session, start, end, team, owner, pipeline))
+    if html_path is not None:
+        from core.rendering import render
+        from plugins.funnel.charts import charts
+
+        html_path.write_text(render(app, "funnel/report.html", report=data, charts=charts(data)), encoding="utf-8")
+    if as_json:
+        emit_json(data)
+        return
+    print_report(data)
+    if html_path is not None:
+        click.echo(f"HTML report written to {html_path}")
+
+
+def print_report(data: dict) -> None:
+    click.echo(f"Funnel {data['pipeline']} from {data['from']} to {data['to']}"
+               + (f", owner {data['owner']}" if data["owner"] else "") + (f", team {data['team']}" if data["team"] else ""))
+    emit_table(data["stages"], [("stage", "Stage"), ("probability", "Prob. %"), ("count", "Count"),
+                                ("value", "Value"), ("weighted_value", "Weighted")])
+    emit_table(data["conversion"], [("from", "From"), ("to", "To"), ("reached_from", "Reached"),
+                                    ("reached_to", "Went on"), ("rate", "Conversion %")], empty="no stage history")
+    for key, label in (("open_count", "Open deals"), ("open_value", "Open value"),
+                       ("weighted_pipeline", "Weighted pipeline"), ("won_count", "Won"), ("lost_count", "Lost"),
+                       ("win_rate", "Win rate %"), ("average_deal_size", "Average deal size"),
+                       ("average_cycle_days", "Average cycle (days)"), ("pipeline_velocity", "Velocity (per day)")):
+        click.echo(f"{label:<22}{data[key] if data[key] is not None else '-'}")
+    if data["targets"]:
+        emit_table(data["targets"], [("user", "User"), ("team", "Team"), ("period", "Period"), ("target", "Target"),
+                                     ("won", "Won"), ("attainment", "Attainment %"), ("open_pipeline", "Pipeline"),
+                                     ("coverage", "Coverage %")])
+
+
+@click.command("forecast")
+@click.option("--period", type=click.Choice(["month", "quarter", "year"]), default="month", show_default=True)
+@click.option("--from", "start", default=None, callback=_date, metavar="YYYY-MM-DD", help="Expected close from.")
+@click.option("--to", "end", default=None, callback=_date, metavar="YYYY-MM-DD", help="Expected close until.")
+@click.option("--team", default=None)
+@click.option("--owner", default=None)
+@click.option("--pipeline", default=None)
+@json_option
+@pass_state
+def forecast(state, period, start, end, team, owner, pipeline, as_json):
+    """Weighted expected revenue of the open deals by expected close month (or quarter, year)."""
+    from plugins.funnel.reports import forecast as compute
+
+    app = state.app
+    with app.transaction() as session:
+        rows = compute(app, session, _scope(app, session, start, end, team, owner, pipeline, default_year=False),
+                       period=period)
+    emit_json(rows) if as_json else emit_table(rows, [("period", "Period"), ("count", "Deals"), ("value", "Value"),
+                                                      ("weighted_value", "Weighted"), ("overdue", "Past")],
+                                               empty="no open deals")

@@ -1,0 +1,248 @@
+"""The funnel's tables: leads and their history, pipelines and stages, opportunities with their
+product lines and stage history, activities and targets.
+
+Every table is prefixed ``funnel_``. Amounts use the kernel's exact column types. The indexes
+are designed for the reports: each report query is answered from one covering index (see
+docs/funnel.md, "Performance").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, utcnow
+from core.models import Partner, Product, Team, User
+from core.types import Money, Percent, Quantity, UnitPrice
+
+LEAD_STATES = ("new", "qualified", "disqualified", "converted", "merged")
+STAGE_KINDS = ("open", "won", "lost")
+DEAL_STATES = ("open", "won", "lost")
+ACTIVITY_KINDS = ("call", "meeting", "email", "task")
+PERIOD_KINDS = ("month", "quarter", "year")
+
+
+class Lead(Base):
+    """A potential buyer at the wide end of the funnel."""
+
+    __tablename__ = "funnel_lead"
+    __table_args__ = (CheckConstraint("state IN ('new', 'qualified', 'disqualified', 'converted', 'merged')",
+                                      name="state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    company: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    source: Mapped[str | None] = mapped_column(String(100))
+    campaign: Mapped[str | None] = mapped_column(String(100))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("core_team.id"))
+    notes: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12), default="new")
+    disqualify_reason: Mapped[str | None] = mapped_column(Text)
+    #: normalised match keys (lower-case e-mail; "company|name" folded), indexed for duplicate detection
+    email_key: Mapped[str | None] = mapped_column(String(254), index=True)
+    company_key: Mapped[str | None] = mapped_column(String(402), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("funnel_lead.id"))
+    duplicate_partner_id: Mapped[int | None] = mapped_column(ForeignKey("core_partner.id"))
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("core_partner.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("funnel_lead.id"))
+    #: the business date the lead entered (``app.today``)
+    created_on: Mapped[dt.date]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    team: Mapped[Team | None] = relationship()
+    partner: Mapped[Partner | None] = relationship(foreign_keys=[partner_id])
+
+
+class LeadEvent(Base):
+    """One line of a lead's history (qualified, disqualified, converted, merged, edited)."""
+
+    __tablename__ = "funnel_lead_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("funnel_lead.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str | None] = mapped_column(Text)
+    happened_on: Mapped[dt.date]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+
+class Pipeline(Base):
+    """An ordered list of stages a deal goes through."""
+
+    __tablename__ = "funnel_pipeline"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    is_default: Mapped[bool] = mapped_column(default=False)
+
+    stages: Mapped[list[Stage]] = relationship(back_populates="pipeline", order_by="Stage.sequence",
+                                               cascade="all, delete-orphan")
+
+
+class Stage(Base):
+    """A step of a pipeline with its default probability; ``kind`` marks the won and lost ends."""
+
+    __tablename__ = "funnel_stage"
+    __table_args__ = (UniqueConstraint("pipeline_id", "name"), UniqueConstraint("pipeline_id", "sequence"),
+                      CheckConstraint("kind IN ('open', 'won', 'lost')", name="kind"),
+                      CheckConstraint("probability >= 0 AND probability <= 10000", name="probability"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("funnel_pipeline.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    sequence: Mapped[int]
+    probability: Mapped[Percent]
+    kind: Mapped[str] = mapped_column(String(5), default="open")
+
+    pipeline: Mapped[Pipeline] = relationship(back_populates="stages")
+
+
+class Opportunity(Base):
+    """A deal: a customer, a value, a stage of a pipeline, an owner and a team."""
+
+    __tablename__ = "funnel_opportunity"
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'won', 'lost')", name="state"),
+        # the funnel by stage and the weighted pipeline (open deals)
+        Index("ix_funnel_opportunity_stage", "pipeline_id", "state", "stage_id", "probability", "value",
+              "owner_id", "team_id"),
+        # won/lost in a period: win rate, deal size, cycle, trends, attainment
+        Index("ix_funnel_opportunity_closed", "state", "closed_on", "pipeline_id", "owner_id", "team_id",
+              "value", "cycle_days"),
+        # forecast by expected close month, coverage
+        Index("ix_funnel_opportunity_expected", "state", "expected_close", "pipeline_id", "owner_id", "team_id",
+              "stage_id", "probability", "value"),
+        # new deals per month
+        Index("ix_funnel_opportunity_created", "pipeline_id", "created_on", "owner_id", "team_id", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("funnel_pipeline.id"))
+    stage_id: Mapped[int] = mapped_column(ForeignKey("funnel_stage.id"))
+    state: Mapped[str] = mapped_column(String(5), default="open")
+    value: Mapped[Money] = mapped_column(default=Decimal("0"))
+    #: an override of the stage's default probability (percent), or None
+    probability: Mapped[Percent | None]
+    expected_close: Mapped[dt.date]
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("core_team.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("core_partner.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("core_contact.id", ondelete="SET NULL"))
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("funnel_lead.id"), index=True)
+    created_on: Mapped[dt.date]
+    closed_on: Mapped[dt.date | None]
+    #: closed_on - created_on in days, set when won (the cycle length the report averages)
+    cycle_days: Mapped[int | None]
+    lost_reason: Mapped[str | None] = mapped_column(Text)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("core_sales_order.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    pipeline: Mapped[Pipeline] = relationship()
+    stage: Mapped[Stage] = relationship()
+    owner: Mapped[User | None] = relationship()
+    team: Mapped[Team | None] = relationship()
+    customer: Mapped[Partner | None] = relationship()
+    lines: Mapped[list[OpportunityLine]] = relationship(back_populates="opportunity", cascade="all, delete-orphan",
+                                                        order_by="OpportunityLine.sequence")
+
+
+class OpportunityLine(Base):
+    """A product the deal is about: what the sales order will hold when the deal is won."""
+
+    __tablename__ = "funnel_opportunity_line"
+    __table_args__ = (UniqueConstraint("opportunity_id", "sequence"),
+                      CheckConstraint("quantity > 0", name="quantity_positive"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opportunity_id: Mapped[int] = mapped_column(ForeignKey("funnel_opportunity.id", ondelete="CASCADE"))
+    sequence: Mapped[int]
+    product_id: Mapped[int] = mapped_column(ForeignKey("core_product.id"))
+    quantity: Mapped[Quantity]
+    unit_price: Mapped[UnitPrice]
+    discount: Mapped[Percent] = mapped_column(default=Decimal("0"))
+
+    opportunity: Mapped[Opportunity] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship()
+
+
+class StageChange(Base):
+    """One move of a deal: created, moved, won, lost or reopened, on a business date, by a user."""
+
+    __tablename__ = "funnel_stage_change"
+    __table_args__ = (
+        # conversion rates: the furthest stage each deal reached in a period, grouped without a sort
+        Index("ix_funnel_stage_change_deal", "opportunity_id", "changed_on", "to_stage_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opportunity_id: Mapped[int] = mapped_column(ForeignKey("funnel_opportunity.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(10))
+    from_stage_id: Mapped[int | None] = mapped_column(ForeignKey("funnel_stage.id"))
+    to_stage_id: Mapped[int] = mapped_column(ForeignKey("funnel_stage.id"))
+    #: the business date of the move (``app.today``): replayed days give the same metrics
+    changed_on: Mapped[dt.date]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    #: wall-clock time of the write, for the audit trail only
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    from_stage: Mapped[Stage | None] = relationship(foreign_keys=[from_stage_id])
+    to_stage: Mapped[Stage] = relationship(foreign_keys=[to_stage_id])
+    user: Mapped[User | None] = relationship()
+
+
+class Activity(Base):
+    """A call, meeting, e-mail or task for a user, due on a date, about a lead, a deal or a partner."""
+
+    __tablename__ = "funnel_activity"
+    __table_args__ = (CheckConstraint("kind IN ('call', 'meeting', 'email', 'task')", name="kind"),
+                      Index("ix_funnel_activity_open", "done_on", "due_date", "owner_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("core_user.id"), index=True)
+    due_date: Mapped[dt.date]
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("funnel_lead.id"), index=True)
+    opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("funnel_opportunity.id"), index=True)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("core_partner.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    done_on: Mapped[dt.date | None]
+    outcome: Mapped[str | None] = mapped_column(Text)
+    created_on: Mapped[dt.date]
+
+    owner: Mapped[User] = relationship()
+
+
+class Target(Base):
+    """A revenue objective (and optionally a number of activities) for a user or a team over a period."""
+
+    __tablename__ = "funnel_target"
+    __table_args__ = (
+        CheckConstraint("(user_id IS NULL) <> (team_id IS NULL)", name="user_or_team"),
+        CheckConstraint("period_kind IN ('month', 'quarter', 'year')", name="period_kind"),
+        UniqueConstraint("user_id", "team_id", "period_kind", "period_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("core_team.id"))
+    period_kind: Mapped[str] = mapped_column(String(7))
+    period_start: Mapped[dt.date]
+    period_end: Mapped[dt.date]
+    revenue: Mapped[Money]
+    activities: Mapped[int | None]
+
+    user: Mapped[User | None] = relationship()
+    team: Mapped[Team | None] = relationship()
