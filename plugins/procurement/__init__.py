@@ -1,12 +1,89 @@
 """Procurement module: stock ledger, supplier prices, reorder rules and purchase orders.
 
-Reacts to the kernel's ``order_confirmed`` hook; works with or without funnel and billing.
+Reacts to the kernel's ``order_confirmed``, ``order_delivered`` and ``order_cancelled`` hooks
+(reserve, move stock out, release, and evaluate the reorder rules of the products concerned);
+works with or without the funnel and billing modules. Imports here stay cheap: models, services
+and click commands are imported inside the hooks.
 """
 
+from core.hookspecs import hookimpl
+
+# Read by the kernel with ``ast`` (never imported to list, enable or disable the module): keep it literal.
 MANIFEST = {
     "name": "procurement",
     "version": "0.1.0",
     "summary": "Stock ledger, suppliers, reorder rules and purchase orders",
     "depends": [],
-    "migrations": None,
+    "migrations": "migrations",
 }
+
+
+@hookimpl
+def register_models():
+    from plugins.procurement import models
+
+    return [models]
+
+
+@hookimpl
+def register_commands(cli):
+    from plugins.procurement.cli import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)
+
+
+@hookimpl
+def register_template_dirs():
+    from pathlib import Path
+
+    return [Path(__file__).parent / "templates"]
+
+
+@hookimpl
+def register_jobs(register):
+    from core.jobs import Job
+    from plugins.procurement.services_reorder import reorder_job
+
+    register(Job(name="procurement.reorder", run=reorder_job,
+                 summary="order what the reorder rules need (one summary to purchasing)"))
+
+
+@hookimpl
+def register_data_kinds(register):
+    from plugins.procurement.importer import KINDS
+
+    for kind in KINDS:
+        register(kind)
+
+
+@hookimpl
+def install(app, session):
+    """Rebuild the stock summaries from the ledger and the orders (orders confirmed while disabled count)."""
+    from plugins.procurement.services_stock import rebuild_levels
+
+    rebuild_levels(session)
+
+
+@hookimpl
+def order_confirmed(app, session, order):
+    """Reserve the order's stock (or ship it at once) and evaluate the products' reorder rules."""
+    from plugins.procurement.services_stock import on_order_confirmed
+
+    on_order_confirmed(app, session, order)
+
+
+@hookimpl
+def order_delivered(app, session, order):
+    """Move the order's goods out of stock (unless shipped on confirmation already)."""
+    from plugins.procurement.services_stock import on_order_delivered
+
+    on_order_delivered(app, session, order)
+
+
+@hookimpl
+def order_cancelled(app, session, order):
+    """Release the reservation of a confirmed order (goods already shipped come back)."""
+    from plugins.procurement.services_stock import on_order_cancelled
+
+    on_order_cancelled(app, session, order)

@@ -1,0 +1,387 @@
+"""``crm stock|supplier|reorder|po``: thin commands over the services, one transaction each."""
+
+from __future__ import annotations
+
+import click
+
+from core.cli.context import emit_json, emit_record, emit_table, json_option, pass_state
+
+# --- stock --------------------------------------------------------------------------------------
+
+
+@click.group()
+def stock():
+    """Stock: levels, the ledger of moves, adjustments, and the ledger check."""
+
+
+@stock.command("list")
+@click.option("--below-min", is_flag=True, help="Only products whose forecast is below their rule's minimum.")
+@json_option
+@pass_state
+def stock_list(state, below_min, as_json):
+    """On hand, reserved, incoming and forecast per product."""
+    from plugins.procurement.services_stock import stock_rows
+
+    with state.app.transaction() as session:
+        rows = stock_rows(session, below_min=below_min)
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        row["flag"] = "below min" if row["below_minimum"] else ""
+    emit_table(rows, [("sku", "SKU"), ("name", "Name"), ("on_hand", "On hand"), ("reserved", "Reserved"),
+                      ("incoming", "Incoming"), ("forecast", "Forecast"), ("minimum", "Min"), ("maximum", "Max"),
+                      ("flag", "")], empty="no product below its minimum" if below_min else "no stock")
+
+
+@stock.command("moves")
+@click.argument("sku")
+@json_option
+@pass_state
+def stock_moves(state, sku, as_json):
+    """The ledger of product SKU, oldest first, with the running balance."""
+    from plugins.procurement.services_stock import product_moves
+
+    with state.app.transaction() as session:
+        rows = product_moves(session, sku)
+    if as_json:
+        emit_json(rows)
+        return
+    emit_table(rows, [("id", "#"), ("date", "Date"), ("kind", "Kind"), ("quantity", "Quantity"),
+                      ("balance", "Balance"), ("reason", "Reason")], empty=f"no move for {sku}")
+
+
+@stock.command("adjust", context_settings={"ignore_unknown_options": True})
+@click.argument("sku")
+@click.argument("quantity")
+@click.option("--reason", required=True, help="Why (inventory count, breakage...): kept in the ledger.")
+@json_option
+@pass_state
+def stock_adjust(state, sku, quantity, reason, as_json):
+    """Add (or with a negative QUANTITY such as -3, remove) stock of SKU, with a reason."""
+    from plugins.procurement.services_stock import adjust_stock
+
+    app = state.app
+    with app.transaction() as session:
+        row = adjust_stock(app, session, {"sku": sku, "quantity": quantity, "reason": reason})
+    if as_json:
+        emit_json(row)
+    else:
+        click.echo(f"{row['sku']}: on hand {row['on_hand']}, forecast {row['forecast']}")
+
+
+@stock.command("check")
+@json_option
+@pass_state
+def stock_check(state, as_json):
+    """Prove the maintained levels agree with the ledger and the orders (exit 1 if not)."""
+    from plugins.procurement.services_stock import check_levels
+
+    with state.app.transaction() as session:
+        problems = check_levels(session)
+    if as_json:
+        emit_json({"ok": not problems, "differences": problems})
+    elif problems:
+        emit_table(problems, [(key, key) for key in problems[0]])
+    else:
+        click.echo("stock levels agree with the ledger")
+    if problems:
+        raise SystemExit(1)
+
+
+# --- suppliers ----------------------------------------------------------------------------------
+
+
+@click.group()
+def supplier():
+    """Suppliers: their prices, minimum quantities and lead times."""
+
+
+@supplier.group("price")
+def supplier_price():
+    """Supplier prices per product."""
+
+
+@supplier_price.command("add")
+@click.option("--supplier", "supplier_ref", required=True, help="Supplier id or exact name.")
+@click.option("--sku", required=True, help="The product.")
+@click.option("--price", required=True, help="Unit price excl. VAT (e.g. 12.50).")
+@click.option("--minimum", "minimum_quantity", default=None, help="Minimum quantity per order.")
+@click.option("--lead-time", "lead_time_days", default=None, help="Lead time in days.")
+@click.option("--preferred", is_flag=True, help="The supplier reorder rules use for this product by default.")
+@click.option("--update", "update_existing", is_flag=True, help="Replace this supplier's existing price.")
+@json_option
+@pass_state
+def supplier_price_add(state, supplier_ref, sku, price, minimum_quantity, lead_time_days, preferred,
+                       update_existing, as_json):
+    """Record what a supplier charges for a product."""
+    from plugins.procurement.services_suppliers import price_dict, set_price
+
+    raw = {"supplier": supplier_ref, "sku": sku, "price": price, "minimum_quantity": minimum_quantity,
+           "lead_time_days": lead_time_days, "preferred": preferred}
+    app = state.app
+    with app.transaction() as session:
+        row, outcome = set_price(app, session, {k: v for k, v in raw.items() if v is not None},
+                                 update_existing=update_existing)
+        data = price_dict(row)
+    if as_json:
+        emit_json(data)
+    else:
+        click.echo(f"price of {data['sku']} at {data['supplier']} {outcome}: {data['price']}"
+                   f"{' (preferred)' if data['preferred'] else ''}")
+
+
+@supplier_price.command("list")
+@click.option("--sku", default=None, help="Only this product.")
+@click.option("--supplier", "supplier_ref", default=None, help="Only this supplier (id or exact name).")
+@json_option
+@pass_state
+def supplier_price_list(state, sku, supplier_ref, as_json):
+    """Supplier prices, by product."""
+    from plugins.procurement.services_suppliers import list_prices, price_dict
+
+    with state.app.transaction() as session:
+        rows = [price_dict(p) for p in list_prices(session, sku=sku, supplier=supplier_ref)]
+    if as_json:
+        emit_json(rows)
+        return
+    emit_table(rows, [("sku", "SKU"), ("supplier", "Supplier"), ("price", "Price"), ("minimum_quantity", "Min qty"),
+                      ("lead_time_days", "Lead days"), ("preferred", "Preferred")], empty="no supplier price")
+
+
+@supplier_price.command("remove")
+@click.option("--supplier", "supplier_ref", required=True, help="Supplier id or exact name.")
+@click.option("--sku", required=True)
+@pass_state
+def supplier_price_remove(state, supplier_ref, sku):
+    """Forget a supplier's price for a product."""
+    from plugins.procurement.services_suppliers import remove_price
+
+    with state.app.transaction() as session:
+        remove_price(session, sku, supplier_ref)
+    click.echo(f"price of {sku} removed")
+
+
+# --- reorder ------------------------------------------------------------------------------------
+
+
+@click.group()
+def reorder():
+    """Reorder rules and the reorder run."""
+
+
+@reorder.group("rule")
+def reorder_rule():
+    """Reorder rules: minimum, maximum, pack size, supplier, lead time per product."""
+
+
+def _rule_options(function):
+    for option in reversed([
+        click.argument("sku"),
+        click.option("--min", "minimum", required=True, help="Order when the forecast falls below this."),
+        click.option("--max", "maximum", required=True, help="Order up to this forecast."),
+        click.option("--multiple", default=None, help="Pack size: order whole multiples of it (default 1)."),
+        click.option("--supplier", "supplier_ref", default=None,
+                     help="Supplier (default: the product's preferred one, else its cheapest)."),
+        click.option("--lead-time", "lead_time_days", default=None, help="Lead time in days (default: the supplier's)."),
+        json_option, pass_state,
+    ]):
+        function = option(function)
+    return function
+
+
+def _save_rule(state, sku, minimum, maximum, multiple, supplier_ref, lead_time_days, as_json, *, update):
+    from plugins.procurement.services_reorder import rule_dict, set_rule
+
+    raw = {"sku": sku, "minimum": minimum, "maximum": maximum, "multiple": multiple, "supplier": supplier_ref,
+           "lead_time_days": lead_time_days}
+    app = state.app
+    with app.transaction() as session:
+        rule, outcome = set_rule(app, session, {k: v for k, v in raw.items() if v is not None}, update=update)
+        data = rule_dict(rule)
+    if as_json:
+        emit_json(data)
+    else:
+        click.echo(f"reorder rule of {data['sku']} {outcome}: min {data['minimum']}, max {data['maximum']}, "
+                   f"multiple {data['multiple']}")
+
+
+@reorder_rule.command("add")
+@_rule_options
+def reorder_rule_add(state, sku, minimum, maximum, multiple, supplier_ref, lead_time_days, as_json):
+    """Add the reorder rule of product SKU."""
+    _save_rule(state, sku, minimum, maximum, multiple, supplier_ref, lead_time_days, as_json, update=False)
+
+
+@reorder_rule.command("update")
+@_rule_options
+def reorder_rule_update(state, sku, minimum, maximum, multiple, supplier_ref, lead_time_days, as_json):
+    """Replace the reorder rule of product SKU."""
+    _save_rule(state, sku, minimum, maximum, multiple, supplier_ref, lead_time_days, as_json, update=True)
+
+
+@reorder_rule.command("list")
+@json_option
+@pass_state
+def reorder_rule_list(state, as_json):
+    """Active reorder rules, by SKU."""
+    from plugins.procurement.services_reorder import list_rules, rule_dict
+
+    with state.app.transaction() as session:
+        rows = [rule_dict(r) for r in list_rules(session)]
+    if as_json:
+        emit_json(rows)
+        return
+    emit_table(rows, [("sku", "SKU"), ("minimum", "Min"), ("maximum", "Max"), ("multiple", "Multiple"),
+                      ("supplier", "Supplier"), ("lead_time_days", "Lead days")], empty="no reorder rule")
+
+
+@reorder_rule.command("remove")
+@click.argument("sku")
+@pass_state
+def reorder_rule_remove(state, sku):
+    """Stop reordering product SKU (the rule is kept for the lines it raised)."""
+    from plugins.procurement.services_reorder import remove_rule
+
+    with state.app.transaction() as session:
+        remove_rule(session, sku)
+    click.echo(f"reorder rule of {sku} removed")
+
+
+@reorder.command("run")
+@click.option("--dry-run", is_flag=True, help="Show what would be ordered; write nothing.")
+@json_option
+@pass_state
+def reorder_run(state, dry_run, as_json):
+    """Evaluate every rule now (the daily job does the same): lines join each supplier's draft."""
+    from plugins.procurement.services_reorder import run_reorder
+
+    app = state.app
+    session = app.session()
+    try:
+        with session.begin():
+            result = run_reorder(app, session, dry_run=dry_run)
+            if dry_run:
+                session.rollback()
+    finally:
+        session.close()
+    if as_json:
+        emit_json(result)
+        return
+    if dry_run:
+        emit_table(result["planned"], [("sku", "SKU"), ("supplier", "Supplier"), ("forecast", "Forecast"),
+                                       ("quantity", "To order"), ("purchase_order", "Into")],
+                   empty="nothing to order")
+        return
+    click.echo(f"{result['lines']} line(s) ordered, {result['drafts_created']} new draft(s)"
+               + (f"; no supplier for {', '.join(result['products_without_supplier'])}"
+                  if result["products_without_supplier"] else ""))
+
+
+# --- purchase orders ----------------------------------------------------------------------------
+
+
+@click.group()
+def po():
+    """Purchase orders: list, show, confirm (send), receive, cancel."""
+
+
+@po.command("list")
+@click.option("--state", "po_state", type=click.Choice(["draft", "confirmed", "partial", "received", "cancelled"]),
+              default=None, help="Only orders in this state.")
+@click.option("--supplier", "supplier_ref", default=None, help="Only this supplier's orders.")
+@json_option
+@pass_state
+def po_list(state, po_state, supplier_ref, as_json):
+    """Purchase orders, newest first."""
+    from plugins.procurement.services_purchase import list_purchase_orders, purchase_order_dict
+
+    with state.app.transaction() as session:
+        rows = [purchase_order_dict(o, lines=False)
+                for o in list_purchase_orders(session, state=po_state, supplier=supplier_ref)]
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        row["supplier"] = row["supplier"]["name"]
+    emit_table(rows, [("number", "Number"), ("order_date", "Date"), ("supplier", "Supplier"), ("state", "State"),
+                      ("line_count", "Lines"), ("total_untaxed", "Excl. VAT")], empty="no purchase order")
+
+
+@po.command("show")
+@click.argument("ref")
+@json_option
+@pass_state
+def po_show(state, ref, as_json):
+    """Show purchase order REF (id or number) with its lines and why each was raised."""
+    from plugins.procurement.services_purchase import get_purchase_order, purchase_order_dict
+
+    with state.app.transaction() as session:
+        data = purchase_order_dict(get_purchase_order(session, ref))
+    if as_json:
+        emit_json(data)
+        return
+    emit_record({**data, "supplier": data["supplier"]["name"]},
+                [("number", "Number"), ("state", "State"), ("supplier", "Supplier"), ("order_date", "Date"),
+                 ("confirmed_at", "Confirmed"), ("received_at", "Received"), ("total_untaxed", "Excl. VAT")])
+    for line in data["lines"]:
+        line["why"] = f"{line['why']['trigger']} on {line['why']['raised_on']}" + (
+            f", forecast {line['why']['forecast']}" if line["why"]["forecast"] is not None else "")
+    emit_table(data["lines"], [("sku", "SKU"), ("quantity", "Qty"), ("received_quantity", "Received"),
+                               ("unit_price", "Unit price"), ("subtotal", "Subtotal"),
+                               ("expected_date", "Expected"), ("why", "Why")])
+
+
+@po.command("confirm")
+@click.argument("ref")
+@pass_state
+def po_confirm(state, ref):
+    """Confirm draft REF: it is sent to the supplier (outbox) with the document."""
+    from plugins.procurement.services_purchase import confirm_purchase_order
+
+    app = state.app
+    with app.transaction() as session:
+        order = confirm_purchase_order(app, session, ref)
+        click.echo(f"purchase order {order.number} confirmed and queued for {order.supplier.name}")
+
+
+def _receipt_line(text: str) -> dict:
+    from core.schemas import load
+    from plugins.procurement.schemas import ReceiptLineSchema
+
+    sku, sep, quantity = text.rpartition(":")
+    if not sep or not sku:
+        raise click.BadParameter(f"{text!r}: expected SKU:QUANTITY", param_hint="--line")
+    return load(ReceiptLineSchema(), {"sku": sku, "quantity": quantity}, f"--line {text}")
+
+
+@po.command("receive")
+@click.argument("ref")
+@click.option("--line", "lines", multiple=True, metavar="SKU:QTY",
+              help="Receive this quantity of SKU; repeat for several. Default: everything still due.")
+@pass_state
+def po_receive(state, ref, lines):
+    """Receive goods of purchase order REF: stock moves in, the order becomes partial or received."""
+    from plugins.procurement.services_purchase import receive_purchase_order
+
+    app = state.app
+    with app.transaction() as session:
+        order = receive_purchase_order(app, session, ref, [_receipt_line(t) for t in lines] or None)
+        click.echo(f"purchase order {order.number} {'received' if order.state == 'received' else 'partly received'}")
+
+
+@po.command("cancel")
+@click.argument("ref")
+@click.option("--reason", default="", help="Why (kept on the order, told to the supplier).")
+@pass_state
+def po_cancel(state, ref, reason):
+    """Cancel purchase order REF (what is still due stops counting as incoming)."""
+    from plugins.procurement.services_purchase import cancel_purchase_order
+
+    app = state.app
+    with app.transaction() as session:
+        order = cancel_purchase_order(app, session, ref, reason)
+        click.echo(f"purchase order {order.number} cancelled")
+
+
+COMMANDS = [stock, supplier, reorder, po]

@@ -1,0 +1,94 @@
+"""Messages to purchasing: alerts, and the one summary per reorder run of what was drafted."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import Boolean, bindparam, text
+
+from core.outbox import notify, resolve_recipients
+
+
+def purchasing_recipients(session) -> list[str]:
+    """The purchasing team's addresses; the admins when nobody has the purchasing role."""
+    return resolve_recipients(session, "role:purchasing") or resolve_recipients(session, "role:admin")
+
+
+def notify_purchasing(app, session, *, subject: str, text: str, dedup_key: str, related: str | None = None) -> bool:
+    """Write a message to purchasing in the outbox; False when nobody can receive it (no purchasing
+    or admin user with an address) or it was written already (same ``dedup_key``)."""
+    recipients = purchasing_recipients(session)
+    if not recipients:
+        return False
+    return notify(app, session, recipients=recipients, subject=subject, text=text, related=related,
+                  dedup_key=dedup_key)
+
+
+_UNSUMMARISED = """
+SELECT pl.order_id, COUNT(*), MIN(pl.id), MAX(pl.id) FROM procurement_purchase_order_line pl
+WHERE {unsummarised} GROUP BY pl.order_id
+"""
+_ORDERS = """
+SELECT po.id, po.number, po.state, partner.name,
+       (SELECT COUNT(*) FROM procurement_purchase_order_line other WHERE other.order_id = po.id)
+FROM procurement_purchase_order po JOIN core_partner partner ON partner.id = po.supplier_id
+WHERE po.id IN :ids ORDER BY po.number
+"""
+#: lines listed one by one in the summary; beyond that, per order counts only
+DETAILED_LINES = 100
+_DETAILS = """
+SELECT pl.order_id, p.sku, pl.quantity, pl.forecast_quantity, pl.trigger FROM procurement_purchase_order_line pl
+JOIN core_product p ON p.id = pl.product_id WHERE {unsummarised} ORDER BY pl.id LIMIT :limit
+"""
+
+
+def send_summary(app, session, *, day, no_supplier: list[str]) -> dict:
+    """One message to purchasing: the purchase order lines raised since the last summary, grouped by
+    order, and the products whose rule has no supplier. Marks those lines summarised."""
+    from core.rendering import render
+    from plugins.procurement.services_stock import from_units
+
+    unsummarised = "NOT pl.summarised" if app.dialect == "postgresql" else "pl.summarised = 0"
+    groups = {row[0]: row for row in session.execute(text(_UNSUMMARISED.format(unsummarised=unsummarised)))}
+    orders: dict = {}
+    if groups:
+        for po_id, number, state, supplier, count in session.execute(
+                text(_ORDERS).bindparams(bindparam("ids", expanding=True)), {"ids": list(groups)}):
+            orders[po_id] = {"number": number, "state": state, "supplier": supplier, "line_count": int(count),
+                             "new_lines": int(groups[po_id][1]), "lines": []}
+        for po_id, sku, quantity, forecast, trigger in session.execute(
+                text(_DETAILS.format(unsummarised=unsummarised)), {"limit": DETAILED_LINES}):
+            orders[po_id]["lines"].append({"sku": sku, "quantity": from_units(quantity), "trigger": trigger,
+                                           "forecast": None if forecast is None else from_units(forecast)})
+    if not orders and not no_supplier:
+        return {"summary_sent": 0}
+    total = sum(order["new_lines"] for order in orders.values())
+    subject = (f"Reorder {day.isoformat()}: {total} line{'s' if total != 1 else ''} "
+               f"on {len(orders)} draft purchase order{'s' if len(orders) != 1 else ''}")
+    if no_supplier:
+        subject += f", {len(no_supplier)} product{'s' if len(no_supplier) != 1 else ''} without supplier"
+    body = render(app, "procurement/reorder_summary.txt", day=day, orders=list(orders.values()),
+                  no_supplier=no_supplier)
+    last = max((int(row[3]) for row in groups.values()), default=0)
+    # A rerun that raised nothing new sends nothing; the same alert twice in a day is sent once.
+    digest = hashlib.sha1("\n".join(no_supplier).encode()).hexdigest()[:12]
+    if not groups and _alerted(session, day, digest):
+        return {"summary_sent": 0}
+    sent = notify_purchasing(app, session, subject=subject, text=body,
+                             dedup_key=f"procurement:reorder-summary:{day.isoformat()}:{last}:{digest}")
+    if groups:
+        session.execute(text("UPDATE procurement_purchase_order_line SET summarised = :yes "
+                             f"WHERE {unsummarised.replace('pl.', '')} AND id <= :last")
+                        .bindparams(bindparam("yes", type_=Boolean())), {"last": last, "yes": True})
+    return {"summary_sent": int(sent)}
+
+
+def _alerted(session, day, digest: str) -> bool:
+    """Purchasing heard about these products without supplier today already."""
+    from sqlalchemy import select
+
+    from core.outbox import Notification
+
+    pattern = f"procurement:reorder-summary:{day.isoformat()}:%:{digest}"
+    return session.execute(select(Notification.id).where(Notification.dedup_key.like(pattern)).limit(1)).first() \
+        is not None

@@ -1,0 +1,289 @@
+"""Reorder rules and the needs they raise: set-based SQL, shared by the hooks and the daily sweep.
+
+A rule fires when a product's forecast (on hand + incoming − reserved, where incoming is every
+open purchase order line, draft or confirmed, whatever its expected date) is below its minimum.
+The quantity ordered is ``maximum − forecast`` — never ``minimum − forecast``, the peers' "first
+order sized by the level" bug — raised to the supplier's minimum and rounded up to the pack size.
+The line joins the supplier's open draft (one per supplier, created if needed); drafts wait for a
+person's ``crm po confirm``: nothing generated is ever sent on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Date, DateTime, bindparam, select, text
+
+from core.db import utcnow
+from core.errors import NotFound, ValidationError
+from core.schemas import load
+from core.services.catalog import get_product
+from core.services.partners import get_partner
+from plugins.procurement.models import ReorderRule
+from plugins.procurement.schemas import ReorderRuleSchema
+from plugins.procurement.services_stock import ensure_levels, from_units
+
+CANDIDATES = "procurement_candidate"
+
+# --- rules --------------------------------------------------------------------------------------
+
+
+def supplier_of(session, ref, record: str, field: str = "supplier"):
+    """A partner flagged as supplier, by id or exact name."""
+    partner = get_partner(session, ref)
+    if not partner.is_supplier:
+        raise ValidationError(f"{partner.name} is not a supplier (crm partner update {partner.id} --supplier)",
+                              record=record, field=field)
+    return partner
+
+
+def set_rule(app, session, raw: dict, *, update: bool = False, record: str | None = None) -> tuple[ReorderRule, str]:
+    """Create a product's reorder rule (or, with ``update``, replace the existing one's values)."""
+    record = record or f"reorder rule {str(raw.get('sku', '')).strip()!r}"
+    data = load(ReorderRuleSchema(), raw, record)
+    product = get_product(session, data["sku"])
+    if not product.stockable:
+        raise ValidationError(f"product {product.sku} is not stockable", record=record, field="sku")
+    supplier = supplier_of(session, data["supplier"], record) if data["supplier"] else None
+    rule = session.scalars(select(ReorderRule).where(ReorderRule.product_id == product.id)).first()
+    outcome = "updated"
+    if rule is None:
+        rule, outcome = ReorderRule(product=product), "created"
+        session.add(rule)
+    elif not update and rule.active:
+        raise ValidationError(f"product {product.sku} has a rule already (use `crm reorder rule update`)",
+                              record=record, field="sku")
+    rule.minimum, rule.maximum, rule.multiple = data["minimum"], data["maximum"], data["multiple"]
+    rule.supplier, rule.lead_time_days, rule.active = supplier, data["lead_time_days"], True
+    session.flush()
+    ensure_levels(session, [product.id])
+    return rule, outcome
+
+
+def get_rule(session, sku: str) -> ReorderRule:
+    product = get_product(session, sku)
+    rule = session.scalars(select(ReorderRule).where(ReorderRule.product_id == product.id,
+                                                     ReorderRule.active.is_(True))).first()
+    if rule is None:
+        raise NotFound(f"product {product.sku}: no reorder rule")
+    return rule
+
+
+def remove_rule(session, sku: str) -> ReorderRule:
+    """Deactivate a rule (the lines it raised keep pointing at it)."""
+    rule = get_rule(session, sku)
+    rule.active = False
+    session.flush()
+    return rule
+
+
+def list_rules(session) -> list[ReorderRule]:
+    from core.models import Product
+
+    return list(session.scalars(select(ReorderRule).join(Product, Product.id == ReorderRule.product_id)
+                                .where(ReorderRule.active.is_(True)).order_by(Product.sku)))
+
+
+def rule_dict(rule: ReorderRule) -> dict:
+    return {"sku": rule.product.sku, "minimum": str(rule.minimum), "maximum": str(rule.maximum),
+            "multiple": str(rule.multiple), "supplier": rule.supplier.name if rule.supplier else None,
+            "lead_time_days": rule.lead_time_days}
+
+
+# --- needs --------------------------------------------------------------------------------------
+
+# The forecast of each rule's product, and the supplier: the rule's, else the preferred, else the cheapest.
+_SELECT_CANDIDATES = """
+SELECT c.product_id, c.rule_id, c.supplier_id, c.forecast,
+  ((CASE WHEN c.maximum - c.forecast > COALESCE(sp.minimum_quantity, 0) THEN c.maximum - c.forecast
+         ELSE sp.minimum_quantity END) + c.multiple - 1) / c.multiple * c.multiple,
+  COALESCE(sp.price, 0), COALESCE(c.lead_time_days, sp.lead_time_days, 0)
+FROM (SELECT r.id AS rule_id, r.product_id, r.maximum, r.multiple, r.lead_time_days,
+             s.on_hand + s.incoming - s.reserved AS forecast,
+             COALESCE(r.supplier_id, (SELECT p.supplier_id FROM procurement_supplier_price p
+                                      WHERE p.product_id = r.product_id
+                                      ORDER BY p.preferred DESC, p.price, p.id LIMIT 1)) AS supplier_id
+      FROM procurement_reorder_rule r JOIN procurement_stock_level s ON s.product_id = r.product_id
+      WHERE r.active AND s.on_hand + s.incoming - s.reserved < r.minimum {only}) c
+LEFT JOIN procurement_supplier_price sp ON sp.product_id = c.product_id AND sp.supplier_id = c.supplier_id
+"""
+
+_CREATE = {
+    "sqlite": f"CREATE TEMP TABLE IF NOT EXISTS {CANDIDATES} (product_id INTEGER PRIMARY KEY, rule_id INTEGER, "
+              "supplier_id INTEGER, forecast BIGINT, quantity BIGINT, unit_price BIGINT, lead_time INTEGER, "
+              "order_id INTEGER)",
+    "postgresql": f"CREATE TEMP TABLE IF NOT EXISTS {CANDIDATES} (product_id INTEGER PRIMARY KEY, rule_id INTEGER, "
+                  "supplier_id INTEGER, forecast BIGINT, quantity BIGINT, unit_price BIGINT, lead_time INTEGER, "
+                  "order_id INTEGER) ON COMMIT DELETE ROWS",
+}
+_EXPECTED = {"sqlite": "date(:today, '+' || c.lead_time || ' days')", "postgresql": "CAST(:today AS DATE) + c.lead_time"}
+
+
+def _only(dialect: str, product_ids, locked: bool) -> tuple[str, dict, list]:
+    if product_ids is None:
+        return "", {}, []
+    if dialect == "postgresql":
+        return "AND r.product_id = ANY(:only)", {"only": list(product_ids)}, []
+    return "AND r.product_id IN :only", {"only": list(product_ids)}, [bindparam("only", expanding=True)]
+
+
+def _lock_candidates(session) -> list[int]:
+    """PostgreSQL sweep: lock the levels of every product below its minimum, in id order."""
+    return list(session.scalars(text(
+        "SELECT s.product_id FROM procurement_stock_level s JOIN procurement_reorder_rule r "
+        "ON r.product_id = s.product_id WHERE r.active AND s.on_hand + s.incoming - s.reserved < r.minimum "
+        "ORDER BY s.product_id FOR UPDATE OF s")))
+
+
+def raise_needs(app, session, *, product_ids=None, trigger: str, today: dt.date | None = None,
+                locked: bool = False, dry_run: bool = False) -> dict:
+    """Order what the rules of ``product_ids`` (default: every rule) need, in a few statements.
+
+    ``locked`` says the caller holds these products' locks already (the order hooks). Returns the
+    counts, the new lines (``dry_run``: what would be ordered, nothing written) and the SKUs whose
+    rule found no supplier.
+    """
+    today = today or app.today
+    dialect = app.dialect
+    if dialect == "postgresql" and not locked:
+        ids = _lock_candidates(session) if product_ids is None else _lock_some(session, product_ids)
+        product_ids = ids
+        if not ids:
+            return _empty()
+    elif product_ids is not None and not product_ids:
+        return _empty()
+    session.execute(text(_CREATE[dialect]))
+    session.execute(text(f"DELETE FROM {CANDIDATES}"))
+    only, params, binds = _only(dialect, product_ids, locked)
+    session.execute(text(f"INSERT INTO {CANDIDATES} (product_id, rule_id, supplier_id, forecast, quantity, "
+                         f"unit_price, lead_time) " + _SELECT_CANDIDATES.format(only=only)).bindparams(*binds), params)
+    no_supplier = list(session.scalars(text(
+        f"SELECT sku FROM core_product WHERE id IN (SELECT product_id FROM {CANDIDATES} WHERE supplier_id IS NULL) "
+        "ORDER BY sku")))
+    if dry_run:
+        return {**_empty(), "no_supplier": no_supplier, "planned": _planned(session)}
+    created = _ensure_drafts(app, session, today)
+    session.execute(text(f"UPDATE {CANDIDATES} SET order_id = (SELECT po.id FROM procurement_purchase_order po "
+                         f"WHERE po.state = 'draft' AND po.supplier_id = {CANDIDATES}.supplier_id) "
+                         "WHERE supplier_id IS NOT NULL"))
+    lines = session.execute(text(
+        "INSERT INTO procurement_purchase_order_line (order_id, product_id, quantity, received_quantity, unit_price, "
+        "expected_date, rule_id, forecast_quantity, raised_on, trigger, summarised) "
+        f"SELECT c.order_id, c.product_id, c.quantity, 0, c.unit_price, {_EXPECTED[dialect]}, c.rule_id, c.forecast, "
+        f":today, :trigger, :no FROM {CANDIDATES} c WHERE c.order_id IS NOT NULL ORDER BY c.product_id")
+        .bindparams(bindparam("today", type_=Date()), bindparam("no", type_=Boolean())),
+        {"today": today, "trigger": trigger[:100], "no": False}).rowcount
+    # correlated by primary key on both sides: one lookup per need, not a scan of every level
+    session.execute(text(f"UPDATE procurement_stock_level SET incoming = incoming + (SELECT c.quantity FROM {CANDIDATES} c "
+                         "WHERE c.product_id = procurement_stock_level.product_id) "
+                         f"WHERE product_id IN (SELECT product_id FROM {CANDIDATES} WHERE order_id IS NOT NULL)"))
+    session.execute(text(f"DELETE FROM {CANDIDATES}"))
+    return {"lines": lines, "drafts_created": created, "no_supplier": no_supplier, "planned": []}
+
+
+def _empty() -> dict:
+    return {"lines": 0, "drafts_created": 0, "no_supplier": [], "planned": []}
+
+
+def _lock_some(session, product_ids) -> list[int]:
+    return list(session.scalars(text("SELECT product_id FROM procurement_stock_level WHERE product_id = ANY(:ids) "
+                                     "ORDER BY product_id FOR UPDATE"), {"ids": sorted(set(product_ids))}))
+
+
+def _ensure_drafts(app, session, today: dt.date) -> int:
+    """Make sure each supplier of the candidates has an open draft (created in supplier order) and,
+    on PostgreSQL, hold its lock so nobody confirms it under our feet. Returns how many were created."""
+    created = 0
+    for _attempt in range(5):
+        inserted = session.execute(text(
+            "INSERT INTO procurement_purchase_order (supplier_id, state, order_date, created_at) "
+            f"SELECT DISTINCT supplier_id, 'draft', :today, :now FROM {CANDIDATES} WHERE supplier_id IS NOT NULL "
+            "ORDER BY supplier_id ON CONFLICT (supplier_id) WHERE state = 'draft' DO NOTHING")
+            .bindparams(bindparam("today", type_=Date()), bindparam("now", type_=DateTime())),
+            {"today": today, "now": utcnow()}).rowcount
+        created += max(inserted or 0, 0)
+        fresh = session.execute(text("SELECT id, order_date FROM procurement_purchase_order WHERE number IS NULL "
+                                     "ORDER BY id")).all()
+        if fresh:
+            session.execute(text("UPDATE procurement_purchase_order SET number = :number WHERE id = :id"),
+                            [{"id": po_id, "number": purchase_number(po_id, _as_date(day))} for po_id, day in fresh])
+        if app.dialect != "postgresql":
+            return created
+        wanted = session.scalar(text(f"SELECT COUNT(DISTINCT supplier_id) FROM {CANDIDATES} "
+                                     "WHERE supplier_id IS NOT NULL"))
+        held = session.execute(text(
+            "SELECT id FROM procurement_purchase_order WHERE state = 'draft' AND supplier_id IN "
+            f"(SELECT supplier_id FROM {CANDIDATES}) ORDER BY supplier_id FOR UPDATE")).all()
+        if len(held) == wanted:
+            return created
+        # a draft was confirmed or cancelled while we waited for its lock: make a new one
+    raise RuntimeError("could not hold a draft purchase order for every supplier (too much contention)")
+
+
+def purchase_number(po_id: int, day: dt.date) -> str:
+    return f"PO{day.year}-{po_id:06d}"
+
+
+def _as_date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def _planned(session) -> list[dict]:
+    rows = session.execute(text(
+        f"SELECT p.sku, partner.name, c.forecast, c.quantity, c.unit_price, po.number FROM {CANDIDATES} c "
+        "JOIN core_product p ON p.id = c.product_id LEFT JOIN core_partner partner ON partner.id = c.supplier_id "
+        "LEFT JOIN procurement_purchase_order po ON po.supplier_id = c.supplier_id AND po.state = 'draft' "
+        "ORDER BY p.sku")).all()
+    session.execute(text(f"DELETE FROM {CANDIDATES}"))
+    return [{"sku": sku, "supplier": supplier, "forecast": str(from_units(forecast)),
+             "quantity": str(from_units(quantity)) if supplier else None,
+             "unit_price": str(Decimal(int(price)).scaleb(-4).quantize(Decimal("0.0001"))),
+             "purchase_order": number or ("new draft" if supplier else None)}
+            for sku, supplier, forecast, quantity, price, number in rows]
+
+
+# --- the sweep ----------------------------------------------------------------------------------
+
+def run_reorder(app, session, *, today: dt.date | None = None, dry_run: bool = False) -> dict:
+    """Evaluate every rule at once; one summary to purchasing. A failure of the set-based pass (a bad
+    rule) falls back to one savepoint per rule, so the bad rule fails alone and is named."""
+    from core.scheduler import isolate
+    from plugins.procurement.services_alerts import send_summary
+
+    today = today or app.today
+    savepoint = session.begin_nested()
+    try:
+        result = raise_needs(app, session, trigger="reorder run", today=today, dry_run=dry_run)
+        savepoint.commit()
+    except Exception:  # one bad rule must not stop the others: redo rule by rule
+        savepoint.rollback()
+        if dry_run:
+            raise
+        result = _empty()
+        for product_id, sku in _rules_below_minimum(session):
+            with isolate(session, f"reorder rule {sku}"):
+                one = raise_needs(app, session, product_ids=[product_id], trigger="reorder run", today=today)
+                result["lines"] += one["lines"]
+                result["drafts_created"] += one["drafts_created"]
+                result["no_supplier"] += one["no_supplier"]
+    if dry_run:
+        return result
+    counts = {"lines": result["lines"], "drafts_created": result["drafts_created"],
+              "no_supplier": len(result["no_supplier"])}
+    counts.update(send_summary(app, session, day=today, no_supplier=result["no_supplier"]))
+    return {**counts, "products_without_supplier": result["no_supplier"]}
+
+
+def _rules_below_minimum(session) -> list[tuple[int, str]]:
+    return [tuple(r) for r in session.execute(text(
+        "SELECT r.product_id, p.sku FROM procurement_reorder_rule r JOIN core_product p ON p.id = r.product_id "
+        "JOIN procurement_stock_level s ON s.product_id = r.product_id "
+        "WHERE r.active AND s.on_hand + s.incoming - s.reserved < r.minimum ORDER BY r.product_id"))]
+
+
+def reorder_job(app, session, as_of: dt.date) -> dict:
+    """The daily ``procurement.reorder`` job (one transaction, run by ``crm jobs run``)."""
+    result = run_reorder(app, session, today=as_of)
+    result.pop("products_without_supplier", None)
+    return result
