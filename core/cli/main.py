@@ -28,9 +28,10 @@ KERNEL_COMMANDS = {
     "export": "core.cli.data:export",
     "jobs": "core.cli.jobs:jobs",
     "notifications": "core.cli.notifications:notifications",
+    "plugin": "core.cli.plugin:plugin",
 }
 #: Commands that must work even when a module is broken, so an admin can recover.
-RECOVERY_COMMANDS = {"init", "modules", "migrate", "hooks"}
+RECOVERY_COMMANDS = {"init", "modules", "migrate", "hooks", "plugin"}
 
 
 class CrmGroup(click.Group):
