@@ -29,3 +29,15 @@ def test_contracts_catch_a_violation(tmp_path):
                             capture_output=True, text=True, env={"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin"})
     assert result.returncode != 0
     assert "BROKEN" in result.stdout
+
+
+def test_test_modules_have_unique_names_and_no_one_imports_a_conftest():
+    """pytest imports test folders without __init__.py by basename: two test_scenario.py clash,
+    and `from conftest import` picks whichever conftest came first."""
+    names = [p.name for p in (ROOT / "tests").rglob("*.py")
+             if p.name not in ("conftest.py", "__init__.py") and "fakeplugins" not in p.parts
+             and "probe_plugin" not in p.parts]
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "tests").rglob("*.py")
+                 if "from conftest import" in p.read_text(encoding="utf-8")]
+    assert offenders == []
