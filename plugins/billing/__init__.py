@@ -1,12 +1,91 @@
 """Billing module: payment terms, invoices, payments, the daily reminder run and aging.
 
-Reacts to the kernel's ``order_confirmed`` hook; works with or without the funnel module.
+Reacts to the kernel's ``order_confirmed`` hook; works with or without the funnel module. Offers
+hooks of its own to other modules (``invoice_posted``, ``payment_recorded``): see ``hookspecs``.
+Imports here stay cheap: models and services are imported inside the hook implementations.
 """
 
+from core.hookspecs import hookimpl
+from plugins.billing import hookspecs  # noqa: F401  (the kernel adds these specs when it loads us)
+
+# Read by the kernel with ``ast`` (never imported to list, enable or disable the module): keep it literal.
 MANIFEST = {
     "name": "billing",
     "version": "0.1.0",
     "summary": "Payment terms, invoices, payments, reminders and aging",
     "depends": [],
-    "migrations": None,
+    "migrations": "migrations",
 }
+
+
+@hookimpl
+def register_models():
+    from plugins.billing import models
+
+    return [models]
+
+
+@hookimpl
+def register_commands(cli):
+    from plugins.billing.cli import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)
+
+
+@hookimpl
+def register_template_dirs():
+    from pathlib import Path
+
+    return [Path(__file__).parent / "templates"]
+
+
+@hookimpl
+def register_jobs(register):
+    from core.jobs import Job
+
+    register(Job(name="billing.reminders", run=_run_reminders,
+                 summary="send the reminder levels now due (one message per customer), catch up missed days"))
+
+
+def _run_reminders(app, session, as_of):
+    from plugins.billing.services_reminders import run_reminders
+
+    return run_reminders(app, session, as_of).counts()
+
+
+@hookimpl
+def register_data_kinds(register):
+    from plugins.billing.services_payments import payment_kind
+
+    register(payment_kind())
+
+
+@hookimpl
+def install(app, session):
+    from plugins.billing.services_setup import seed
+
+    seed(app, session)
+
+
+@hookimpl
+def order_confirmed(app, session, order):
+    """Draft (and, by default, post) the order's invoice in the confirming transaction."""
+    from plugins.billing.services_invoices import invoice_from_order
+
+    invoice_from_order(app, session, order)
+
+
+@hookimpl
+def order_cancelled(app, session, order, reason):
+    """A draft invoice goes with its order; a posted one must be credited first."""
+    from plugins.billing.services_invoices import on_order_cancelled
+
+    on_order_cancelled(app, session, order)
+
+
+@hookimpl
+def register_channels(register):
+    from plugins.billing.channels import letter_channel
+
+    register(letter_channel())

@@ -1,0 +1,173 @@
+"""The reminder run over a big ledger on SQLite (issue 5).
+
+1,000,000 posted invoices of 100,000 customers, about 20 % overdue (by 1 to 60 days, so the first
+run is also a catch-up that skips levels). Targets: the first run in at most 15 s and under
+500 MB, a second run the same day in at most 2 s. Beside it, the floor: the plainest SQL writing
+the same rows (the reminder rows, the cases and one outbox row per customer, its body a bare
+``group_concat``), measured on the same data in the same run and rolled back; the job should stay
+within 3 times of it. The job runs in a child process so its peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TODAY = dt.date(2026, 6, 30)
+TIME_TARGET, MEMORY_TARGET_MB, RERUN_TARGET, FLOOR_RATIO = 15.0, 500, 2.0, 3.0
+
+
+def _populate(app, invoices: int, customers: int) -> None:
+    """Customers, and posted invoices: one in five overdue by 1-60 days, the rest due later."""
+    import random
+
+    from sqlalchemy import text
+
+    rng = random.Random(5)
+    now = "2026-06-01 00:00:00"
+    with app.engine.begin() as connection:
+        connection.execute(text("INSERT INTO core_user (login, name, email, role, active, created_at) VALUES "
+                                "('bob', 'Bob', 'bob@acme.fr', 'sales', 1, :now), "
+                                "('cora', 'Cora', 'cora@acme.fr', 'collections', 1, :now)"), {"now": now})
+        connection.execute(text(
+            "INSERT INTO core_partner (name, kind, is_customer, is_supplier, email, country, salesperson_id, active, "
+            "created_at) VALUES (:name, :kind, 1, 0, :email, 'FR', 1, 1, :now)"),
+            [{"name": f"Client {n:06d}", "kind": "company" if n % 10 else "person",
+              "email": f"client{n}@example.com", "now": now} for n in range(1, customers + 1)])
+        batch = []
+        for n in range(1, invoices + 1):
+            overdue = rng.random() < 0.2
+            due = TODAY - dt.timedelta(days=rng.randint(1, 60)) if overdue else \
+                TODAY + dt.timedelta(days=rng.randint(0, 60))
+            total = rng.randint(1000, 500000)
+            batch.append({"number": f"F2026-{n:07d}", "partner": (n % customers) + 1,
+                          "date": (due - dt.timedelta(days=30)).isoformat(), "due": due.isoformat(), "total": total,
+                          "untaxed": total * 5 // 6, "now": now})
+            if len(batch) == 50_000 or n == invoices:
+                connection.execute(text(
+                    "INSERT INTO billing_invoice (number, kind, state, partner_id, invoice_date, posted_on, due_date, "
+                    "final_due_date, currency, total_untaxed, total_tax, total, settled, residual, buyer_is_business, "
+                    "operation_category, penalty_rate, created_at) VALUES (:number, 'invoice', 'posted', :partner, "
+                    ":date, :date, :due, :due, 'EUR', :untaxed, :total - :untaxed, :total, 0, :total, 1, 'goods', "
+                    "1215, :now)"), batch)
+                batch = []
+
+
+FLOOR = [
+    "INSERT INTO billing_reminder_run (run_date, customers, sent, skipped, created_at) "
+    "VALUES (:today, 0, 0, 0, :today)",
+    """INSERT INTO billing_reminder (run_id, invoice_id, partner_id, level, run_date, status, amount_open)
+       SELECT (SELECT MAX(id) FROM billing_reminder_run), x.id, x.partner_id, l.level, :today,
+              CASE WHEN l.level = x.target THEN 'sent' ELSE 'skipped' END, x.residual
+       FROM (SELECT id, partner_id, residual, CASE WHEN due_date < :th4 THEN 4 WHEN due_date < :th3 THEN 3
+                    WHEN due_date < :th2 THEN 2 ELSE 1 END AS target
+             FROM billing_invoice WHERE state IN ('posted', 'partially_paid') AND due_date < :th1) x
+       JOIN billing_reminder_level l ON l.level <= x.target""",
+    """INSERT INTO billing_reminder_case (invoice_id, partner_id, level, opened_on, last_reminded_on)
+       SELECT invoice_id, partner_id, level, :today, :today FROM billing_reminder WHERE status = 'sent'""",
+    """INSERT INTO core_notification (channel, recipients, subject, body_text, dedup_key, state, attempts,
+                                      next_attempt_at, created_at, business_date)
+       SELECT 'email', '["' || p.email || '"]', 'Relance', group_concat(i.number || ' ' || i.residual, char(10)),
+              'floor:' || p.id, 'pending', 0, :today, :today, :today
+       FROM billing_reminder r JOIN billing_invoice i ON i.id = r.invoice_id JOIN core_partner p ON p.id = r.partner_id
+       WHERE r.status = 'sent' GROUP BY p.id, p.email""",
+]
+
+
+def _floor(app) -> tuple[float, int]:
+    from sqlalchemy import text
+
+    params = {"today": TODAY.isoformat(), **{f"th{n}": (TODAY - dt.timedelta(days=d)).isoformat()
+                                            for n, d in ((1, 3), (2, 15), (3, 30), (4, 45))}}
+    with app.engine.connect() as connection:
+        transaction = connection.begin()
+        start = time.perf_counter()
+        for statement in FLOOR:
+            connection.execute(text(statement), params)
+        seconds = time.perf_counter() - start
+        rows = connection.execute(text("SELECT COUNT(*) FROM billing_reminder")).scalar()
+        transaction.rollback()
+    return seconds, rows
+
+
+def _child(config: str, today: str) -> None:
+    """Run the reminder job once in this process and print its time, peak memory and counts."""
+    import resource
+
+    from core.app import App
+    from core.config import load_config
+    from plugins.billing.services_reminders import run_reminders
+
+    app = App(load_config(config), today=dt.date.fromisoformat(today))
+    start = time.perf_counter()
+    with app.transaction() as session:
+        report = run_reminders(app, session)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak, "counts": report.counts()}))
+
+
+def _job(config: Path) -> dict:
+    result = subprocess.run([sys.executable, "-m", "benchmarks.billing", "--child", str(config), TODAY.isoformat()],
+                            capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-2000:])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _checkpoint(config: Path) -> None:
+    import sqlite3
+
+    connection = sqlite3.connect(config.parent / "crm.db")
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+
+
+def run(quick: bool = False) -> list[dict]:
+    from core.lifecycle import init_workspace
+
+    invoices, customers = (20_000, 2_000) if quick else (1_000_000, 100_000)
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        app = init_workspace(Path(folder) / "ws", name="Bench SAS", siren="732829320", vat_number="FR44732829320",
+                             modules=["billing"])
+        try:
+            _populate(app, invoices, customers)
+            floor, written = _floor(app)
+        finally:
+            app.close()
+        config = Path(folder) / "ws" / "crm.toml"
+        _checkpoint(config)  # the generated data is in the database file before the clock starts
+        first = _job(config)
+        _checkpoint(config)  # the first run's WAL is copied into the database here, not billed to the rerun
+        second = _job(config)
+        counts = first["counts"]
+        label = f"{invoices:,} invoices, {customers:,} customers"
+        rows.append({"benchmark": f"reminder run, first ({label})", "seconds": round(first["seconds"], 2),
+                     "target_s": TIME_TARGET, "peak_mb": round(first["peak_mb"]), "target_mb": MEMORY_TARGET_MB,
+                     "rows": counts["reminders"] + counts["skipped_levels"], "customers": counts["customers"],
+                     "notifications": counts["notifications"],
+                     "x_floor": round(first["seconds"] / floor, 2) if floor else None, "target_x": FLOOR_RATIO})
+        rows.append({"benchmark": "floor: plainest SQL, same rows (rolled back)", "seconds": round(floor, 2),
+                     "rows": written})
+        rows.append({"benchmark": "reminder run, second the same day", "seconds": round(second["seconds"], 2),
+                     "target_s": RERUN_TARGET, "peak_mb": round(second["peak_mb"]),
+                     "rows": second["counts"]["reminders"]})
+        if written != counts["reminders"] + counts["skipped_levels"]:
+            raise AssertionError(f"the floor wrote {written} reminder rows, the job {counts}")
+        if second["counts"]["reminders"]:
+            raise AssertionError(f"the second run sent again: {second['counts']}")
+    return rows
+
+
+if __name__ == "__main__":  # pragma: no cover
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        _child(sys.argv[2], sys.argv[3])
+    else:
+        for row in run(quick="--quick" in sys.argv):
+            print(row)

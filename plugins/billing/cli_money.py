@@ -1,0 +1,237 @@
+"""``crm payment ...`` and ``crm reminders ...``: thin commands over the services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from core.cli.context import emit_json, emit_table, json_option, pass_state
+
+
+@click.group()
+def payment():
+    """Payments received: add, import a bank export, allocate credit, list."""
+
+
+@payment.command("add")
+@click.option("--amount", required=True, help="Amount received, e.g. 1200.00.")
+@click.option("--customer", default=None, help="Customer id or exact name (default: the invoice's).")
+@click.option("--date", "date_", default=None, help="Date received, YYYY-MM-DD (default --today).")
+@click.option("--method", default="transfer", show_default=True,
+              type=click.Choice(["transfer", "cheque", "card", "cash", "direct_debit", "other"]))
+@click.option("--reference", default=None, help="Bank reference; invoice numbers in it are paid first.")
+@click.option("--invoice", "invoices", multiple=True, help="Pay this invoice (repeat); default: oldest due first.")
+@json_option
+@pass_state
+def payment_add(state, amount, customer, date_, method, reference, invoices, as_json):
+    """Record a payment and allocate it; any excess stays as the customer's credit."""
+    from plugins.billing.services_payments import payment_dict, record_payment
+
+    app = state.app
+    raw = {"amount": amount, "customer": customer, "date": date_ or app.today.isoformat(), "method": method,
+           "reference": reference, "invoice": " ".join(invoices) or None}
+    with app.transaction() as session:
+        recorded, allocations = record_payment(app, session, {k: v for k, v in raw.items() if v is not None})
+        data = payment_dict(recorded, allocations)
+    if as_json:
+        emit_json(data)
+        return
+    paid = ", ".join(f"{a['invoice']} {a['amount']} ({a['state']})" for a in data["allocations"]) or "nothing"
+    click.echo(f"payment {data['id']}: {data['amount']} from {data['customer']['name']} allocated to {paid}"
+               + (f"; credit left {data['unallocated']}" if data["unallocated"] != "0.00" else ""))
+
+
+@payment.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="Write the good rows; put the bad ones, with the reason, in a CSV.")
+@click.option("--map", "pairs", multiple=True, metavar="FILECOLUMN=FIELD", help="Rename a column of the file.")
+@json_option
+@click.pass_context
+def payment_import(ctx, file, skip_invalid, pairs, as_json):
+    """Import a bank export (columns: date, amount, customer, method, reference, invoice).
+
+    Same rules as `crm import payments FILE`: every row validated first, nothing written if one is
+    bad (unless --skip-invalid); a line already imported (customer, date, amount, reference) is skipped.
+    """
+    from core.cli.data import import_
+
+    args = ["payments", str(file)] + (["--skip-invalid"] if skip_invalid else []) + \
+        [f"--map={p}" for p in pairs] + (["--json"] if as_json else [])
+    ctx.invoke(import_, **import_.make_context("import", args, parent=ctx).params)
+
+
+@payment.command("allocate")
+@click.argument("payment_id", type=int)
+@click.option("--invoice", "invoices", multiple=True, help="Use the credit on this invoice (repeat).")
+@json_option
+@pass_state
+def payment_allocate(state, payment_id, invoices, as_json):
+    """Use what is left of payment PAYMENT_ID (customer credit) on open invoices, oldest due first."""
+    from plugins.billing.services_payments import allocate_credit, payment_dict
+
+    app = state.app
+    with app.transaction() as session:
+        found, allocations = allocate_credit(app, session, payment_id, list(invoices) or None)
+        data = payment_dict(found, allocations)
+    if as_json:
+        emit_json(data)
+    else:
+        click.echo(f"payment {payment_id}: " + (", ".join(f"{a['invoice']} {a['amount']}" for a in data["allocations"])
+                                               or "no open invoice") + f"; credit left {data['unallocated']}")
+
+
+@payment.command("list")
+@click.option("--customer", default=None)
+@click.option("--limit", type=int, default=100, show_default=True)
+@json_option
+@pass_state
+def payment_list(state, customer, limit, as_json):
+    """Payments, newest first, with the credit each leaves."""
+    from sqlalchemy import select
+
+    from core.services.partners import get_partner
+    from plugins.billing.models import Payment
+    from plugins.billing.services_payments import payment_dict
+
+    with state.app.transaction() as session:
+        query = select(Payment).order_by(Payment.payment_date.desc(), Payment.id.desc()).limit(limit)
+        if customer:
+            query = query.where(Payment.partner_id == get_partner(session, customer).id)
+        rows = [payment_dict(p) for p in session.scalars(query)]
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        row["customer"] = row["customer"]["name"]
+    emit_table(rows, [("id", "Id"), ("date", "Date"), ("customer", "Customer"), ("amount", "Amount"),
+                      ("method", "Method"), ("reference", "Reference"), ("unallocated", "Credit left")],
+               empty="no payment")
+
+
+@click.group()
+def reminders():
+    """Reminders: the daily run, open cases, the policy of levels, collection tasks."""
+
+
+@reminders.command("run")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; write nothing.")
+@json_option
+@pass_state
+def reminders_run(state, dry_run, as_json):
+    """Send the reminder levels due on --today: one message per customer, each level once per invoice."""
+    from plugins.billing.services_reminders import run_reminders
+
+    app = state.app
+    session = app.session()
+    try:
+        with session.begin():
+            report = run_reminders(app, session, collect=True)
+            if dry_run:
+                session.rollback()
+    finally:
+        session.close()
+    data = {**report.as_dict(), "dry_run": dry_run}
+    if as_json:
+        emit_json(data)
+        return
+    verb = "would send" if dry_run else "sent"
+    levels = ", ".join(f"level {k[6:]}: {v}" for k, v in data.items() if k.startswith("level_")) or "nothing due"
+    click.echo(f"reminders {data['run_date']}: {verb} to {data['customers']} customer(s) ({levels}; "
+               f"{data['skipped_levels']} level(s) skipped by catch-up)")
+    for message in data["messages"]:
+        invoices = ", ".join(f"{i['number']} ({i['days_late']} d, {i['open']})" for i in message["invoices"])
+        click.echo(f"  {message['customer']}: level {message['level']} by {message['channel']}: {invoices}")
+
+
+@reminders.command("list")
+@click.option("--all", "include_closed", is_flag=True, help="Closed cases too.")
+@json_option
+@pass_state
+def reminders_list(state, include_closed, as_json):
+    """Every open reminder case with its level and history."""
+    from plugins.billing.services_reminders import list_cases
+
+    app = state.app
+    with app.transaction() as session:
+        rows = list_cases(session, include_closed=include_closed, today=app.today)
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        row["history"] = "; ".join(f"L{h['level']} {h['status']} {h['date']}" for h in row["history"])
+    emit_table(rows, [("invoice", "Invoice"), ("customer", "Customer"), ("due_date", "Due"), ("days_late", "Days late"),
+                      ("residual", "Open"), ("level", "Level"), ("history", "History"), ("closed_on", "Closed")],
+               empty="no open reminder case")
+
+
+@reminders.command("tasks")
+@json_option
+@pass_state
+def reminders_tasks(state, as_json):
+    """Open collection tasks (customers handed over to collections)."""
+    from sqlalchemy import select
+
+    from core.models import Partner
+    from plugins.billing.models import CollectionTask
+
+    with state.app.transaction() as session:
+        rows = [{"id": t.id, "customer": name, "created_on": t.created_on.isoformat(), "state": t.state,
+                 "summary": t.summary} for t, name in session.execute(
+                     select(CollectionTask, Partner.name).join(Partner, Partner.id == CollectionTask.partner_id)
+                     .where(CollectionTask.state == "open").order_by(CollectionTask.id))]
+    emit_json(rows) if as_json else emit_table(rows, [("id", "Id"), ("customer", "Customer"),
+                                                      ("created_on", "Since"), ("summary", "Summary")],
+                                               empty="no open collection task")
+
+
+@reminders.group("level")
+def level():
+    """The reminder policy: list, set, remove levels."""
+
+
+@level.command("list")
+@json_option
+@pass_state
+def level_list(state, as_json):
+    from plugins.billing.services_reminder_levels import level_dict, levels
+
+    with state.app.transaction() as session:
+        rows = [level_dict(row) for row in levels(session)]
+    emit_json(rows) if as_json else emit_table(rows, [
+        ("level", "Level"), ("name", "Name"), ("delay_days", "Days after due"), ("channel", "Channel"),
+        ("recipients", "Recipients"), ("template", "Template"), ("interest", "Interest"), ("indemnity", "Indemnity"),
+        ("handover", "Hand-over")])
+
+
+@level.command("set")
+@click.argument("number", type=int)
+@click.option("--name", default=None)
+@click.option("--delay", "delay_days", default=None, help="Reached when today > due date + DELAY days.")
+@click.option("--channel", default=None, type=click.Choice(["email", "letter"]))
+@click.option("--recipients", default=None, help="Comma-separated: customer, owner, collections.")
+@click.option("--template", default=None, help="Template name without extension, e.g. billing/reminder_firm.")
+@click.option("--interest/--no-interest", default=None)
+@click.option("--indemnity/--no-indemnity", default=None)
+@click.option("--handover/--no-handover", default=None)
+@pass_state
+def level_set(state, number, **options):
+    """Create or change level NUMBER (levels stay numbered 1..n with increasing delays)."""
+    from plugins.billing.services_reminder_levels import set_level
+
+    raw = {"level": number, **{k: v for k, v in options.items() if v is not None}}
+    with state.app.transaction() as session:
+        row = set_level(session, raw)
+        click.echo(f"reminder level {row.level}: {row.name}, {row.delay_days} days after the due date")
+
+
+@level.command("remove")
+@click.argument("number", type=int)
+@pass_state
+def level_remove(state, number):
+    """Remove level NUMBER (only the last one: the history keeps its numbers)."""
+    from plugins.billing.services_reminder_levels import remove_level
+
+    with state.app.transaction() as session:
+        remove_level(session, number)
+    click.echo(f"reminder level {number} removed")

@@ -1,0 +1,326 @@
+"""Invoices and credit notes: drafts, posting (number, mentions, instalments), holds.
+
+State machine (data, one function per transition):
+
+    draft --post--> posted --(payments, credit notes)--> partially_paid --> paid | credited
+
+A posted invoice is immutable: its lines, amounts, parties and dates can no longer change (a
+mapper guard refuses the write, whatever code tries it); it is never deleted, only cancelled in
+whole or in part by a credit note. Numbers are given at posting, continuous per year and series.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import event, func, inspect, select
+from sqlalchemy.orm import selectinload
+
+from core.errors import NotFound, StateError, ValidationError
+from core.models import Partner, SalesOrder
+from core.schemas import load
+from core.services.orders import compute_totals
+from plugins.billing.models import OPEN_STATES, Invoice, InvoiceLine
+
+TRANSITIONS = {"post": (("draft",), "posted")}
+HOLDABLE = OPEN_STATES
+#: what posting freezes
+FROZEN = ("number", "kind", "partner_id", "invoice_date", "total_untaxed", "total_tax", "total", "term_id",
+          "currency", "seller_name", "seller_siren", "seller_vat_number", "buyer_name", "buyer_siren",
+          "buyer_vat_number", "buyer_address", "penalty_rate", "recovery_indemnity", "final_due_date")
+
+
+def _move(invoice: Invoice, action: str) -> None:
+    sources, target = TRANSITIONS[action]
+    if invoice.state not in sources:
+        raise StateError(f"invoice {label(invoice)}: cannot {action} an invoice that is {invoice.state} "
+                         f"(only from {' or '.join(sources)})")
+    invoice.state = target
+
+
+def label(invoice: Invoice) -> str:
+    return invoice.number or f"draft #{invoice.id}"
+
+
+# --- the immutability guard -------------------------------------------------------------------
+
+def _was_posted(invoice: Invoice) -> bool:
+    """Whether the invoice was already posted when this transaction last wrote it."""
+    history = inspect(invoice).attrs.state.history
+    was = history.deleted[0] if history.deleted else invoice.state
+    return was not in (None, "draft")
+
+
+@event.listens_for(Invoice, "before_update")
+def _frozen_invoice(mapper, connection, target):
+    if not _was_posted(target):
+        return
+    for name in FROZEN:
+        if inspect(target).attrs[name].history.has_changes():
+            raise StateError(f"invoice {label(target)}: {name} cannot change, the invoice is posted "
+                             f"(issue a credit note)")
+
+
+@event.listens_for(Invoice, "before_delete")
+def _kept_invoice(mapper, connection, target):
+    if _was_posted(target):
+        raise StateError(f"invoice {label(target)} is posted: it is never deleted (issue a credit note)")
+
+
+@event.listens_for(InvoiceLine, "before_update")
+def _frozen_line(mapper, connection, target):
+    changed = any(attr.history.has_changes() for attr in inspect(target).attrs)
+    if changed and target.invoice is not None and _was_posted(target.invoice):
+        raise StateError(f"invoice {label(target.invoice)}: line {target.sequence} cannot change, the invoice is "
+                         f"posted (issue a credit note)")
+
+
+@event.listens_for(InvoiceLine, "before_delete")
+def _kept_line(mapper, connection, target):
+    if target.invoice is not None and _was_posted(target.invoice):
+        raise StateError(f"invoice {label(target.invoice)}: line {target.sequence} cannot be deleted, the invoice "
+                         f"is posted (issue a credit note)")
+
+
+# --- creating -----------------------------------------------------------------------------------
+
+def _new_invoice(app, session, partner: Partner, *, kind: str = "invoice", term=None, invoice_date=None,
+                 salesperson_id=None, order_id=None, origin_id=None, note=None) -> Invoice:
+    from plugins.billing.services_terms import term_for_partner
+
+    if kind == "invoice" and term is None:
+        term = term_for_partner(app, session, partner.id)
+    return Invoice(kind=kind, state="draft", partner=partner, term=term, invoice_date=invoice_date or app.today,
+                   salesperson_id=salesperson_id if salesperson_id is not None else partner.salesperson_id,
+                   order_id=order_id, origin_id=origin_id, currency=app.config.company.currency, note=note)
+
+
+def create_invoice(app, session, raw: dict, *, post: bool = False) -> Invoice:
+    """An invoice typed by hand (a draft unless ``post``); prices default to the list price."""
+    from core.services.catalog import get_product
+    from core.services.partners import get_partner
+    from core.services.people import get_user
+    from plugins.billing.schemas import InvoiceSchema
+    from plugins.billing.services_terms import get_term
+
+    data = load(InvoiceSchema(), raw, "invoice")
+    partner = get_partner(session, data["customer"])
+    if not partner.is_customer:
+        raise ValidationError(f"{partner.name} is not a customer", record="invoice", field="customer")
+    term = get_term(session, data["term"]) if data["term"] else None
+    salesperson = get_user(session, data["salesperson"]).id if data["salesperson"] else None
+    invoice = _new_invoice(app, session, partner, term=term, invoice_date=data["invoice_date"],
+                           salesperson_id=salesperson, note=data["note"])
+    for sequence, line in enumerate(data["lines"], start=1):
+        product = get_product(session, line["sku"])
+        invoice.lines.append(InvoiceLine(
+            sequence=sequence, product=product, description=line["description"] or product.name,
+            quantity=line["quantity"], discount=line["discount"], vat_rate=product.vat_rate,
+            unit_price=product.list_price if line["unit_price"] is None else line["unit_price"]))
+    compute_totals(invoice)
+    session.add(invoice)
+    session.flush()
+    if post:
+        post_invoice(app, session, invoice)
+    return invoice
+
+
+def invoice_from_order(app, session, order: SalesOrder) -> Invoice:
+    """The invoice of a confirmed order (once per order); posted at once if ``post_on_confirm``."""
+    from plugins.billing.settings import settings
+
+    existing = session.scalars(select(Invoice).where(Invoice.order_id == order.id, Invoice.kind == "invoice")).first()
+    if existing is not None:
+        return existing
+    invoice = _new_invoice(app, session, order.customer, salesperson_id=order.salesperson_id, order_id=order.id,
+                           note=f"Commande {order.number}")
+    for line in order.lines:
+        invoice.lines.append(InvoiceLine(sequence=line.sequence, product_id=line.product_id,
+                                         description=line.description, quantity=line.quantity,
+                                         unit_price=line.unit_price, discount=line.discount,
+                                         vat_rate=line.vat_rate))
+    compute_totals(invoice)
+    session.add(invoice)
+    session.flush()
+    if settings(app)["post_on_confirm"]:
+        post_invoice(app, session, invoice)
+    return invoice
+
+
+def on_order_cancelled(app, session, order: SalesOrder) -> None:
+    """A draft invoice is deleted with its order; a posted one not wholly credited refuses the cancel."""
+    invoice = session.scalars(select(Invoice).where(Invoice.order_id == order.id, Invoice.kind == "invoice")).first()
+    if invoice is None:
+        return
+    if invoice.state == "draft":
+        session.delete(invoice)
+        session.flush()
+        return
+    credited = session.scalar(select(func.coalesce(func.sum(Invoice.total), 0)).where(
+        Invoice.origin_id == invoice.id, Invoice.kind == "credit_note")) or 0
+    if Decimal(credited) < invoice.total:
+        raise StateError(f"order {order.number}: invoice {invoice.number} is posted; credit it first "
+                         f"(`crm invoice credit {invoice.number}`)")
+
+
+# --- posting ------------------------------------------------------------------------------------
+
+def next_number(app, session, invoice: Invoice) -> str:
+    """Take the next number of the invoice's series in this transaction (gapless, see the docstring).
+
+    The series row is created if missing (``ON CONFLICT DO NOTHING``: two first posters of a year
+    do not collide), then locked ``FOR UPDATE``: a concurrent poster waits for our commit or
+    rollback, so a number is never given twice and a rolled-back posting leaves no hole.
+    """
+    from sqlalchemy import update
+
+    from core.dbutil import insert_ignore
+    from plugins.billing.models import Sequence
+
+    prefix = "F" if invoice.kind == "invoice" else "AV"
+    series = f"{prefix}{invoice.invoice_date.year}"
+    insert_ignore(session, Sequence.__table__, [{"series": series, "last_value": 0, "last_date": None}], ["series"])
+    query = select(Sequence.last_value, Sequence.last_date).where(Sequence.series == series)
+    if app.dialect == "postgresql":
+        query = query.with_for_update()
+    last_value, last_date = session.execute(query).one()
+    if last_date is not None and invoice.invoice_date < last_date:
+        raise ValidationError(f"dated {invoice.invoice_date.isoformat()}, before the last {series} invoice "
+                              f"({last_date.isoformat()}): numbers must follow the dates", record=
+                              f"invoice {label(invoice)}", field="invoice_date")
+    value = last_value + 1
+    session.execute(update(Sequence).where(Sequence.series == series).values(last_value=value,
+                                                                          last_date=invoice.invoice_date))
+    return f"{series}-{value:06d}"
+
+
+def _address(partner_or_company) -> str:
+    parts = [partner_or_company.street, " ".join(p for p in (partner_or_company.postal_code,
+                                                             partner_or_company.city) if p)]
+    return "\n".join(p for p in parts if p)
+
+
+def post_invoice(app, session, invoice: Invoice) -> Invoice:
+    """Draft -> posted: number, mentions, instalments; then ``invoice_posted``. Immutable afterwards."""
+    from plugins.billing.models import InvoiceDue
+    from plugins.billing.services_rates import RateTable
+    from plugins.billing.settings import settings
+    from plugins.billing.services_terms import schedule, term_lines
+
+    if invoice.state != "draft":
+        _move(invoice, "post")  # raises with the state named
+    if not invoice.lines:
+        raise ValidationError("an invoice needs at least one line", record=f"invoice {label(invoice)}", field="lines")
+    compute_totals(invoice)
+    if invoice.total <= 0:
+        raise ValidationError("the total must be above zero", record=f"invoice {label(invoice)}", field="total")
+    options = settings(app)
+    company, partner = app.config.company, invoice.partner
+    invoice.seller_name, invoice.seller_siren = company.name, company.siren or None
+    invoice.seller_vat_number, invoice.seller_address = company.vat_number or None, _address(company) or None
+    invoice.buyer_name, invoice.buyer_siren, invoice.buyer_vat_number = partner.name, partner.siren, partner.vat_number
+    invoice.buyer_address = _address(partner) or None
+    invoice.buyer_is_business = partner.is_business
+    invoice.operation_category = options["operation_category"]
+    invoice.penalty_rate = RateTable(session, options["penalty_margin"]).penalty_rate(invoice.invoice_date)
+    invoice.recovery_indemnity = options["recovery_indemnity"] if partner.is_business else None
+    invoice.posted_on = app.today
+    invoice.settled = Decimal("0.00")
+    invoice.residual = invoice.total
+    if invoice.kind == "invoice":
+        term = invoice.term
+        dues = schedule(invoice.total, invoice.invoice_date, term_lines(term))
+        invoice.dues = [InvoiceDue(sequence=n, due_date=day, amount=amount)
+                        for n, (day, amount) in enumerate(dues, start=1)]
+        invoice.due_date, invoice.final_due_date = dues[0][0], dues[-1][0]
+        if term.discount_percent > 0:
+            import datetime as dt
+
+            until = invoice.invoice_date + dt.timedelta(days=term.discount_days)
+            invoice.early_discount = (f"Escompte de {term.discount_percent.normalize():f} % pour paiement avant le "
+                                      f"{until.isoformat()}")
+        else:
+            invoice.early_discount = "Pas d'escompte pour paiement anticipé"
+    invoice.number = next_number(app, session, invoice)
+    _move(invoice, "post")
+    session.flush()
+    app.call("invoice_posted", app=app, session=session, invoice=invoice)
+    return invoice
+
+
+# --- credit notes -------------------------------------------------------------------------------
+
+def credit_invoice(app, session, invoice: Invoice, lines: list[tuple[int, Decimal | None]] | None = None,
+                   reason: str | None = None) -> Invoice:
+    """A posted credit note cancelling all of ``invoice`` or some lines/quantities of it.
+
+    ``lines`` is ``[(sequence, quantity or None for what is left of the line)]``. The credit goes
+    to the invoice's open amount; what exceeds it (the invoice was paid) is the customer's credit.
+    """
+    from plugins.billing.services_payments import apply_credit_note
+
+    record = f"invoice {label(invoice)}"
+    if invoice.kind != "invoice" or invoice.state == "draft":
+        raise StateError(f"{record}: only a posted invoice can be credited (a draft is simply edited or deleted)")
+    credited = dict(session.execute(
+        select(InvoiceLine.origin_line_id, func.sum(InvoiceLine.quantity)).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(Invoice.origin_id == invoice.id).group_by(InvoiceLine.origin_line_id)).all())
+    by_sequence = {line.sequence: line for line in invoice.lines}
+    wanted = lines if lines else [(sequence, None) for sequence in by_sequence]
+    note = _new_invoice(app, session, invoice.partner, kind="credit_note", origin_id=invoice.id,
+                        salesperson_id=invoice.salesperson_id,
+                        note=f"Avoir sur facture {invoice.number}" + (f" : {reason}" if reason else ""))
+    for sequence, quantity in wanted:
+        line = by_sequence.get(sequence)
+        if line is None:
+            raise ValidationError(f"no line {sequence}", record=record, field="lines")
+        left = line.quantity - (credited.get(line.id) or 0)
+        if not lines and left <= 0:
+            continue  # crediting "the rest": lines already wholly credited are left out
+        quantity = left if quantity is None else Decimal(quantity).quantize(Decimal("0.001"))
+        if quantity <= 0 or quantity > left:
+            raise ValidationError(f"line {sequence}: {quantity} to credit, {left} left to credit", record=record,
+                                  field="quantity")
+        note.lines.append(InvoiceLine(sequence=len(note.lines) + 1, product_id=line.product_id,
+                                      description=line.description, quantity=quantity, unit_price=line.unit_price,
+                                      discount=line.discount, vat_rate=line.vat_rate, origin_line_id=line.id))
+    if not note.lines:
+        raise ValidationError("nothing left to credit", record=record, field="lines")
+    compute_totals(note)
+    session.add(note)
+    session.flush()
+    post_invoice(app, session, note)
+    apply_credit_note(app, session, note, invoice)
+    return note
+
+
+# --- holds ----------------------------------------------------------------------------------------
+
+def set_hold(session, invoice: Invoice, hold: str | None, reason: str | None = None) -> Invoice:
+    """Mark an open invoice disputed or blocked (no reminder while held), or release it (``None``)."""
+    record = f"invoice {label(invoice)}"
+    if hold is not None:
+        if invoice.state not in HOLDABLE:
+            raise StateError(f"{record} is {invoice.state}: only an open invoice can be {hold}")
+        if not (reason or "").strip():
+            raise ValidationError("a reason is required", record=record, field="reason")
+    elif invoice.hold is None:
+        raise StateError(f"{record} is neither disputed nor blocked")
+    invoice.hold, invoice.hold_reason = hold, (reason or "").strip() or None
+    session.flush()
+    return invoice
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+def get_invoice(session, ref, *, lock: bool = False) -> Invoice:
+    """An invoice or credit note by number (or id)."""
+    text = str(ref).strip()
+    query = select(Invoice).options(selectinload(Invoice.lines), selectinload(Invoice.dues))
+    query = query.where(Invoice.id == int(text)) if text.isdigit() else query.where(Invoice.number == text.upper())
+    if lock:
+        query = query.with_for_update()
+    invoice = session.scalars(query).first()
+    if invoice is None:
+        raise NotFound(f"invoice {text}: no such invoice (see `crm invoice list`)")
+    return invoice

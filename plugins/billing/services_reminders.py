@@ -1,0 +1,168 @@
+"""The reminder run: set-based SQL decides who gets which level; Python only words the messages.
+
+Rules (DESIGN.md "Billing", issue 5), each enforced here:
+
+- overdue means today > due date; level N is reached when today > due date + its delay, i.e.
+  ``due_date < today - delay`` (a threshold date computed once, so the SQL is the same on SQLite
+  and PostgreSQL and uses the open-invoice index);
+- each level goes out once per invoice: ``billing_reminder`` is unique on (invoice, level) and is
+  written with ``ON CONFLICT DO NOTHING``; a rerun, or a second worker, finds nothing left to do;
+- catch-up: an invoice that reached several levels since its last reminder gets only the highest
+  (status ``sent``); the levels jumped are recorded as ``skipped``;
+- paid, credited, disputed and blocked invoices are not selected; a partly paid one is reminded
+  of its residual at the time of the run;
+- one message per customer per run, listing all of the customer's overdue invoices, worded by the
+  highest level reached today; then one internal summary per sales owner and one for collections.
+
+Everything, messages included (the outbox), is written in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import Date, bindparam
+from sqlalchemy import text as sql_text
+
+from core.db import utcnow
+from plugins.billing.models import ReminderRun
+from plugins.billing.services_reminder_levels import levels as load_levels
+
+OPEN = "i.state IN ('posted', 'partially_paid') AND i.kind = 'invoice' AND i.hold IS NULL AND i.residual > 0"
+BATCH = 2000
+
+
+def text(statement: str):
+    """A SQL statement whose ``:today`` and ``:thN`` parameters are dates on both databases."""
+    import re
+
+    names = sorted(set(re.findall(r":(today|th\d+)\b", statement)))
+    return sql_text(statement).bindparams(*[bindparam(name, type_=Date) for name in names])
+
+
+LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('entonnoir:billing.reminders:' || current_schema()))"
+
+
+@dataclass
+class RunReport:
+    """What a run did (or, dry, would do)."""
+
+    run_date: dt.date
+    run_id: int | None = None
+    customers: int = 0
+    sent: dict = field(default_factory=dict)  # level -> invoices newly at that level
+    skipped: int = 0
+    notifications: int = 0
+    tasks: int = 0
+    messages: list = field(default_factory=list)  # per customer, when collected (CLI)
+
+    def counts(self) -> dict:
+        return {"customers": self.customers, "reminders": sum(self.sent.values()), "skipped_levels": self.skipped,
+                "notifications": self.notifications, "collection_tasks": self.tasks,
+                **{f"level_{level}": count for level, count in sorted(self.sent.items())}}
+
+    def as_dict(self) -> dict:
+        return {"run_date": self.run_date.isoformat(), "run_id": self.run_id, **self.counts(),
+                "messages": self.messages}
+
+
+def run_reminders(app, session, today: dt.date | None = None, *, collect: bool = False) -> RunReport:
+    """Run the reminders for ``today`` (default ``app.today``) in ``session``'s transaction."""
+    today = today or app.today
+    report = RunReport(today)
+    policy = load_levels(session)
+    if not policy:
+        return report
+    if app.dialect == "postgresql":
+        session.execute(text(LOCK_SQL))  # workers queue here; the second one then finds nothing left
+    run = ReminderRun(run_date=today, created_at=utcnow())
+    session.add(run)
+    session.flush()
+    report.run_id = run.id
+    params = {"run": run.id, "today": today}
+    thresholds = {f"th{level.level}": today - dt.timedelta(days=level.delay_days) for level in policy}
+    params.update(thresholds)
+    target = "CASE " + " ".join(f"WHEN i.due_date < :th{level.level} THEN {level.level}"
+                                for level in reversed(policy)) + " ELSE 0 END"
+    session.execute(text(f"""
+        INSERT INTO billing_reminder (run_id, invoice_id, partner_id, level, run_date, status, amount_open)
+        SELECT :run, x.id, x.partner_id, l.level, :today,
+               CASE WHEN l.level = x.target THEN 'sent' ELSE 'skipped' END, x.residual
+        FROM (SELECT i.id, i.partner_id, i.residual, COALESCE(c.level, 0) AS current_level, {target} AS target
+              FROM billing_invoice i LEFT JOIN billing_reminder_case c ON c.invoice_id = i.id
+              WHERE {OPEN} AND i.due_date < :th1) x
+        JOIN billing_reminder_level l ON l.level > x.current_level AND l.level <= x.target
+        WHERE x.target > x.current_level
+        ON CONFLICT (invoice_id, level) DO NOTHING"""), params)
+    for level, status, count in session.execute(text(
+            "SELECT level, status, COUNT(*) FROM billing_reminder WHERE run_id = :run GROUP BY level, status"),
+            params):
+        if status == "sent":
+            report.sent[level] = count
+        else:
+            report.skipped += count
+    if not report.sent:
+        run.sent, run.skipped = 0, report.skipped
+        return report
+    session.execute(text("""
+        INSERT INTO billing_reminder_case (invoice_id, partner_id, level, opened_on, last_reminded_on, handed_over_on)
+        SELECT r.invoice_id, r.partner_id, r.level, :today, :today, CASE WHEN l.handover THEN :today END
+        FROM billing_reminder r JOIN billing_reminder_level l ON l.level = r.level
+        WHERE r.run_id = :run AND r.status = 'sent'
+        ON CONFLICT (invoice_id) DO UPDATE SET level = excluded.level, last_reminded_on = excluded.last_reminded_on,
+            handed_over_on = COALESCE(billing_reminder_case.handed_over_on, excluded.handed_over_on)"""), params)
+    from plugins.billing.services_reminder_messages import Composer
+
+    composer = Composer(app, session, run.id, today, policy, collect=collect)
+    rows = session.execute(text(f"""
+        SELECT i.partner_id, i.id, i.number, i.invoice_date, i.due_date, i.total, i.residual, i.salesperson_id,
+               c.level, r.id AS reminder_id, r.level AS new_level
+        FROM billing_invoice i
+        LEFT JOIN billing_reminder_case c ON c.invoice_id = i.id
+        LEFT JOIN billing_reminder r ON r.invoice_id = i.id AND r.level = c.level AND r.run_id = :run
+        WHERE {OPEN} AND i.due_date < :today
+          AND i.partner_id IN (SELECT partner_id FROM billing_reminder WHERE run_id = :run AND status = 'sent')
+        ORDER BY i.partner_id, i.due_date, i.id"""), params, execution_options={"yield_per": BATCH})
+    for partner_id, invoices in itertools.groupby(rows, key=lambda row: row[0]):
+        composer.customer(partner_id, list(invoices))
+    composer.finish()
+    report.customers, report.notifications, report.tasks = composer.customers, composer.written, composer.tasks
+    report.messages = composer.collected
+    run.customers, run.sent, run.skipped = report.customers, sum(report.sent.values()), report.skipped
+    session.flush()
+    return report
+
+
+# --- reading the cases ----------------------------------------------------------------------------
+
+def list_cases(session, *, include_closed: bool = False, today: dt.date | None = None) -> list[dict]:
+    """Every open reminder case (or every case) with its level and its history, oldest due first."""
+    from sqlalchemy import select
+
+    from core.models import Partner
+    from plugins.billing.models import Invoice, Reminder, ReminderCase
+
+    query = (select(ReminderCase, Invoice, Partner.name).join(Invoice, Invoice.id == ReminderCase.invoice_id)
+             .join(Partner, Partner.id == ReminderCase.partner_id).order_by(Invoice.due_date, Invoice.id))
+    if not include_closed:
+        query = query.where(ReminderCase.closed_on.is_(None))
+    found = session.execute(query).all()
+    history: dict[int, list] = {}
+    ids = [case.invoice_id for case, _, _ in found]
+    for chunk in range(0, len(ids), 500):
+        for reminder in session.scalars(select(Reminder).where(Reminder.invoice_id.in_(ids[chunk:chunk + 500]))
+                                        .order_by(Reminder.level)):
+            history.setdefault(reminder.invoice_id, []).append({
+                "level": reminder.level, "status": reminder.status, "date": reminder.run_date.isoformat(),
+                "amount_open": str(reminder.amount_open),
+                "interest": None if reminder.interest is None else str(reminder.interest),
+                "indemnity": None if reminder.indemnity is None else str(reminder.indemnity)})
+    return [{"invoice": invoice.number, "customer": name, "due_date": invoice.due_date.isoformat(),
+             "days_late": (today - invoice.due_date).days if today else None, "residual": str(invoice.residual),
+             "state": invoice.state, "level": case.level, "opened_on": case.opened_on.isoformat(),
+             "handed_over_on": case.handed_over_on.isoformat() if case.handed_over_on else None,
+             "closed_on": case.closed_on.isoformat() if case.closed_on else None, "closed_reason": case.closed_reason,
+             "history": history.get(case.invoice_id, [])} for case, invoice, name in found]

@@ -1,0 +1,216 @@
+"""The reminder run, rule by rule (issue 5 and DESIGN.md "Billing").
+
+An invoice confirmed on 5 January with "30 jours" is due on 4 February; with the default policy
+level 1 (3 days) is reached on 8 February, level 2 (15) on 20 February, level 3 (30) on
+7 March, level 4 (45) on 22 March.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+pytestmark = pytest.mark.modules("billing")
+
+
+def test_overdue_means_after_the_due_date_and_levels_after_their_delay(books, crm):
+    number = books.confirm("2026-01-05", books.customer("Durand"))
+    assert books.invoice(number).due_date == dt.date(2026, 2, 4)
+    crm.today = dt.date(2026, 2, 4)
+    assert crm("invoice", "list", "--overdue", "--json").json == []  # the due date itself is not late
+    crm.today = dt.date(2026, 2, 5)
+    assert [r["number"] for r in crm("invoice", "list", "--overdue", "--json").json] == [number]
+    for day in ("2026-02-04", "2026-02-05", "2026-02-07"):
+        assert books.run(day).customers == 0, day
+    assert books.run("2026-02-08").sent == {1: 1}
+    for day in ("2026-02-09", "2026-02-19"):
+        assert books.run(day).customers == 0
+    assert books.run("2026-02-20").sent == {2: 1}
+    assert books.run("2026-03-07").sent == {3: 1}
+    assert books.run("2026-03-22").sent == {4: 1}
+    assert books.run("2026-04-30").customers == 0  # no level 5
+    assert [(l, s, d) for _, l, s, d in books.reminders()] == [
+        (1, "sent", "2026-02-08"), (2, "sent", "2026-02-20"), (3, "sent", "2026-03-07"), (4, "sent", "2026-03-22")]
+
+
+def test_each_level_goes_out_once_even_when_the_run_is_repeated(books, crm):
+    books.confirm("2026-01-05", books.customer("Durand"))
+    first = crm("--today", "2026-02-08", "reminders", "run", "--json").json
+    again = crm("--today", "2026-02-08", "reminders", "run", "--json").json
+    later = crm("--today", "2026-02-09", "reminders", "run", "--json").json
+    assert (first["level_1"], again["reminders"], later["reminders"]) == (1, 0, 0)
+    assert len(books.messages()) == 1
+    # the daily job: one slot per day, and the run inside finds nothing more either
+    jobs = crm("--today", "2026-02-08", "jobs", "run", "--only", "billing.reminders", "--json", expect=None)
+    assert jobs.exit_code == 0, jobs
+    assert len(books.messages()) == 1
+    assert books.sql("SELECT COUNT(*) FROM billing_reminder") == [(1,)]
+
+
+def test_a_crash_mid_run_leaves_nothing_and_the_next_run_sends_once(books, monkeypatch):
+    books.confirm("2026-01-05", books.customer("Durand"))
+    from plugins.billing import services_reminder_messages
+
+    monkeypatch.setattr(services_reminder_messages.Composer, "finish", lambda self: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        books.run("2026-02-08")
+    assert books.reminders() == [] and books.messages() == []
+    monkeypatch.undo()
+    assert books.run("2026-02-08").sent == {1: 1}
+    assert len(books.messages()) == 1
+
+
+def test_catch_up_after_an_outage_sends_only_the_highest_level_and_records_the_skipped(books):
+    number = books.confirm("2026-01-05", books.customer("Durand"))
+    report = books.run("2026-03-10")  # nothing ran since the due date: level 3 is due, 1 and 2 are skipped
+    assert (report.sent, report.skipped) == ({3: 1}, 2)
+    assert books.reminders() == [(number, 1, "skipped", "2026-03-10"), (number, 2, "skipped", "2026-03-10"),
+                                 (number, 3, "sent", "2026-03-10")]
+    ((_, subject, channel, _),) = [m for m in books.messages() if not m[1].startswith("Copie")]
+    assert subject.startswith("Mise en demeure") and channel == "letter"
+
+
+def test_one_message_per_customer_listing_all_their_overdue_invoices(books):
+    durand, martin = books.customer("Durand"), books.customer("Martin", salesperson="alice")
+    old = books.confirm("2026-01-05", durand)  # due 4 Feb: level 2 on 20 Feb
+    other = books.confirm("2026-01-05", martin)
+    new = books.confirm("2026-01-16", durand)  # due 15 Feb: level 1 on 19 Feb, level 2 only on 3 March
+    books.run("2026-02-08")
+    report = books.run("2026-02-20")
+    assert report.sent == {1: 1, 2: 2} and report.customers == 2
+    assert len(books.messages()) == 4  # 8 February: one each; 20 February: one each
+    messages = books.messages()[-2:]
+    by_customer = {m[1].split("(")[-1].rstrip(")"): m for m in messages}
+    recipients, subject, channel, body = by_customer["Durand"]
+    assert subject.startswith("Relance ferme : 2 factures") and old in body and new in body
+    assert recipients == ["durand@client.fr", "bob@acme.fr"]  # level 2: the sales owner in copy
+    assert by_customer["Martin"][0] == ["martin@client.fr", "alice@acme.fr"] and other in by_customer["Martin"][3]
+
+
+def test_paid_credited_disputed_and_blocked_invoices_get_nothing_partly_paid_the_open_amount(books, crm):
+    names = ["Paid", "Credited", "Disputed", "Blocked", "Partial"]
+    ids = {name: books.customer(name) for name in names}
+    numbers = {name: books.confirm("2026-01-05", ids[name]) for name in names}
+    books.pay("2026-02-07", "120.00", customer=str(ids["Paid"]))
+    crm("invoice", "credit", numbers["Credited"])
+    crm("invoice", "dispute", numbers["Disputed"], "--reason", "livraison incomplète")
+    crm("invoice", "block", numbers["Blocked"], "--reason", "échéancier accordé")
+    books.pay("2026-02-07", "45.50", customer=str(ids["Partial"]))
+    report = books.run("2026-02-08")
+    assert [m["customer"] for m in report.messages] == ["Partial"]
+    assert report.messages[0]["invoices"][0]["open"] == "74,50\xa0€"
+    assert "74,50" in books.messages()[0][3] and "sur 120,00" in books.messages()[0][3]
+    assert books.sql("SELECT amount_open FROM billing_reminder") == [(7450,)]
+    crm("invoice", "release", numbers["Disputed"])
+    assert [m["customer"] for m in books.run("2026-02-09").messages] == ["Disputed"]
+
+
+def test_internal_summary_once_per_run_to_each_owner_and_collections(books):
+    books.confirm("2026-01-05", books.customer("Durand"))
+    books.confirm("2026-01-05", books.customer("Dupond"))
+    books.confirm("2026-01-05", books.customer("Martin", salesperson="alice"))
+    books.run("2026-02-08")
+    books.run("2026-02-08")
+    summaries = books.messages("billing:summary:%")
+    assert sorted(tuple(r) for r, *_ in summaries) == [("alice@acme.fr",), ("bob@acme.fr",), ("cora@acme.fr",)]
+    bob = next(m for m in summaries if m[0] == ["bob@acme.fr"])
+    assert "Durand" in bob[3] and "Dupond" in bob[3] and "Martin" not in bob[3]
+    cora = next(m for m in summaries if m[0] == ["cora@acme.fr"])
+    assert "niveau 1 (Relance amiable) : 3 client(s), 3 facture(s), 360,00" in cora[3]
+
+
+def test_formal_notice_interest_to_the_day_with_dated_rates_and_indemnity_for_businesses(books, crm):
+    company = books.customer("Durand")
+    person = books.customer("Jean Dupont", kind="person")
+    books.confirm("2026-04-30", company, [("P20", "10", "100")])  # 1,200.00 due 30 May 2026
+    books.confirm("2026-04-30", person, [("P20", "10", "100")])
+    # a new ECB rate from 1 July 2026: the second half-year's days are at 3.00 + 10 = 13 %
+    crm("rate", "add", "ecb_refinancing", "2026-06-20", "3.00")
+    report = books.run("2026-07-10")  # 41 days late: 31 days in June at 12.15 %, 10 days in July at 13 %
+    assert report.sent == {3: 2}
+    expected = (Decimal("1200") * Decimal("12.15") * 31 / 36500
+                + Decimal("1200") * Decimal("13") * 10 / 36500).quantize(Decimal("0.01"))
+    assert expected == Decimal("16.66")
+    rows = books.sql("SELECT p.name, r.interest, r.indemnity FROM billing_reminder r JOIN core_partner p "
+                     "ON p.id = r.partner_id WHERE r.status = 'sent' ORDER BY p.name")
+    assert rows == [("Durand", 1666, 4000), ("Jean Dupont", 1666, None)]
+    letter = next(m for m in books.messages() if m[2] == "letter" and "Durand" in m[1])
+    assert "MISE EN DEMEURE" in letter[3] and "16,66" in letter[3] and "40,00" in letter[3]
+    assert "1\u202f256,66" in letter[3]  # total claimed
+    person_letter = next(m for m in books.messages() if m[2] == "letter" and "Dupont" in m[1])
+    assert "40,00" not in person_letter[3]
+
+
+def test_the_floor_of_three_times_the_legal_rate(books):
+    from plugins.billing.services_rates import RateTable
+
+    with books.tx() as session:
+        from plugins.billing.services_rates import add_rate
+
+        add_rate(session, "ecb_refinancing", dt.date(2027, 1, 1), Decimal("0.00"))
+        add_rate(session, "legal", dt.date(2027, 1, 1), Decimal("4.00"))
+        table = RateTable(session, Decimal("10"))
+        assert table.penalty_rate(dt.date(2027, 3, 1)) == Decimal("12.00")  # 3 x 4 beats 0 + 10
+        assert table.penalty_rate(dt.date(2026, 3, 1)) == Decimal("12.15")
+        assert table.penalty_rate(dt.date(2026, 7, 1)) == Decimal("12.15")
+
+
+def test_handover_creates_a_collection_task_and_notifies_collections(books, crm):
+    number = books.confirm("2026-01-05", books.customer("Durand"))
+    books.run("2026-03-22")
+    tasks = crm("reminders", "tasks", "--json").json
+    assert [t["customer"] for t in tasks] == ["Durand"] and number in tasks[0]["summary"]
+    handover = [m for m in books.messages() if m[1].startswith("Transmission au recouvrement")]
+    assert [m[0] for m in handover] == [["bob@acme.fr", "cora@acme.fr"]]
+    cases = crm("--today", "2026-03-22", "reminders", "list", "--json").json
+    assert (cases[0]["level"], cases[0]["handed_over_on"], cases[0]["days_late"]) == (4, "2026-03-22", 46)
+
+
+def test_customer_without_email_gets_a_letter_and_dry_run_writes_nothing(books, crm):
+    books.confirm("2026-01-05", books.customer("Sans Mail", email=None, street="2 rue Y", postal_code="69001",
+                                                city="Lyon"))
+    dry = crm("--today", "2026-02-08", "reminders", "run", "--dry-run").stdout
+    assert "would send to 1 customer(s)" in dry and "Sans Mail: level 1 by letter" in dry
+    assert books.reminders() == [] and books.messages() == []
+    crm("--today", "2026-02-08", "reminders", "run")
+    ((recipients, _, channel, _),) = books.messages()
+    assert (recipients, channel) == (["Sans Mail, 2 rue Y, 69001 Lyon"], "letter")
+
+
+def test_policy_is_editable_and_checked(books, crm):
+    assert [l["delay_days"] for l in crm("reminders", "level", "list", "--json").json] == [3, 15, 30, 45]
+    crm("reminders", "level", "set", "1", "--delay", "5")
+    bad = crm("reminders", "level", "set", "2", "--delay", "4", expect=1)
+    assert "level 2 (4 days) must come later than level 1 (5 days)" in bad.stderr
+    assert "'fax' is not one of" in crm("reminders", "level", "set", "2", "--channel", "fax", expect=2).stderr
+    assert "without a hole" in crm("reminders", "level", "remove", "2", expect=1).stderr
+    crm("reminders", "level", "remove", "4")
+    number = books.confirm("2026-01-05", books.customer("Durand"))
+    assert books.run("2026-02-09").customers == 0  # 5 days now
+    assert books.run("2026-02-10").sent == {1: 1}
+    assert books.run("2026-05-01").sent == {3: 1}
+    assert number
+
+
+def test_policy_from_the_config_file(tmp_path, monkeypatch):
+    from core.app import App
+    from core.config import load_config
+    from core.lifecycle import enable_module, init_workspace
+
+    folder = tmp_path / "configured"
+    monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
+    app = init_workspace(folder, name="Conf SAS")
+    app.close()
+    path = folder / "crm.toml"
+    path.write_text(path.read_text() + '\n[[billing.reminder_levels]]\nname = "Un"\ndelay_days = 2\n'
+                    '[[billing.reminder_levels]]\nname = "Deux"\ndelay_days = 9\nrecipients = "customer,owner"\n')
+    app = enable_module(App(load_config(path)), "billing")
+    from plugins.billing.services_reminder_levels import levels
+
+    with app.transaction() as session:
+        assert [(l.level, l.name, l.delay_days, l.recipients) for l in levels(session)] == [
+            (1, "Un", 2, "customer"), (2, "Deux", 9, "customer,owner")]
+    app.close()
