@@ -33,7 +33,7 @@ def test_contracts_catch_a_violation(tmp_path):
 
 def test_test_modules_have_unique_names_and_no_one_imports_a_conftest():
     """pytest imports test folders without __init__.py by basename: two test_scenario.py clash,
-    and `from conftest import` picks whichever conftest came first."""
+    and importing from a conftest by name picks whichever conftest came first."""
     names = [p.name for p in (ROOT / "tests").rglob("*.py")
              if p.name not in ("conftest.py", "__init__.py") and "fakeplugins" not in p.parts
              and "probe_plugin" not in p.parts]
