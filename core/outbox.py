@@ -44,6 +44,10 @@ class Notification(Base):
     body_html: Mapped[str | None] = mapped_column(Text)
     attachments: Mapped[str | None] = mapped_column(Text)  # JSON [{filename, content_type, data(base64)}]
     related: Mapped[str | None] = mapped_column(String(100), index=True)  # "billing_invoice:42"
+    #: worded at delivery: ``template`` names ``<template>.txt`` (and ``.html`` if it exists),
+    #: rendered with ``context`` (JSON); ``body_text`` is then empty until it is sent.
+    template: Mapped[str | None] = mapped_column(String(200))
+    context: Mapped[str | None] = mapped_column(Text)
     dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     state: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
@@ -77,11 +81,15 @@ class Message:
     created_at: dt.datetime | None = None
 
     @classmethod
-    def from_row(cls, row: Notification) -> "Message":
+    def from_row(cls, row: Notification, app=None) -> "Message":
+        """Decode a row; a templated row is worded now, with ``app``'s templates and locale."""
         files = [Attachment(a["filename"], base64.b64decode(a["data"]), a["content_type"])
                  for a in json.loads(row.attachments or "[]")]
+        text, html = row.body_text, row.body_html
+        if row.template:
+            text, html = word(app, row.template, json.loads(row.context or "{}"))
         return cls(id=row.id, channel=row.channel, recipients=json.loads(row.recipients), subject=row.subject,
-                   text=row.body_text, html=row.body_html, attachments=files, related=row.related,
+                   text=text, html=html, attachments=files, related=row.related,
                    dedup_key=row.dedup_key, created_at=row.created_at)
 
     @property
@@ -106,9 +114,35 @@ class Message:
 _ATEXT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-/?^_`{|}~")
 
 
-def notification_row(app, *, recipients, subject: str, text: str, channel: str = "email", html: str | None = None,
-                     attachments=(), related: str | None = None, dedup_key: str | None = None) -> dict:
-    """Validate one notification and return the row to insert (see :func:`notify`)."""
+def word(app, template: str, context: dict) -> tuple[str, str | None]:
+    """The text and (if ``<template>.html`` exists) the HTML of a templated notification."""
+    from jinja2 import TemplateNotFound
+
+    from core.rendering import environment, render
+
+    has_html = app.__dict__.setdefault("_outbox_html_templates", {})
+    if template not in has_html:
+        try:
+            environment(app).get_template(f"{template}.html")
+            has_html[template] = True
+        except TemplateNotFound:
+            has_html[template] = False
+    html = render(app, f"{template}.html", **context) if has_html[template] else None
+    return render(app, f"{template}.txt", **context), html
+
+
+def notification_row(app, *, recipients, subject: str, text: str = "", channel: str = "email",
+                     html: str | None = None, attachments=(), related: str | None = None,
+                     dedup_key: str | None = None, template: str | None = None, context: dict | None = None) -> dict:
+    """Validate one notification and return the row to insert (see :func:`notify`).
+
+    Give either ``text`` (and ``html``), worded now, or ``template`` and ``context``, worded at
+    delivery: a job writing tens of thousands of messages then only stores their data (a JSON
+    ``context``: strings, numbers, lists and dicts; Decimals and dates are written as strings).
+    """
+    if template is None and not text:
+        raise ValidationError("a notification needs a text or a template", record=f"notification {subject!r}",
+                              field="text")
     recipients = [r.strip() for r in ([recipients] if isinstance(recipients, str) else recipients) if r and r.strip()]
     if not recipients:
         raise ValidationError("a notification needs at least one recipient", record=f"notification {subject!r}",
@@ -121,7 +155,8 @@ def notification_row(app, *, recipients, subject: str, text: str, channel: str =
     return {"channel": channel, "recipients": json.dumps(recipients), "subject": subject[:300], "body_text": text,
             "body_html": html, "attachments": json.dumps(files) if files else None, "related": related,
             "dedup_key": dedup_key, "state": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
-            "business_date": app.today}
+            "business_date": app.today, "template": template,
+            "context": json.dumps(context, default=str, ensure_ascii=False) if template else None}
 
 
 def notify(app, session, **values) -> bool:
@@ -244,7 +279,7 @@ def deliver(app, *, limit: int | None = None, now: dt.datetime | None = None, pr
                 for row in rows:
                     last_id = row.id
                     try:
-                        senders.get(row.channel).send(Message.from_row(row))
+                        senders.get(row.channel).send(Message.from_row(row, app))
                     except Exception as exc:  # a channel's failure is recorded on the message
                         row.attempts += 1
                         row.last_error = f"{type(exc).__name__}: {exc}"[:2000]

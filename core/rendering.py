@@ -18,6 +18,13 @@ from pathlib import Path
 from core.errors import CrmError
 
 
+def _day(value):
+    """A date, also from the ISO text a JSON context carries."""
+    import datetime as dt
+
+    return dt.date.fromisoformat(value[:10]) if isinstance(value, str) else value
+
+
 def _filters(locale: str, currency: str) -> dict:
     from babel.dates import format_date
     from babel.numbers import format_currency, format_decimal
@@ -28,10 +35,10 @@ def _filters(locale: str, currency: str) -> dict:
         return format_currency(Decimal(value), currency_code or currency, locale=locale)
 
     def date(value, style: str = "long"):
-        return "" if value is None else format_date(value, format=style, locale=locale)
+        return "" if value is None else format_date(_day(value), format=style, locale=locale)
 
     def shortdate(value):
-        return "" if value is None else format_date(value, format="short", locale=locale)
+        return "" if value is None else format_date(_day(value), format="short", locale=locale)
 
     def percent(value):
         if value is None:

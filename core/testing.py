@@ -256,12 +256,14 @@ class Outbox:
         """
         from sqlalchemy import select
 
-        from core.outbox import Notification, notification_dict
+        from core.outbox import Message, Notification, notification_dict
 
         recipient = filters.pop("recipient", None)
         with self.app.transaction() as session:
-            rows = [notification_dict(n) | {"text": n.body_text, "html": n.body_html}
-                    for n in session.scalars(select(Notification).order_by(Notification.id))]
+            rows = []
+            for row in session.scalars(select(Notification).order_by(Notification.id)):
+                message = Message.from_row(row, self.app)  # templated rows are worded as at delivery
+                rows.append(notification_dict(row) | {"text": message.text, "html": message.html})
         return [row for row in rows
                 if all(row.get(key) == value for key, value in filters.items())
                 and (recipient is None or recipient in row["recipients"])]

@@ -43,13 +43,13 @@ def notifications_list(state, state_filter, related, limit, as_json):
 def notifications_show(state, notification_id, as_json):
     """Show one notification with its text."""
     from core.errors import NotFound
-    from core.outbox import Notification, notification_dict
+    from core.outbox import Message, Notification, notification_dict
 
     with state.app.transaction() as session:
         row = session.get(Notification, notification_id)
         if row is None:
             raise NotFound(f"notification {notification_id}: no such notification")
-        data = notification_dict(row) | {"text": row.body_text}
+        data = notification_dict(row) | {"text": Message.from_row(row, state.app).text}
     if as_json:
         emit_json(data)
         return

@@ -338,3 +338,24 @@ def test_three_deliverer_processes_at_once_send_each_message_exactly_once(pg_wor
         assert subjects == {f"Statement {n}" for n in range(300)}
     finally:
         app.close()
+
+
+def test_a_templated_notification_is_worded_at_delivery(app, crm, workspace, outbox):
+    """A job may store only a template name and its data; the message is worded when sent."""
+    with app.transaction() as session:
+        assert notify(app, session, recipients="anne@client.fr", subject="Relance", template="core/notification",
+                      context={"greeting": "Bonjour Anne,", "text": "La facture F-1 <urgente> est échue."},
+                      dedup_key="templated:1")
+        with pytest.raises(ValidationError, match="a text or a template"):
+            notify(app, session, recipients="anne@client.fr", subject="Empty")
+    with app.transaction() as session:
+        row = session.scalars(select(Notification)).one()
+        assert (row.body_text, row.template) == ("", "core/notification")  # only data is stored
+    [message] = outbox.messages()
+    assert message["text"].startswith("Bonjour Anne,\n\nLa facture F-1 <urgente> est échue.")
+    assert "Entonnoir Test SAS" in message["text"] and message["html"] is None
+    assert "La facture F-1 <urgente>" in crm("notifications", "show", str(row.id)).stdout
+    crm("notifications", "deliver")
+    email = BytesParser(policy=policy.default).parsebytes(
+        (workspace.folder / "outbox" / f"{row.id:08d}.eml").read_bytes())
+    assert email.get_body(("plain",)).get_content().startswith("Bonjour Anne,")
