@@ -32,7 +32,8 @@ def _bulk(connection, sql: str, rows: list[dict], chunk: int = 20_000) -> None:
 
 
 def _seed(app, products: int, suppliers: int, below_every: int = 10) -> None:
-    """Products, suppliers with one preferred price each, rules, and levels (every 10th below minimum)."""
+    """Products, suppliers with one preferred price and a price break (from 120) each, rules, and levels
+    (every 10th below minimum): the sweep chooses the tier of each need, as it does for real."""
     now = dt.datetime(2026, 11, 28, 8, 0)
     with app.engine.begin() as connection:
         _bulk(connection, "INSERT INTO core_partner (id, name, kind, is_customer, is_supplier, email, country, active, "
@@ -44,6 +45,9 @@ def _seed(app, products: int, suppliers: int, below_every: int = 10) -> None:
               [{"id": n, "sku": f"P{n:06d}", "now": now} for n in range(1, products + 1)])
         _bulk(connection, "INSERT INTO procurement_supplier_price (product_id, supplier_id, price, minimum_quantity, "
               "lead_time_days, preferred, created_at) VALUES (:p, :s, 45000, 12000, 5, 1, :now)",
+              [{"p": n, "s": (n // 10) % suppliers + 1, "now": now} for n in range(1, products + 1)])
+        _bulk(connection, "INSERT INTO procurement_supplier_price (product_id, supplier_id, price, minimum_quantity, "
+              "lead_time_days, preferred, created_at) VALUES (:p, :s, 40000, 120000, 5, 1, :now)",
               [{"p": n, "s": (n // 10) % suppliers + 1, "now": now} for n in range(1, products + 1)])
         _bulk(connection, "INSERT INTO procurement_reorder_rule (product_id, minimum, maximum, multiple, active, "
               "created_at) VALUES (:p, 20000, 100000, 6000, 1, :now)",

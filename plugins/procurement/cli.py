@@ -106,15 +106,18 @@ def supplier_price():
 @click.option("--supplier", "supplier_ref", required=True, help="Supplier id or exact name.")
 @click.option("--sku", required=True, help="The product.")
 @click.option("--price", required=True, help="Unit price excl. VAT (e.g. 12.50).")
-@click.option("--minimum", "minimum_quantity", default=None, help="Minimum quantity per order.")
+@click.option("--minimum", "minimum_quantity", default=None,
+              help="The price applies from this quantity on (default 0); several per supplier are price breaks, "
+                   "the lowest is the minimum order quantity.")
 @click.option("--lead-time", "lead_time_days", default=None, help="Lead time in days.")
 @click.option("--preferred", is_flag=True, help="The supplier reorder rules use for this product by default.")
-@click.option("--update", "update_existing", is_flag=True, help="Replace this supplier's existing price.")
+@click.option("--update", "update_existing", is_flag=True,
+              help="Replace this supplier's existing price from the same --minimum.")
 @json_option
 @pass_state
 def supplier_price_add(state, supplier_ref, sku, price, minimum_quantity, lead_time_days, preferred,
                        update_existing, as_json):
-    """Record what a supplier charges for a product."""
+    """Record what a supplier charges for a product (from a minimum quantity on: a price break)."""
     from plugins.procurement.services_suppliers import price_dict, set_price
 
     raw = {"supplier": supplier_ref, "sku": sku, "price": price, "minimum_quantity": minimum_quantity,
@@ -127,8 +130,8 @@ def supplier_price_add(state, supplier_ref, sku, price, minimum_quantity, lead_t
     if as_json:
         emit_json(data)
     else:
-        click.echo(f"price of {data['sku']} at {data['supplier']} {outcome}: {data['price']}"
-                   f"{' (preferred)' if data['preferred'] else ''}")
+        click.echo(f"price of {data['sku']} at {data['supplier']} from {data['minimum_quantity']} {outcome}: "
+                   f"{data['price']}{' (preferred)' if data['preferred'] else ''}")
 
 
 @supplier_price.command("list")
@@ -137,7 +140,7 @@ def supplier_price_add(state, supplier_ref, sku, price, minimum_quantity, lead_t
 @json_option
 @pass_state
 def supplier_price_list(state, sku, supplier_ref, as_json):
-    """Supplier prices, by product."""
+    """Supplier prices by product and supplier, one row per price break (from its minimum quantity)."""
     from plugins.procurement.services_suppliers import list_prices, price_dict
 
     with state.app.transaction() as session:
@@ -145,21 +148,28 @@ def supplier_price_list(state, sku, supplier_ref, as_json):
     if as_json:
         emit_json(rows)
         return
-    emit_table(rows, [("sku", "SKU"), ("supplier", "Supplier"), ("price", "Price"), ("minimum_quantity", "Min qty"),
+    emit_table(rows, [("sku", "SKU"), ("supplier", "Supplier"), ("minimum_quantity", "From qty"), ("price", "Price"),
                       ("lead_time_days", "Lead days"), ("preferred", "Preferred")], empty="no supplier price")
 
 
 @supplier_price.command("remove")
 @click.option("--supplier", "supplier_ref", required=True, help="Supplier id or exact name.")
 @click.option("--sku", required=True)
+@click.option("--minimum", "minimum_quantity", default=None, help="Only the price break from this quantity.")
 @pass_state
-def supplier_price_remove(state, supplier_ref, sku):
-    """Forget a supplier's price for a product."""
+def supplier_price_remove(state, supplier_ref, sku, minimum_quantity):
+    """Forget a supplier's prices for a product (or one price break of them)."""
+    from core.schemas import load
+    from plugins.procurement.schemas import SupplierPriceSchema
     from plugins.procurement.services_suppliers import remove_price
 
+    minimum = None
+    if minimum_quantity is not None:
+        minimum = load(SupplierPriceSchema(only=("minimum_quantity",)), {"minimum_quantity": minimum_quantity},
+                       f"supplier price {sku!r}")["minimum_quantity"]
     with state.app.transaction() as session:
-        remove_price(session, sku, supplier_ref)
-    click.echo(f"price of {sku} removed")
+        count = remove_price(session, sku, supplier_ref, minimum)
+    click.echo(f"{count} price{'s' if count != 1 else ''} of {sku} removed")
 
 
 # --- reorder ------------------------------------------------------------------------------------
@@ -273,7 +283,8 @@ def reorder_run(state, dry_run, as_json):
                                        ("quantity", "To order"), ("purchase_order", "Into")],
                    empty="nothing to order")
         return
-    click.echo(f"{result['lines']} line(s) ordered, {result['drafts_created']} new draft(s)"
+    click.echo(f"{result['lines']} line(s) ordered ({result['lines_raised']} joining a line already on a draft), "
+               f"{result['drafts_created']} new draft(s), {result['orders_confirmed']} order(s) confirmed"
                + (f"; no supplier for {', '.join(result['products_without_supplier'])}"
                   if result["products_without_supplier"] else ""))
 

@@ -70,10 +70,17 @@ class StockLevel(Base):
 
 
 class SupplierPrice(Timestamped, Base):
-    """What a supplier charges for a product, its minimum order quantity and lead time."""
+    """What a supplier charges for a product from a minimum quantity on, and its lead time.
+
+    Several rows for one supplier and product are price breaks (tiers): a purchase order line is
+    priced at the tier with the largest ``minimum_quantity`` its quantity reaches, and the smallest
+    ``minimum_quantity`` is the supplier's minimum order quantity. ``preferred`` is the same on every
+    tier of a supplier for a product (it says which supplier, not which tier).
+    """
 
     __tablename__ = "procurement_supplier_price"
-    __table_args__ = (UniqueConstraint("product_id", "supplier_id"),
+    __table_args__ = (UniqueConstraint("product_id", "supplier_id", "minimum_quantity",
+                                       name="uq_procurement_supplier_price_tier"),
                       CheckConstraint("minimum_quantity >= 0", name="minimum_quantity"),
                       CheckConstraint("lead_time_days >= 0", name="lead_time_days"))
 

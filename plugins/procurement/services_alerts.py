@@ -24,8 +24,32 @@ def notify_purchasing(app, session, *, subject: str, text: str, dedup_key: str, 
                   dedup_key=dedup_key)
 
 
+def alert_no_supplier(app, session, skus: list[str], *, trigger: str, day=None) -> int:
+    """Tell purchasing, at once, that these products fell below their reorder minimum with no supplier
+    to order from: one message per product per day (the dedup key), however many sales follow.
+    Returns how many were written."""
+    day = day or app.today
+    rows = session.execute(text(
+        "SELECT p.sku, s.on_hand + s.incoming - s.reserved, r.minimum FROM core_product p "
+        "JOIN procurement_stock_level s ON s.product_id = p.id "
+        "JOIN procurement_reorder_rule r ON r.product_id = p.id AND r.active "
+        "WHERE p.sku IN :skus ORDER BY p.sku").bindparams(bindparam("skus", expanding=True)), {"skus": list(skus)})
+    from plugins.procurement.services_stock import from_units
+
+    sent = 0
+    for sku, forecast, minimum in rows:
+        sent += notify_purchasing(
+            app, session, subject=f"No supplier for {sku}: forecast {from_units(forecast)} below its minimum",
+            text=f"Product {sku} fell below its reorder minimum ({trigger}): forecast {from_units(forecast)}, "
+                 f"minimum {from_units(minimum)}.\nNothing was ordered: it has no supplier. Add one "
+                 f"(crm supplier price add --supplier NAME --sku {sku} --price P --preferred), "
+                 f"then run crm reorder run.\n",
+            dedup_key=f"procurement:no-supplier:{day.isoformat()}:{sku}")
+    return sent
+
+
 _UNSUMMARISED = """
-SELECT pl.order_id, COUNT(*), MIN(pl.id), MAX(pl.id) FROM procurement_purchase_order_line pl
+SELECT pl.order_id, COUNT(*), MIN(pl.id), MAX(pl.id), SUM(pl.quantity) FROM procurement_purchase_order_line pl
 WHERE {unsummarised} GROUP BY pl.order_id
 """
 _ORDERS = """
@@ -63,19 +87,22 @@ def send_summary(app, session, *, day, no_supplier: list[str]) -> dict:
     if not orders and not no_supplier:
         return {"summary_sent": 0}
     total = sum(order["new_lines"] for order in orders.values())
+    drafts = all(order["state"] == "draft" for order in orders.values())
     subject = (f"Reorder {day.isoformat()}: {total} line{'s' if total != 1 else ''} "
-               f"on {len(orders)} draft purchase order{'s' if len(orders) != 1 else ''}")
+               f"on {len(orders)} {'draft ' if drafts else ''}purchase order{'s' if len(orders) != 1 else ''}")
     if no_supplier:
         subject += f", {len(no_supplier)} product{'s' if len(no_supplier) != 1 else ''} without supplier"
     body = render(app, "procurement/reorder_summary.txt", day=day, orders=list(orders.values()),
                   no_supplier=no_supplier)
     last = max((int(row[3]) for row in groups.values()), default=0)
-    # A rerun that raised nothing new sends nothing; the same alert twice in a day is sent once.
+    # A rerun that raised nothing new sends nothing; the same alert twice in a day is sent once. A line
+    # raised again (a need joined it) is summarised again: its quantity is part of the key.
+    lines = f"{last}.{sum(int(row[1]) for row in groups.values())}.{sum(int(row[4]) for row in groups.values())}"
     digest = hashlib.sha1("\n".join(no_supplier).encode()).hexdigest()[:12]
     if not groups and _alerted(session, day, digest):
         return {"summary_sent": 0}
     sent = notify_purchasing(app, session, subject=subject, text=body,
-                             dedup_key=f"procurement:reorder-summary:{day.isoformat()}:{last}:{digest}")
+                             dedup_key=f"procurement:reorder-summary:{day.isoformat()}:{lines}:{digest}")
     if groups:
         session.execute(text("UPDATE procurement_purchase_order_line SET summarised = :yes "
                              f"WHERE {unsummarised.replace('pl.', '')} AND id <= :last")

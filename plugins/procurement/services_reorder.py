@@ -4,8 +4,10 @@ A rule fires when a product's forecast (on hand + incoming − reserved, where i
 open purchase order line, draft or confirmed, whatever its expected date) is below its minimum.
 The quantity ordered is ``maximum − forecast`` — never ``minimum − forecast``, the peers' "first
 order sized by the level" bug — raised to the supplier's minimum and rounded up to the pack size.
-The line joins the supplier's open draft (one per supplier, created if needed); drafts wait for a
-person's ``crm po confirm``: nothing generated is ever sent on its own.
+The need joins the product's line on the supplier's open draft (one draft per supplier, created if
+needed), raising its quantity and re-pricing it at the price break it reaches, else it is a new line.
+Drafts wait for a person's ``crm po confirm`` unless ``[procurement] confirm_generated = true``, which
+confirms (sends) them in the same transaction.
 """
 
 from __future__ import annotations
@@ -93,31 +95,75 @@ def rule_dict(rule: ReorderRule) -> dict:
 
 # --- needs --------------------------------------------------------------------------------------
 
-# The forecast of each rule's product, and the supplier: the rule's, else the preferred, else the cheapest.
+# Each rule's product below its minimum, in one statement (materialized steps: SQLite would otherwise
+# inline them and choose the supplier again at every mention of it):
+#  c: the forecast and the supplier: the rule's, else the preferred one, else the one whose first tier
+#     (lowest minimum) is cheapest;
+#  e: the supplier's minimum order quantity (its lowest tier) and the line the product has on the
+#     supplier's open draft already (the need joins it);
+#  d: the quantity added: max − forecast, raised so that the line reaches the supplier's minimum (a
+#     line that joins holds part of it already), rounded up to whole packs;
+#  tier: the price break the line's whole quantity reaches (the highest at or below it): price, lead time.
 _SELECT_CANDIDATES = """
-SELECT c.product_id, c.rule_id, c.supplier_id, c.forecast,
-  ((CASE WHEN c.maximum - c.forecast > COALESCE(sp.minimum_quantity, 0) THEN c.maximum - c.forecast
-         ELSE sp.minimum_quantity END) + c.multiple - 1) / c.multiple * c.multiple,
-  COALESCE(sp.price, 0), COALESCE(c.lead_time_days, sp.lead_time_days, 0)
-FROM (SELECT r.id AS rule_id, r.product_id, r.maximum, r.multiple, r.lead_time_days,
-             s.on_hand + s.incoming - s.reserved AS forecast,
-             COALESCE(r.supplier_id, (SELECT p.supplier_id FROM procurement_supplier_price p
-                                      WHERE p.product_id = r.product_id
-                                      ORDER BY p.preferred DESC, p.price, p.id LIMIT 1)) AS supplier_id
-      FROM procurement_reorder_rule r JOIN procurement_stock_level s ON s.product_id = r.product_id
-      WHERE r.active AND s.on_hand + s.incoming - s.reserved < r.minimum {only}) c
-LEFT JOIN procurement_supplier_price sp ON sp.product_id = c.product_id AND sp.supplier_id = c.supplier_id
+WITH c AS MATERIALIZED (
+  SELECT r.id AS rule_id, r.product_id, r.maximum, r.multiple, r.lead_time_days,
+         s.on_hand + s.incoming - s.reserved AS forecast,
+         COALESCE(r.supplier_id, (
+           SELECT p.supplier_id FROM procurement_supplier_price p
+           WHERE p.product_id = r.product_id AND NOT EXISTS (
+             SELECT 1 FROM procurement_supplier_price smaller
+             WHERE smaller.product_id = p.product_id AND smaller.supplier_id = p.supplier_id
+               AND smaller.minimum_quantity < p.minimum_quantity)
+           ORDER BY p.preferred DESC, p.price, p.id LIMIT 1)) AS supplier_id
+  FROM procurement_reorder_rule r JOIN procurement_stock_level s ON s.product_id = r.product_id
+  WHERE r.active AND s.on_hand + s.incoming - s.reserved < r.minimum {only}
+), e AS MATERIALIZED (
+  SELECT c.product_id, c.rule_id, c.supplier_id, c.forecast, c.maximum - c.forecast AS need, c.multiple,
+         c.lead_time_days AS rule_lead_time, line.id AS line_id, line.quantity AS existing,
+         (SELECT MIN(sp.minimum_quantity) FROM procurement_supplier_price sp
+          WHERE sp.product_id = c.product_id AND sp.supplier_id = c.supplier_id) AS minimum_quantity
+  FROM c LEFT JOIN procurement_purchase_order_line line ON line.id = (
+    SELECT MIN(l.id) FROM procurement_purchase_order_line l JOIN procurement_purchase_order po ON po.id = l.order_id
+    WHERE l.product_id = c.product_id AND po.supplier_id = c.supplier_id AND po.state = 'draft')
+), d AS (
+  SELECT e.*, ((CASE WHEN e.need > COALESCE(e.minimum_quantity, 0) - COALESCE(e.existing, 0) THEN e.need
+                     ELSE COALESCE(e.minimum_quantity, 0) - COALESCE(e.existing, 0) END)
+               + e.multiple - 1) / e.multiple * e.multiple AS quantity
+  FROM e
+)
+INSERT INTO {table} (product_id, rule_id, supplier_id, forecast, line_id, existing, quantity, unit_price, lead_time)
+SELECT d.product_id, d.rule_id, d.supplier_id, d.forecast, d.line_id, d.existing, d.quantity,
+       COALESCE(tier.price, 0), COALESCE(d.rule_lead_time, tier.lead_time_days, 0)
+FROM d LEFT JOIN procurement_supplier_price tier ON tier.id = (
+  SELECT sp.id FROM procurement_supplier_price sp
+  WHERE sp.product_id = d.product_id AND sp.supplier_id = d.supplier_id
+    AND sp.minimum_quantity <= d.quantity + COALESCE(d.existing, 0)
+  ORDER BY sp.minimum_quantity DESC LIMIT 1)
 """
-
+_COLUMNS = ("product_id INTEGER PRIMARY KEY, rule_id INTEGER, supplier_id INTEGER, forecast BIGINT, line_id INTEGER, "
+            "existing BIGINT, quantity BIGINT, unit_price BIGINT, lead_time INTEGER, order_id INTEGER")
 _CREATE = {
-    "sqlite": f"CREATE TEMP TABLE IF NOT EXISTS {CANDIDATES} (product_id INTEGER PRIMARY KEY, rule_id INTEGER, "
-              "supplier_id INTEGER, forecast BIGINT, quantity BIGINT, unit_price BIGINT, lead_time INTEGER, "
-              "order_id INTEGER)",
-    "postgresql": f"CREATE TEMP TABLE IF NOT EXISTS {CANDIDATES} (product_id INTEGER PRIMARY KEY, rule_id INTEGER, "
-                  "supplier_id INTEGER, forecast BIGINT, quantity BIGINT, unit_price BIGINT, lead_time INTEGER, "
-                  "order_id INTEGER) ON COMMIT DELETE ROWS",
+    "sqlite": f"CREATE TEMP TABLE IF NOT EXISTS {CANDIDATES} ({_COLUMNS})",
+    "postgresql": f"CREATE TEMP TABLE IF NOT EXISTS {CANDIDATES} ({_COLUMNS}) ON COMMIT DELETE ROWS",
 }
 _EXPECTED = {"sqlite": "date(:today, '+' || c.lead_time || ' days')", "postgresql": "CAST(:today AS DATE) + c.lead_time"}
+# each supplier's open draft (there is one now for every supplier of the candidates)
+_FIND_DRAFTS = f"""
+UPDATE {CANDIDATES} SET order_id = (SELECT po.id FROM procurement_purchase_order po
+                                     WHERE po.state = 'draft' AND po.supplier_id = {CANDIDATES}.supplier_id)
+WHERE supplier_id IS NOT NULL
+"""
+# a line that joins: its quantity grows, it is re-priced at its new tier, and it records the latest raise
+_RAISE = f"""
+UPDATE procurement_purchase_order_line SET
+  quantity = quantity + (SELECT c.quantity FROM {CANDIDATES} c WHERE c.product_id = procurement_purchase_order_line.product_id),
+  unit_price = (SELECT c.unit_price FROM {CANDIDATES} c WHERE c.product_id = procurement_purchase_order_line.product_id),
+  rule_id = (SELECT c.rule_id FROM {CANDIDATES} c WHERE c.product_id = procurement_purchase_order_line.product_id),
+  forecast_quantity = (SELECT c.forecast FROM {CANDIDATES} c
+                       WHERE c.product_id = procurement_purchase_order_line.product_id),
+  raised_on = :today, trigger = :trigger, summarised = :no
+WHERE id IN (SELECT line_id FROM {CANDIDATES} WHERE line_id IS NOT NULL)
+"""
 
 
 def _only(dialect: str, product_ids, locked: bool) -> tuple[str, dict, list]:
@@ -140,9 +186,13 @@ def raise_needs(app, session, *, product_ids=None, trigger: str, today: dt.date 
                 locked: bool = False, dry_run: bool = False) -> dict:
     """Order what the rules of ``product_ids`` (default: every rule) need, in a few statements.
 
+    A need joins the line its product has on the supplier's draft already (the quantity grows and the
+    line is re-priced at the price break it now reaches), else becomes a new line of that draft. With
+    ``[procurement] confirm_generated`` the orders written are confirmed (sent) at once.
+
     ``locked`` says the caller holds these products' locks already (the order hooks). Returns the
-    counts, the new lines (``dry_run``: what would be ordered, nothing written) and the SKUs whose
-    rule found no supplier.
+    counts (``lines`` written, of which ``lines_raised`` joined an existing line), the plan
+    (``dry_run``: what would be ordered, nothing written) and the SKUs whose rule found no supplier.
     """
     today = today or app.today
     dialect = app.dialect
@@ -155,35 +205,80 @@ def raise_needs(app, session, *, product_ids=None, trigger: str, today: dt.date 
         return _empty()
     session.execute(text(_CREATE[dialect]))
     session.execute(text(f"DELETE FROM {CANDIDATES}"))
-    only, params, binds = _only(dialect, product_ids, locked)
-    session.execute(text(f"INSERT INTO {CANDIDATES} (product_id, rule_id, supplier_id, forecast, quantity, "
-                         f"unit_price, lead_time) " + _SELECT_CANDIDATES.format(only=only)).bindparams(*binds), params)
+    _collect(session, dialect, product_ids)
     no_supplier = list(session.scalars(text(
         f"SELECT sku FROM core_product WHERE id IN (SELECT product_id FROM {CANDIDATES} WHERE supplier_id IS NULL) "
         "ORDER BY sku")))
     if dry_run:
         return {**_empty(), "no_supplier": no_supplier, "planned": _planned(session)}
     created = _ensure_drafts(app, session, today)
-    session.execute(text(f"UPDATE {CANDIDATES} SET order_id = (SELECT po.id FROM procurement_purchase_order po "
-                         f"WHERE po.state = 'draft' AND po.supplier_id = {CANDIDATES}.supplier_id) "
-                         "WHERE supplier_id IS NOT NULL"))
-    lines = session.execute(text(
+    session.execute(text(_FIND_DRAFTS))
+    stale = list(session.scalars(text(
+        f"SELECT c.product_id FROM {CANDIDATES} c JOIN procurement_purchase_order_line l ON l.id = c.line_id "
+        "WHERE l.order_id <> c.order_id ORDER BY c.product_id")))
+    if stale:  # that draft was confirmed before we locked it: join (or start) the new draft instead
+        session.execute(text(f"DELETE FROM {CANDIDATES} WHERE product_id IN :stale")
+                        .bindparams(bindparam("stale", expanding=True)), {"stale": stale})
+        _collect(session, dialect, stale)
+        session.execute(text(_FIND_DRAFTS))
+    values = {"today": today, "trigger": trigger[:100], "no": False}
+    dates = (bindparam("today", type_=Date()), bindparam("no", type_=Boolean()))
+    added = session.execute(text(
         "INSERT INTO procurement_purchase_order_line (order_id, product_id, quantity, received_quantity, unit_price, "
         "expected_date, rule_id, forecast_quantity, raised_on, trigger, summarised) "
         f"SELECT c.order_id, c.product_id, c.quantity, 0, c.unit_price, {_EXPECTED[dialect]}, c.rule_id, c.forecast, "
-        f":today, :trigger, :no FROM {CANDIDATES} c WHERE c.order_id IS NOT NULL ORDER BY c.product_id")
-        .bindparams(bindparam("today", type_=Date()), bindparam("no", type_=Boolean())),
-        {"today": today, "trigger": trigger[:100], "no": False}).rowcount
+        f":today, :trigger, :no FROM {CANDIDATES} c WHERE c.order_id IS NOT NULL AND c.line_id IS NULL "
+        "ORDER BY c.product_id").bindparams(*dates), values).rowcount
+    raised = session.execute(text(_RAISE).bindparams(*dates), values).rowcount
     # correlated by primary key on both sides: one lookup per need, not a scan of every level
     session.execute(text(f"UPDATE procurement_stock_level SET incoming = incoming + (SELECT c.quantity FROM {CANDIDATES} c "
                          "WHERE c.product_id = procurement_stock_level.product_id) "
                          f"WHERE product_id IN (SELECT product_id FROM {CANDIDATES} WHERE order_id IS NOT NULL)"))
+    order_ids = list(session.scalars(text(f"SELECT DISTINCT order_id FROM {CANDIDATES} WHERE order_id IS NOT NULL "
+                                          "ORDER BY order_id")))
     session.execute(text(f"DELETE FROM {CANDIDATES}"))
-    return {"lines": lines, "drafts_created": created, "no_supplier": no_supplier, "planned": []}
+    confirmed = _confirm_generated(app, session, order_ids, today) if order_ids else 0
+    return {"lines": added + raised, "lines_raised": raised, "drafts_created": created, "orders_confirmed": confirmed,
+            "no_supplier": no_supplier, "planned": []}
+
+
+def _collect(session, dialect: str, product_ids) -> None:
+    """Write the needs of ``product_ids`` (None: every rule) into the candidates table."""
+    only, params, binds = _only(dialect, product_ids, True)
+    session.execute(text(_SELECT_CANDIDATES.format(only=only, table=CANDIDATES)).bindparams(*binds), params)
 
 
 def _empty() -> dict:
-    return {"lines": 0, "drafts_created": 0, "no_supplier": [], "planned": []}
+    return {"lines": 0, "lines_raised": 0, "drafts_created": 0, "orders_confirmed": 0, "no_supplier": [],
+            "planned": []}
+
+
+def _confirm_generated(app, session, order_ids: list[int], today: dt.date) -> int:
+    """``[procurement] confirm_generated = true``: confirm (send) the orders just written, in this
+    transaction. A supplier without an address keeps its draft, and purchasing is told."""
+    from core.outbox import resolve_recipients
+    from plugins.procurement.services_alerts import notify_purchasing
+    from plugins.procurement.services_purchase import confirm_purchase_order, get_purchase_order
+    from plugins.procurement.services_stock import settings
+
+    if not settings(app)["confirm_generated"]:
+        return 0
+    confirmed = 0
+    for order_id in order_ids:  # supplier order = id order of the drafts, the order they were locked in
+        order = get_purchase_order(session, order_id, lock=True)
+        if resolve_recipients(session, f"partner:{order.supplier_id}"):
+            confirm_purchase_order(app, session, order_id)
+            confirmed += 1
+            continue
+        notify_purchasing(app, session, subject=f"Not sent: purchase order {order.number} ({order.supplier.name})",
+                          text=f"Purchase order {order.number} was generated and should have been confirmed "
+                               f"([procurement] confirm_generated = true), but supplier {order.supplier.name} has no "
+                               f"e-mail address. It waits as a draft: add the address "
+                               f"(crm partner update {order.supplier_id} --email ...), then crm po confirm "
+                               f"{order.number}.\n",
+                          dedup_key=f"procurement:po-unsent:{order.number}:{today.isoformat()}",
+                          related=f"procurement_purchase_order:{order.id}")
+    return confirmed
 
 
 def _lock_some(session, product_ids) -> list[int]:
@@ -230,17 +325,19 @@ def _as_date(value) -> dt.date:
 
 
 def _planned(session) -> list[dict]:
+    """The dry run's plan: per product, the quantity that would be added and the price it would get."""
     rows = session.execute(text(
-        f"SELECT p.sku, partner.name, c.forecast, c.quantity, c.unit_price, po.number FROM {CANDIDATES} c "
+        f"SELECT p.sku, partner.name, c.forecast, c.quantity, c.unit_price, po.number, c.line_id FROM {CANDIDATES} c "
         "JOIN core_product p ON p.id = c.product_id LEFT JOIN core_partner partner ON partner.id = c.supplier_id "
         "LEFT JOIN procurement_purchase_order po ON po.supplier_id = c.supplier_id AND po.state = 'draft' "
         "ORDER BY p.sku")).all()
     session.execute(text(f"DELETE FROM {CANDIDATES}"))
     return [{"sku": sku, "supplier": supplier, "forecast": str(from_units(forecast)),
              "quantity": str(from_units(quantity)) if supplier else None,
-             "unit_price": str(Decimal(int(price)).scaleb(-4).quantize(Decimal("0.0001"))),
-             "purchase_order": number or ("new draft" if supplier else None)}
-            for sku, supplier, forecast, quantity, price, number in rows]
+             "unit_price": str(Decimal(int(price or 0)).scaleb(-4).quantize(Decimal("0.0001"))),
+             "purchase_order": number or ("new draft" if supplier else None),
+             "joins_line": line_id is not None}
+            for sku, supplier, forecast, quantity, price, number, line_id in rows]
 
 
 # --- the sweep ----------------------------------------------------------------------------------
@@ -264,13 +361,12 @@ def run_reorder(app, session, *, today: dt.date | None = None, dry_run: bool = F
         for product_id, sku in _rules_below_minimum(session):
             with isolate(session, f"reorder rule {sku}"):
                 one = raise_needs(app, session, product_ids=[product_id], trigger="reorder run", today=today)
-                result["lines"] += one["lines"]
-                result["drafts_created"] += one["drafts_created"]
-                result["no_supplier"] += one["no_supplier"]
+                for key in ("lines", "lines_raised", "drafts_created", "orders_confirmed", "no_supplier"):
+                    result[key] += one[key]
     if dry_run:
         return result
-    counts = {"lines": result["lines"], "drafts_created": result["drafts_created"],
-              "no_supplier": len(result["no_supplier"])}
+    counts = {key: result[key] for key in ("lines", "lines_raised", "drafts_created", "orders_confirmed")}
+    counts["no_supplier"] = len(result["no_supplier"])
     counts.update(send_summary(app, session, day=today, no_supplier=result["no_supplier"]))
     return {**counts, "products_without_supplier": result["no_supplier"]}
 

@@ -37,10 +37,18 @@ def from_units(units) -> Decimal:
     return Decimal(int(units or 0)).scaleb(-3).quantize(Decimal("0.001"))
 
 
+#: ``[procurement]`` keys of ``crm.toml`` and their defaults (all booleans)
+SETTINGS = {
+    "allow_negative": False,     # sell, deliver or adjust below zero available (reported to purchasing)
+    "ship_on_confirm": False,    # goods leave when the order is confirmed, not when it is delivered
+    "confirm_generated": False,  # orders raised by the reorder rules are confirmed (sent) at once
+}
+
+
 def settings(app) -> dict:
-    """``[procurement]`` of ``crm.toml``, checked: ``allow_negative`` and ``ship_on_confirm`` (booleans)."""
+    """``[procurement]`` of ``crm.toml``, checked: every key known (:data:`SETTINGS`), every value a boolean."""
     section = app.config.section("procurement")
-    values = {"allow_negative": False, "ship_on_confirm": False}
+    values = dict(SETTINGS)
     for key, value in section.items():
         if key not in values:
             raise ConfigError(f"crm.toml: procurement.{key}: unknown key (known: {', '.join(sorted(values))})")
@@ -206,9 +214,12 @@ def _evaluate(app, session, levels: dict, *, trigger: str) -> None:
     below = [pid for pid, (on_hand, reserved, incoming, minimum) in levels.items()
              if minimum is not None and on_hand + incoming - reserved < minimum]
     if below:
+        from plugins.procurement.services_alerts import alert_no_supplier
         from plugins.procurement.services_reorder import raise_needs
 
-        raise_needs(app, session, product_ids=below, trigger=trigger, locked=True)
+        result = raise_needs(app, session, product_ids=below, trigger=trigger, locked=True)
+        if result["no_supplier"]:  # told now, not only in the next run's summary
+            alert_no_supplier(app, session, result["no_supplier"], trigger=trigger)
 
 
 # --- adjustments and views ---------------------------------------------------------------------

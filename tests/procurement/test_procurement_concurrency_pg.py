@@ -108,9 +108,11 @@ def test_concurrent_sales_and_sweeps_never_order_a_need_twice(tmp_path, pg_datab
         # every need brings the forecast to the maximum exactly (multiple 1); sales only lower it:
         # a need ordered twice would leave it far above the maximum
         assert MINIMUM <= Decimal(row["forecast"]) <= MAXIMUM, row
-        ordered = [(Decimal(q) / 1000, Decimal(f) / 1000) for s, q, f in lines if s == sku]
-        assert all(seen < MINIMUM and seen + quantity == MAXIMUM for quantity, seen in ordered), ordered
-        assert sum(q for q, _ in ordered) == Decimal(row["incoming"])
-        assert Decimal(5) + sum(q for q, _ in ordered) - sold[sku] == Decimal(row["forecast"])
+        # every need joined the product's one line on the draft; the line records the last raise
+        (ordered,) = [(Decimal(q) / 1000, Decimal(f) / 1000) for s, q, f in lines if s == sku]
+        quantity, seen = ordered
+        assert seen < MINIMUM, ordered
+        assert quantity == Decimal(row["incoming"])
+        assert Decimal(5) + quantity - sold[sku] == Decimal(row["forecast"])
     assert drafts == 1  # one supplier, one open draft, however many processes raced to create it
     app.close()

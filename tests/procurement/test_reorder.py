@@ -109,29 +109,42 @@ def test_the_rule_supplier_then_the_preferred_then_the_cheapest(shop, factory):
         set_price(shop.app, session, {"sku": "A", "supplier": "Grossiste SA", "price": "5.00", "preferred": "yes"},
                   update_existing=True)
         set_rule(shop.app, session, {"sku": "A", "minimum": "60", "maximum": "100"}, update=True)
-    shop.run()  # forecast 55 < 60: the preferred supplier now
+    shop.run()  # forecast 50 < 60: the preferred supplier now
     with shop.app.transaction() as session:
         assert get_purchase_order(session, "PO2026-000002").supplier.name == "Grossiste SA"
         set_rule(shop.app, session, {"sku": "A", "minimum": "200", "maximum": "300", "supplier": str(cheap.id)},
                  update=True)
-    shop.run()  # the rule's own supplier wins: its draft gets the line
-    assert [n for n, *_ in shop.lines()] == ["PO2026-000001", "PO2026-000002", "PO2026-000001"]
+    shop.run()  # the rule's own supplier wins: the need joins A's line on its draft (forecast 100: +200)
+    assert [(n, quantity) for n, _, _, quantity, _ in shop.lines()] == [
+        ("PO2026-000001", D("245.000")), ("PO2026-000002", D("50.000"))]
 
 
-def test_a_rule_without_supplier_alerts_purchasing_and_the_others_still_run(shop):
-    from core.outbox import list_notifications
-
+def test_a_rule_without_supplier_alerts_purchasing_at_the_sale_once_a_day(shop, outbox):
     shop.product("ORPHAN", stock="30", rule=("10", "50", "1"), supplier=False)
     shop.product("A", stock="30", rule=("10", "50", "1"))
-    shop.sell(("ORPHAN", 25), ("A", 25))  # the hook orders A and leaves ORPHAN to the run's alert
-    result = shop.run()
-    assert result["products_without_supplier"] == ["ORPHAN"]
+    shop.sell(("ORPHAN", 25), ("A", 25))  # the hook orders A and tells purchasing about ORPHAN at once
     assert [sku for _, _, sku, *_ in shop.lines()] == ["A"]
-    with shop.app.transaction() as session:
-        (summary,) = list_notifications(session)
-    assert "without supplier" in summary.subject
-    assert "- ORPHAN" in summary.body_text and "A: 45.000" in summary.body_text
+    (alert,) = outbox.messages()
+    assert (alert["recipients"], alert["subject"]) == (
+        ["buyer@shop.fr"], "No supplier for ORPHAN: forecast 5.000 below its minimum")
+    assert "order SO2026-000001 confirmed" in alert["text"] and "minimum 10.000" in alert["text"]
+    shop.sell(("ORPHAN", 2))  # lower still, the same day: purchasing knows already
+    assert len(outbox.messages(subject=alert["subject"])) == 1
+    assert len([m for m in outbox.messages() if m["subject"].startswith("No supplier for ORPHAN")]) == 1
+
+    result = shop.run()  # the day's summary lists it too
+    assert result["products_without_supplier"] == ["ORPHAN"]
+    summary = outbox.messages()[-1]
+    assert "without supplier" in summary["subject"]
+    assert "- ORPHAN" in summary["text"] and "A: 45.000" in summary["text"]
     assert shop.run()["summary_sent"] == 0  # the same alert is not sent twice a day
+
+    shop.app._today = shop.app.today + dt.timedelta(days=1)
+    shop.sell(("ORPHAN", 1))  # still no supplier the next day: told again, once
+    shop.sell(("ORPHAN", 1))
+    assert [m["subject"] for m in outbox.messages() if m["subject"].startswith("No supplier")] == [
+        "No supplier for ORPHAN: forecast 5.000 below its minimum",
+        "No supplier for ORPHAN: forecast 2.000 below its minimum"]
 
 
 def test_a_bad_rule_fails_alone_named_and_the_others_are_ordered(shop, monkeypatch, app):
@@ -183,7 +196,7 @@ def test_dry_run_shows_the_plan_and_writes_nothing(shop, crm):
         session.execute(text("UPDATE procurement_stock_level SET incoming = 0"))
     planned = crm("reorder", "run", "--dry-run", "--json").json["planned"]
     assert planned == [{"sku": "A", "supplier": "Grossiste SA", "forecast": "5.000", "quantity": "48.000",
-                        "unit_price": "2.0000", "purchase_order": "PO2026-000001"}]
+                        "unit_price": "2.0000", "purchase_order": "PO2026-000001", "joins_line": False}]
     assert shop.lines() == []
     assert "A" in crm("reorder", "run", "--dry-run").stdout
 

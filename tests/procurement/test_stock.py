@@ -136,23 +136,32 @@ def test_check_finds_a_summary_that_disagrees_with_the_ledger(crm, shop, app):
     assert crm("stock", "check", "--json").json["ok"] is True
 
 
-def test_orders_confirmed_while_the_module_was_off_are_reserved_when_it_comes_back(crm, shop, app, factory):
+def test_orders_confirmed_while_the_module_was_off_are_reserved_when_it_comes_back(crm, shop, app, workspace):
+    from core.lifecycle import disable_module, enable_module
+    from core.testing import Factory
+
     shop.product("A", stock="10")
-    crm("modules", "disable", "procurement")
-    factory.app = app.__class__(app.config.__class__(**{**app.config.__dict__, "enabled": []}), today=app.today)
-    factory.order(shop.customer, [{"sku": "A", "quantity": "4"}], confirm=True)
-    crm("modules", "enable", "procurement")
+    off = disable_module(app, "procurement")  # rewrites crm.toml, as `crm modules disable` does
+    try:
+        assert "procurement" not in workspace.app().config.enabled
+        Factory(off).order(shop.customer, [{"sku": "A", "quantity": "4"}], confirm=True)  # no hook: nothing reserved
+        assert "No such command 'stock'" in crm("stock", "list", expect=2).stderr
+        back = enable_module(off, "procurement")  # the module's install rebuilds the levels
+        back.close()
+    finally:
+        off.close()
     assert crm("stock", "check", "--json").json["ok"] is True
     assert [(r["reserved"], r["forecast"]) for r in crm("stock", "list", "--json").json] == [("4.000", "6.000")]
 
 
-def test_a_bad_config_value_is_named(shop, app):
+@pytest.mark.parametrize("key", ["allow_negative", "ship_on_confirm", "confirm_generated"])
+def test_a_bad_config_value_is_named(shop, app, key):
     from core.errors import ConfigError, HookError
 
-    shop.product("A", stock="10")
-    _set(app, allow_negative="yes")
-    with pytest.raises(HookError, match=r"crm.toml: procurement.allow_negative: must be true or false"):
-        shop.sell(("A", 1))
+    shop.product("A", stock="10", rule=("5", "20", "1"))
+    _set(app, **{key: "yes"})
+    with pytest.raises(HookError, match=rf"crm.toml: procurement.{key}: must be true or false"):
+        shop.sell(("A", 6))
     _set(app, allow_negatif=True)
     from plugins.procurement.services_stock import settings
 
