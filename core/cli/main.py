@@ -29,9 +29,10 @@ KERNEL_COMMANDS = {
     "jobs": "core.cli.jobs:jobs",
     "notifications": "core.cli.notifications:notifications",
     "plugin": "core.cli.plugin:plugin",
+    "demo": "core.cli.demo:demo",
 }
 #: Commands that must work even when a module is broken, so an admin can recover.
-RECOVERY_COMMANDS = {"init", "modules", "migrate", "hooks", "plugin"}
+RECOVERY_COMMANDS = {"init", "modules", "migrate", "hooks", "plugin", "demo"}
 
 
 class CrmGroup(click.Group):

@@ -64,6 +64,7 @@ class RateTable:
         for kind, day, rate in session.execute(select(Rate.kind, Rate.valid_from, Rate.rate).order_by(Rate.valid_from)):
             self.rates[kind].append((day, rate))
         self._cache: dict[dt.date, Decimal] = {}
+        self._days_cache: dict[tuple[dt.date, dt.date], Decimal] = {}
 
     def _in_force(self, kind: str, day: dt.date) -> Decimal:
         found = None
@@ -89,12 +90,23 @@ class RateTable:
         """Late interest on ``amount`` from the day after ``due_date`` to ``today`` included."""
         if today <= due_date or amount <= 0:
             return Decimal("0.00")
-        total = Decimal(0)
-        day = due_date + dt.timedelta(days=1)
-        while day <= today:
-            half_end = dt.date(day.year, 6, 30) if day.month <= 6 else dt.date(day.year, 12, 31)
-            last = min(half_end, today)
-            days = (last - day).days + 1
-            total += amount * self.penalty_rate(day) * days / Decimal(36500)
-            day = last + dt.timedelta(days=1)
-        return round_money(total)
+        return round_money(amount * self.rate_days(due_date, today) / Decimal(36500))
+
+    def rate_days(self, due_date: dt.date, today: dt.date) -> Decimal:
+        """Sum over the days late of each day's rate (percent-days): interest = amount x this / 36,500.
+
+        It depends on the due date only, so a run over thousands of invoices computes it once per
+        due date (cached); the amount is multiplied in once and rounded once, as the law reads.
+        """
+        key = (due_date, today)
+        found = self._days_cache.get(key)
+        if found is None:
+            found = Decimal(0)
+            day = due_date + dt.timedelta(days=1)
+            while day <= today:
+                half_end = dt.date(day.year, 6, 30) if day.month <= 6 else dt.date(day.year, 12, 31)
+                last = min(half_end, today)
+                found += self.penalty_rate(day) * ((last - day).days + 1)
+                day = last + dt.timedelta(days=1)
+            self._days_cache[key] = found
+        return found

@@ -1,4 +1,4 @@
-"""The reminder run: set-based SQL decides who gets which level; Python only words the messages.
+"""The reminder run: set-based SQL decides who gets which level; one pass in Python addresses the messages.
 
 Rules (DESIGN.md "Billing", issue 5), each enforced here:
 
@@ -14,7 +14,8 @@ Rules (DESIGN.md "Billing", issue 5), each enforced here:
 - one message per customer per run, listing all of the customer's overdue invoices, worded by the
   highest level reached today; then one internal summary per sales owner and one for collections.
 
-Everything, messages included (the outbox), is written in the caller's transaction.
+Everything, messages included (the outbox), is written in the caller's transaction. The messages
+are stored as a template name and a JSON context and worded when they are delivered or shown.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from sqlalchemy import Date, bindparam
 from sqlalchemy import text as sql_text
@@ -114,15 +114,18 @@ def run_reminders(app, session, today: dt.date | None = None, *, collect: bool =
         WHERE r.run_id = :run AND r.status = 'sent'
         ON CONFLICT (invoice_id) DO UPDATE SET level = excluded.level, last_reminded_on = excluded.last_reminded_on,
             handed_over_on = COALESCE(billing_reminder_case.handed_over_on, excluded.handed_over_on)"""), params)
-    from plugins.billing.services_reminder_messages import Composer
+    from plugins.billing.services_reminder_messages import Composer, fill_rate_days, invoice_json_sql
 
     composer = Composer(app, session, run.id, today, policy, collect=collect)
+    with_rates = fill_rate_days(session, composer.rates, today, OPEN)
+    interest = ("(2 * i.residual * d.rate_days + 365000000) / 730000000" if with_rates else "NULL")
     rows = session.execute(text(f"""
-        SELECT i.partner_id, i.id, i.number, i.invoice_date, i.due_date, i.total, i.residual, i.salesperson_id,
-               c.level, r.id AS reminder_id, r.level AS new_level
+        SELECT i.partner_id, i.id, i.number, i.residual, i.salesperson_id, r.id AS reminder_id,
+               r.level AS new_level, {invoice_json_sql(app.dialect)} AS line, {interest} AS interest
         FROM billing_invoice i
         LEFT JOIN billing_reminder_case c ON c.invoice_id = i.id
         LEFT JOIN billing_reminder r ON r.invoice_id = i.id AND r.level = c.level AND r.run_id = :run
+        {"LEFT JOIN billing_run_rate_days d ON d.due_date = i.due_date" if with_rates else ""}
         WHERE {OPEN} AND i.due_date < :today
           AND i.partner_id IN (SELECT partner_id FROM billing_reminder WHERE run_id = :run AND status = 'sent')
         ORDER BY i.partner_id, i.due_date, i.id"""), params, execution_options={"yield_per": BATCH})

@@ -30,7 +30,8 @@ def given(values: dict) -> dict:
 
 
 LEAD_OPTIONS = [("--company", "company", "Company the person works for."), ("--email", "email", "E-mail address."),
-                ("--phone", "phone", "Phone number."), ("--source", "source", "Where the lead came from."),
+                ("--phone", "phone", "Phone number."), ("--siren", "siren", "The company's SIREN (9 digits)."),
+                ("--website", "website", "The company's web site."), ("--source", "source", "Where the lead came from."),
                 ("--campaign", "campaign", "Marketing campaign."), ("--owner", "owner", "Login of the owner."),
                 ("--team", "team", "Sales team."), ("--notes", "notes", "Free notes.")]
 
@@ -51,7 +52,10 @@ def _duplicate_text(data: dict) -> str | None:
         parts.append(f"lead {data['duplicate_of']}")
     if data["duplicate_partner"]:
         parts.append(f"partner {data['duplicate_partner']}")
-    return ", ".join(parts) or None
+    if not parts:
+        return None
+    same = (data.get("duplicate_keys") or "").replace("company_name", "company + name").replace(",", ", ")
+    return ", ".join(parts) + (f" (same {same})" if same else "")
 
 
 @click.group()

@@ -45,10 +45,33 @@ def _check(deal: Opportunity, action: str) -> str:
 
 
 def _record(app, session, deal: Opportunity, action: str, from_stage_id, user=None, note=None) -> None:
+    """Write the :class:`StageChange` of a transition and keep the deal's history summary in step."""
     session.add(StageChange(opportunity_id=deal.id, action=action, from_stage_id=from_stage_id,
                             to_stage_id=deal.stage_id, changed_on=app.today,
                             user_id=user.id if user is not None else None, note=note))
+    summarise_change(deal, deal.stage, app.today)
     session.flush()
+
+
+def summarise_change(deal: Opportunity, stage, day: dt.date) -> None:
+    """Fold one change (entering ``stage`` on ``day``) into the deal's summary columns.
+
+    The summary equals :func:`plugins.funnel.history.rebuild_summary` over the history: min and
+    max of the change dates (a replayed earlier ``--today`` may write an older date), and the
+    entered stage of highest sequence that is not Lost.
+    """
+    if deal.first_change_on is None or day < deal.first_change_on:
+        deal.first_change_on = day
+    if deal.last_change_on is None or day > deal.last_change_on:
+        deal.last_change_on = day
+    if stage.kind == "lost":
+        return
+    if deal.furthest_stage_id is None:
+        deal.furthest_stage_id = stage.id
+        return
+    sequence = {s.id: s.sequence for s in deal.pipeline.stages}
+    if stage.sequence > sequence.get(deal.furthest_stage_id, -1):
+        deal.furthest_stage_id = stage.id
 
 
 def default_close(app) -> dt.date:

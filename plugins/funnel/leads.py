@@ -11,15 +11,14 @@ State machine (one place, one function per transition)::
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 from sqlalchemy import func, or_, select
 
 from core.errors import NotFound, StateError, ValidationError
 from core.models import Contact, Partner
 from core.schemas import load
 from core.services.people import get_team, get_user
+from plugins.funnel.matching import company_key, email_domain, email_key, fold, lead_keys, matched_keys, phone_key
+
 from plugins.funnel.models import Activity, Lead, LeadEvent, Opportunity
 from plugins.funnel.schemas import LeadSchema
 
@@ -29,31 +28,9 @@ TRANSITIONS = {
     "convert": ("new", "qualified"),
     "merge": ("new", "qualified", "disqualified"),
 }
-EDITABLE = ("name", "company", "email", "phone", "source", "campaign", "notes")
-_SPACES = re.compile(r"\s+")
-
-
-def fold(text: str | None) -> str:
-    """Case-, accent- and space-insensitive form of a name ("  Café  Dupont " -> "cafe dupont")."""
-    if not text:
-        return ""
-    if text.isascii():
-        return " ".join(text.lower().split())
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return _SPACES.sub(" ", text.casefold()).strip()
-
-
-def email_key(email: str | None) -> str | None:
-    """The normalised e-mail a duplicate is matched on (trimmed, lower-case)."""
-    return email.strip().lower() if email and email.strip() else None
-
-
-def company_key(company: str | None, name: str | None) -> str | None:
-    """``company|name`` folded, or None without a company (a name alone matches too many people)."""
-    if not company or not fold(company):
-        return None
-    return f"{fold(company)}|{fold(name)}"[:402]
+EDITABLE = ("name", "company", "email", "phone", "siren", "website", "source", "campaign", "notes")
+MATCHED_FIELDS = ("name", "company", "email", "phone", "siren", "website")
+__all__ = ["company_key", "email_key", "fold"]   # the match keys, re-exported where they were first defined
 
 
 def _move(lead: Lead, action: str) -> None:
@@ -67,33 +44,85 @@ def record_event(app, session, lead: Lead, action: str, detail: str | None = Non
                           user_id=user.id if user is not None else None))
 
 
-def find_duplicate(session, email: str | None, company: str | None, name: str | None,
-                   *, exclude: int | None = None) -> tuple[int | None, int | None]:
-    """``(lead id, partner id)`` of the first lead and partner with the same normalised e-mail, or
-    the same company and name (a partner named like the company with a contact of that name)."""
-    ekey, ckey = email_key(email), company_key(company, name)
-    lead_id = partner_id = None
-    conditions = []
-    if ekey:
-        conditions.append(Lead.email_key == ekey)
-    if ckey:
-        conditions.append(Lead.company_key == ckey)
-    if conditions:
-        query = select(func.min(Lead.id)).where(or_(*conditions), Lead.state != "merged")
-        if exclude is not None:
-            query = query.where(Lead.id != exclude)
-        lead_id = session.execute(query).scalar()
-    if ekey:
-        partner_id = session.execute(select(func.min(Partner.id)).where(func.lower(Partner.email) == ekey)).scalar()
-        if partner_id is None:
-            partner_id = session.execute(select(func.min(Contact.partner_id)).where(
-                func.lower(Contact.email) == ekey)).scalar()
-    if partner_id is None and company and fold(company):
-        rows = session.execute(select(Partner.id, Partner.name, Contact.name).join(
-            Contact, Contact.partner_id == Partner.id).where(
-            func.lower(Partner.name) == company.strip().lower())).all()
-        partner_id = next((pid for pid, _, contact in rows if fold(contact) == fold(name)), None)
-    return lead_id, partner_id
+LEAD_KEY_COLUMNS = {"email": Lead.email_key, "phone": Lead.phone_key, "siren": Lead.siren,
+                    "company_name": Lead.company_key, "domain": Lead.domain_key}
+
+
+def set_keys(lead: Lead) -> None:
+    """Recompute the lead's stored match keys from its fields."""
+    keys = lead_keys(**{f: getattr(lead, f) for f in MATCHED_FIELDS})
+    lead.email_key, lead.phone_key = keys["email"], keys["phone"]
+    lead.company_key, lead.domain_key = keys["company_name"], keys["domain"]
+
+
+def find_duplicate(session, values: dict, *, older_than: int | None = None) -> tuple[int | None, int | None, str | None]:
+    """``(lead id, partner id, matched keys)`` for a lead with ``values`` (name, company, e-mail, phone,
+    SIREN, website): the oldest lead (not merged; older than ``older_than`` if given) and the first
+    partner sharing one of its match keys, and which keys matched (``"email,domain"``)."""
+    keys = lead_keys(**{f: values.get(f) for f in MATCHED_FIELDS})
+    matches: dict = {}
+    lead_id = None
+    for key, column in LEAD_KEY_COLUMNS.items():
+        if not keys[key]:
+            continue
+        query = select(func.min(Lead.id)).where(column == keys[key], Lead.state != "merged")
+        if older_than is not None:
+            query = query.where(Lead.id < older_than)
+        found = session.execute(query).scalar()
+        if found is not None:
+            matches[key] = True
+            lead_id = found if lead_id is None else min(lead_id, found)
+    partner_id = None
+    for key in ("email", "phone", "siren", "company_name", "domain"):
+        if keys[key]:
+            found = PARTNER_MATCHERS[key](session, keys[key], values)
+            if found is not None:
+                matches[key] = True
+                partner_id = found if partner_id is None else partner_id
+    return lead_id, partner_id, matched_keys(keys, matches)
+
+
+def _partner_by_email(session, key, values):
+    found = session.execute(select(func.min(Partner.id)).where(func.lower(Partner.email) == key)).scalar()
+    if found is None:
+        found = session.execute(select(func.min(Contact.partner_id)).where(func.lower(Contact.email) == key)).scalar()
+    return found
+
+
+def _digits(column):
+    """The column without the usual phone separators (SQL), to narrow the candidates before the exact key."""
+    for separator in (" ", ".", "-", "(", ")", "/", "+"):
+        column = func.replace(column, separator, "")
+    return column
+
+
+def _partner_by_phone(session, key, values):
+    tail = f"%{key[-8:]}"
+    rows = session.execute(select(Partner.id, Partner.phone).where(_digits(Partner.phone).like(tail)).union_all(
+        select(Contact.partner_id, Contact.phone).where(_digits(Contact.phone).like(tail)))).all()
+    return min((pid for pid, phone in rows if phone_key(phone) == key), default=None)
+
+
+def _partner_by_siren(session, key, values):
+    return session.execute(select(func.min(Partner.id)).where(Partner.siren == key)).scalar()
+
+
+def _partner_by_company_name(session, key, values):
+    company, name = values.get("company"), values.get("name")
+    rows = session.execute(select(Partner.id, Contact.name).join(Contact, Contact.partner_id == Partner.id).where(
+        func.lower(Partner.name) == company.strip().lower()).order_by(Partner.id)).all()
+    return next((pid for pid, contact in rows if fold(contact) == fold(name)), None)
+
+
+def _partner_by_domain(session, key, values):
+    pattern = f"%@{key}"
+    rows = session.execute(select(Partner.id, Partner.email).where(func.lower(Partner.email).like(pattern)).union_all(
+        select(Contact.partner_id, Contact.email).where(func.lower(Contact.email).like(pattern)))).all()
+    return min((pid for pid, email in rows if email_domain(email) == key), default=None)
+
+
+PARTNER_MATCHERS = {"email": _partner_by_email, "phone": _partner_by_phone, "siren": _partner_by_siren,
+                    "company_name": _partner_by_company_name, "domain": _partner_by_domain}
 
 
 def resolve_people(session, data: dict) -> dict:
@@ -115,10 +144,9 @@ def create_lead(app, session, raw: dict, *, user=None, record: str | None = None
     except NotFound as exc:
         raise ValidationError(str(exc).split(": ", 1)[-1], record=record,
                               field="owner" if "user" in str(exc) else "team") from None
-    lead = Lead(**{k: data.get(k) for k in EDITABLE}, **people, created_on=data.get("created_on") or app.today,
-                email_key=email_key(data.get("email")), company_key=company_key(data.get("company"), data["name"]))
-    lead.duplicate_of_id, lead.duplicate_partner_id = find_duplicate(session, data.get("email"),
-                                                                     data.get("company"), data["name"])
+    lead = Lead(**{k: data.get(k) for k in EDITABLE}, **people, created_on=data.get("created_on") or app.today)
+    set_keys(lead)
+    lead.duplicate_of_id, lead.duplicate_partner_id, lead.duplicate_keys = find_duplicate(session, data)
     session.add(lead)
     session.flush()
     record_event(app, session, lead, "created", user=user)
@@ -142,12 +170,10 @@ def update_lead(app, session, lead: Lead, raw: dict, *, user=None, record: str |
                 changes[field] = (getattr(lead, attr), new)
                 setattr(lead, attr, new)
     if changes:
-        lead.email_key = email_key(lead.email)
-        lead.company_key = company_key(lead.company, lead.name)
-        lead.duplicate_of_id, lead.duplicate_partner_id = find_duplicate(session, lead.email, lead.company,
-                                                                         lead.name, exclude=lead.id)
-        if lead.duplicate_of_id and lead.duplicate_of_id > lead.id:
-            lead.duplicate_of_id = None  # the older record is the original, not this one
+        set_keys(lead)
+        # only an older record can be the original of this one
+        lead.duplicate_of_id, lead.duplicate_partner_id, lead.duplicate_keys = find_duplicate(
+            session, {f: getattr(lead, f) for f in MATCHED_FIELDS}, older_than=lead.id)
         session.flush()
         record_event(app, session, lead, "edited", ", ".join(sorted(changes)), user=user)
     return changes
@@ -200,7 +226,7 @@ def convert(app, session, lead: Lead, *, partner_ref=None, create_partner_always
     else:
         partner = create_partner(app, session, {
             "name": lead.company or lead.name, "kind": "company" if lead.company else "person",
-            "email": lead.email, "phone": lead.phone,
+            "email": lead.email, "phone": lead.phone, "siren": lead.siren,
             "salesperson": lead.owner.login if lead.owner else None}, record=record, allow_duplicate=True)
     contact = None
     if lead.company:
@@ -237,8 +263,7 @@ def merge(app, session, keep: Lead, other: Lead, *, user=None) -> Lead:
             filled.append(field)
     if other.notes and keep.notes and other.notes not in keep.notes:
         keep.notes = f"{keep.notes}\n{other.notes}"
-    keep.email_key = email_key(keep.email)
-    keep.company_key = company_key(keep.company, keep.name)
+    set_keys(keep)
     for activity in session.scalars(select(Activity).where(Activity.lead_id == other.id)):
         activity.lead_id = keep.id
     for event in session.scalars(select(LeadEvent).where(LeadEvent.lead_id == other.id)):
@@ -284,8 +309,9 @@ def lead_dict(session, lead: Lead, *, history: bool = False) -> dict:
         "id": lead.id, "name": lead.name, "company": lead.company, "email": lead.email, "phone": lead.phone,
         "source": lead.source, "campaign": lead.campaign, "owner": lead.owner.login if lead.owner else None,
         "team": lead.team.name if lead.team else None, "notes": lead.notes, "state": lead.state,
+        "siren": lead.siren, "website": lead.website,
         "disqualify_reason": lead.disqualify_reason, "duplicate_of": lead.duplicate_of_id,
-        "duplicate_partner": lead.duplicate_partner_id, "partner": lead.partner_id,
+        "duplicate_partner": lead.duplicate_partner_id, "duplicate_keys": lead.duplicate_keys, "partner": lead.partner_id,
         "merged_into": lead.merged_into_id, "created_on": lead.created_on.isoformat(),
     }
     if history:

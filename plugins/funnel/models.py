@@ -44,9 +44,18 @@ class Lead(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(12), default="new")
     disqualify_reason: Mapped[str | None] = mapped_column(Text)
-    #: normalised match keys (lower-case e-mail; "company|name" folded), indexed for duplicate detection
+    #: the company's SIREN (9 digits, checked) and web site, when known
+    siren: Mapped[str | None] = mapped_column(String(9), index=True)
+    website: Mapped[str | None] = mapped_column(String(200))
+    #: normalised match keys, indexed for duplicate detection (see plugins/funnel/matching.py):
+    #: lower-case e-mail; "company|name" folded; phone digits in French national form; the company's
+    #: web or e-mail domain (never a free-mail one)
     email_key: Mapped[str | None] = mapped_column(String(254), index=True)
     company_key: Mapped[str | None] = mapped_column(String(402), index=True)
+    phone_key: Mapped[str | None] = mapped_column(String(20), index=True)
+    domain_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    #: which keys matched the lead or partner this one duplicates ("email,domain"), or None
+    duplicate_keys: Mapped[str | None] = mapped_column(String(60))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("funnel_lead.id"))
     duplicate_partner_id: Mapped[int | None] = mapped_column(ForeignKey("core_partner.id"))
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("core_partner.id"))
@@ -124,6 +133,14 @@ class Opportunity(Base):
               "stage_id", "probability", "value"),
         # new deals per month
         Index("ix_funnel_opportunity_created", "pipeline_id", "created_on", "owner_id", "team_id", "value"),
+        # conversion rates: per furthest stage, the deals whose changes overlap a period (no sort)
+        Index("ix_funnel_opportunity_history", "pipeline_id", "furthest_stage_id", "last_change_on",
+              "first_change_on", "owner_id", "team_id"),
+        # the same for one owner's or one team's report (--owner, --team) without reading the others' deals
+        Index("ix_funnel_opportunity_history_owner", "owner_id", "pipeline_id", "furthest_stage_id",
+              "last_change_on", "first_change_on"),
+        Index("ix_funnel_opportunity_history_team", "team_id", "pipeline_id", "furthest_stage_id",
+              "last_change_on", "first_change_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -145,6 +162,14 @@ class Opportunity(Base):
     #: closed_on - created_on in days, set when won (the cycle length the report averages)
     cycle_days: Mapped[int | None]
     lost_reason: Mapped[str | None] = mapped_column(Text)
+    #: summary of the deal's stage history, written with every :class:`StageChange` in the same
+    #: transaction (``deals.record_change``): the first and last business dates of a change and the
+    #: furthest stage ever entered (Won is beyond every open stage; Lost is not progress). The
+    #: conversion rates read it instead of the whole history for deals whose changes all fall in
+    #: the period. A derived value, so no foreign key (a constraint would rebuild the table on SQLite).
+    first_change_on: Mapped[dt.date | None]
+    last_change_on: Mapped[dt.date | None]
+    furthest_stage_id: Mapped[int | None]
     order_id: Mapped[int | None] = mapped_column(ForeignKey("core_sales_order.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -74,16 +74,16 @@ def funnel_report(app, session, scope: Scope) -> dict:
         per_stage[stage_id]["value"] += value
         per_stage[stage_id]["weighted"] += value * probability / HUNDRED
 
-    # 2. deals closed in the period, per outcome and month: count, value, cycle days
-    month = month_of(session, O.closed_on)
+    # 2. deals closed in the period, per outcome and day (the index order: no sort), summed by month here
     closed_rows = session.execute(
-        select(O.state, month, func.count(), func.sum(O.value), func.sum(O.cycle_days))
+        select(O.state, O.closed_on, func.count(), func.sum(O.value), func.sum(O.cycle_days))
         .where(O.state.in_(("won", "lost")), O.closed_on.between(scope.start, scope.end), *scope.filters())
-        .group_by(O.state, month)).all()
+        .group_by(O.state, O.closed_on)).all()
     won_count = lost_count = cycle_sum = 0
     won_value = lost_value = Decimal("0")
     trend: dict[str, dict] = {}
-    for state, label, count, value, cycles in closed_rows:
+    for state, day, count, value, cycles in closed_rows:
+        label = _month_label(day)
         row = trend.setdefault(label, _trend_row(label))
         row[f"{state}_count"] += count
         row[f"{state}_value"] += Decimal(value or 0)
@@ -99,11 +99,11 @@ def funnel_report(app, session, scope: Scope) -> dict:
     per_stage[won_stage.id].update(count=won_count, value=won_value, weighted=won_value)
     per_stage[lost_stage.id].update(count=lost_count, value=lost_value, weighted=Decimal("0"))
 
-    # 3. deals created in the period, per month (the trend of what enters the funnel)
-    month = month_of(session, O.created_on)
-    for label, count, value in session.execute(
-            select(month, func.count(), func.sum(O.value))
-            .where(O.created_on.between(scope.start, scope.end), *scope.filters()).group_by(month)).all():
+    # 3. deals created in the period, per day then month (the trend of what enters the funnel)
+    for day, count, value in session.execute(
+            select(O.created_on, func.count(), func.sum(O.value))
+            .where(O.created_on.between(scope.start, scope.end), *scope.filters()).group_by(O.created_on)).all():
+        label = _month_label(day)
         row = trend.setdefault(label, _trend_row(label))
         row["created_count"] += count
         row["created_value"] += Decimal(value or 0)
@@ -142,6 +142,11 @@ def funnel_report(app, session, scope: Scope) -> dict:
     }
 
 
+def _month_label(day) -> str:
+    """``YYYY-MM`` of a date (SQLite may hand back ISO text for a grouped date column)."""
+    return day[:7] if isinstance(day, str) else f"{day.year}-{day.month:02d}"
+
+
 def _trend_row(label: str) -> dict:
     return {"month": label, "created_count": 0, "created_value": Decimal("0"), "won_count": 0,
             "won_value": Decimal("0"), "lost_count": 0, "lost_value": Decimal("0")}
@@ -154,16 +159,34 @@ def conversion_rates(session, scope: Scope, stages) -> list[dict]:
     open stage; lost is not progress). A deal that reached stage k+1 also passed stage k, even if
     it skipped it, so ``reached(k) = deals whose furthest stage is k or later`` and
     ``conversion(k -> k+1) = reached(k+1) / reached(k)``.
+
+    Set-based and cheap: the deals with a change in the period are those whose summary
+    (``first_change_on``, ``last_change_on``) overlaps it, read from one covering index. When all
+    of a deal's changes fall in the period its furthest stage in the period is the summary's
+    ``furthest_stage_id``; only the deals whose history straddles a bound of the period look at
+    their own few ``funnel_stage_change`` rows of the period (an index seek per deal).
     """
     ladder = [s for s in stages if s.kind != "lost"]
-    rank = case({s.id: s.sequence for s in ladder}, value=H.to_stage_id)
-    furthest = select(H.opportunity_id, func.max(rank).label("furthest")).where(
-        H.to_stage_id.in_([s.id for s in ladder]), H.changed_on.between(scope.start, scope.end))
-    if scope.owner is not None or scope.team is not None:
-        furthest = furthest.join(Opportunity.__table__, O.id == H.opportunity_id).where(
-            *scope.filters(pipeline=False))
-    furthest = furthest.group_by(H.opportunity_id).subquery()
-    counts = dict(session.execute(select(furthest.c.furthest, func.count()).group_by(furthest.c.furthest)).all())
+    ladder_ids = [s.id for s in ladder]
+    rank = {s.id: s.sequence for s in ladder}
+    overlaps = [O.pipeline_id == scope.pipeline.id, O.furthest_stage_id.in_(ladder_ids),
+                O.last_change_on >= scope.start, O.first_change_on <= scope.end, *scope.filters(pipeline=False)]
+    inside = and_(O.first_change_on >= scope.start, O.last_change_on <= scope.end)
+    # every change in the period: the furthest stage of the period is the deal's furthest stage
+    counts = dict.fromkeys(rank.values(), 0)
+    for stage_id, count in session.execute(
+            select(O.furthest_stage_id, func.count()).where(*overlaps, inside).group_by(O.furthest_stage_id)):
+        counts[rank[stage_id]] += count
+    # the history straddles a bound: the deal's own changes of the period (a few rows, one index seek)
+    in_period = (select(func.max(case(rank, value=H.to_stage_id)))
+                 .where(H.opportunity_id == O.id, H.changed_on.between(scope.start, scope.end),
+                        H.to_stage_id.in_(ladder_ids))
+                 .scalar_subquery().label("furthest"))
+    straddling = select(in_period).where(*overlaps, ~inside).subquery()
+    for sequence, count in session.execute(
+            select(straddling.c.furthest, func.count()).group_by(straddling.c.furthest)):
+        if sequence is not None:
+            counts[sequence] += count
     reached, running = {}, 0
     for stage in reversed(ladder):
         running += counts.get(stage.sequence, 0)

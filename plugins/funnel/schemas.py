@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from core.schemas import Exact, LOGIN_RE, _Base
+from core.schemas import Exact, LOGIN_RE, Siren, _Base
 from plugins.funnel.models import ACTIVITY_KINDS, PERIOD_KINDS
 
 
@@ -23,6 +23,8 @@ class LeadSchema(_Base):
     company = _text(200)
     email = fields.Email(load_default=None, validate=validate.Length(max=254))
     phone = _text(40)
+    siren = Siren(load_default=None)
+    website = _text(200)
     source = _text(100)
     campaign = _text(100)
     owner = fields.String(load_default=None, validate=validate.Regexp(LOGIN_RE, error="not a user login"))

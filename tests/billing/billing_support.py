@@ -7,8 +7,6 @@ date given explicitly (an app per day), so a test reads like the days it replays
 from __future__ import annotations
 
 import datetime as dt
-import json
-
 from sqlalchemy import text
 
 
@@ -113,10 +111,23 @@ class Books:
             "JOIN billing_invoice i ON i.id = r.invoice_id ORDER BY r.run_date, i.number, r.level")]
 
     def messages(self, like="billing:reminder:%"):
-        """``[(recipients, subject, channel, body)]`` of the outbox rows whose dedup key matches."""
-        return [(json.loads(r), s, c, b) for r, s, c, b in self.sql(
-            "SELECT recipients, subject, channel, body_text FROM core_notification WHERE dedup_key LIKE :like "
-            "ORDER BY id", like=like)]
+        """``[(recipients, subject, channel, body)]`` of the outbox rows whose dedup key matches.
+
+        The body is worded as at delivery: the reminder run stores a template and its context.
+        """
+        return [(m.recipients, m.subject, m.channel, m.text) for m in self.outbox(like)]
+
+    def outbox(self, like="billing:reminder:%"):
+        """The decoded outbox messages (text and HTML worded) whose dedup key matches, oldest first."""
+        from sqlalchemy import select
+
+        from core.outbox import Message, Notification
+
+        app = self.app("2026-01-05")
+        with app.transaction() as session:
+            rows = session.scalars(select(Notification).where(Notification.dedup_key.like(like))
+                                   .order_by(Notification.id))
+            return [Message.from_row(row, app) for row in rows]
 
 
 def set_billing_config(workspace, text_: str) -> None:

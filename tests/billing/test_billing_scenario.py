@@ -84,7 +84,7 @@ def test_two_months_of_billing_and_reminders(books, crm):
         ("F2026-000005", 2, "sent", "2026-02-27"),
         ("F2026-000001", 3, "sent", "2026-03-07"), ("F2026-000003", 3, "sent", "2026-03-07")]
     # Petit's notice claims the open 260.00, not the 360.00 invoiced
-    petit = books.sql("SELECT body_text FROM core_notification WHERE subject LIKE 'Mise en demeure%Petit%'")[0][0]
+    petit = next(m.text for m in books.outbox() if m.subject.startswith("Mise en demeure") and "Petit" in m.subject)
     assert "260,00" in petit and "restant dû sur 360,00" in petit
     cases = crm("reminders", "list", "--all", "--json").json
     assert {c["invoice"]: (c["level"], c["closed_on"]) for c in cases} == {

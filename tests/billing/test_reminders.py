@@ -214,3 +214,24 @@ def test_policy_from_the_config_file(tmp_path, monkeypatch):
         assert [(l.level, l.name, l.delay_days, l.recipients) for l in levels(session)] == [
             (1, "Un", 2, "customer"), (2, "Deux", 9, "customer,owner")]
     app.close()
+
+
+def test_messages_store_a_template_and_data_and_are_worded_at_delivery(books):
+    import json
+
+    number = books.confirm("2026-01-05", books.customer("Durand"))
+    books.pay("2026-02-07", "45.50", customer="Durand")
+    books.run("2026-02-08")
+    ((template, context, body),) = books.sql("SELECT template, context, body_text FROM core_notification "
+                                             "WHERE dedup_key LIKE 'billing:reminder:%'")
+    data = json.loads(context)
+    assert (template, body) == ("billing/reminder_friendly", "")  # nothing worded by the run
+    assert data["today"] == "2026-02-08" and data["total_open"] == "74.50"
+    assert data["invoices"] == [{"number": number, "invoice_date": "2026-01-05", "due_date": "2026-02-04",
+                                 "days_late": 4, "total": "120.00", "open": "74.50"}]
+    (message,) = books.outbox()
+    assert f"- Facture {number} du 5 janvier 2026, échue le 4 février 2026 (4 jours de retard) : " \
+           "74,50\xa0€ restant dû sur 120,00\xa0€\n" in message.text
+    assert ", le 8 février 2026\n\nBonjour Durand," in message.text and "Total restant dû : 74,50\xa0€" in message.text
+    assert f"<tr><td>{number}</td><td>5 janvier 2026</td><td>4 février 2026</td><td>4</td>" \
+           "<td>74,50\xa0€</td></tr>" in message.html
