@@ -122,8 +122,34 @@ def _check_manifest(name: str, data) -> Manifest:
                     depends=tuple(depends), migrations=migrations)
 
 
+_DISCOVERED: dict[tuple, dict[str, "ModuleEntry"]] = {}
+
+
 def discover() -> dict[str, ModuleEntry]:
-    """Every installed module, by name, with its manifest (or the problem reading it)."""
+    """Every installed module, by name, with its manifest (or the problem reading it).
+
+    Remembered for the life of the process (a demo or a test suite runs many commands in one
+    process) while ``sys.path`` and its folders are unchanged: a folder added to the path, or a
+    package installed into one (its folder's modification time changes), is looked at again.
+    Callers get their own copy of the mapping.
+    """
+    import os
+    import sys
+
+    def stamp(folder: str):
+        try:
+            return os.stat(folder or ".").st_mtime_ns
+        except OSError:
+            return None
+
+    key = tuple((folder, stamp(folder)) for folder in sys.path)
+    if key not in _DISCOVERED:
+        _DISCOVERED.clear()
+        _DISCOVERED[key] = _discover()
+    return dict(_DISCOVERED[key])
+
+
+def _discover() -> dict[str, ModuleEntry]:
     found: dict[str, ModuleEntry] = {}
     for ep in entry_points(group=GROUP):
         dist = ep.dist.name if ep.dist else ""

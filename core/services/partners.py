@@ -20,7 +20,9 @@ def get_partner(session, ref) -> Partner:
         if partner is None:
             raise NotFound(f"partner {text}: no such partner")
         return partner
-    found = session.scalars(select(Partner).where(func.lower(Partner.name) == text.lower()).limit(2)).all()
+    # The exact name first: SQLite's lower() folds only ASCII, so "Établissements X" must match as typed.
+    found = session.scalars(select(Partner).where(Partner.name == text).limit(2)).all() or \
+        session.scalars(select(Partner).where(func.lower(Partner.name) == text.lower()).limit(2)).all()
     if not found:
         raise NotFound(f"partner {text!r}: no such partner")
     if len(found) > 1:

@@ -219,3 +219,11 @@ def test_an_ambiguous_name_asks_for_the_id(crm):
     result = crm("partner", "show", "dupont", expect=1)
     assert one_line(result.stderr) == "error: partner 'dupont': several partners have this name; use the id"
     assert crm("partner", "show", str(first), "--json").json["id"] == first
+
+
+def test_a_partner_whose_name_starts_with_an_accent_is_found_by_name(crm):
+    """SQLite's lower() folds only ASCII: the exact name must still find "Établissements Roux"."""
+    crm("partner", "add", "Établissements Roux")
+    assert crm("partner", "show", "Établissements Roux", "--json").json["name"] == "Établissements Roux"
+    crm("product", "add", "W", "Widget", "--price", "2")
+    assert crm("order", "create", "--customer", "Établissements Roux", "--line", "W:1", "--json").json["total"] == "2.40"

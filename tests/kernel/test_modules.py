@@ -261,3 +261,26 @@ def test_plugin_manager_refuses_before_importing_when_a_dependency_is_missing(fa
 def test_core_is_always_registered():
     pm = build_plugin_manager({}, [])
     assert [pm.get_name(p) for p in pm.get_plugins()] == ["core"]
+
+
+def test_discovery_is_remembered_but_sees_a_package_installed_later(tmp_path, monkeypatch):
+    import os
+
+    from core.modules import discover
+
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    assert "late_mod" not in discover()
+    assert discover() == discover()  # remembered: the same entries, each call its own dict
+    assert discover() is not discover()
+    before = os.stat(site).st_mtime_ns
+    (site / "late_mod").mkdir()
+    (site / "late_mod" / "__init__.py").write_text(
+        'MANIFEST = {"name": "late_mod", "version": "2.0", "summary": "", "depends": []}\n')
+    info = site / "late_mod-2.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: late_mod\nVersion: 2.0\n")
+    (info / "entry_points.txt").write_text("[entonnoir.plugins]\nlate_mod = late_mod\n")
+    os.utime(site, ns=(before + 10**6, before + 10**6))  # what installing does, even on a coarse clock
+    assert discover()["late_mod"].version == "2.0"
