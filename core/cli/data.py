@@ -10,7 +10,8 @@ import click
 from core.cli.context import emit_json, json_option, pass_state
 
 
-def _mapping(pairs) -> dict:
+def parse_mapping(pairs) -> dict:
+    """``--map FILECOLUMN=FIELD`` options as a dict."""
     mapping = {}
     for pair in pairs:
         if "=" not in pair:
@@ -36,17 +37,31 @@ def import_(state, kind, file, skip_invalid, rejects, update, pairs, as_json):
     Every row is validated first; by default one bad row means nothing is written and every bad
     row is listed with its line and field.
     """
-    from core.errors import ValidationError
     from core.importexport import get_kind, run_import
 
     app = state.app
     data_kind = get_kind(app, kind)
-    progress = None
-    if sys.stderr.isatty() and not as_json:
-        progress = _progress_bar(kind)
+    result = run_with_report(lambda progress: run_import(
+        app, data_kind, file, skip_invalid=skip_invalid, update=update, rejects_path=rejects,
+        mapping=parse_mapping(pairs), progress=progress), kind=kind, as_json=as_json)
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    summary = result.as_dict()
+    duplicates = f", {summary['duplicates']} duplicates flagged" if summary.get("duplicates") else ""
+    click.echo(f"{kind}: {summary['created']} created, {summary['updated']} updated, {summary['skipped']} unchanged, "
+               f"{summary['rejected']} rejected{duplicates}"
+               + (f" (see {summary['rejects_file']})" if summary["rejects_file"] else ""))
+
+
+def run_with_report(run, *, kind: str, as_json: bool):
+    """Run an import ``run(progress)`` with a progress bar on a terminal; a refused file is
+    reported as every bad row (one error line, then the others) and exit status 1."""
+    from core.errors import ValidationError
+
+    progress = ProgressBar(kind) if sys.stderr.isatty() and not as_json else None
     try:
-        result = run_import(app, data_kind, file, skip_invalid=skip_invalid, update=update, rejects_path=rejects,
-                            mapping=_mapping(pairs), progress=progress)
+        return run(progress)
     except ValidationError as exc:
         if as_json:
             emit_json({"imported": False, "errors": [{"record": r, "field": f, "message": m} for r, f, m in exc.errors]})
@@ -60,17 +75,9 @@ def import_(state, kind, file, skip_invalid, rejects, update, pairs, as_json):
     finally:
         if progress:
             progress.close()
-    if as_json:
-        emit_json(result.as_dict())
-        return
-    summary = result.as_dict()
-    duplicates = f", {summary['duplicates']} duplicates flagged" if summary.get("duplicates") else ""
-    click.echo(f"{kind}: {summary['created']} created, {summary['updated']} updated, {summary['skipped']} unchanged, "
-               f"{summary['rejected']} rejected{duplicates}"
-               + (f" (see {summary['rejects_file']})" if summary["rejects_file"] else ""))
 
 
-class _progress_bar:
+class ProgressBar:
     """A rich progress bar on a terminal; nothing when piped."""
 
     def __init__(self, kind: str):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -241,28 +240,13 @@ def lead_merge(state, keep, other, user_login):
 @pass_state
 def lead_import(state, file, skip_invalid, rejects, duplicates, pairs, as_json):
     """Import leads from a CSV FILE (every row validated; a bad row writes nothing unless --skip-invalid)."""
-    from core.cli.data import _mapping, _progress_bar
-    from core.errors import ValidationError
+    from core.cli.data import parse_mapping, run_with_report
     from plugins.funnel.importer import import_leads
 
     app = state.app
-    progress = _progress_bar("leads") if sys.stderr.isatty() and not as_json else None
-    try:
-        result = import_leads(app, file, skip_invalid=skip_invalid, duplicates=duplicates, rejects_path=rejects,
-                              mapping=_mapping(pairs), progress=progress)
-    except ValidationError as exc:
-        if as_json:
-            emit_json({"imported": False, "errors": [{"record": r, "field": f, "message": m} for r, f, m in exc.errors]})
-            raise SystemExit(1) from None
-        click.echo(f"error: {exc}", err=True)
-        for record, fld, message in exc.errors[1:21]:
-            click.echo(f"  {record}: {fld}: {message}", err=True)
-        if len(exc.errors) > 21:
-            click.echo(f"  ... {len(exc.errors) - 21} more (see --skip-invalid)", err=True)
-        raise SystemExit(1) from None
-    finally:
-        if progress:
-            progress.close()
+    result = run_with_report(lambda progress: import_leads(
+        app, file, skip_invalid=skip_invalid, duplicates=duplicates, rejects_path=rejects,
+        mapping=parse_mapping(pairs), progress=progress), kind="leads", as_json=as_json)
     if as_json:
         emit_json(result.as_dict())
         return
