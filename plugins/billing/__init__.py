@@ -71,9 +71,9 @@ def install(app, session):
 @hookimpl
 def order_confirmed(app, session, order):
     """Draft (and, by default, post) the order's invoice in the confirming transaction."""
-    from plugins.billing.services_invoices import invoice_from_order
+    from plugins.billing.services_invoices import order_invoice_id
 
-    invoice_from_order(app, session, order)
+    order_invoice_id(app, session, order)
 
 
 @hookimpl

@@ -11,6 +11,7 @@ whole or in part by a credit note. Numbers are given at posting, continuous per 
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import event, func, inspect, select
@@ -21,6 +22,7 @@ from core.models import Partner, SalesOrder
 from core.schemas import load
 from core.services.orders import compute_totals
 from plugins.billing.models import OPEN_STATES, Invoice, InvoiceLine
+from plugins.billing.plainsql import PlainStatement, insert_statement
 
 TRANSITIONS = {"post": (("draft",), "posted")}
 HOLDABLE = OPEN_STATES
@@ -127,6 +129,178 @@ def create_invoice(app, session, raw: dict, *, post: bool = False) -> Invoice:
 
 def invoice_from_order(app, session, order: SalesOrder) -> Invoice:
     """The invoice of a confirmed order (once per order); posted at once if ``post_on_confirm``."""
+    return session.get(Invoice, order_invoice_id(app, session, order))
+
+
+def order_invoice_id(app, session, order: SalesOrder) -> int:
+    """:func:`invoice_from_order` without loading the invoice back: its id (the confirmation hook's path).
+
+    The usual case (posting on confirmation, an order with lines and a total above zero, rates
+    known, the series' last date not after today) is written in five plain statements from the
+    order's lines, already in memory: one read of everything posting needs (the customer, their
+    term and its instalments, the penalty rates of the half-year, an invoice already made), the
+    number (the series row updated, hence locked, as :func:`next_number` does), then inserts of the
+    invoice, its lines and its instalments. Nothing is cached across transactions, so an edited
+    term, customer or rate counts at once. Whatever falls outside that case (a draft left by
+    ``post_on_confirm = false``, an order to refuse, the year's first number, a date before the
+    series' last one) takes the general path, which raises the same errors as before.
+    """
+    from core.db import utcnow
+    from plugins.billing.settings import settings
+
+    options = settings(app)
+    if not options["post_on_confirm"] or not order.lines:
+        return _invoice_from_order_orm(app, session, order).id
+    session.flush()  # what the transaction changed so far is what the read below must see
+    connection = session.connection()
+    today = app.today
+    rows = _ORDER_FACTS.rows(connection, {
+        "order_id": order.id, "partner_id": order.customer_id, "default_term": _term_code(options["default_term"]),
+        "half_year": dt.date(today.year, 1 if today.month <= 6 else 7, 1)})
+    if rows and rows[0][_EXISTING] is not None:
+        return rows[0][_EXISTING]
+    facts = _post_facts(app, options, order, rows)
+    if facts is None:
+        return _invoice_from_order_orm(app, session, order).id
+    values, lines, dues = facts
+    taken = _TAKE_NUMBER.rows(connection, {"series": f"F{today.year}", "day": today})
+    if not taken:  # first invoice of the year, or a later date already numbered: the general path
+        return _invoice_from_order_orm(app, session, order).id
+    values["number"] = f"F{today.year}-{taken[0][0]:06d}"
+    values["created_at"] = utcnow()
+    invoice_id = _INSERT_INVOICE.rows(connection, values)[0][0]
+    for line in lines:
+        line["invoice_id"] = invoice_id
+    _INSERT_LINE.execute_many(connection, lines)
+    for due in dues:
+        due["invoice_id"] = invoice_id
+    _INSERT_DUE.execute_many(connection, dues)
+    if app.pm.hook.invoice_posted.get_hookimpls():  # only load the invoice back for a module that listens
+        app.call("invoice_posted", app=app, session=session, invoice=session.get(Invoice, invoice_id))
+    return invoice_id
+
+
+def _term_code(code) -> str:
+    return str(code).strip().upper()  # as ``get_term`` reads it
+
+
+def _order_facts():
+    from sqlalchemy import Date, Integer, String, bindparam, text
+
+    from core.types import ScaledDecimal
+
+    percent = ScaledDecimal(2)
+    rate = ("(SELECT r.rate FROM billing_rate r WHERE r.kind = '{kind}' AND r.valid_from <= :half_year "
+            "ORDER BY r.valid_from DESC LIMIT 1)")
+    return text(
+        "SELECT p.name, p.kind, p.street, p.postal_code, p.city, p.siren, p.vat_number, p.salesperson_id, "
+        "t.id AS term_id, t.discount_percent, t.discount_days, l.percent, l.method, l.days, "
+        "(SELECT i.id FROM billing_invoice i WHERE i.order_id = :order_id AND i.kind = 'invoice') AS existing_id, "
+        f"{rate.format(kind='ecb_refinancing')} AS ecb_rate, {rate.format(kind='legal')} AS legal_rate "
+        "FROM core_partner p "
+        "LEFT JOIN billing_partner_term pt ON pt.partner_id = p.id "
+        "JOIN billing_payment_term t ON t.id = COALESCE(pt.term_id, "
+        "(SELECT d.id FROM billing_payment_term d WHERE d.code = :default_term)) "
+        "JOIN billing_payment_term_line l ON l.term_id = t.id "
+        "WHERE p.id = :partner_id ORDER BY l.sequence"
+    ).bindparams(bindparam("half_year", type_=Date()), bindparam("order_id", type_=Integer()),
+                 bindparam("partner_id", type_=Integer()), bindparam("default_term", type_=String())
+    ).columns(name=String(), kind=String(), street=String(), postal_code=String(), city=String(),
+              siren=String(), vat_number=String(), salesperson_id=Integer(), term_id=Integer(),
+              discount_percent=percent, discount_days=Integer(), percent=percent, method=String(),
+              days=Integer(), existing_id=Integer(), ecb_rate=percent, legal_rate=percent)
+
+
+def _take_number():
+    """The series' next value, taken by updating its row (see :func:`next_number`)."""
+    from sqlalchemy import Date, String, bindparam, text
+
+    return text(
+        "UPDATE billing_sequence SET last_value = last_value + 1, last_date = :day "
+        "WHERE series = :series AND (last_date IS NULL OR last_date <= :day) RETURNING last_value"
+    ).bindparams(bindparam("day", type_=Date()), bindparam("series", type_=String()))
+
+
+#: the columns of the facts row, by position
+(_NAME, _KIND, _STREET, _POSTAL_CODE, _CITY, _SIREN, _VAT_NUMBER, _SALESPERSON, _TERM, _DISCOUNT_PERCENT,
+ _DISCOUNT_DAYS, _PERCENT, _METHOD, _DAYS, _EXISTING, _ECB_RATE, _LEGAL_RATE) = range(17)
+_INVOICE_COLUMNS = ["number", "kind", "state", "partner_id", "order_id", "origin_id", "salesperson_id", "term_id",
+                    "invoice_date", "posted_on", "due_date", "final_due_date", "currency", "total_untaxed",
+                    "total_tax", "total", "settled", "residual", "hold", "hold_reason", "seller_name",
+                    "seller_siren", "seller_vat_number", "seller_address", "buyer_name", "buyer_siren",
+                    "buyer_vat_number", "buyer_address", "buyer_is_business", "operation_category", "penalty_rate",
+                    "recovery_indemnity", "early_discount", "note", "created_at"]
+_LINE_COLUMNS = ["invoice_id", "sequence", "product_id", "description", "quantity", "unit_price", "discount",
+                 "vat_rate", "subtotal", "origin_line_id"]
+_DUE_COLUMNS = ["invoice_id", "sequence", "due_date", "amount"]
+
+
+def _tables():
+    from plugins.billing.models import InvoiceDue
+
+    return Invoice.__table__, InvoiceLine.__table__, InvoiceDue.__table__
+
+
+_ORDER_FACTS = PlainStatement(_order_facts)
+_TAKE_NUMBER = PlainStatement(_take_number)
+_INSERT_INVOICE = PlainStatement(lambda: insert_statement(_tables()[0], _INVOICE_COLUMNS, returning="id")())
+_INSERT_LINE = PlainStatement(lambda: insert_statement(_tables()[1], _LINE_COLUMNS)())
+_INSERT_DUE = PlainStatement(lambda: insert_statement(_tables()[2], _DUE_COLUMNS)())
+
+
+def _post_facts(app, options, order: SalesOrder, rows):
+    """``(invoice values, lines, instalments)`` of the order's posted invoice, exactly as
+    :func:`post_invoice` makes them; None when the general path must decide (and raise)."""
+    from types import SimpleNamespace
+
+    from plugins.billing.services_terms import schedule
+
+    if not rows or rows[0][_ECB_RATE] is None or rows[0][_LEGAL_RATE] is None:
+        return None  # unknown term, or no rate for the half-year: the general path says which
+    first = rows[0]
+    lines = [SimpleNamespace(sequence=line.sequence, product_id=line.product_id, description=line.description,
+                             quantity=line.quantity, unit_price=line.unit_price, discount=line.discount,
+                             vat_rate=line.vat_rate) for line in order.lines]
+    totals = SimpleNamespace(lines=lines)
+    compute_totals(totals)  # the kernel's own rule, as post_invoice applies it
+    if totals.total <= 0:
+        return None
+    today = app.today
+    dues = schedule(totals.total, today, [(row[_PERCENT], row[_METHOD], row[_DAYS]) for row in rows])
+    discount_percent = first[_DISCOUNT_PERCENT]
+    if discount_percent > 0:
+        until = today + dt.timedelta(days=first[_DISCOUNT_DAYS])
+        early = f"Escompte de {discount_percent.normalize():f} % pour paiement avant le {until.isoformat()}"
+    else:
+        early = "Pas d'escompte pour paiement anticipé"
+    company = app.config.company
+    business = first[_KIND] == "company"  # ``Partner.is_business``
+    buyer = SimpleNamespace(street=first[_STREET], postal_code=first[_POSTAL_CODE], city=first[_CITY])
+    values = {
+        "kind": "invoice", "state": "posted", "partner_id": order.customer_id, "order_id": order.id,
+        "origin_id": None, "salesperson_id": order.salesperson_id if order.salesperson_id is not None
+        else first[_SALESPERSON], "term_id": first[_TERM], "invoice_date": today, "posted_on": today,
+        "due_date": dues[0][0], "final_due_date": dues[-1][0], "currency": company.currency,
+        "total_untaxed": totals.total_untaxed, "total_tax": totals.total_tax, "total": totals.total,
+        "settled": Decimal("0.00"), "residual": totals.total, "hold": None, "hold_reason": None,
+        "seller_name": company.name, "seller_siren": company.siren or None,
+        "seller_vat_number": company.vat_number or None, "seller_address": _address(company) or None,
+        "buyer_name": first[_NAME], "buyer_siren": first[_SIREN], "buyer_vat_number": first[_VAT_NUMBER],
+        "buyer_address": _address(buyer) or None, "buyer_is_business": business,
+        "operation_category": options["operation_category"],
+        "penalty_rate": max(first[_ECB_RATE] + options["penalty_margin"], 3 * first[_LEGAL_RATE]),
+        "recovery_indemnity": options["recovery_indemnity"] if business else None,
+        "early_discount": early, "note": f"Commande {order.number}",
+    }
+    line_rows = [{"sequence": l.sequence, "product_id": l.product_id, "description": l.description,
+                  "quantity": l.quantity, "unit_price": l.unit_price, "discount": l.discount,
+                  "vat_rate": l.vat_rate, "subtotal": l.subtotal, "origin_line_id": None} for l in lines]
+    due_rows = [{"sequence": n, "due_date": day, "amount": amount} for n, (day, amount) in enumerate(dues, start=1)]
+    return values, line_rows, due_rows
+
+
+def _invoice_from_order_orm(app, session, order: SalesOrder) -> Invoice:
+    """The general path of :func:`invoice_from_order`, through the mapped objects."""
     from plugins.billing.settings import settings
 
     existing = session.scalars(select(Invoice).where(Invoice.order_id == order.id, Invoice.kind == "invoice")).first()
@@ -168,17 +342,30 @@ def on_order_cancelled(app, session, order: SalesOrder) -> None:
 def next_number(app, session, invoice: Invoice) -> str:
     """Take the next number of the invoice's series in this transaction (gapless, see the docstring).
 
-    The series row is created if missing (``ON CONFLICT DO NOTHING``: two first posters of a year
-    do not collide), then locked ``FOR UPDATE``: a concurrent poster waits for our commit or
-    rollback, so a number is never given twice and a rolled-back posting leaves no hole.
+    The usual case is one statement: ``UPDATE ... SET last_value = last_value + 1 ... RETURNING``
+    on the series row, if the series exists and its last date is not after this invoice's. The
+    UPDATE locks the row until our commit or rollback, as ``FOR UPDATE`` does: a concurrent poster
+    waits, then (PostgreSQL re-reads the row it waited for) increments what we committed, so a
+    number is never given twice and a rolled-back posting leaves no hole. Otherwise the series row
+    is created if missing (``ON CONFLICT DO NOTHING``: two first posters of a year do not collide),
+    then locked ``FOR UPDATE`` and read, and a date before the series' last one is refused.
     """
+    prefix = "F" if invoice.kind == "invoice" else "AV"
+    series = f"{prefix}{invoice.invoice_date.year}"
+    taken = _TAKE_NUMBER.rows(session.connection(), {"series": series, "day": invoice.invoice_date})
+    value = taken[0][0] if taken else None
+    if value is None:
+        value = _first_or_refused_number(app, session, invoice, series)
+    return f"{series}-{value:06d}"
+
+
+def _first_or_refused_number(app, session, invoice: Invoice, series: str) -> int:
+    """The series' first number (its row created), or the refusal of a date before its last one."""
     from sqlalchemy import update
 
     from core.dbutil import insert_ignore
     from plugins.billing.models import Sequence
 
-    prefix = "F" if invoice.kind == "invoice" else "AV"
-    series = f"{prefix}{invoice.invoice_date.year}"
     insert_ignore(session, Sequence.__table__, [{"series": series, "last_value": 0, "last_date": None}], ["series"])
     query = select(Sequence.last_value, Sequence.last_date).where(Sequence.series == series)
     if app.dialect == "postgresql":
@@ -191,7 +378,7 @@ def next_number(app, session, invoice: Invoice) -> str:
     value = last_value + 1
     session.execute(update(Sequence).where(Sequence.series == series).values(last_value=value,
                                                                           last_date=invoice.invoice_date))
-    return f"{series}-{value:06d}"
+    return value
 
 
 def _address(partner_or_company) -> str:
@@ -234,8 +421,6 @@ def post_invoice(app, session, invoice: Invoice) -> Invoice:
                         for n, (day, amount) in enumerate(dues, start=1)]
         invoice.due_date, invoice.final_due_date = dues[0][0], dues[-1][0]
         if term.discount_percent > 0:
-            import datetime as dt
-
             until = invoice.invoice_date + dt.timedelta(days=term.discount_days)
             invoice.early_discount = (f"Escompte de {term.discount_percent.normalize():f} % pour paiement avant le "
                                       f"{until.isoformat()}")

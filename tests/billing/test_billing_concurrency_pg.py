@@ -18,16 +18,30 @@ import pytest
 POSTERS, PER_POSTER, RUNNERS, OVERDUE = 4, 15, 2, 24
 ROOT = Path(__file__).resolve().parents[2]
 
+# Every other invoice comes from a confirmed order (the hook's plain statements); every fifth
+# confirmation is rolled back after its invoice was numbered: it must leave no hole.
 POSTER = textwrap.dedent("""
     import datetime as dt, sys
     from core.app import App
     from core.config import load_config
+    from core.services.orders import confirm_order, create_order
     from plugins.billing.services_invoices import create_invoice
     app = App(load_config(sys.argv[1]), today=dt.date(2026, 3, 10))
+    lines = [{{"sku": "P20", "quantity": "1"}}]
     for n in range({per}):
         with app.transaction() as session:
-            create_invoice(app, session, {{"customer": sys.argv[2], "lines": [{{"sku": "P20", "quantity": "1"}}]}},
-                           post=True)
+            if n % 2:
+                confirm_order(app, session, create_order(app, session, {{"customer": sys.argv[2], "lines": lines}}))
+            else:
+                create_invoice(app, session, {{"customer": sys.argv[2], "lines": lines}}, post=True)
+        if n % 5 == 1:
+            try:
+                with app.transaction() as session:
+                    confirm_order(app, session, create_order(app, session, {{"customer": sys.argv[2],
+                                                                             "lines": lines}}))
+                    raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                pass
     app.close()
 """).format(per=PER_POSTER)
 
