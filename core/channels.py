@@ -143,7 +143,7 @@ class FileSender:
         tmp.write_bytes(build_email(message, sender=self.sender).as_bytes())
         os.replace(tmp, target)
 
-    def close(self) -> None:
+    def close(self) -> None:  # nothing held open between messages
         pass
 
 
@@ -246,7 +246,7 @@ class WebhookSender:
         except urllib.error.HTTPError as exc:
             raise CrmError(f"webhook answered {exc.code} {exc.reason}") from None
 
-    def close(self) -> None:
+    def close(self) -> None:  # nothing held open between messages
         pass
 
 

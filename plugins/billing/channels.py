@@ -22,7 +22,7 @@ class LetterSender:
         tmp.write_text(f"{', '.join(message.recipients)}\n\n{message.subject}\n\n{message.text}", encoding="utf-8")
         os.replace(tmp, target)
 
-    def close(self) -> None:
+    def close(self) -> None:  # nothing held open between messages
         pass
 
 
