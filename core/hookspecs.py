@@ -109,6 +109,28 @@ def register_template_dirs():
 
 
 @hookspec
+def register_documents(register):
+    """Declare the printable documents this module makes (invoice, purchase order, letter...).
+
+    Called once per process when a document is first asked for, outside any transaction. A
+    document kind renders one record as HTML through the template environment; the kernel turns
+    that HTML into PDF (WeasyPrint) and attaches it to notifications that name it.
+
+    :param register: call ``register(kind)`` with a :class:`core.documents.DocumentKind`: a
+        ``name`` (``"billing.invoice"``), a ``summary``, and ``render(app, session, ref, locale)``
+        returning a :class:`core.documents.Document` (title, file name, HTML). A name taken twice
+        is an error naming both modules.
+    :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def register_documents(register):
+            register(DocumentKind("holds.notice", "notice of a credit hold", render=render_notice))
+    """
+
+
+@hookspec
 def register_jobs(register):
     """Declare this plugin's scheduled jobs (the reminder run, the reorder run...).
 
@@ -269,4 +291,70 @@ def order_cancelled(app, session, order, reason):
         @hookimpl
         def order_cancelled(app, session, order, reason):
             release_reservations(session, order.id)
+    """
+
+
+# --- Reports: called inside a read-only session, results combined by the kernel ----------------
+
+@hookspec
+def report_sections(app, session, period):
+    """Contribute this module's section to the period report (``crm report period``).
+
+    Called once per report, in a session that is rolled back afterwards (a report writes
+    nothing). A module that is disabled is not called, so its section simply is not there.
+
+    :param period: a :class:`core.reports.Period`: ``start`` and ``end`` (both included),
+        ``today``, and ``team`` with ``member_ids`` when the report is for one team (else None).
+    :returns: a :class:`core.reports.Section` (or a list of them, or None). Sections are shown
+        in ascending ``order``; their ``data`` forms the report's JSON under their ``key``.
+
+    Example::
+
+        @hookimpl
+        def report_sections(app, session, period):
+            held = session.scalar(select(func.count()).select_from(Hold).where(Hold.day.between(period.start, period.end)))
+            return Section(key="holds", title="Credit holds", order=70, template="holds/report.html",
+                           data={"placed": held}, summary=[("holds placed", str(held))])
+    """
+
+
+@hookspec
+def plan_sections(app, session, period):
+    """Contribute this module's section to the plan of a coming period (``crm plan``).
+
+    Called once per plan, in a session that is rolled back afterwards, like
+    :func:`report_sections`, but looking forward: what the module expects to happen between
+    ``period.start`` and ``period.end`` as seen on ``period.today``.
+
+    :param period: a :class:`core.reports.Period` (``start``, ``end``, ``today``, ``team``).
+
+    :returns: a :class:`core.reports.Section`, a list of them, or None.
+
+    Example::
+
+        @hookimpl
+        def plan_sections(app, session, period):
+            return Section(key="holds", title="Holds ending", template="holds/plan.html",
+                           data={"ending": ending_between(session, period.start, period.end)})
+    """
+
+
+@hookspec
+def expected_demand(app, session, start, end):
+    """The product quantities the sales pipeline expects to sell between two dates.
+
+    A question one module answers for another without importing it: the funnel knows the
+    weighted pipeline, procurement plans purchases from it. Called inside the asking session.
+
+    :param start: first day (included).
+    :param end: last day (included).
+    :returns: a list of dicts ``{"product_id": int, "quantity": Decimal, "expected_on": date,
+        "probability": Decimal}``, ``quantity`` already weighted by the probability (0-100);
+        results of all modules are concatenated.
+
+    Example::
+
+        @hookimpl
+        def expected_demand(app, session, start, end):
+            return [{"product_id": 7, "quantity": Decimal("4.5"), "expected_on": end, "probability": Decimal(45)}]
     """

@@ -42,7 +42,9 @@ class Notification(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
-    attachments: Mapped[str | None] = mapped_column(Text)  # JSON [{filename, content_type, data(base64)}]
+    #: JSON list: files ``{filename, content_type, data (base64)}`` and documents ``{document, ref}``
+    #: rendered as PDF at delivery (:class:`DocumentAttachment`)
+    attachments: Mapped[str | None] = mapped_column(Text)
     related: Mapped[str | None] = mapped_column(String(100), index=True)  # "billing_invoice:42"
     #: worded at delivery: ``template`` names ``<template>.txt`` (and ``.html`` if it exists),
     #: rendered with ``context`` (JSON); ``body_text`` is then empty until it is sent.
@@ -66,6 +68,18 @@ class Attachment:
 
 
 @dataclass
+class DocumentAttachment:
+    """A module's document (``billing.invoice`` of ``42``), attached as PDF when the message is delivered.
+
+    A job writing thousands of messages stores only the reference; the PDF is laid out by the
+    delivery run (see :mod:`core.documents`).
+    """
+
+    kind: str
+    ref: str
+
+
+@dataclass
 class Message:
     """What a channel sends: a notification row decoded."""
 
@@ -81,10 +95,18 @@ class Message:
     created_at: dt.datetime | None = None
 
     @classmethod
-    def from_row(cls, row: Notification, app=None) -> "Message":
-        """Decode a row; a templated row is worded now, with ``app``'s templates and locale."""
-        files = [Attachment(a["filename"], base64.b64decode(a["data"]), a["content_type"])
-                 for a in json.loads(row.attachments or "[]")]
+    def from_row(cls, row: Notification, app=None, *, documents: bool = True) -> "Message":
+        """Decode a row; a templated row is worded now, with ``app``'s templates and locale.
+
+        :param documents: lay out the attached documents as PDF (delivery does; a listing does not).
+        """
+        stored = json.loads(row.attachments or "[]")
+        files = [Attachment(a["filename"], base64.b64decode(a["data"]), a["content_type"]) for a in stored if "data" in a]
+        references = [a for a in stored if "document" in a]
+        if references and documents:  # rendered now, with the templates of delivery time
+            from core.documents import attachments_for
+
+            files += attachments_for(app, references)
         text, html = row.body_text, row.body_html
         if row.template:
             text, html = word(app, row.template, json.loads(row.context or "{}"))
@@ -149,7 +171,8 @@ def notification_row(app, *, recipients, subject: str, text: str = "", channel: 
                               field="recipients")
     if not subject:
         raise ValidationError("a notification needs a subject", record="notification", field="subject")
-    files = [{"filename": a.filename, "content_type": a.content_type,
+    files = [{"document": a.kind, "ref": a.ref} if isinstance(a, DocumentAttachment) else
+             {"filename": a.filename, "content_type": a.content_type,
               "data": base64.b64encode(a.content).decode("ascii")} for a in attachments]
     now = utcnow()
     return {"channel": channel, "recipients": json.dumps(recipients), "subject": subject[:300], "body_text": text,
@@ -334,4 +357,5 @@ def notification_dict(row: Notification) -> dict:
             "created_at": row.created_at.isoformat(sep=" ") if row.created_at else None,
             "sent_at": row.sent_at.isoformat(sep=" ") if row.sent_at else None,
             "next_attempt_at": row.next_attempt_at.isoformat(sep=" ") if row.next_attempt_at else None,
-            "last_error": row.last_error, "attachments": [a["filename"] for a in json.loads(row.attachments or "[]")]}
+            "last_error": row.last_error,
+            "attachments": [a.get("filename") or f"{a['document']} {a['ref']}" for a in json.loads(row.attachments or "[]")]}

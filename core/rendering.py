@@ -3,7 +3,9 @@
 Lookup order: the business's override folder (``[templates] folder`` in ``crm.toml``, relative
 to it), then each enabled module's folders (``register_template_dirs``). A template can extend
 the one it overrides with the ``default:`` prefix (``{% extends "default:billing/invoice.html" %}``).
-HTML and XML templates are autoescaped; text templates (``.txt``) are not.
+HTML and XML templates are autoescaped; text templates (``.txt``) are not. The environment is
+sandboxed (an admin edits the override templates). Templates are written in English and
+translated with ``{{ _("...") }}`` from ``i18n/<language>.po`` beside each template folder.
 
 Filters, in the company's locale (``[company] locale``, French by default):
 ``money`` ("1 234,56 €"), ``date`` ("28 novembre 2026"), ``shortdate`` ("28/11/2026"),
@@ -62,25 +64,31 @@ def environment(app, *, locale: str | None = None):
     locale = locale or app.config.company.locale
     if locale in cache:
         return cache[locale]
-    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined, select_autoescape
+    from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader, StrictUndefined, select_autoescape
+    from jinja2.sandbox import SandboxedEnvironment
 
     plugin_dirs: list[Path] = []
     for result in app.call("register_template_dirs"):
         plugin_dirs.extend(Path(p) for p in result)
     defaults = FileSystemLoader([str(p) for p in plugin_dirs])
-    loaders = []
     folder = app.config.section("templates").get("folder")
-    if folder:
-        loaders.append(FileSystemLoader(str(app.config.folder / folder)))
+    overrides = [app.config.folder / folder] if folder else []
+    loaders = [FileSystemLoader([str(p) for p in overrides])] if overrides else []
     loaders.append(defaults)
-    env = Environment(
+    # Sandboxed: an admin edits the override folder's templates, and a template must not reach
+    # Python's internals (``{{ ''.__class__.__mro__ }}``) through the objects it is given.
+    env = SandboxedEnvironment(
         loader=ChoiceLoader([*loaders, PrefixLoader({"default": defaults}, delimiter=":")]),
-        autoescape=select_autoescape(enabled_extensions=("html", "xml", "htm"), default_for_string=False),
+        autoescape=select_autoescape(enabled_extensions=("html", "xml", "htm", "svg"), default_for_string=False),
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.catalog = translations([*overrides, *plugin_dirs], locale)
+    env.install_gettext_callables(env.catalog.gettext, env.catalog.ngettext, newstyle=True)
     env.filters.update(_filters(locale, app.config.company.currency))
     env.globals["company"] = app.config.company
     env.globals["lang"] = locale.split("_")[0]
+    env.globals["locale"] = locale
     cache[locale] = env
     return env
 
@@ -88,12 +96,59 @@ def environment(app, *, locale: str | None = None):
 def render(app, name: str, *, locale: str | None = None, **context) -> str:
     """Render template ``name`` (``billing/reminder.txt``) with ``context``."""
     from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
+    from jinja2.exceptions import SecurityError
 
     try:
         return environment(app, locale=locale).get_template(name).render(**context)
+    except SecurityError as exc:
+        raise CrmError(f"template {name}: refused by the sandbox: {exc}") from None
     except TemplateNotFound as exc:
         raise CrmError(f"template {exc.name!r} not found (enabled modules and the override folder)") from None
     except TemplateSyntaxError as exc:
         raise CrmError(f"template {exc.filename or name}: line {exc.lineno}: {exc.message}") from None
     except UndefinedError as exc:
         raise CrmError(f"template {name}: {exc.message}") from None
+
+
+class Catalog:
+    """Translations of English source texts into one language, merged from every module's ``i18n/<lang>.po``.
+
+    Templates and reports are written in English (``{{ _("Invoice") }}``); each module ships a
+    PO file per language beside its templates. The override folder's PO files are read first,
+    so a business can reword a single phrase without copying a template.
+    """
+
+    def __init__(self, messages: dict[str, str]):
+        self.messages = messages
+
+    def gettext(self, message: str) -> str:
+        return self.messages.get(message) or message
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.gettext(singular if n == 1 else plural)
+
+
+def translations(folders, locale: str) -> Catalog:
+    """The catalog for ``locale`` from ``<folder>/i18n/<language>.po`` (earlier folders win)."""
+    from babel.messages.pofile import read_po
+
+    language = locale.split("_")[0]
+    messages: dict[str, str] = {}
+    for folder in folders:
+        path = Path(folder) / "i18n" / f"{language}.po"
+        if not path.is_file():
+            continue
+        with path.open("rb") as handle:
+            try:
+                catalog = read_po(handle, locale=language)
+            except Exception as exc:  # noqa: BLE001 - a broken PO file is the admin's to fix
+                raise CrmError(f"{path}: cannot read translations ({exc})") from None
+        for entry in catalog:
+            if entry.id and entry.string and isinstance(entry.id, str) and entry.id not in messages:
+                messages[entry.id] = entry.string
+    return Catalog(messages)
+
+
+def gettext(app, locale: str | None = None):
+    """``_`` for Python code (a report's labels), in ``locale`` or the company's."""
+    return environment(app, locale=locale).catalog.gettext

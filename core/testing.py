@@ -262,7 +262,7 @@ class Outbox:
         with self.app.transaction() as session:
             rows = []
             for row in session.scalars(select(Notification).order_by(Notification.id)):
-                message = Message.from_row(row, self.app)  # templated rows are worded as at delivery
+                message = Message.from_row(row, self.app, documents=False)  # templated rows are worded as at delivery
                 rows.append(notification_dict(row) | {"text": message.text, "html": message.html})
         return [row for row in rows
                 if all(row.get(key) == value for key, value in filters.items())

@@ -29,6 +29,9 @@ KERNEL_COMMANDS = {
     "jobs": "core.cli.jobs:jobs",
     "notifications": "core.cli.notifications:notifications",
     "plugin": "core.cli.plugin:plugin",
+    "report": "core.cli.reports:report",
+    "documents": "core.cli.documents:documents",
+    "plan": "core.cli.reports:plan",
     "demo": "core.cli.demo:demo",
 }
 #: Commands that must work even when a module is broken, so an admin can recover.

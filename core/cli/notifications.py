@@ -49,7 +49,7 @@ def notifications_show(state, notification_id, as_json):
         row = session.get(Notification, notification_id)
         if row is None:
             raise NotFound(f"notification {notification_id}: no such notification")
-        data = notification_dict(row) | {"text": Message.from_row(row, state.app).text}
+        data = notification_dict(row) | {"text": Message.from_row(row, state.app, documents=False).text}
     if as_json:
         emit_json(data)
         return

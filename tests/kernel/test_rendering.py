@@ -60,3 +60,29 @@ def test_errors_are_one_line_for_people(workspace, overrides):
     (overrides / "core" / "notification.txt").write_text("{{ missing }}")
     with pytest.raises(CrmError, match="'missing' is undefined"):
         render(workspace.app(), "core/notification.txt")
+
+
+def test_templates_are_written_in_english_and_read_in_the_company_language(app):
+    from core.rendering import environment, gettext
+
+    template = '{{ _("Period report") }} / {{ _("No such phrase") }}'
+    assert environment(app).from_string(template).render() == "Rapport de période / No such phrase"
+    assert environment(app, locale="en_GB").from_string(template).render() == "Period report / No such phrase"
+    assert gettext(app)("Plan") == "Prévisions" and gettext(app, "en_US")("Plan") == "Plan"
+
+
+def test_a_business_rewords_one_phrase_without_copying_a_template(workspace, overrides):
+    (overrides / "i18n").mkdir()
+    (overrides / "i18n" / "fr.po").write_text('msgid "Plan"\nmsgstr "Plan commercial"\n', encoding="utf-8")
+    app = workspace.app()
+    from core.rendering import gettext
+
+    assert gettext(app)("Plan") == "Plan commercial"  # the override folder's catalog is read first
+    assert gettext(app)("Period report") == "Rapport de période"  # the rest still comes from the modules
+
+
+def test_an_edited_template_cannot_reach_python_internals(workspace, overrides):
+    (overrides / "core" / "notification.txt").write_text("{{ text.__class__.__mro__[1].__subclasses__() }}")
+    app = workspace.app()
+    with pytest.raises(CrmError, match="refused by the sandbox"):
+        render(app, "core/notification.txt", greeting="x", text="y")

@@ -1,0 +1,183 @@
+"""Printable documents: one record rendered as HTML by its module, turned into PDF here.
+
+A module declares its kinds with ``register_documents`` (``billing.invoice``, ``procurement.purchase_order``...).
+Each kind renders a record as a complete HTML page through the one template environment, so a
+business's override folder changes the PDF as well as the page. The kernel owns the HTML→PDF
+step (WeasyPrint: real layout, embedded fonts, PDF/A when asked) and the attachments of
+notifications: a notification names its documents by kind and reference and they are rendered
+when it is delivered, so a job writing thousands of messages never renders a PDF itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from core.errors import CrmError, NotFound
+
+
+@dataclass
+class Document:
+    """One rendered document: what a person reads, and the file name it is saved under."""
+
+    title: str
+    filename: str  # without extension: "facture-F2026-00042"
+    html: str
+
+
+@dataclass
+class DocumentKind:
+    """A kind of document a module can print.
+
+    :param render: ``render(app, session, ref, locale) -> Document``; ``ref`` is the text the
+        user typed or the notification stored (an id or a number); raises :class:`NotFound`.
+    """
+
+    name: str
+    summary: str
+    render: Callable
+
+
+def kinds(app) -> dict[str, DocumentKind]:
+    """Every document kind of the enabled modules (gathered once per app)."""
+    cache = app.__dict__
+    if "_document_kinds" not in cache:
+        cache["_document_kinds"] = app.gather("register_documents", DocumentKind, "document kind")
+    return cache["_document_kinds"]
+
+
+def render(app, session, kind: str, ref, *, locale: str | None = None) -> Document:
+    """Render document ``kind`` for record ``ref`` as HTML, in ``locale`` (the company's by default)."""
+    known = kinds(app)
+    if kind not in known:
+        raise NotFound(f"document kind {kind!r} is not known (enabled modules offer: "
+                       f"{', '.join(sorted(known)) or 'none'})")
+    return known[kind].render(app, session, str(ref), locale or app.config.company.locale)
+
+
+def html_to_pdf(html: str, *, base_url: str | Path | None = None, pdf_variant: str | None = None,
+                attachments: list | None = None) -> bytes:
+    """Lay ``html`` out as a PDF (A4 unless the page's CSS says otherwise).
+
+    :param pdf_variant: e.g. ``"pdf/a-3b"`` for an archivable PDF (Factur-X requires PDF/A-3).
+    """
+    import logging
+
+    from weasyprint import HTML
+
+    # WeasyPrint logs every CSS property it ignores at WARNING; a template is not a bug report.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    options = {"pdf_variant": pdf_variant} if pdf_variant else {}
+    if attachments:
+        options["attachments"] = attachments
+    return HTML(string=html, base_url=str(base_url) if base_url else None).write_pdf(**options)
+
+
+def pdf(app, session, kind: str, ref, *, locale: str | None = None) -> tuple[Document, bytes]:
+    """The document and its PDF bytes."""
+    document = render(app, session, kind, ref, locale=locale)
+    return document, html_to_pdf(document.html, base_url=app.config.folder)
+
+
+def write(app, session, kind: str, ref, *, output: Path | None = None, html: bool = False,
+          locale: str | None = None) -> Path:
+    """Write the PDF (or, with ``html``, the page) to ``output`` or ``<filename>.pdf`` in the current folder.
+
+    Written to a temporary name and renamed, so a reader never sees half a file.
+    """
+    import os
+
+    if html:
+        document = render(app, session, kind, ref, locale=locale)
+        content = document.html.encode("utf-8")
+    else:
+        document, content = pdf(app, session, kind, ref, locale=locale)
+    target = Path(output) if output else Path.cwd() / f"{document.filename}.{'html' if html else 'pdf'}"
+    if target.is_dir():
+        target = target / f"{document.filename}.{'html' if html else 'pdf'}"
+    tmp = target.with_name(target.name + ".part")
+    tmp.write_bytes(content)
+    os.replace(tmp, target)
+    return target
+
+
+def attachments_for(app, references: list[dict]) -> list:
+    """Render the documents a notification names (``{document, ref}``) as PDF attachments, at delivery.
+
+    A document that can no longer be rendered (its module disabled, its record gone) fails the
+    delivery with a clear error: the outbox retries and, in the end, parks the message for a person.
+    """
+    from core.outbox import Attachment
+
+    if not references:
+        return []
+    files = []
+    with app.session() as session:
+        for item in references:
+            try:
+                document, content = pdf(app, session, item["document"], item["ref"])
+            except NotFound as exc:
+                raise CrmError(f"attachment {item['document']} {item['ref']}: {exc}") from None
+            files.append(Attachment(f"{document.filename}.pdf", content, "application/pdf"))
+    return files
+
+
+def write_many(app, kind: str, refs: list, folder: Path, *, jobs: int | None = None, locale: str | None = None,
+               progress=None) -> list[Path]:
+    """Write the PDFs of many records into ``folder``, laid out on every core.
+
+    Laying out a page is CPU work (about 60 ms for an invoice); ``jobs`` processes (default: the
+    machine's cores) each open their own app and session and take batches of references. With one
+    job it all happens here. ``progress(n)`` is called as files are written.
+
+    :returns: the paths written, in the order of ``refs``.
+    """
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    refs = [str(r) for r in refs]
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(refs) or 1))
+    if jobs == 1:
+        paths = []
+        with app.session() as session:
+            for ref in refs:
+                paths.append(write(app, session, kind, ref, output=folder, locale=locale))
+                if progress:
+                    progress(1)
+        return paths
+    size = max(1, min(50, len(refs) // (jobs * 4) or 1))
+    batches = [refs[i:i + size] for i in range(0, len(refs), size)]
+    setup = (str(app.config.path), app.today.isoformat(), kind, str(folder), locale)
+    paths = []
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_worker_start,
+                             initargs=setup) as pool:
+        for written in pool.map(_worker_batch, batches):
+            paths.extend(Path(p) for p in written)
+            if progress:
+                progress(len(written))
+    return paths
+
+
+_WORKER: dict = {}
+
+
+def _worker_start(config_path: str, today: str, kind: str, folder: str, locale: str | None) -> None:
+    import datetime as dt
+
+    from core.app import App
+    from core.config import load_config
+
+    _WORKER.update(app=App(load_config(config_path), today=dt.date.fromisoformat(today)), kind=kind,
+                   folder=Path(folder), locale=locale)
+
+
+def _worker_batch(refs: list[str]) -> list[str]:
+    app = _WORKER["app"]
+    with app.session() as session:
+        return [str(write(app, session, _WORKER["kind"], ref, output=_WORKER["folder"], locale=_WORKER["locale"]))
+                for ref in refs]
