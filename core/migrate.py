@@ -79,3 +79,43 @@ def pending(app, connection, modules) -> list[str]:
             if rev.revision not in applied and rev.revision not in wanted:
                 wanted.append(rev.revision)
     return wanted
+
+
+def model_drift(app, connection) -> list[str]:
+    """Differences between the enabled modules' models and the database, one line each.
+
+    A module that changes a model and forgets the migration is caught here (``crm migrate
+    --check``), before its users meet a missing column. The models come from each module's
+    ``register_models``; only the tables of the kernel and the enabled modules are compared
+    (a disabled module keeps its tables, and may have been imported by someone else).
+    """
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from core.db import Base
+
+    app.call("register_models")  # importing them puts their tables on the shared metadata
+    prefixes = tuple(f"{name}_" for name in ["core", *app.modules])
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    lines = []
+    for diff in compare_metadata(context, Base.metadata):
+        line = _describe(diff)
+        if line is not None and line[1].startswith(prefixes):
+            lines.append(" ".join(line))
+    return lines
+
+
+def _describe(diff) -> tuple[str, str, str] | None:
+    """(what, table, detail) of one ``compare_metadata`` entry."""
+    if isinstance(diff, list):  # modifications of one column come grouped
+        diff = diff[0]
+    kind, *rest = diff
+    if kind.startswith("modify_"):
+        return kind, rest[1], rest[2]
+    subject = rest[0]
+    if kind in ("add_table", "remove_table"):
+        return kind, subject.name, ""
+    if kind in ("add_column", "remove_column"):
+        return kind, rest[1], rest[2].name
+    table = getattr(getattr(subject, "table", None), "name", None)
+    return (kind, table, getattr(subject, "name", "") or "") if table else None

@@ -143,7 +143,9 @@ def hooks(state, as_json, as_markdown):
 
 
 @click.command()
-@click.option("--check", is_flag=True, help="Only list the migrations not yet applied; exit 1 if any.")
+@click.option("--check", is_flag=True,
+              help="Only list the migrations not yet applied and the models that differ from the database "
+                   "(a model changed without its migration); exit 1 if any.")
 @json_option
 @pass_state
 def migrate(state, check, as_json):
@@ -155,11 +157,18 @@ def migrate(state, check, as_json):
     if check:
         with app.engine.connect() as connection:
             waiting = migrations.pending(app, connection, app.modules)
+            drift = [] if waiting else migrations.model_drift(app, connection)
         if as_json:
-            emit_json({"pending": waiting})
+            emit_json({"pending": waiting, "drift": drift})
+        elif waiting:
+            click.echo("pending: " + ", ".join(waiting))
+        elif drift:
+            click.echo("models and database differ (a migration is missing):")
+            for line in drift:
+                click.echo(f"  {line}")
         else:
-            click.echo("pending: " + ", ".join(waiting) if waiting else "the database is up to date")
-        if waiting:
+            click.echo("the database is up to date")
+        if waiting or drift:
             raise SystemExit(1)
         return
     applied = run(app)

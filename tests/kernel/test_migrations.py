@@ -5,6 +5,7 @@ A model changed without a migration (a new column, an index, a type) makes these
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -90,3 +91,13 @@ def test_kernel_branch_downgrades_to_base_and_upgrades_again(app):
         head = ScriptDirectory.from_config(alembic_config(app, connection)).get_revision("core@head").revision
         assert MigrationContext.configure(connection).get_current_heads() == (head,)
         assert kernel_differences(connection) == []
+
+
+@pytest.mark.modules("billing")
+def test_migrate_check_catches_a_model_changed_without_its_migration(workspace, app, crm):
+    assert crm("migrate", "--check", "--json").json == {"pending": [], "drift": []}
+    with app.engine.begin() as connection:  # as if the model had gained a column no migration adds
+        connection.exec_driver_sql("ALTER TABLE billing_payment_term DROP COLUMN discount_days")
+    result = crm("migrate", "--check", expect=1)
+    assert result.stdout.splitlines() == ["models and database differ (a migration is missing):",
+                                          "  add_column billing_payment_term discount_days"]
