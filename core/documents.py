@@ -103,24 +103,34 @@ def write(app, session, kind: str, ref, *, output: Path | None = None, html: boo
     return target
 
 
-def attachments_for(app, references: list[dict]) -> list:
+def attachments_for(app, references: list[dict], *, session=None) -> list:
     """Render the documents a notification names (``{document, ref}``) as PDF attachments, at delivery.
 
-    A document that can no longer be rendered (its module disabled, its record gone) fails the
-    delivery with a clear error: the outbox retries and, in the end, parks the message for a person.
+    With ``session`` (the delivery's own), the records are read in a savepoint of it, so a
+    document that fails cannot spoil the batch; else in a session of their own. A document that
+    can no longer be rendered (its module disabled, its record gone) fails the delivery with a
+    clear error: the outbox retries and, in the end, parks the message for a person.
     """
+    from contextlib import nullcontext
+
     from core.outbox import Attachment
 
     if not references:
         return []
     files = []
-    with app.session() as session:
-        for item in references:
-            try:
-                document, content = pdf(app, session, item["document"], item["ref"])
-            except NotFound as exc:
-                raise CrmError(f"attachment {item['document']} {item['ref']}: {exc}") from None
-            files.append(Attachment(f"{document.filename}.pdf", content, "application/pdf"))
+    own = session is None
+    session = app.session() if own else session
+    try:
+        with session.begin_nested() if not own else nullcontext():
+            for item in references:
+                try:
+                    document, content = pdf(app, session, item["document"], item["ref"])
+                except NotFound as exc:
+                    raise CrmError(f"attachment {item['document']} {item['ref']}: {exc}") from None
+                files.append(Attachment(f"{document.filename}.pdf", content, "application/pdf"))
+    finally:
+        if own:
+            session.close()
     return files
 
 

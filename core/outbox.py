@@ -95,10 +95,12 @@ class Message:
     created_at: dt.datetime | None = None
 
     @classmethod
-    def from_row(cls, row: Notification, app=None, *, documents: bool = True) -> "Message":
+    def from_row(cls, row: Notification, app=None, *, documents: bool = True, session=None) -> "Message":
         """Decode a row; a templated row is worded now, with ``app``'s templates and locale.
 
         :param documents: lay out the attached documents as PDF (delivery does; a listing does not).
+        :param session: the delivering transaction's session, for reading the documents' records
+            (on SQLite a second connection would wait behind the delivery's own write lock).
         """
         stored = json.loads(row.attachments or "[]")
         files = [Attachment(a["filename"], base64.b64decode(a["data"]), a["content_type"]) for a in stored if "data" in a]
@@ -106,7 +108,7 @@ class Message:
         if references and documents:  # rendered now, with the templates of delivery time
             from core.documents import attachments_for
 
-            files += attachments_for(app, references)
+            files += attachments_for(app, references, session=session)
         text, html = row.body_text, row.body_html
         if row.template:
             text, html = word(app, row.template, json.loads(row.context or "{}"))
@@ -302,7 +304,7 @@ def deliver(app, *, limit: int | None = None, now: dt.datetime | None = None, pr
                 for row in rows:
                     last_id = row.id
                     try:
-                        senders.get(row.channel).send(Message.from_row(row, app))
+                        senders.get(row.channel).send(Message.from_row(row, app, session=session))
                     except Exception as exc:  # a channel's failure is recorded on the message
                         row.attempts += 1
                         row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -359,3 +361,43 @@ def notification_dict(row: Notification) -> dict:
             "next_attempt_at": row.next_attempt_at.isoformat(sep=" ") if row.next_attempt_at else None,
             "last_error": row.last_error,
             "attachments": [a.get("filename") or f"{a['document']} {a['ref']}" for a in json.loads(row.attachments or "[]")]}
+
+
+def notify_select(app, session, query, params: dict | None = None) -> int:
+    """Write the notifications a query gives in one ``INSERT ... SELECT``, skipping dedup keys already present.
+
+    For a job writing tens of thousands of messages at once (the reminder run), where building
+    each row in Python with :func:`notification_row` cost more than the database writing them.
+    ``query`` is a ``text(...).columns(...)`` whose rows have the columns ``channel``,
+    ``recipients``, ``subject``, ``template``, ``context``, ``related`` and ``dedup_key``, each
+    already what :func:`notification_row` would make of it: recipients a JSON list of addresses
+    (stripped, never empty), the context JSON text for the template. The subject is cut to its
+    column here; the rows are pending, stamped now and with ``app.today``, and written in the
+    order the query gives them (ids follow it). As with :func:`notify_many`, a row whose dedup key
+    is already present (or repeated by the query) is skipped.
+
+    :returns: how many were written.
+    """
+    from sqlalchemy import Date, DateTime, func, literal, true
+    from sqlalchemy import select as sql_select
+
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only the two supported databases
+        raise NotImplementedError(dialect)
+    message = query.subquery("message")
+    now = utcnow()
+    columns = {"channel": message.c.channel, "recipients": message.c.recipients,
+               "subject": func.substr(message.c.subject, 1, 300), "body_text": literal(""),
+               "template": message.c.template, "context": message.c.context, "related": message.c.related,
+               "dedup_key": message.c.dedup_key, "state": literal("pending"), "attempts": literal(0),
+               "next_attempt_at": literal(now, DateTime()), "created_at": literal(now, DateTime()),
+               "business_date": literal(app.today, Date())}
+    # "WHERE true": without a WHERE, SQLite could read the ON of ON CONFLICT as a join's
+    rows = sql_select(*columns.values()).where(true())
+    statement = (insert(Notification.__table__).from_select(list(columns), rows)
+                 .on_conflict_do_nothing(index_elements=["dedup_key"]))
+    return session.execute(statement, params or {}).rowcount

@@ -18,12 +18,13 @@ def _show(state, hook: str, start, end, team, html_path, as_json, locale, label:
             period = make_period(session, start, end, app.today, team=team, label=label)
             report = build(app, hook, period, session)
             page = render_html(app, report, locale=locale) if html_path else None
+            data = report.as_dict()  # while the records the sections hold are still attached
         finally:
             session.rollback()  # a report writes nothing, whatever a module's query did
     if page is not None:
         _write(html_path, page)
     if as_json:
-        emit_json(report.as_dict())
+        emit_json(data)
         return
     click.echo(f"{'Period report' if report.kind == 'report' else 'Plan'}: {period.label}"
                f"{f' (team {team})' if team else ''}")

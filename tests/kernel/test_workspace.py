@@ -151,7 +151,7 @@ def test_migrate_when_up_to_date(crm):
     assert one_line(crm("migrate").stdout) == "the database is up to date"
     assert crm("migrate", "--json").json == {"applied": []}
     assert one_line(crm("migrate", "--check").stdout) == "the database is up to date"
-    assert crm("migrate", "--check", "--json").json == {"pending": []}
+    assert crm("migrate", "--check", "--json").json == {"pending": [], "drift": []}
 
 
 def test_migrate_check_reports_pending_revisions_and_migrate_applies_them(crm, app):
@@ -167,7 +167,7 @@ def test_migrate_check_reports_pending_revisions_and_migrate_applies_them(crm, a
         command.downgrade(alembic_config(app, connection), "core@base")
     result = crm("migrate", "--check", expect=1)
     assert one_line(result.stdout) == "pending: " + ", ".join(kernel)
-    assert crm("migrate", "--check", "--json", expect=1).json == {"pending": kernel}
+    assert crm("migrate", "--check", "--json", expect=1).json == {"pending": kernel, "drift": []}
     assert one_line(crm("migrate").stdout) == "applied: " + ", ".join(kernel)
     assert one_line(crm("migrate", "--check").stdout) == "the database is up to date"
     assert crm("partner", "list", "--json").json == []
