@@ -11,7 +11,7 @@ from core.cli.context import emit_json, emit_table, json_option, pass_state
 
 @click.group()
 def payment():
-    """Payments received: add, import a bank export, allocate credit, list."""
+    """Payments received: add, import a bank export, allocate or refund credit, list."""
 
 
 @payment.command("add")
@@ -25,21 +25,28 @@ def payment():
 @json_option
 @pass_state
 def payment_add(state, amount, customer, date_, method, reference, invoices, as_json):
-    """Record a payment and allocate it; any excess stays as the customer's credit."""
+    """Record a payment and allocate it; any excess stays as the customer's credit.
+
+    A payment dated within an invoice's early-payment discount window that clears it net of the
+    discount earns the discount: a discount credit note is posted and allocated to the invoice.
+    """
     from plugins.billing.services_payments import payment_dict, record_payment
 
     app = state.app
     raw = {"amount": amount, "customer": customer, "date": date_ or app.today.isoformat(), "method": method,
            "reference": reference, "invoice": " ".join(invoices) or None}
     with app.transaction() as session:
-        recorded, allocations = record_payment(app, session, {k: v for k, v in raw.items() if v is not None})
-        data = payment_dict(recorded, allocations)
+        recorded = record_payment(app, session, {k: v for k, v in raw.items() if v is not None})
+        data = payment_dict(*recorded, discounts=recorded.discounts)
     if as_json:
         emit_json(data)
         return
     paid = ", ".join(f"{a['invoice']} {a['amount']} ({a['state']})" for a in data["allocations"]) or "nothing"
     click.echo(f"payment {data['id']}: {data['amount']} from {data['customer']['name']} allocated to {paid}"
                + (f"; credit left {data['unallocated']}" if data["unallocated"] != "0.00" else ""))
+    for discount in data["discounts"]:
+        click.echo(f"  early-payment discount on {discount['invoice']}: credit note {discount['credit_note']} "
+                   f"{discount['amount']} ({discount['untaxed']} excl. VAT + {discount['tax']} VAT)")
 
 
 @payment.command("import")
@@ -81,32 +88,74 @@ def payment_allocate(state, payment_id, invoices, as_json):
                                                or "no open invoice") + f"; credit left {data['unallocated']}")
 
 
+@payment.command("refund")
+@click.argument("customer")
+@click.argument("amount")
+@click.option("--date", "date_", default=None, help="Date paid back, YYYY-MM-DD (default --today).")
+@click.option("--method", default="transfer", show_default=True,
+              type=click.Choice(["transfer", "cheque", "card", "cash", "direct_debit", "other"]))
+@click.option("--reference", default=None, help="Bank reference of the transfer out.")
+@json_option
+@pass_state
+def payment_refund(state, customer, amount, date_, method, reference, as_json):
+    """Pay AMOUNT of CUSTOMER's credit back (customer id or exact name).
+
+    Drawn on the customer's credit oldest first (unallocated payments, unused credit notes, dated
+    on or before the refund); more than the credit available is refused and nothing is written.
+    """
+    from plugins.billing.services_payments import customer_credit, refund_credit, refund_dict
+
+    app = state.app
+    raw = {"customer": customer, "amount": amount, "date": date_ or app.today.isoformat(), "method": method,
+           "reference": reference}
+    with app.transaction() as session:
+        refund = refund_credit(app, session, {k: v for k, v in raw.items() if v is not None})
+        data = {**refund_dict(session, refund), "credit_left": str(customer_credit(session, refund.partner_id))}
+    if as_json:
+        emit_json(data)
+        return
+    drawn = ", ".join(f"payment {s['payment']}" if s["payment"] else f"credit note {s['credit_note']}"
+                      for s in data["sources"])
+    click.echo(f"refund {data['id']}: {data['amount']} paid back to {data['customer']['name']} (from {drawn}); "
+               f"credit left {data['credit_left']}")
+
+
+@payment.command("credit")
+@click.option("--customer", default=None, help="Only this customer (id or exact name), even without credit.")
+@json_option
+@pass_state
+def payment_credit(state, customer, as_json):
+    """Customer credit: unallocated payments, unused credit notes, refunded so far, available."""
+    from plugins.billing.services_payments import credit_summary
+
+    with state.app.transaction() as session:
+        rows = credit_summary(session, customer)
+    emit_json(rows) if as_json else emit_table(rows, [
+        ("customer", "Customer"), ("payments", "Unallocated payments"), ("credit_notes", "Unused credit notes"),
+        ("refunded", "Refunded"), ("available", "Available")], empty="no customer credit")
+
+
 @payment.command("list")
 @click.option("--customer", default=None)
 @click.option("--limit", type=int, default=100, show_default=True)
 @json_option
 @pass_state
 def payment_list(state, customer, limit, as_json):
-    """Payments, newest first, with the credit each leaves."""
-    from sqlalchemy import select
-
-    from core.services.partners import get_partner
-    from plugins.billing.models import Payment
-    from plugins.billing.services_payments import payment_dict
+    """Payments and refunds, newest first, with the credit each payment leaves (``kind`` tells which)."""
+    from plugins.billing.services_payments import list_payments
 
     with state.app.transaction() as session:
-        query = select(Payment).order_by(Payment.payment_date.desc(), Payment.id.desc()).limit(limit)
-        if customer:
-            query = query.where(Payment.partner_id == get_partner(session, customer).id)
-        rows = [payment_dict(p) for p in session.scalars(query)]
+        rows = list_payments(session, customer, limit)
     if as_json:
         emit_json(rows)
         return
     for row in rows:
         row["customer"] = row["customer"]["name"]
-    emit_table(rows, [("id", "Id"), ("date", "Date"), ("customer", "Customer"), ("amount", "Amount"),
-                      ("method", "Method"), ("reference", "Reference"), ("unallocated", "Credit left")],
-               empty="no payment")
+        if row["kind"] == "refund":
+            row["amount"], row["unallocated"] = f"-{row['amount']}", ""
+    emit_table(rows, [("kind", "Kind"), ("id", "Id"), ("date", "Date"), ("customer", "Customer"),
+                      ("amount", "Amount"), ("method", "Method"), ("reference", "Reference"),
+                      ("unallocated", "Credit left")], empty="no payment")
 
 
 @click.group()

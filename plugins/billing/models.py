@@ -139,6 +139,10 @@ class Invoice(Timestamped, Base):
     penalty_rate: Mapped[Percent | None]
     recovery_indemnity: Mapped[Money | None]
     early_discount: Mapped[str | None] = mapped_column(String(200))
+    #: the early-payment discount offered, frozen at posting from the term (None: none offered);
+    #: a payment dated on or before ``discount_until`` that clears the invoice earns it
+    discount_percent: Mapped[Percent | None]
+    discount_until: Mapped[dt.date | None]
     note: Mapped[str | None] = mapped_column(Text)
 
     partner: Mapped[Partner] = relationship()
@@ -220,6 +224,44 @@ class Allocation(Base):
     credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("billing_invoice.id"))
     amount: Mapped[Money]
     allocated_on: Mapped[dt.date]
+
+
+class Refund(Timestamped, Base):
+    """Money paid back to a customer out of their credit; :class:`RefundSource` says which credit."""
+
+    __tablename__ = "billing_refund"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("core_partner.id"), index=True)
+    refund_date: Mapped[dt.date]
+    amount: Mapped[Money]
+    method: Mapped[str] = mapped_column(String(20), default="transfer")
+    reference: Mapped[str | None] = mapped_column(String(140))
+
+    partner: Mapped[Partner] = relationship()
+    sources: Mapped[list[RefundSource]] = relationship(back_populates="refund", cascade="all, delete-orphan",
+                                                      order_by="RefundSource.id")
+
+
+class RefundSource(Base):
+    """The part of a refund drawn on one credit: a payment's unallocated amount or a credit note's residual.
+
+    So that ``payment.amount = allocations + refunded + unallocated`` (and the same for a credit
+    note's total) holds row by row: the ledger explains every cent of credit.
+    """
+
+    __tablename__ = "billing_refund_source"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),
+                      CheckConstraint("(payment_id IS NULL) <> (credit_note_id IS NULL)", name="one_source"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refund_id: Mapped[int] = mapped_column(ForeignKey("billing_refund.id", ondelete="CASCADE"), index=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("billing_payment.id"), index=True)
+    credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("billing_invoice.id"), index=True)
+    amount: Mapped[Money]
+
+    refund: Mapped[Refund] = relationship(back_populates="sources")
 
 
 class ReminderLevel(Base):

@@ -97,3 +97,13 @@ class PaymentSchema(_Base):
     def _who(self, data, **kwargs):
         if not data.get("customer") and not data.get("invoice") and not data.get("reference"):
             raise ValidationError("give the customer, an invoice number or a reference naming one", "customer")
+
+
+class RefundSchema(_Base):
+    """Customer credit paid back (``crm payment refund``): to whom, how much, when, how."""
+
+    customer = fields.String(required=True, validate=validate.Length(min=1))
+    amount = Exact(2, required=True, validate=validate.Range(min=Decimal("0.01"), error="must be positive"))
+    date = fields.Date(required=True)
+    method = fields.String(load_default="transfer", validate=validate.OneOf(PAYMENT_METHODS))
+    reference = fields.String(load_default=None, validate=validate.Length(max=140))

@@ -29,7 +29,8 @@ HOLDABLE = OPEN_STATES
 #: what posting freezes
 FROZEN = ("number", "kind", "partner_id", "invoice_date", "total_untaxed", "total_tax", "total", "term_id",
           "currency", "seller_name", "seller_siren", "seller_vat_number", "buyer_name", "buyer_siren",
-          "buyer_vat_number", "buyer_address", "penalty_rate", "recovery_indemnity", "final_due_date")
+          "buyer_vat_number", "buyer_address", "penalty_rate", "recovery_indemnity", "final_due_date",
+          "discount_percent", "discount_until")
 
 
 def _move(invoice: Invoice, action: str) -> None:
@@ -229,7 +230,8 @@ _INVOICE_COLUMNS = ["number", "kind", "state", "partner_id", "order_id", "origin
                     "total_tax", "total", "settled", "residual", "hold", "hold_reason", "seller_name",
                     "seller_siren", "seller_vat_number", "seller_address", "buyer_name", "buyer_siren",
                     "buyer_vat_number", "buyer_address", "buyer_is_business", "operation_category", "penalty_rate",
-                    "recovery_indemnity", "early_discount", "note", "created_at"]
+                    "recovery_indemnity", "early_discount", "discount_percent", "discount_until", "note",
+                    "created_at"]
 _LINE_COLUMNS = ["invoice_id", "sequence", "product_id", "description", "quantity", "unit_price", "discount",
                  "vat_rate", "subtotal", "origin_line_id"]
 _DUE_COLUMNS = ["invoice_id", "sequence", "due_date", "amount"]
@@ -267,12 +269,7 @@ def _post_facts(app, options, order: SalesOrder, rows):
         return None
     today = app.today
     dues = schedule(totals.total, today, [(row[_PERCENT], row[_METHOD], row[_DAYS]) for row in rows])
-    discount_percent = first[_DISCOUNT_PERCENT]
-    if discount_percent > 0:
-        until = today + dt.timedelta(days=first[_DISCOUNT_DAYS])
-        early = f"Escompte de {discount_percent.normalize():f} % pour paiement avant le {until.isoformat()}"
-    else:
-        early = "Pas d'escompte pour paiement anticipé"
+    discount_percent, until = _discount_offered(first[_DISCOUNT_PERCENT], first[_DISCOUNT_DAYS], today)
     company = app.config.company
     business = first[_KIND] == "company"  # ``Partner.is_business``
     buyer = SimpleNamespace(street=first[_STREET], postal_code=first[_POSTAL_CODE], city=first[_CITY])
@@ -290,7 +287,8 @@ def _post_facts(app, options, order: SalesOrder, rows):
         "operation_category": options["operation_category"],
         "penalty_rate": max(first[_ECB_RATE] + options["penalty_margin"], 3 * first[_LEGAL_RATE]),
         "recovery_indemnity": options["recovery_indemnity"] if business else None,
-        "early_discount": early, "note": f"Commande {order.number}",
+        "early_discount": _discount_mention(discount_percent, until), "discount_percent": discount_percent,
+        "discount_until": until, "note": f"Commande {order.number}",
     }
     line_rows = [{"sequence": l.sequence, "product_id": l.product_id, "description": l.description,
                   "quantity": l.quantity, "unit_price": l.unit_price, "discount": l.discount,
@@ -387,8 +385,31 @@ def _address(partner_or_company) -> str:
     return "\n".join(p for p in parts if p)
 
 
+def _discount_offered(percent: Decimal, days: int, invoice_date: dt.date) -> tuple[Decimal | None, dt.date | None]:
+    """``(discount_percent, discount_until)`` an invoice freezes from its term: ``(None, None)`` without one.
+
+    The window counts from the invoice date, both ends included: paid on ``discount_until`` is on time.
+    """
+    if not percent or percent <= 0:
+        return None, None
+    return percent, invoice_date + dt.timedelta(days=days)
+
+
+def _discount_mention(percent: Decimal | None, until: dt.date | None) -> str:
+    """The French mention printed on the invoice (documents.py reads this exact wording back)."""
+    if percent is None:
+        return "Pas d'escompte pour paiement anticipé"
+    return f"Escompte de {percent.normalize():f} % pour paiement avant le {until.isoformat()}"
+
+
 def post_invoice(app, session, invoice: Invoice) -> Invoice:
-    """Draft -> posted: number, mentions, instalments; then ``invoice_posted``. Immutable afterwards."""
+    """Draft -> posted: number, mentions, instalments, the discount offered; then ``invoice_posted``.
+
+    An invoice freezes its term's early-payment discount as data (``discount_percent``,
+    ``discount_until`` = invoice date + the term's days) beside the French mention
+    (``early_discount``): :mod:`plugins.billing.services_payments` grants it to a payment on time.
+    Immutable afterwards.
+    """
     from plugins.billing.models import InvoiceDue
     from plugins.billing.services_rates import RateTable
     from plugins.billing.settings import settings
@@ -420,12 +441,9 @@ def post_invoice(app, session, invoice: Invoice) -> Invoice:
         invoice.dues = [InvoiceDue(sequence=n, due_date=day, amount=amount)
                         for n, (day, amount) in enumerate(dues, start=1)]
         invoice.due_date, invoice.final_due_date = dues[0][0], dues[-1][0]
-        if term.discount_percent > 0:
-            until = invoice.invoice_date + dt.timedelta(days=term.discount_days)
-            invoice.early_discount = (f"Escompte de {term.discount_percent.normalize():f} % pour paiement avant le "
-                                      f"{until.isoformat()}")
-        else:
-            invoice.early_discount = "Pas d'escompte pour paiement anticipé"
+        invoice.discount_percent, invoice.discount_until = _discount_offered(
+            term.discount_percent, term.discount_days, invoice.invoice_date)
+        invoice.early_discount = _discount_mention(invoice.discount_percent, invoice.discount_until)
     invoice.number = next_number(app, session, invoice)
     _move(invoice, "post")
     session.flush()
@@ -477,6 +495,83 @@ def credit_invoice(app, session, invoice: Invoice, lines: list[tuple[int, Decima
     post_invoice(app, session, note)
     apply_credit_note(app, session, note, invoice)
     return note
+
+
+def discount_credit_note(app, session, invoice: Invoice, amount: Decimal, paid_on: dt.date) -> Invoice:
+    """Post the early-payment discount credit note ("avoir d'escompte") of ``amount`` incl. VAT on ``invoice``.
+
+    It reduces the VAT as well as the price (CGI art. 267-II-2°: an escompte is not part of the
+    taxable amount), so it has one line per VAT rate of the invoice: see :func:`discount_bases`.
+    Numbered in the ordinary credit-note series, dated today, ``invoice_posted`` fires as for any
+    credit note. The caller allocates it (:func:`plugins.billing.services_payments.spread`).
+    """
+    percent = f"{invoice.discount_percent.normalize():f}"
+    note = _new_invoice(app, session, invoice.partner, kind="credit_note", origin_id=invoice.id,
+                        salesperson_id=invoice.salesperson_id,
+                        note=f"Avoir sur facture {invoice.number} : escompte de {percent} % pour paiement "
+                             f"anticipé le {paid_on.isoformat()}")
+    for rate, base in discount_bases(invoice.lines, amount):
+        note.lines.append(InvoiceLine(sequence=len(note.lines) + 1, description=f"Escompte de {percent} % "
+                                      f"pour paiement anticipé, facture {invoice.number}", quantity=Decimal(1),
+                                      unit_price=base, discount=Decimal(0), vat_rate=rate))
+    compute_totals(note)
+    session.add(note)
+    session.flush()
+    return post_invoice(app, session, note)
+
+
+def discount_bases(lines, amount: Decimal) -> list[tuple[Decimal, Decimal]]:
+    """``[(VAT rate, base excl. VAT)]`` of a discount of ``amount`` incl. VAT on an invoice of ``lines``.
+
+    The amount is split over the invoice's rates in proportion to its base per rate, highest rate
+    first, the last rate absorbing the rounding (so the parts add up to the cent). Each part is
+    then a base whose VAT, rounded as on every invoice (``compute_totals``: base x rate, to the
+    cent), makes the part: the credit note prints coherent VAT and totals exactly ``amount``.
+    Some amounts have no such base at one rate (at 20 %, 2.02 + 0.40 = 2.42 and 2.03 + 0.41 = 2.44:
+    nothing makes 2.43); a cent is then moved between rates, and with a single rate the note
+    rounds up to the next reachable cent, in the customer's favour.
+    """
+    import itertools
+
+    from core.types import CENT, round_money
+
+    per_rate: dict[Decimal, Decimal] = {}
+    for line in lines:
+        per_rate[line.vat_rate] = per_rate.get(line.vat_rate, Decimal(0)) + line.subtotal
+    rates = sorted((rate for rate, base in per_rate.items() if base > 0), reverse=True)
+    untaxed = sum((per_rate[rate] for rate in rates), Decimal(0))
+    parts, left = [], amount
+    for rate in rates[:-1]:
+        part = min(round_money(amount * per_rate[rate] / untaxed), left)
+        parts.append(part)
+        left -= part
+    parts.append(left)
+
+    def gross(rate, base):
+        return base + round_money(base * rate / Decimal(100))
+
+    def base_within(rate, part):  # the largest base whose amount incl. VAT does not exceed ``part``
+        base = round_money(part * Decimal(100) / (Decimal(100) + rate))
+        while base > 0 and gross(rate, base) > part:
+            base -= CENT
+        while gross(rate, base + CENT) <= part:
+            base += CENT
+        return base
+
+    # each rate but the last: the base within its part, or one cent above when the part is not reachable
+    choices = [[base] if gross(rate, base) == part else [base, base + CENT]
+               for rate, part in zip(rates[:-1], parts[:-1]) for base in [base_within(rate, part)]]
+    fallback = None
+    for bases in itertools.product(*choices):
+        rest = amount - sum((gross(rate, base) for rate, base in zip(rates, bases)), Decimal(0))
+        if rest < 0:
+            continue
+        last = base_within(rates[-1], rest)
+        if gross(rates[-1], last) == rest:
+            return [(rate, base) for rate, base in zip(rates, (*bases, last)) if base > 0]
+        if fallback is None:
+            fallback = (*bases, last + CENT)
+    return [(rate, base) for rate, base in zip(rates, fallback) if base > 0]
 
 
 # --- holds ----------------------------------------------------------------------------------------

@@ -5,6 +5,21 @@ reference ("VIR SEPA FACT F2026-000042"), else to the customer's open invoices o
 What is left is the customer's credit (``unallocated``), usable later with ``crm payment allocate``.
 Everything happens in the recording transaction: a payment that clears an invoice marks it paid,
 closes its reminder case and tells collections, or nothing at all is written.
+
+Early-payment discount (escompte): an invoice whose term offered one keeps ``discount_percent``
+and ``discount_until`` (invoice date + the term's days). A payment dated on or before
+``discount_until``, reaching (in the order above) an invoice with nothing settled yet, earns the
+discount = total incl. VAT x percent / 100, rounded to the cent, when what is left of the payment
+covers ``residual - discount``: a discount credit note ("avoir d'escompte", VAT reduced per rate,
+see :func:`plugins.billing.services_invoices.discount_credit_note`) is posted and allocated to
+the invoice, then the payment covers the rest, and the invoice is paid. Paid after the window, or
+too little to clear the invoice with the discount: no discount, the payment is allocated as usual.
+Credit used later (``crm payment allocate``) earns none: the discount rewards money arriving early.
+
+Refunds (``crm payment refund``): credit paid back to the customer, drawn on their credits oldest
+first (unallocated payments, unused credit notes, dated on or before the refund); each part is a
+:class:`~plugins.billing.models.RefundSource`, so every cent of a payment stays explained:
+amount = allocations + refunds + unallocated. Refunds touch no invoice: aging is unchanged.
 """
 
 from __future__ import annotations
@@ -12,11 +27,12 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.errors import StateError, ValidationError
 from core.schemas import load
-from plugins.billing.models import OPEN_STATES, Allocation, Invoice, Payment, ReminderCase
+from plugins.billing.models import (OPEN_STATES, Allocation, Invoice, Payment, Refund, RefundSource,
+                                    ReminderCase)
 
 NUMBER_RE = re.compile(r"\b(F\d{4}-\d{6,})\b", re.IGNORECASE)
 ZERO = Decimal("0.00")
@@ -110,8 +126,17 @@ def _named_numbers(data: dict) -> list[str]:
     return [m.upper() for m in NUMBER_RE.findall(data.get("reference") or "")]
 
 
-def record_payment(app, session, raw: dict, *, record: str = "payment", validated: bool = False):
-    """Record a payment and allocate it; returns ``(payment, [(invoice, amount)])``."""
+class Recorded(tuple):
+    """``(payment, [(invoice, amount)])``; ``discounts`` lists the ``(invoice, discount credit note)`` earned."""
+
+    def __new__(cls, payment, allocations, discounts):
+        recorded = super().__new__(cls, (payment, allocations))
+        recorded.discounts = discounts
+        return recorded
+
+
+def record_payment(app, session, raw: dict, *, record: str = "payment", validated: bool = False) -> Recorded:
+    """Record a payment and allocate it, early-payment discounts included; ``(payment, [(invoice, amount)])``."""
     from plugins.billing.schemas import PaymentSchema
 
     data = raw if validated else load(PaymentSchema(), raw, record)
@@ -137,17 +162,46 @@ def record_payment(app, session, raw: dict, *, record: str = "payment", validate
             targets = _open_invoices(app, session, partner.id)
     else:
         targets = _open_invoices(app, session, partner.id)
-    allocations, cleared = spread(app, session, payment, targets)
+    discounts = []
+    allocations, cleared = spread(app, session, payment, targets, discounts=discounts)
     app.call("payment_recorded", app=app, session=session, payment=payment, allocations=allocations, cleared=cleared)
-    return payment, allocations
+    return Recorded(payment, allocations, discounts)
 
 
-def spread(app, session, payment: Payment, targets: list[Invoice]):
-    """Allocate what is left of ``payment`` over ``targets`` in order."""
+def earned_discount(invoice: Invoice, payment: Payment) -> Decimal | None:
+    """The early-payment discount ``payment`` may earn on ``invoice`` (see the module docstring), or None.
+
+    On time means paid on or before ``discount_until``; only an invoice with nothing settled yet
+    (no partial payment, no credit note) qualifies. The caller checks that the payment covers
+    ``residual - discount``.
+    """
+    from core.types import round_money
+
+    if invoice.kind != "invoice" or not invoice.discount_percent or invoice.discount_until is None:
+        return None
+    if payment.payment_date > invoice.discount_until or invoice.state != "posted" or invoice.settled != 0:
+        return None
+    discount = round_money(invoice.total * invoice.discount_percent / Decimal(100))
+    return discount if 0 < discount < invoice.residual else None
+
+
+def spread(app, session, payment: Payment, targets: list[Invoice], *, discounts: list | None = None):
+    """Allocate what is left of ``payment`` over ``targets`` in order.
+
+    With ``discounts`` (a list, filled with ``(invoice, credit note)``), an invoice that the rest
+    of the payment clears with its early-payment discount gets its discount credit note first.
+    """
+    from plugins.billing.services_invoices import discount_credit_note
+
     allocations, cleared = [], []
     for invoice in targets:
         if payment.unallocated <= 0:
             break
+        discount = earned_discount(invoice, payment) if discounts is not None else None
+        if discount is not None and payment.unallocated >= invoice.residual - discount:
+            note = discount_credit_note(app, session, invoice, discount, payment.payment_date)
+            apply_credit_note(app, session, note, invoice)
+            discounts.append((invoice, note))
         amount = min(payment.unallocated, invoice.residual)
         if amount <= 0:
             continue
@@ -188,20 +242,134 @@ def apply_credit_note(app, session, note: Invoice, invoice: Invoice) -> None:
 
 def customer_credit(session, partner_id: int) -> Decimal:
     """Unallocated payments plus unused credit notes."""
-    payments = sum(session.scalars(select(Payment.unallocated).where(Payment.partner_id == partner_id)), ZERO)
-    notes = sum(session.scalars(select(Invoice.residual).where(
-        Invoice.partner_id == partner_id, Invoice.kind == "credit_note", Invoice.state != "draft")), ZERO)
-    return payments + notes
+    return sum((amount for *_, amount in _credits(session, partner_id)), ZERO)
 
 
-def payment_dict(payment: Payment, allocations=None) -> dict:
+def _credits(session, partner_id: int, on=None, *, lock: bool = False) -> list[tuple]:
+    """``[(date, payment or credit note, credit left)]`` of a customer, oldest first (dated up to ``on``)."""
+    payments = select(Payment).where(Payment.partner_id == partner_id, Payment.unallocated > 0)
+    notes = select(Invoice).where(Invoice.partner_id == partner_id, Invoice.kind == "credit_note",
+                                  Invoice.state != "draft", Invoice.residual > 0)
+    if on is not None:
+        payments = payments.where(Payment.payment_date <= on)
+        notes = notes.where(Invoice.invoice_date <= on)
+    if lock:  # two refunds (or a refund and an allocation) of the same credit queue up
+        payments, notes = payments.with_for_update(), notes.with_for_update()
+    found = [(p.payment_date, 0, p.id, p, p.unallocated) for p in session.scalars(payments)]
+    found += [(n.invoice_date, 1, n.id, n, n.residual) for n in session.scalars(notes)]
+    return [(day, row, amount) for day, _, _, row, amount in sorted(found, key=lambda c: c[:3])]
+
+
+def refund_credit(app, session, raw: dict, *, record: str = "refund") -> Refund:
+    """Pay back ``amount`` of a customer's credit (``customer, amount, date, method, reference``).
+
+    Drawn on the credits dated on or before the refund, oldest first; more than that credit is
+    refused, naming the customer and the credit available. One transaction with the caller.
+    """
+    from core.services.partners import get_partner
+    from plugins.billing.schemas import RefundSchema
+
+    data = load(RefundSchema(), raw, record)
+    partner = get_partner(session, data["customer"])
+    credits = _credits(session, partner.id, data["date"], lock=app.dialect == "postgresql")
+    available = sum((amount for *_, amount in credits), ZERO)
+    if data["amount"] > available:
+        raise ValidationError(f"{data['amount']} asked, {partner.name} has only {available} of credit available "
+                              f"on {data['date'].isoformat()}", record=f"refund to {partner.name}", field="amount")
+    refund = Refund(partner_id=partner.id, refund_date=data["date"], amount=data["amount"], method=data["method"],
+                    reference=data.get("reference"))
+    left = data["amount"]
+    for _, source, credit in credits:
+        if left <= 0:
+            break
+        part = min(left, credit)
+        if isinstance(source, Payment):
+            source.unallocated -= part
+            refund.sources.append(RefundSource(payment_id=source.id, amount=part))
+        else:
+            source.settled += part
+            source.residual -= part
+            refund.sources.append(RefundSource(credit_note_id=source.id, amount=part))
+        left -= part
+    session.add(refund)
+    session.flush()
+    return refund
+
+
+def credit_summary(session, customer=None) -> list[dict]:
+    """Per customer with credit or refunds: unallocated payments, unused credit notes, refunded, available."""
+    from sqlalchemy import literal, union_all
+
+    from core.models import Partner
+    from core.services.partners import get_partner
+
+    parts = union_all(
+        select(Payment.partner_id.label("partner_id"), Payment.unallocated.label("payments"),
+               literal(ZERO, Payment.unallocated.type).label("notes"),
+               literal(ZERO, Payment.unallocated.type).label("refunded")),
+        select(Invoice.partner_id, literal(ZERO, Invoice.residual.type), Invoice.residual,
+               literal(ZERO, Invoice.residual.type)).where(Invoice.kind == "credit_note", Invoice.state != "draft"),
+        select(Refund.partner_id, literal(ZERO, Refund.amount.type), literal(ZERO, Refund.amount.type),
+               Refund.amount)).subquery()
+    query = (select(Partner.id, Partner.name, func.sum(parts.c.payments), func.sum(parts.c.notes),
+                    func.sum(parts.c.refunded)).join(parts, parts.c.partner_id == Partner.id)
+             .group_by(Partner.id, Partner.name).order_by(Partner.name, Partner.id))
+    partner = get_partner(session, customer) if customer is not None else None
+    if partner is not None:
+        query = query.where(Partner.id == partner.id)
+    found = [(partner_id, name, *(Decimal(v or 0).quantize(ZERO) for v in amounts))
+             for partner_id, name, *amounts in session.execute(query)]
+    if partner is not None and not found:
+        found = [(partner.id, partner.name, ZERO, ZERO, ZERO)]
+    return [{"customer": name, "customer_id": partner_id, "payments": str(payments), "credit_notes": str(notes),
+             "refunded": str(refunded), "available": str(payments + notes)}
+            for partner_id, name, payments, notes, refunded in found
+            if partner is not None or payments + notes > 0 or refunded > 0]
+
+
+def list_payments(session, customer=None, limit: int = 100) -> list[dict]:
+    """Payments and refunds, newest first: ``kind`` says which; a payment says what was refunded of it."""
+    from core.services.partners import get_partner
+
+    payments = select(Payment).order_by(Payment.payment_date.desc(), Payment.id.desc()).limit(limit)
+    refunds = select(Refund).order_by(Refund.refund_date.desc(), Refund.id.desc()).limit(limit)
+    if customer is not None:
+        partner_id = get_partner(session, customer).id
+        payments, refunds = payments.where(Payment.partner_id == partner_id), refunds.where(Refund.partner_id ==
+                                                                                             partner_id)
+    found = list(session.scalars(payments))
+    refunded = dict(session.execute(select(RefundSource.payment_id, func.sum(RefundSource.amount)).where(
+        RefundSource.payment_id.in_([p.id for p in found] or [0])).group_by(RefundSource.payment_id)).all())
+    rows = [(p.payment_date, 0, p.id, {**payment_dict(p), "kind": "payment",
+                                       "refunded": str(Decimal(refunded.get(p.id) or 0).quantize(ZERO))})
+            for p in found]
+    rows += [(r.refund_date, 1, r.id, refund_dict(session, r)) for r in session.scalars(refunds)]
+    return [row for *_, row in sorted(rows, key=lambda r: r[:3], reverse=True)][:limit]
+
+
+def payment_dict(payment: Payment, allocations=None, discounts=None) -> dict:
     result = {"id": payment.id, "customer": {"id": payment.partner_id, "name": payment.partner.name},
               "date": payment.payment_date.isoformat(), "amount": str(payment.amount), "method": payment.method,
               "reference": payment.reference, "unallocated": str(payment.unallocated)}
     if allocations is not None:
         result["allocations"] = [{"invoice": invoice.number, "amount": str(amount), "state": invoice.state,
                                   "residual": str(invoice.residual)} for invoice, amount in allocations]
+    if discounts is not None:
+        result["discounts"] = [{"invoice": invoice.number, "credit_note": note.number, "amount": str(note.total),
+                                "untaxed": str(note.total_untaxed), "tax": str(note.total_tax)}
+                               for invoice, note in discounts]
     return result
+
+
+def refund_dict(session, refund: Refund) -> dict:
+    """A refund and the credits it drew on (``payment`` id or ``credit_note`` number)."""
+    numbers = dict(session.execute(select(Invoice.id, Invoice.number).where(
+        Invoice.id.in_([s.credit_note_id for s in refund.sources if s.credit_note_id] or [0]))).all())
+    return {"id": refund.id, "kind": "refund", "customer": {"id": refund.partner_id, "name": refund.partner.name},
+            "date": refund.refund_date.isoformat(), "amount": str(refund.amount), "method": refund.method,
+            "reference": refund.reference,
+            "sources": [{"payment": s.payment_id, "credit_note": numbers.get(s.credit_note_id), "amount": str(s.amount)}
+                        for s in refund.sources]}
 
 
 # --- import (crm import payments FILE / crm payment import FILE) -----------------------------------
