@@ -61,3 +61,24 @@ def install(app, session):
     from plugins.funnel.pipelines import ensure_default_pipeline
 
     ensure_default_pipeline(app, session)
+
+
+@hookimpl
+def report_sections(app, session, period):
+    from plugins.funnel.sections import report_section
+
+    return report_section(app, session, period)
+
+
+@hookimpl
+def plan_sections(app, session, period):
+    from plugins.funnel.sections import plan_section
+
+    return plan_section(app, session, period)
+
+
+@hookimpl
+def expected_demand(app, session, start, end):
+    from plugins.funnel.sections import expected_demand
+
+    return expected_demand(app, session, start, end)

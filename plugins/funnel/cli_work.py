@@ -168,9 +168,11 @@ def funnel():
 @scope_options
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the report with its charts to this HTML file.")
+@click.option("--locale", type=click.Choice(["fr_FR", "en_GB", "en_US"]), default=None,
+              help="Language of the HTML page (default: the company's).")
 @json_option
 @pass_state
-def funnel_report_command(state, start, end, team, owner, pipeline, html_path, as_json):
+def funnel_report_command(state, start, end, team, owner, pipeline, html_path, locale, as_json):
     """Count and value per stage, conversion, win rate, deal size, cycle, weighted pipeline, velocity, targets."""
     from plugins.funnel.reports import funnel_report
 
@@ -181,7 +183,8 @@ def funnel_report_command(state, start, end, team, owner, pipeline, html_path, a
         from core.rendering import render
         from plugins.funnel.charts import charts
 
-        html_path.write_text(render(app, "funnel/report.html", report=data, charts=charts(data)), encoding="utf-8")
+        html_path.write_text(render(app, "funnel/report.html", locale=locale, report=data, charts=charts(data)),
+                             encoding="utf-8")
     if as_json:
         emit_json(data)
         return

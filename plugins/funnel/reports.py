@@ -14,7 +14,7 @@ from sqlalchemy import and_, case, func, select
 
 from core.models import TeamMember
 from core.types import round_money
-from plugins.funnel.models import Activity, Opportunity, StageChange, Target
+from plugins.funnel.models import Activity, Opportunity, Stage, StageChange, Target
 
 O = Opportunity.__table__.c
 H = StageChange.__table__.c
@@ -23,7 +23,11 @@ HUNDRED = Decimal(100)
 
 @dataclass
 class Scope:
-    """What a report looks at: a pipeline, a period, and optionally one owner or one team."""
+    """What a report looks at: a pipeline, a period, and optionally one owner or one team.
+
+    ``pipeline=None`` means every pipeline: only :func:`forecast`, :func:`lost_reasons` and
+    :func:`target_attainment` accept it (the funnel by stage needs one pipeline's stages).
+    """
 
     pipeline: object
     start: dt.date
@@ -32,7 +36,7 @@ class Scope:
     team: object = None
 
     def filters(self, *, pipeline: bool = True) -> list:
-        conditions = [O.pipeline_id == self.pipeline.id] if pipeline else []
+        conditions = [O.pipeline_id == self.pipeline.id] if pipeline and self.pipeline is not None else []
         if self.owner is not None:
             conditions.append(O.owner_id == self.owner.id)
         if self.team is not None:
@@ -195,11 +199,14 @@ def conversion_rates(session, scope: Scope, stages) -> list[dict]:
              "rate": percent(reached[b.id], reached[a.id])} for a, b in zip(ladder, ladder[1:])]
 
 
-def target_attainment(session, scope: Scope) -> list[dict]:
+def target_attainment(session, scope: Scope, *, gap: bool = False) -> list[dict]:
     """Each target overlapping the period: won revenue in the target's period, attainment, coverage.
 
     Attainment = won ÷ target; coverage = open pipeline value expected to close in the target's
     period ÷ remaining target (target − won), none when nothing remains. All pipelines count.
+    With ``gap`` (the plan), each row also has ``weighted_pipeline`` (Σ value × probability of
+    those open deals, rounded to the cent) and ``gap`` = target − won − weighted_pipeline
+    (negative: the target should be passed by that much).
     """
     from plugins.funnel.targets import period_label
 
@@ -229,20 +236,52 @@ def target_attainment(session, scope: Scope) -> list[dict]:
                 done = done.where(Activity.owner_id.in_(
                     select(TeamMember.user_id).where(TeamMember.team_id == target.team_id)))
             activities = session.execute(done).scalar()
-        rows.append({
+        row = {
             "user": target.user.login if target.user else None, "team": target.team.name if target.team else None,
             "period": period_label(target), "target": str(target.revenue), "won": str(won),
             "attainment": percent(won, target.revenue), "remaining": str(remaining),
             "open_pipeline": str(pipeline), "coverage": percent(pipeline, remaining),
             "activities_target": target.activities, "activities_done": activities,
             "activities_attainment": percent(activities, target.activities) if activities is not None else None,
-        })
+        }
+        if gap:
+            weighted = round_money(weighted_value(session, O.state == "open", who,
+                                                  O.expected_close.between(target.period_start, target.period_end)))
+            row.update(weighted_pipeline=str(weighted), gap=str(target.revenue - won - weighted))
+        rows.append(row)
     return rows
 
 
+def weighted_value(session, *conditions) -> Decimal:
+    """Σ value × probability / 100 of the deals matching ``conditions``, exact (not rounded).
+
+    Grouped in SQL by effective probability (the deal's override, else its stage's default), so
+    Python multiplies a handful of sums, whatever the number of deals.
+    """
+    probability = func.coalesce(O.probability, Stage.probability)
+    rows = session.execute(select(probability, func.sum(O.value)).select_from(Opportunity)
+                           .join(Stage, Stage.id == O.stage_id).where(*conditions).group_by(probability)).all()
+    return sum((Decimal(value or 0) * Decimal(rate) / HUNDRED for rate, value in rows), Decimal("0"))
+
+
+def lost_reasons(session, scope: Scope) -> list[dict]:
+    """Deals lost in the period per reason (count, value), the costliest reason first."""
+    rows = session.execute(
+        select(O.lost_reason, func.count(), func.sum(O.value))
+        .where(O.state == "lost", O.closed_on.between(scope.start, scope.end), *scope.filters())
+        .group_by(O.lost_reason)).all()
+    rows = sorted(rows, key=lambda row: (-Decimal(row[2] or 0), -row[1], row[0] or ""))
+    return [{"reason": reason, "count": count, "value": str(round_money(Decimal(value or 0)))}
+            for reason, count, value in rows]
+
+
 def forecast(app, session, scope: Scope, *, period: str = "month") -> list[dict]:
-    """Open deals by expected close month (or quarter): count, value, weighted value (Σ value × probability)."""
-    by_id = {s.id: s for s in scope.pipeline.stages}
+    """Open deals by expected close month (or quarter): count, value, weighted value (Σ value × probability).
+
+    A scope without a pipeline counts the open deals of every pipeline (the plan does).
+    """
+    stages = scope.pipeline.stages if scope.pipeline is not None else session.scalars(select(Stage))
+    by_id = {s.id: s for s in stages}
     month = month_of(session, O.expected_close)
     conditions = [O.state == "open", *scope.filters()]
     if scope.start is not None:
@@ -281,4 +320,5 @@ def _label(day: dt.date, period: str) -> str:
     return f"{day.year}-{day.month:02d}"
 
 
-__all__ = ["Scope", "funnel_report", "forecast", "conversion_rates", "target_attainment"]
+__all__ = ["Scope", "funnel_report", "forecast", "conversion_rates", "target_attainment", "lost_reasons",
+           "weighted_value"]
