@@ -89,3 +89,25 @@ def register_channels(register):
     from plugins.billing.channels import letter_channel
 
     register(letter_channel())
+
+
+@hookimpl
+def register_documents(register):
+    from plugins.billing.documents import document_kinds
+
+    for kind in document_kinds():
+        register(kind)
+
+
+@hookimpl
+def report_sections(app, session, period):
+    from plugins.billing.sections import report_section
+
+    return report_section(app, session, period)
+
+
+@hookimpl
+def plan_sections(app, session, period):
+    from plugins.billing.sections import plan_section
+
+    return plan_section(app, session, period)

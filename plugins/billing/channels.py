@@ -1,7 +1,10 @@
-"""The ``letter`` channel: formal notices to print and post, one text file each in ``letters/``.
+"""The ``letter`` channel: formal notices to print and post, written to ``letters/``.
 
-``[billing] letters_folder`` (relative to crm.toml) moves the folder. A repeat (at-least-once
-delivery) overwrites the same file, named by the message's stable identity.
+Each message gives ``<id>-<hash>.pdf``, the letter laid out from the message's HTML (the level's
+``<template>.html``: ``billing/formal_notice.html`` for the formal notice, an A4 letter), and
+``<id>-<hash>.txt``, the same letter as text with the postal address on top (for a mail-merge
+tool). ``[billing] letters_folder`` (relative to crm.toml) moves the folder. The name is the
+message's stable identity, so a repeat (at-least-once delivery) overwrites the same files.
 """
 
 from __future__ import annotations
@@ -12,21 +15,32 @@ import os
 
 class LetterSender:
     def __init__(self, app):
+        self.app = app
         self.folder = app.config.folder / app.config.section("billing").get("letters_folder", "letters")
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def send(self, message) -> None:
         name = hashlib.sha256(message.message_id.encode()).hexdigest()[:16]
-        target = self.folder / f"{message.id:08d}-{name}.txt"
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(f"{', '.join(message.recipients)}\n\n{message.subject}\n\n{message.text}", encoding="utf-8")
-        os.replace(tmp, target)
+        stem = self.folder / f"{message.id:08d}-{name}"
+        if message.html:  # the PDF first: a .txt present means the letter is complete
+            from core.documents import html_to_pdf
+
+            _replace(stem.with_suffix(".pdf"), html_to_pdf(message.html, base_url=self.app.config.folder))
+        text = f"{', '.join(message.recipients)}\n\n{message.subject}\n\n{message.text}"
+        _replace(stem.with_suffix(".txt"), text.encode("utf-8"))
 
     def close(self) -> None:  # nothing held open between messages
         pass
 
 
+def _replace(target, content: bytes) -> None:
+    """Write ``content`` to ``target`` under a temporary name, then rename: a reader never sees half a file."""
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_bytes(content)
+    os.replace(tmp, target)
+
+
 def letter_channel():
     from core.channels import Channel
 
-    return Channel(name="letter", open=LetterSender)
+    return Channel(name="letter", open=LetterSender, summary="letters to print and post (PDF and text) in letters/")

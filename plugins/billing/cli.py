@@ -105,7 +105,7 @@ def term_due(state, code, invoice_date, total, as_json):
 
 @click.group()
 def invoice():
-    """Invoices and credit notes: create, post, list, show, credit, dispute, block, release."""
+    """Invoices and credit notes: create, post, list, show, credit, dispute, block, release, pdf, facturx."""
 
 
 @invoice.command("create")
@@ -185,12 +185,16 @@ def invoice_list(state, overdue, state_, customer, credit_notes, limit, as_json)
 
 @invoice.command("show")
 @click.argument("ref")
-@click.option("--print", "printable", is_flag=True, help="The invoice as printed, with every legal mention.")
+@click.option("--print", "printable", is_flag=True, help="The invoice as printed (text), with every legal mention; "
+              "`crm invoice pdf` writes the PDF.")
+@click.option("--locale", type=click.Choice(["fr_FR", "en_GB", "en_US"]), default=None,
+              help="Language of --print (default: the company's).")
 @json_option
 @pass_state
-def invoice_show(state, ref, printable, as_json):
+def invoice_show(state, ref, printable, locale, as_json):
     """Show invoice REF: lines, VAT per rate, instalments, payments, mentions."""
     from core.rendering import render
+    from plugins.billing.documents import invoice_context
     from plugins.billing.services_invoices import get_invoice
     from plugins.billing.services_receivables import invoice_dict
 
@@ -198,7 +202,11 @@ def invoice_show(state, ref, printable, as_json):
     with app.transaction() as session:
         found = get_invoice(session, ref)
         data = invoice_dict(session, found, app.today)
-        text = render(app, "billing/invoice.txt", invoice=found, data=data) if printable else None
+        text = None
+        if printable:
+            locale = locale or app.config.company.locale
+            text = render(app, "billing/invoice.txt", locale=locale, data=data,
+                          **invoice_context(app, session, found, locale))
     if as_json:
         emit_json(data)
     elif printable:
@@ -326,6 +334,11 @@ def rate_add(state, kind, valid_from, value):
     click.echo(f"rate {kind}: {number} % from {day.isoformat()}")
 
 
+from plugins.billing.cli_documents import invoice_facturx, invoice_pdf, reminders_letter  # noqa: E402
 from plugins.billing.cli_money import payment, reminders  # noqa: E402
+
+invoice.add_command(invoice_pdf)
+invoice.add_command(invoice_facturx)
+reminders.add_command(reminders_letter)
 
 COMMANDS = [term, invoice, payment, reminders, aging_command, rate]

@@ -1,6 +1,6 @@
 """Receivables: aging by bucket, DSO, invoice listings (set-based SQL, one query per report).
 
-Aging works per instalment: what is settled covers the instalments oldest first, and each
+Aging works per instalment, as of any day (a past day is rebuilt from the dated allocations): what is settled covers the instalments oldest first, and each
 instalment's open part is bucketed by its own due date — an invoice half due in 30 days and half
 in 60 days is not all "1-30 days" late. Days late = today - due date; not due means due date >=
 today (the due date itself is not late).
@@ -30,12 +30,8 @@ def aging(app, session, today: dt.date | None = None) -> dict:
     dso_days = settings(app)["dso_days"]
     params = {"today": today, "d30": today - dt.timedelta(days=30), "d60": today - dt.timedelta(days=60),
               "d90": today - dt.timedelta(days=90), "since": today - dt.timedelta(days=dso_days)}
-    statement = text("""
-        WITH dues AS (
-            SELECT i.partner_id, d.due_date, d.amount, i.settled,
-                   SUM(d.amount) OVER (PARTITION BY d.invoice_id ORDER BY d.sequence) AS running
-            FROM billing_invoice_due d JOIN billing_invoice i ON i.id = d.invoice_id
-            WHERE i.state IN ('posted', 'partially_paid') AND i.kind = 'invoice'),
+    statement = text(f"""
+        WITH {_dues_as_of(today != app.today)},
         open_dues AS (
             SELECT partner_id, due_date,
                    CASE WHEN running <= settled THEN 0
@@ -73,6 +69,31 @@ def aging(app, session, today: dt.date | None = None) -> dict:
             "totals": {**{bucket: str(amount) for bucket, amount in zip(BUCKETS, totals)}, "total": str(grand)},
             "sales": str(sum(sales_by.values(), Decimal("0.00"))),
             "dso": _dso(grand, sum(sales_by.values(), Decimal(0)), dso_days)}
+
+
+def _dues_as_of(historic: bool) -> str:
+    """The ``dues`` CTE: each instalment of an invoice with what was settled of it on ``:today``.
+
+    For the business date itself that is the invoice's ``settled``, over the open invoices only
+    (fast: the open set). For another day (a period report's last day) it is rebuilt from the
+    allocations dated up to that day, over the invoices issued by then, whatever their state now:
+    an invoice paid since was still owed on that day.
+    """
+    if not historic:
+        return """dues AS (
+            SELECT i.partner_id, d.due_date, d.amount, i.settled,
+                   SUM(d.amount) OVER (PARTITION BY d.invoice_id ORDER BY d.sequence) AS running
+            FROM billing_invoice_due d JOIN billing_invoice i ON i.id = d.invoice_id
+            WHERE i.state IN ('posted', 'partially_paid') AND i.kind = 'invoice')"""
+    return """settled_then AS (
+            SELECT invoice_id, SUM(amount) AS amount FROM billing_allocation
+            WHERE allocated_on <= :today GROUP BY invoice_id),
+        dues AS (
+            SELECT i.partner_id, d.due_date, d.amount, COALESCE(s.amount, 0) AS settled,
+                   SUM(d.amount) OVER (PARTITION BY d.invoice_id ORDER BY d.sequence) AS running
+            FROM billing_invoice_due d JOIN billing_invoice i ON i.id = d.invoice_id
+            LEFT JOIN settled_then s ON s.invoice_id = i.id
+            WHERE i.state <> 'draft' AND i.kind = 'invoice' AND i.invoice_date <= :today)"""
 
 
 def _dso(receivables: Decimal, sales: Decimal | None, days: int) -> str | None:

@@ -134,3 +134,32 @@ def set_billing_config(workspace, text_: str) -> None:
     """Append a ``[billing]`` section to the workspace's crm.toml."""
     path = workspace.config_path
     path.write_text(path.read_text(encoding="utf-8") + "\n[billing]\n" + text_ + "\n", encoding="utf-8")
+
+
+# --- documents (issue 7) ------------------------------------------------------------------------
+
+def deliver(books, when, number) -> None:
+    """Deliver, on ``when``, the sales order invoice ``number`` was made from (its delivery date prints)."""
+    from core.models import SalesOrder
+    from core.services.orders import deliver_order
+
+    app = books.app(when)
+    with app.transaction() as session:
+        order_id = books.sql("SELECT order_id FROM billing_invoice WHERE number = :n", n=number)[0][0]
+        deliver_order(app, session, session.get(SalesOrder, order_id))
+
+
+def pdf_text(path) -> str:
+    """The text of a PDF read back with pypdf, blanks (also the no-break spaces of amounts) made single spaces."""
+    from pypdf import PdfReader
+
+    return " ".join(" ".join(page.extract_text() for page in PdfReader(str(path)).pages).split())
+
+
+def written(result) -> "Path":
+    """The file a document command wrote: the path it printed."""
+    from pathlib import Path
+
+    path = Path(result.stdout.strip())
+    assert path.is_file(), result
+    return path

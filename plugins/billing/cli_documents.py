@@ -1,0 +1,84 @@
+"""``crm invoice pdf|facturx`` and ``crm reminders letter``: billing's documents written to files.
+
+The commands are added to the ``invoice`` and ``reminders`` groups by ``cli.py``. Each prints the
+path it wrote, nothing else, so a script can pick the file up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from core.cli.context import pass_state
+
+LOCALES = click.Choice(["fr_FR", "en_GB", "en_US"])
+output_option = click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
+                             help="File or folder to write to (default: the document's file name, here).")
+locale_option = click.option("--locale", type=LOCALES, default=None,
+                             help="Language of the document (default: the company's, [company] locale).")
+
+
+def _write(state, kind: str, ref: str, output, as_html: bool, locale) -> None:
+    from core.documents import write
+
+    app = state.app
+    with app.session() as session:
+        try:
+            path = write(app, session, kind, ref, output=output, html=as_html, locale=locale)
+        finally:
+            session.rollback()  # printing writes nothing to the database
+    click.echo(str(path))
+
+
+@click.command("pdf")
+@click.argument("ref")
+@output_option
+@click.option("--html", "as_html", is_flag=True, help="Write the HTML page instead of the PDF.")
+@locale_option
+@pass_state
+def invoice_pdf(state, ref, output, as_html, locale):
+    """Write invoice or credit note REF (id or number) as a printable PDF (A4, every legal mention).
+
+    The default file name is facture-<number>.pdf (invoice-<number>.pdf in English); a business's
+    override folder may replace billing/invoice.html, or extend it with
+    {% extends "default:billing/invoice.html" %}.
+    """
+    _write(state, "billing.invoice", ref, output, as_html, locale)
+
+
+@click.command("facturx")
+@click.argument("ref")
+@output_option
+@locale_option
+@pass_state
+def invoice_facturx(state, ref, output, locale):
+    """Write posted invoice or credit note REF as Factur-X: PDF/A-3 with its EN 16931 XML embedded.
+
+    The XML is checked against the official EN 16931 schema first; an invoice it rejects is refused
+    with the schema's message and no file is written.
+    """
+    from plugins.billing.facturx import write_facturx
+
+    app = state.app
+    with app.session() as session:
+        try:
+            path = write_facturx(app, session, ref, output=output, locale=locale)
+        finally:
+            session.rollback()
+    click.echo(str(path))
+
+
+@click.command("letter")
+@click.argument("ref")
+@output_option
+@click.option("--html", "as_html", is_flag=True, help="Write the HTML page instead of the PDF.")
+@locale_option
+@pass_state
+def reminders_letter(state, ref, output, as_html, locale):
+    """Write the formal notice REF as a PDF letter, with the figures the reminder run sent.
+
+    REF is the notification id of the formal notice (`crm notifications list`) or an invoice
+    number: the latest formal notice that listed that invoice.
+    """
+    _write(state, "billing.formal_notice", ref, output, as_html, locale)

@@ -1,0 +1,225 @@
+"""Billing's printable documents: the invoice (or credit note) and the formal notice letter.
+
+``billing.invoice`` takes an invoice id or number (``F2026-000042``, ``AV2026-000003``) and lays
+out ``billing/invoice.html``: an A4 page with every mention French law asks of an invoice (Code de
+commerce L441-9, CGI art. 242 nonies A; DESIGN.md "Billing"). The mentions come from what posting
+froze on the invoice (seller and buyer identity, penalty rate, indemnity, early-payment
+discount), never from today's configuration, so a reprint says what the original said.
+
+``billing.formal_notice`` takes the outbox message of a formal notice (its notification id, as
+``crm notifications list`` shows it) or an invoice number (the latest formal notice that listed
+the invoice) and lays out ``billing/formal_notice.html`` from the data the reminder run stored
+with the message: the same open amounts, interest to the day and indemnities the run computed,
+not a second computation that could disagree with the letter that was sent.
+
+Optional ``[billing]`` keys read here: ``iban``, ``bic`` and ``bank`` (bank details printed on
+invoices and given in the Factur-X payment means) and ``legal_footer`` (legal form, share capital,
+RCS...).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+
+from core.documents import Document, DocumentKind
+from core.errors import ConfigError, CrmError, NotFound
+
+#: the template a formal notice is worded with (the level's template in the default policy)
+FORMAL_NOTICE_TEMPLATE = "billing/formal_notice"
+#: file names per language (a person saves and mails them: their own words)
+FILE_NAMES = {"fr": {"invoice": "facture", "credit_note": "avoir", "draft": "brouillon", "notice": "mise-en-demeure"},
+              "en": {"invoice": "invoice", "credit_note": "credit-note", "draft": "draft", "notice": "formal-notice"}}
+CATEGORIES = {"goods": "delivery of goods", "services": "supply of services", "mixed": "goods and services"}
+#: how posting words the early-payment mention (``services_invoices.post_invoice``), to reword it per language
+_DISCOUNT = re.compile(r"Escompte de (?P<percent>[\d.]+) % pour paiement avant le (?P<until>\d{4}-\d{2}-\d{2})$")
+_NO_DISCOUNT = "Pas d'escompte pour paiement anticipé"
+
+
+def document_kinds() -> list[DocumentKind]:
+    """The kinds billing registers with the kernel (``register_documents``)."""
+    return [DocumentKind("billing.invoice", "an invoice or credit note (id or number), A4 with the legal mentions",
+                         render_invoice),
+            DocumentKind("billing.formal_notice", "a formal notice letter (notification id, or an invoice number: "
+                         "the latest notice listing it)", render_formal_notice)]
+
+
+def file_name(locale: str, key: str) -> str:
+    return FILE_NAMES.get(locale.split("_")[0], FILE_NAMES["en"])[key]
+
+
+# --- the invoice ---------------------------------------------------------------------------------
+
+def render_invoice(app, session, ref: str, locale: str) -> Document:
+    """Render invoice or credit note ``ref`` as a complete HTML page in ``locale``."""
+    from core.rendering import gettext, render
+    from plugins.billing.services_invoices import get_invoice
+
+    invoice = get_invoice(session, ref)
+    _ = gettext(app, locale)
+    context = invoice_context(app, session, invoice, locale)
+    kind = invoice.kind
+    title = f"{context['heading']} {invoice.number or _('(draft)')}"
+    number = invoice.number or f"{file_name(locale, 'draft')}-{invoice.id}"
+    html = render(app, "billing/invoice.html", locale=locale, title=title, **context)
+    return Document(title=title, filename=f"{file_name(locale, kind)}-{number}", html=html)
+
+
+def invoice_context(app, session, invoice, locale: str) -> dict:
+    """Everything the invoice templates (HTML and text) print, in ``locale``.
+
+    A posted invoice prints its frozen mentions; a draft (no number yet) the current company and
+    customer, marked as a draft.
+    """
+    from core.models import SalesOrder
+    from core.rendering import environment, gettext
+    from core.services.orders import vat_breakdown
+    from plugins.billing.settings import settings
+
+    _ = gettext(app, locale)
+    options = settings(app)
+    company, partner = app.config.company, invoice.partner
+    posted = invoice.state != "draft"
+    seller = {"name": invoice.seller_name or company.name, "siren": invoice.seller_siren or company.siren or None,
+              "vat_number": invoice.seller_vat_number or company.vat_number or None,
+              "address": _lines(invoice.seller_address if posted else _address(company)),
+              "country": company.country}
+    buyer = {"name": invoice.buyer_name or partner.name, "siren": invoice.buyer_siren if posted else partner.siren,
+             "vat_number": invoice.buyer_vat_number if posted else partner.vat_number,
+             "address": _lines(invoice.buyer_address if posted else _address(partner)),
+             "country": partner.country, "business": invoice.buyer_is_business if posted else partner.is_business}
+    if buyer["country"] and buyer["country"] != seller["country"]:
+        from babel import Locale
+
+        buyer["country_name"] = Locale.parse(locale).territories.get(buyer["country"], buyer["country"])
+    order = session.get(SalesOrder, invoice.order_id) if invoice.order_id else None
+    env = environment(app, locale=locale)
+    credit_note = invoice.kind == "credit_note"
+    return {
+        "invoice": invoice, "posted": posted, "credit_note": credit_note,
+        "heading": _("Credit note") if credit_note else _("Invoice"),
+        "seller": seller, "buyer": buyer, "lines": list(invoice.lines), "vat": vat_breakdown(invoice),
+        "category": _(CATEGORIES.get(invoice.operation_category, invoice.operation_category)),
+        "order_number": order.number if order else None,
+        "delivery_date": order.delivered_at if order else None,
+        # the place of delivery when it differs from the billing address: the kernel's orders
+        # carry no delivery address yet, so there is none to print (the template is ready for it)
+        "delivery_address": None,
+        "origin": invoice.origin, "credit_reason": _credit_reason(invoice),
+        "dues": list(invoice.dues), "term_name": invoice.term.name if invoice.term else None,
+        "early_discount": early_discount_mention(invoice, _, env.filters),
+        "penalty_margin": options["penalty_margin"],
+        "bank": bank_details(app), "legal_footer": app.config.section("billing").get("legal_footer") or None,
+        "unit_price": _unit_price_format(locale, invoice.currency),
+    }
+
+
+def _unit_price_format(locale: str, currency: str):
+    """Unit prices keep their own decimals (0,125 €): the ``money`` filter would round them to the cent."""
+    from babel.numbers import format_currency
+
+    def unit_price(value):
+        return format_currency(Decimal(value), currency, locale=locale, decimal_quantization=False)
+
+    return unit_price
+
+
+def early_discount_mention(invoice, _, filters) -> str | None:
+    """The early-payment discount mention posting froze, in the page's language.
+
+    Posting stores it in French (``Escompte de 2 % pour paiement avant le 2026-01-15``); a mention
+    of another shape (written by an older version, or by hand) is printed as it is.
+    """
+    stored = invoice.early_discount
+    if not stored:
+        return None
+    if stored == _NO_DISCOUNT:
+        return _("No discount for early payment")
+    found = _DISCOUNT.match(stored)
+    if found is None:
+        return stored
+    return _("%(percent)s discount for payment before %(date)s") % {
+        "percent": filters["percent"](Decimal(found["percent"])), "date": filters["date"](found["until"])}
+
+
+def bank_details(app) -> dict | None:
+    """``{iban, bic, bank}`` from ``[billing]``, or None; a malformed IBAN is refused, not printed."""
+    section = app.config.section("billing")
+    iban = "".join(str(section.get("iban") or "").split()).upper()
+    if not iban:
+        return None
+    from stdnum import iban as iban_check
+
+    if not iban_check.is_valid(iban):
+        raise ConfigError(f"crm.toml: billing.iban: {section.get('iban')!r} is not a valid IBAN")
+    return {"iban": iban, "iban_display": iban_check.format(iban), "bic": section.get("bic") or None,
+            "bank": section.get("bank") or None}
+
+
+def _credit_reason(invoice) -> str | None:
+    """The reason typed for a credit note (``Avoir sur facture X : reason``, as the service writes it)."""
+    note = invoice.note or ""
+    if invoice.kind == "credit_note" and " : " in note and note.startswith("Avoir sur facture"):
+        return note.split(" : ", 1)[1] or None
+    return None
+
+
+def _address(party) -> str:
+    parts = [party.street, " ".join(p for p in (party.postal_code, party.city) if p)]
+    return "\n".join(p for p in parts if p)
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line for line in (text or "").split("\n") if line.strip()]
+
+
+# --- the formal notice -----------------------------------------------------------------------------
+
+def render_formal_notice(app, session, ref: str, locale: str) -> Document:
+    """Render the formal notice ``ref`` (notification id or invoice number) as a letter in ``locale``."""
+    from core.rendering import gettext, render
+
+    row = formal_notice_message(session, ref)
+    context = json.loads(row.context or "{}")
+    _ = gettext(app, locale)
+    title = f"{_('Formal notice')} — {context['customer']['name']}"
+    html = render(app, f"{FORMAL_NOTICE_TEMPLATE}.html", locale=locale, **context)
+    return Document(title=title, filename=f"{file_name(locale, 'notice')}-{context['today']}-{row.id}", html=html)
+
+
+def formal_notice_message(session, ref: str):
+    """The outbox row of a formal notice: by notification id, or the latest one listing invoice ``ref``.
+
+    A formal notice is a reminder message worded with ``billing/formal_notice`` (level 3 of the
+    default policy). The copy sent to the sales owner carries the same data; the letter itself is
+    preferred when both exist.
+    """
+    from sqlalchemy import select
+
+    from core.outbox import Notification
+
+    text = str(ref).strip()
+    if text.isdigit():
+        row = session.get(Notification, int(text))
+        if row is None:
+            raise NotFound(f"notification {text}: no such notification (see `crm notifications list`)")
+        if row.template != FORMAL_NOTICE_TEMPLATE or not (row.dedup_key or "").startswith("billing:reminder:"):
+            raise CrmError(f"notification {text} is not a formal notice (it is worded with "
+                           f"{row.template or 'no template'}; a formal notice uses {FORMAL_NOTICE_TEMPLATE})")
+        return row
+    from plugins.billing.models import Reminder
+    from plugins.billing.services_invoices import get_invoice
+
+    invoice = get_invoice(session, text)
+    runs = session.execute(select(Reminder.partner_id, Reminder.run_date).where(
+        Reminder.invoice_id == invoice.id, Reminder.status == "sent").order_by(Reminder.run_date.desc())).all()
+    for partner_id, run_date in runs:
+        # the run's dedup key: billing:reminder:<customer>:<run date>:L<level>:<first invoice id>
+        prefix = f"billing:reminder:{partner_id}:{run_date.isoformat()}:L"
+        row = session.scalars(select(Notification).where(
+            Notification.dedup_key.like(f"{prefix}%"), Notification.template == FORMAL_NOTICE_TEMPLATE)
+            .order_by(Notification.dedup_key.like("%:copy"), Notification.id)).first()
+        if row is not None:
+            return row
+    raise NotFound(f"invoice {invoice.number}: no formal notice was sent for it (see `crm reminders list`)")

@@ -1,0 +1,283 @@
+"""Factur-X: the invoice as a PDF/A-3 with its EN 16931 Cross-Industry-Invoice XML embedded.
+
+French e-invoicing (DESIGN.md "Billing"): every company receives electronic invoices from
+September 2026 and small ones issue them from September 2027, as Factur-X, UBL or CII. The XML is
+written here from the posted invoice (profile EN 16931, ``urn:cen.eu:en16931:2017``), checked
+against the official schema the ``factur-x`` library ships, and embedded by that library into the
+PDF/A-3 of the printed invoice (``core.documents.html_to_pdf(..., pdf_variant="pdf/a-3b")``).
+
+Mapping worth knowing:
+
+- type code 380 for an invoice, 381 for a credit note (amounts stay positive: the type says
+  "credit"); a credit note references the invoice it credits (BT-25, BT-26);
+- the SIREN is the legal registration id (BT-30 / BT-47, scheme ``0002``), the VAT number the
+  tax registration (BT-31 / BT-48, scheme ``VA``);
+- VAT category ``S`` (standard) for a rate above zero, ``E`` (exempt, with its reason) for 0 %;
+- the due date is the first instalment's (BT-9); the payment terms text (BT-20) lists every
+  instalment, and the French notes PMD (penalties), PMT (40 € indemnity) and AAB (early-payment
+  discount) carry the legal mentions;
+- the amount due (BT-115) is the invoice total: the document says what was invoiced, not what
+  was paid since.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from pathlib import Path
+
+from core.errors import CrmError, StateError
+
+RSM = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
+RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
+QDT = "urn:un:unece:uncefact:data:standard:QualifiedDataType:100"
+UDT = "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100"
+PROFILE = "urn:cen.eu:en16931:2017"
+TYPE_CODES = {"invoice": "380", "credit_note": "381"}
+#: UN/ECE recommendation 20 unit codes for the product units people type (others: C62, "one")
+UNIT_CODES = {"unit": "C62", "piece": "C62", "pce": "C62", "hour": "HUR", "h": "HUR", "day": "DAY", "kg": "KGM",
+              "g": "GRM", "l": "LTR", "m": "MTR", "m2": "MTK", "month": "MON", "year": "ANN", "box": "XBX"}
+
+
+def invoice_xml(app, session, invoice, *, locale: str | None = None) -> bytes:
+    """The EN 16931 CII XML of posted ``invoice`` (notes worded in ``locale``, the company's by default)."""
+    from lxml import etree
+
+    from core.rendering import environment
+    from plugins.billing.documents import invoice_context
+
+    if invoice.state == "draft" or not invoice.number:
+        raise StateError(f"invoice draft #{invoice.id}: only a posted invoice has a Factur-X (post it first)")
+    locale = locale or app.config.company.locale
+    env = environment(app, locale=locale)
+    _ = env.catalog.gettext
+    context = invoice_context(app, session, invoice, locale)
+    currency = invoice.currency
+    root = etree.Element(f"{{{RSM}}}CrossIndustryInvoice", nsmap={"rsm": RSM, "ram": RAM, "qdt": QDT, "udt": UDT})
+    guideline = _sub(_sub(root, RSM, "ExchangedDocumentContext"), RAM, "GuidelineSpecifiedDocumentContextParameter")
+    _sub(guideline, RAM, "ID", PROFILE)
+    document = _sub(root, RSM, "ExchangedDocument")
+    _sub(document, RAM, "ID", invoice.number)
+    _sub(document, RAM, "TypeCode", TYPE_CODES[invoice.kind])
+    _date(_sub(document, RAM, "IssueDateTime"), invoice.invoice_date)
+    for text, code in _notes(invoice, context, env):
+        note = _sub(document, RAM, "IncludedNote")
+        _sub(note, RAM, "Content", text)
+        _sub(note, RAM, "SubjectCode", code)
+    transaction = _sub(root, RSM, "SupplyChainTradeTransaction")
+    exemption = _("VAT exempt")
+    for line in context["lines"]:
+        _line(transaction, line, exemption)
+    agreement = _sub(transaction, RAM, "ApplicableHeaderTradeAgreement")
+    _party(agreement, "SellerTradeParty", context["seller"])
+    _party(agreement, "BuyerTradeParty", context["buyer"])
+    if context["order_number"]:
+        _sub(_sub(agreement, RAM, "BuyerOrderReferencedDocument"), RAM, "IssuerAssignedID", context["order_number"])
+    delivery = _sub(transaction, RAM, "ApplicableHeaderTradeDelivery")
+    if context["delivery_date"]:
+        event = _sub(delivery, RAM, "ActualDeliverySupplyChainEvent")
+        _date(_sub(event, RAM, "OccurrenceDateTime"), context["delivery_date"])
+    settlement = _sub(transaction, RAM, "ApplicableHeaderTradeSettlement")
+    _sub(settlement, RAM, "PaymentReference", invoice.number)
+    _sub(settlement, RAM, "InvoiceCurrencyCode", currency)
+    bank = context["bank"]
+    if bank and invoice.kind == "invoice":
+        means = _sub(settlement, RAM, "SpecifiedTradeSettlementPaymentMeans")
+        _sub(means, RAM, "TypeCode", "58")  # SEPA credit transfer
+        _sub(_sub(means, RAM, "PayeePartyCreditorFinancialAccount"), RAM, "IBANID", bank["iban"])
+        if bank["bic"]:
+            _sub(_sub(means, RAM, "PayeeSpecifiedCreditorFinancialInstitution"), RAM, "BICID", bank["bic"])
+    for row in context["vat"]:
+        rate = Decimal(row["rate"])
+        tax = _sub(settlement, RAM, "ApplicableTradeTax")
+        _sub(tax, RAM, "CalculatedAmount", _amount(row["tax"]))
+        _sub(tax, RAM, "TypeCode", "VAT")
+        if rate == 0:
+            _sub(tax, RAM, "ExemptionReason", exemption)
+        _sub(tax, RAM, "BasisAmount", _amount(row["base"]))
+        _sub(tax, RAM, "CategoryCode", _category(rate))
+        _sub(tax, RAM, "RateApplicablePercent", _amount(rate))
+    terms = _sub(settlement, RAM, "SpecifiedTradePaymentTerms")
+    _sub(terms, RAM, "Description", _terms_text(invoice, context, env))
+    if invoice.kind == "invoice" and invoice.due_date:
+        _date(_sub(terms, RAM, "DueDateDateTime"), invoice.due_date)
+    totals = _sub(settlement, RAM, "SpecifiedTradeSettlementHeaderMonetarySummation")
+    _sub(totals, RAM, "LineTotalAmount", _amount(invoice.total_untaxed))
+    _sub(totals, RAM, "TaxBasisTotalAmount", _amount(invoice.total_untaxed))
+    _sub(totals, RAM, "TaxTotalAmount", _amount(invoice.total_tax)).set("currencyID", currency)
+    _sub(totals, RAM, "GrandTotalAmount", _amount(invoice.total))
+    _sub(totals, RAM, "DuePayableAmount", _amount(invoice.total))
+    if invoice.kind == "credit_note" and invoice.origin is not None:
+        referenced = _sub(settlement, RAM, "InvoiceReferencedDocument")
+        _sub(referenced, RAM, "IssuerAssignedID", invoice.origin.number)
+        issued = _sub(referenced, RAM, "FormattedIssueDateTime")
+        _sub(issued, QDT, "DateTimeString", invoice.origin.invoice_date.strftime("%Y%m%d")).set("format", "102")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def check_xml(xml: bytes, record: str) -> None:
+    """Refuse an XML the official EN 16931 schema rejects (the library's XSD), naming the first error."""
+    import facturx
+
+    logging.getLogger("factur-x").setLevel(logging.CRITICAL)  # the library logs what we raise
+    try:
+        facturx.xml_check_xsd(xml, flavor="factur-x", level="en16931")
+    except Exception as exc:  # noqa: BLE001 - the library raises a bare Exception with the schema's message
+        import re
+
+        # keep the schema's own words, without the library's preamble and the namespaces
+        reason = re.sub(r"\{[^}]*\}", "", str(exc).split("cause of the problem: ", 1)[-1]).strip()
+        raise CrmError(f"{record}: the Factur-X XML is not valid against the EN 16931 schema: {reason}") from None
+
+
+def facturx_pdf(app, session, ref, *, locale: str | None = None):
+    """``(document, pdf bytes)``: the invoice's PDF/A-3 with its checked XML embedded as ``factur-x.xml``."""
+    import facturx
+
+    from core.documents import html_to_pdf, render
+    from plugins.billing.services_invoices import get_invoice
+
+    invoice = get_invoice(session, ref)
+    locale = locale or app.config.company.locale
+    xml = invoice_xml(app, session, invoice, locale=locale)
+    check_xml(xml, f"invoice {invoice.number}")
+    document = render(app, session, "billing.invoice", invoice.number, locale=locale)
+    pdf = html_to_pdf(document.html, base_url=app.config.folder, pdf_variant="pdf/a-3b")
+    logging.getLogger("factur-x").setLevel(logging.ERROR)
+    metadata = {"author": invoice.seller_name or app.config.company.name, "keywords": "Factur-X, EN 16931",
+                "title": document.title, "subject": f"{document.title} — {invoice.buyer_name or invoice.partner.name}"}
+    content = facturx.generate_from_binary(pdf, xml, flavor="factur-x", level="en16931", check_xsd=False,
+                                           pdf_metadata=metadata, lang=locale.replace("_", "-"))
+    return document, content
+
+
+def write_facturx(app, session, ref, *, output: Path | None = None, locale: str | None = None) -> Path:
+    """Write the Factur-X PDF to ``output`` (a file or a folder) or ``<filename>-facturx.pdf`` here."""
+    import os
+
+    document, content = facturx_pdf(app, session, ref, locale=locale)
+    name = f"{document.filename}-facturx.pdf"
+    target = Path(output) if output else Path.cwd() / name
+    if target.is_dir():
+        target = target / name
+    tmp = target.with_name(target.name + ".part")
+    tmp.write_bytes(content)
+    os.replace(tmp, target)
+    return target
+
+
+# --- pieces ----------------------------------------------------------------------------------------
+
+def _sub(parent, namespace: str, tag: str, text: str | None = None):
+    from lxml import etree
+
+    element = etree.SubElement(parent, f"{{{namespace}}}{tag}")
+    if text is not None:
+        element.text = str(text)
+    return element
+
+
+def _date(parent, day) -> None:
+    _sub(parent, UDT, "DateTimeString", day.strftime("%Y%m%d")).set("format", "102")
+
+
+def _amount(value, places: int = 2) -> str:
+    return f"{Decimal(value).quantize(Decimal(1).scaleb(-places)):f}"
+
+
+def _category(rate: Decimal) -> str:
+    return "S" if rate > 0 else "E"
+
+
+def _line(transaction, line, exemption: str) -> None:
+    item = _sub(transaction, RAM, "IncludedSupplyChainTradeLineItem")
+    _sub(_sub(item, RAM, "AssociatedDocumentLineDocument"), RAM, "LineID", line.sequence)
+    product = _sub(item, RAM, "SpecifiedTradeProduct")
+    if line.product is not None:
+        _sub(product, RAM, "SellerAssignedID", line.product.sku)
+    _sub(product, RAM, "Name", line.description)
+    agreement = _sub(item, RAM, "SpecifiedLineTradeAgreement")
+    net_price = line.unit_price
+    if line.discount:
+        # the line discount as a price allowance: gross price, less the discount, gives the net price
+        gross = _sub(agreement, RAM, "GrossPriceProductTradePrice")
+        _sub(gross, RAM, "ChargeAmount", _amount(line.unit_price, 4))
+        net_price = line.unit_price * (100 - line.discount) / 100
+        allowance = _sub(gross, RAM, "AppliedTradeAllowanceCharge")
+        _sub(_sub(allowance, RAM, "ChargeIndicator"), UDT, "Indicator", "false")
+        _sub(allowance, RAM, "ActualAmount", _amount(line.unit_price - net_price, 4))
+    _sub(_sub(agreement, RAM, "NetPriceProductTradePrice"), RAM, "ChargeAmount", _amount(net_price, 4))
+    unit = UNIT_CODES.get((line.product.unit if line.product is not None else "unit").lower(), "C62")
+    _sub(_sub(item, RAM, "SpecifiedLineTradeDelivery"), RAM, "BilledQuantity",
+         _amount(line.quantity, 3)).set("unitCode", unit)
+    settlement = _sub(item, RAM, "SpecifiedLineTradeSettlement")
+    tax = _sub(settlement, RAM, "ApplicableTradeTax")
+    _sub(tax, RAM, "TypeCode", "VAT")
+    if line.vat_rate == 0:
+        _sub(tax, RAM, "ExemptionReason", exemption)
+    _sub(tax, RAM, "CategoryCode", _category(line.vat_rate))
+    _sub(tax, RAM, "RateApplicablePercent", _amount(line.vat_rate))
+    summation = _sub(settlement, RAM, "SpecifiedTradeSettlementLineMonetarySummation")
+    _sub(summation, RAM, "LineTotalAmount", _amount(line.subtotal))
+
+
+def _party(agreement, tag: str, party: dict) -> None:
+    element = _sub(agreement, RAM, tag)
+    _sub(element, RAM, "Name", party["name"])
+    if party["siren"]:
+        _sub(_sub(element, RAM, "SpecifiedLegalOrganization"), RAM, "ID", party["siren"]).set("schemeID", "0002")
+    address = _sub(element, RAM, "PostalTradeAddress")
+    street, postcode, city = _split_address(party["address"])
+    if postcode:
+        _sub(address, RAM, "PostcodeCode", postcode)
+    if street:
+        _sub(address, RAM, "LineOne", street)
+    if city:
+        _sub(address, RAM, "CityName", city)
+    _sub(address, RAM, "CountryID", party["country"] or "FR")
+    if party["vat_number"]:
+        _sub(_sub(element, RAM, "SpecifiedTaxRegistration"), RAM, "ID", party["vat_number"]).set("schemeID", "VA")
+
+
+def _split_address(lines: list[str]) -> tuple[str | None, str | None, str | None]:
+    """(street, postcode, city) from the printed lines: "street" then "postcode city" (how posting writes them)."""
+    if not lines:
+        return None, None, None
+    last = lines[-1].split(" ", 1)
+    if len(last) == 2 and last[0][:1].isdigit():
+        return (", ".join(lines[:-1]) or None), last[0], last[1]
+    return ", ".join(lines), None, None
+
+
+def _notes(invoice, context: dict, env) -> list[tuple[str, str]]:
+    """The legal mentions as notes with the French subject codes (PMD penalties, PMT indemnity, AAB discount)."""
+    _ = env.catalog.gettext
+    filters = env.filters
+    if invoice.kind != "invoice":
+        return []
+    notes = []
+    if invoice.penalty_rate is not None:
+        notes.append((_("Late-payment penalties: annual rate of %(rate)s (the ECB refinancing rate plus %(margin)s "
+                        "points, at least three times the legal interest rate), due from the day after the due date "
+                        "without a reminder being necessary.") % {
+            "rate": filters["percent"](invoice.penalty_rate), "margin": filters["number"](context["penalty_margin"])},
+            "PMD"))
+    if context["buyer"]["business"] and invoice.recovery_indemnity is not None:
+        notes.append((_("Fixed indemnity for recovery costs in case of late payment: %(amount)s (art. L441-10 and "
+                        "D441-5 of the French Commercial Code).") % {
+            "amount": filters["money"](invoice.recovery_indemnity)}, "PMT"))
+    if context["early_discount"]:
+        notes.append((context["early_discount"], "AAB"))
+    return notes
+
+
+def _terms_text(invoice, context: dict, env) -> str:
+    _ = env.catalog.gettext
+    filters = env.filters
+    if invoice.kind == "credit_note":
+        return _("Deducted from invoice %(number)s") % {"number": invoice.origin.number if invoice.origin else "?"}
+    parts = [context["term_name"]] if context["term_name"] else []
+    parts += [_("Instalment %(sequence)s: %(amount)s to pay by %(date)s") % {
+        "sequence": due.sequence, "amount": filters["money"](due.amount), "date": filters["date"](due.due_date)}
+        for due in context["dues"]]
+    return "; ".join(parts) or "-"
