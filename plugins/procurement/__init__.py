@@ -87,3 +87,25 @@ def order_cancelled(app, session, order):
     from plugins.procurement.services_stock import on_order_cancelled
 
     on_order_cancelled(app, session, order)
+
+
+@hookimpl
+def register_documents(register):
+    from plugins.procurement.documents import document_kinds
+
+    for kind in document_kinds():
+        register(kind)
+
+
+@hookimpl
+def report_sections(app, session, period):
+    from plugins.procurement.sections import report_section
+
+    return report_section(app, session, period)
+
+
+@hookimpl
+def plan_sections(app, session, period):
+    from plugins.procurement.sections import plan_section
+
+    return plan_section(app, session, period)

@@ -294,7 +294,7 @@ def reorder_run(state, dry_run, as_json):
 
 @click.group()
 def po():
-    """Purchase orders: list, show, confirm (send), receive, cancel."""
+    """Purchase orders: list, show, print (pdf), confirm (send), receive, cancel."""
 
 
 @po.command("list")
@@ -341,6 +341,23 @@ def po_show(state, ref, as_json):
     emit_table(data["lines"], [("sku", "SKU"), ("quantity", "Qty"), ("received_quantity", "Received"),
                                ("unit_price", "Unit price"), ("subtotal", "Subtotal"),
                                ("expected_date", "Expected"), ("why", "Why")])
+
+
+@po.command("pdf")
+@click.argument("ref")
+@click.option("--output", "-o", type=click.Path(), default=None,
+              help="File or folder to write (default: bon-de-commande-NUMBER.pdf in the current folder).")
+@click.option("--html", "as_html", is_flag=True, help="Write the HTML page instead of the PDF.")
+@click.option("--locale", type=click.Choice(["fr_FR", "en_GB", "en_US"]), default=None,
+              help="Language of the document (default: the company's).")
+@pass_state
+def po_pdf(state, ref, output, as_html, locale):
+    """Print purchase order REF (id or number) as the supplier receives it: A4 PDF (or HTML)."""
+    from core.documents import write
+
+    with state.app.transaction() as session:
+        path = write(state.app, session, "procurement.purchase_order", ref, output=output, html=as_html, locale=locale)
+    click.echo(f"written to {path}")
 
 
 @po.command("confirm")

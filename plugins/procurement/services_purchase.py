@@ -56,7 +56,7 @@ def _locked(session, ref) -> PurchaseOrder:
 
 def confirm_purchase_order(app, session, ref) -> PurchaseOrder:
     """Draft -> confirmed: the order is sent to the supplier through the outbox, with the document."""
-    from core.outbox import Attachment, notify, resolve_recipients
+    from core.outbox import DocumentAttachment, notify, resolve_recipients
     from core.rendering import render
 
     order = get_purchase_order(session, ref, lock=True)
@@ -71,11 +71,10 @@ def confirm_purchase_order(app, session, ref) -> PurchaseOrder:
     order.state = "confirmed"
     order.confirmed_at = app.today
     session.flush()
-    data = purchase_order_dict(order)
-    html = render(app, "procurement/purchase_order.html", order=data)
+    # The PDF is laid out when the message is delivered: only its reference is stored here.
     notify(app, session, recipients=recipients, subject=f"Purchase order {order.number} — {app.config.company.name}",
-           text=render(app, "procurement/purchase_order.txt", order=data), html=html,
-           attachments=[Attachment(f"{order.number}.html", html.encode("utf-8"), "text/html")],
+           text=render(app, "procurement/purchase_order.txt", order=purchase_order_dict(order)),
+           attachments=[DocumentAttachment("procurement.purchase_order", str(order.id))],
            related=f"procurement_purchase_order:{order.id}", dedup_key=f"procurement:po-sent:{order.number}")
     return order
 
