@@ -501,6 +501,14 @@ class Demo:
         summary: dict = {"workspace": str(self.folder.resolve()), "seed": self.seed, "days": self.days,
                          "from": self.start.isoformat(), "to": last.isoformat(), "modules": self.modules,
                          "reports": {}}
+        period = reports / "period.html"
+        crm(last, "report", "period", "--from", self.start.isoformat(), "--to", last.isoformat(), "--html", period)
+        if period.exists():
+            summary["reports"]["period_html"] = str(period.resolve())
+        plan = reports / "plan.html"
+        crm(last, "plan", "--period", _next_quarter(last), "--html", plan)
+        if plan.exists():
+            summary["reports"]["plan_html"] = str(plan.resolve())
         if self.has("funnel"):
             html = reports / "funnel.html"
             crm(last, "funnel", "report", "--from", self.start.isoformat(), "--to", last.isoformat(), "--html", html)
@@ -567,6 +575,12 @@ class Demo:
             "reminders_sent": self.reminders_sent,
             "reminders_by_level": dict(sorted(levels.items())),
         }
+
+
+def _next_quarter(day: dt.date) -> str:
+    """``2026-Q4`` → ``2027-Q1``: the quarter after the one ``day`` is in, for the plan."""
+    quarter = (day.month - 1) // 3 + 1
+    return f"{day.year + 1}-Q1" if quarter == 4 else f"{day.year}-Q{quarter + 1}"
 
 
 def _ref(value):

@@ -28,23 +28,46 @@ def hook_table(app=None) -> list[dict]:
         if hasattr(caller, "get_hookimpls"):
             implementers[name] = sorted({impl.plugin_name for impl in caller.get_hookimpls()})
     rows = []
-    for function in spec_functions():
+    for offered_by, function in [*(("core", f) for f in spec_functions()), *module_specs(pm, app)]:
         doc = inspect.getdoc(function) or ""
         rows.append({
             "name": function.__name__,
             "arguments": list(inspect.signature(function).parameters),
             "summary": doc.splitlines()[0] if doc else "",
+            "offered_by": offered_by,
             "implemented_by": implementers.get(function.__name__, []),
         })
     return rows
 
 
-def builtin_implementers() -> dict[str, list[str]]:
-    """Which modules shipped with Entonnoir implement each hook (loaded in memory, none enabled)."""
+def module_specs(pm, app=None) -> list[tuple[str, object]]:
+    """``(module, spec function)`` of the hooks modules offer each other (billing's ``payment_recorded``...)."""
+    kernel = {f.__name__ for f in spec_functions()}
+    packages = {entry.target: name for name, entry in (app.entries.items() if app is not None else [])}
+    found = []
+    for name in dir(pm.hook):
+        caller = getattr(pm.hook, name)
+        spec = getattr(caller, "spec", None)
+        if spec is None or name in kernel:
+            continue
+        namespace = getattr(spec.namespace, "__name__", "")
+        module = next((m for package, m in packages.items() if namespace.startswith(package + ".")),
+                      namespace.rsplit(".", 2)[-2] if namespace.count(".") >= 2 else namespace)
+        found.append((module, spec.function))
+    return sorted(found, key=lambda item: (item[0], item[1].__code__.co_firstlineno))
+
+
+def _builtin_pm():
+    """A plugin manager with the modules shipped with Entonnoir (loaded in memory, none enabled)."""
     from core.modules import build_plugin_manager, discover
 
     entries = {name: entry for name, entry in discover().items() if entry.distribution == "entonnoir"}
-    pm = build_plugin_manager(entries, sorted(entries))
+    return build_plugin_manager(entries, sorted(entries))
+
+
+def builtin_implementers() -> dict[str, list[str]]:
+    """Which modules shipped with Entonnoir implement each hook."""
+    pm = _builtin_pm()
     found: dict[str, list[str]] = {}
     for name in dir(pm.hook):
         caller = getattr(pm.hook, name)
@@ -107,6 +130,18 @@ def markdown() -> str:
         arguments = ", ".join(inspect.signature(function).parameters)
         built_in = [name for name in implementers.get(function.__name__, [])]
         lines += ["", f"## `{function.__name__}({arguments})`", "",
+                  f"*Implemented by:* {', '.join(f'`{n}`' for n in built_in) if built_in else 'no built-in module yet'}",
+                  ""]
+        lines += _doc_to_markdown(inspect.getdoc(function) or "")
+    offered = module_specs(_builtin_pm())
+    if offered:
+        lines += ["", "# Hooks offered by modules", "",
+                  "A module may declare hooks of its own (a `hookspecs` submodule); a module implementing them",
+                  "names the offering module in its manifest's `depends`."]
+    for module, function in offered:
+        arguments = ", ".join(inspect.signature(function).parameters)
+        built_in = [name for name in implementers.get(function.__name__, [])]
+        lines += ["", f"## `{function.__name__}({arguments})` — offered by `{module}`", "",
                   f"*Implemented by:* {', '.join(f'`{n}`' for n in built_in) if built_in else 'no built-in module yet'}",
                   ""]
         lines += _doc_to_markdown(inspect.getdoc(function) or "")

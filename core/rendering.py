@@ -93,7 +93,7 @@ def environment(app, *, locale: str | None = None):
     return env
 
 
-def render(app, name: str, *, locale: str | None = None, **context) -> str:
+def render(app, name: str, /, *, locale: str | None = None, **context) -> str:
     """Render template ``name`` (``billing/reminder.txt``) with ``context``."""
     from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
     from jinja2.exceptions import SecurityError

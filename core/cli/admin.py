@@ -125,7 +125,8 @@ def modules_info(state, name, as_json):
               help="Print the hook reference (docs/hooks.md) with the built-in modules' implementations.")
 @pass_state
 def hooks(state, as_json, as_markdown):
-    """Every hook and the enabled modules that implement it."""
+    """Every hook (the kernel's, and those enabled modules offer each other) and the enabled modules
+    that implement it."""
     from core.hookref import hook_table, markdown
 
     if as_markdown:
@@ -138,8 +139,8 @@ def hooks(state, as_json, as_markdown):
         return
     for row in rows:
         row["implemented_by"] = ", ".join(row["implemented_by"]) or "-"
-    emit_table(rows, [("name", "Hook"), ("arguments", "Arguments"), ("implemented_by", "Implemented by"),
-                      ("summary", "When")])
+    emit_table(rows, [("name", "Hook"), ("arguments", "Arguments"), ("offered_by", "Offered by"),
+                      ("implemented_by", "Implemented by"), ("summary", "When")])
 
 
 @click.command()

@@ -98,7 +98,7 @@ def render_summary(summary: dict) -> None:
         click.echo("Reports")
         for path in reports.values():
             click.echo(f"  {path}")
-        if "funnel_html" in reports:
-            click.echo(f"Open the funnel report with: python3 -m webbrowser file://{reports['funnel_html']}")
+        if "period_html" in reports:
+            click.echo(f"Open the period report with: python3 -m webbrowser file://{reports['period_html']}")
     click.echo(f"Look around: cd {summary['workspace']} && crm deal list, crm invoice list --overdue, "
                f"crm aging, crm po list, crm notifications list")

@@ -29,3 +29,12 @@ def test_crm_hooks_markdown_prints_the_reference(tmp_path, monkeypatch):
     result = subprocess.run([sys.executable, "-m", "core.cli.main", "hooks", "--markdown"],
                             capture_output=True, text=True, check=True)
     assert result.stdout == markdown()
+
+
+def test_hooks_a_module_offers_are_listed_with_the_module_offering_them(workspace, crm):
+    crm("modules", "enable", "billing")
+    rows = {row["name"]: row for row in crm("hooks", "--json").json}
+    assert rows["payment_recorded"]["offered_by"] == "billing"
+    assert rows["payment_recorded"]["arguments"] == ["app", "session", "payment", "allocations", "cleared"]
+    assert rows["order_confirmed"]["offered_by"] == "core" and "billing" in rows["order_confirmed"]["implemented_by"]
+    assert "## `invoice_posted(app, session, invoice)` — offered by `billing`" in DOCS.read_text(encoding="utf-8")

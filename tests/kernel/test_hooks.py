@@ -207,3 +207,60 @@ def test_hook_table_names_implementers(fakes):
     assert rows["order_confirmed"]["implemented_by"] == ["fk_alpha", "fk_writer"]
     assert rows["register_data_kinds"]["implemented_by"] == ["core"]
     assert rows["order_cancelled"]["implemented_by"] == []
+
+
+# --- every hook is called where its docstring says ----------------------------------------------
+
+def test_every_hook_is_called_with_all_its_arguments(workspace, fakes):
+    """A recording module implements every spec; doing what a user does must call each of them,
+    with every argument the spec documents. A new hook nothing calls fails here."""
+    import datetime as dt
+
+    import click
+    import fk_recorder
+
+    from core.channels import channels
+    from core.cli.context import State
+    from core.cli.main import cli
+    from core.config import load_config
+    from core.documents import kinds
+    from core.importexport import data_kinds
+    from core.jobs import collect_jobs
+    from core.lifecycle import enable_module
+    from core.migrate import model_drift
+    from core.modules import discover
+    from core.rendering import environment
+    from core.reports import build, make_period
+    from core.services.catalog import create_product
+    from core.services.orders import cancel_order, confirm_order, create_order, deliver_order
+    from core.services.partners import create_partner, update_partner
+
+    fk_recorder.CALLS.clear()
+    with open(workspace.config_path, "a", encoding="utf-8") as handle:
+        handle.write("\n[procurement]\nallow_negative = true\n")  # sell what is not in stock
+    app = App(load_config(workspace.config_path), today=dt.date(2026, 11, 28),
+              entries={**discover(), **fake_entries("fk_recorder")})
+    app = enable_module(app, "fk_recorder")
+    app = enable_module(app, "procurement")  # its plan asks the modules for the expected demand
+
+    with app.engine.connect() as connection:
+        model_drift(app, connection)
+    state = State()
+    state.set_app(app)
+    cli.list_commands(click.Context(cli, obj=state))
+    data_kinds(app), environment(app), kinds(app), collect_jobs(app), channels(app)
+    with app.transaction() as session:
+        customer = create_partner(app, session, {"name": "Dupont SA", "is_customer": True})
+        update_partner(app, session, customer, {"city": "Lyon"})
+        create_product(session, {"sku": "LED-1", "name": "Lampe", "list_price": "10"})
+        for step in ("deliver", "cancel"):
+            order = create_order(app, session, {"customer": "Dupont SA", "lines": [{"sku": "LED-1", "quantity": "1"}]})
+            confirm_order(app, session, order)
+            deliver_order(app, session, order) if step == "deliver" else cancel_order(app, session, order, "test")
+    with app.session() as session:
+        period = make_period(session, dt.date(2027, 1, 1), dt.date(2027, 3, 31), app.today)
+        build(app, "report_sections", period, session)
+        build(app, "plan_sections", period, session)
+
+    expected = {f.__name__: set(inspect.signature(f).parameters) for f in spec_functions()}
+    assert fk_recorder.CALLS == expected

@@ -137,7 +137,7 @@ def test_hooks_lists_every_hook_with_its_implementers(crm):
     by_name = {r["name"]: r for r in rows}
     assert "core" in by_name["register_data_kinds"]["implemented_by"]
     assert all(r["summary"] and isinstance(r["arguments"], list) for r in rows)
-    assert set(rows[0]) == {"name", "arguments", "summary", "implemented_by"}
+    assert set(rows[0]) == {"name", "arguments", "summary", "offered_by", "implemented_by"}
 
 
 @pytest.mark.modules("billing")
