@@ -21,6 +21,7 @@ from core.errors import NotFound, StateError, ValidationError
 from core.models import Partner, SalesOrder
 from core.schemas import load
 from core.services.orders import compute_totals
+from core.types import round_money
 from plugins.billing.models import OPEN_STATES, Invoice, InvoiceLine
 from plugins.billing.plainsql import PlainStatement, insert_statement
 
@@ -489,12 +490,39 @@ def credit_invoice(app, session, invoice: Invoice, lines: list[tuple[int, Decima
                                       discount=line.discount, vat_rate=line.vat_rate, origin_line_id=line.id))
     if not note.lines:
         raise ValidationError("nothing left to credit", record=record, field="lines")
+    _deduct_discount_granted(session, invoice, note)
     compute_totals(note)
     session.add(note)
     session.flush()
     post_invoice(app, session, note)
     apply_credit_note(app, session, note, invoice)
     return note
+
+
+def _deduct_discount_granted(session, invoice: Invoice, note: Invoice) -> None:
+    """Goods credited on an invoice paid with an early-payment discount are credited net of it.
+
+    The customer paid the goods less the discount (the discount credit note took the rest), so
+    crediting them at full price would hand the discount over twice. One line per VAT rate takes
+    the discount percent off the credited base at that rate.
+    """
+    granted = session.scalar(select(func.count()).select_from(InvoiceLine).join(
+        Invoice, Invoice.id == InvoiceLine.invoice_id).where(
+        Invoice.origin_id == invoice.id, Invoice.kind == "credit_note", Invoice.state != "draft",
+        InvoiceLine.origin_line_id.is_(None)))
+    if not granted or not invoice.discount_percent:
+        return
+    per_rate: dict[Decimal, Decimal] = {}
+    for line in note.lines:
+        base = round_money(line.quantity * line.unit_price * (100 - line.discount) / 100)
+        per_rate[line.vat_rate] = per_rate.get(line.vat_rate, Decimal(0)) + base
+    percent = f"{invoice.discount_percent.normalize():f}"
+    for rate, base in sorted(per_rate.items(), reverse=True):
+        deduction = round_money(base * invoice.discount_percent / 100)
+        if deduction > 0:
+            note.lines.append(InvoiceLine(sequence=len(note.lines) + 1, quantity=Decimal(1), unit_price=-deduction,
+                                          discount=Decimal(0), vat_rate=rate,
+                                          description=f"Escompte de {percent} % déjà accordé, facture {invoice.number}"))
 
 
 def discount_credit_note(app, session, invoice: Invoice, amount: Decimal, paid_on: dt.date) -> Invoice:

@@ -82,6 +82,23 @@ def test_on_the_last_day_of_the_window_the_discount_clears_the_invoice(escompte,
     assert "credit left 1.00" in text  # nothing open any more: the next euro is credit
 
 
+def test_goods_returned_after_a_discount_are_credited_net_of_it(escompte, crm):
+    number = _order(crm, "2026-01-05")
+    _pay(crm, "2026-01-12", "169.29", "--invoice", number)  # discount credit note AV2026-000001: 3.46
+    crm.today = dt.date(2026, 1, 20)
+    crm("invoice", "credit", number, "--reason", "retour")
+    note = crm("invoice", "show", "AV2026-000002", "--json").json
+    # goods 100.00 at 20 % and 50.00 at 5.5 %, less 2 % already granted: 98.00 and 49.00
+    # VAT 19.60 + 2.70 (49.00 x 5.5 % = 2.695 -> 2.70): 169.30, one cent of VAT rounding away from
+    # what was paid (169.29), never the 3.46 of discount a second time
+    assert note["vat"] == [{"rate": "20.00", "base": "98.00", "tax": "19.60"},
+                           {"rate": "5.50", "base": "49.00", "tax": "2.70"}]
+    assert note["total"] == "169.30"
+    assert [line["description"] for line in note["lines"]][-2:] == [
+        f"Escompte de 2 % déjà accordé, facture {number}"] * 2
+    assert crm("payment", "credit", "--customer", "Durand", "--json").json[0]["available"] == "169.30"
+
+
 def test_the_day_after_the_window_no_discount(escompte, crm):
     number = _order(crm, "2026-01-05")
     paid = _pay(crm, "2026-01-16", "169.29", "--invoice", number)
