@@ -14,14 +14,16 @@ def purchasing_recipients(session) -> list[str]:
     return resolve_recipients(session, "role:purchasing") or resolve_recipients(session, "role:admin")
 
 
-def notify_purchasing(app, session, *, subject: str, text: str, dedup_key: str, related: str | None = None) -> bool:
-    """Write a message to purchasing in the outbox; False when nobody can receive it (no purchasing
-    or admin user with an address) or it was written already (same ``dedup_key``)."""
+def notify_purchasing(app, session, *, subject: str, dedup_key: str, text: str = "", related: str | None = None,
+                      template: str | None = None, context: dict | None = None) -> bool:
+    """Write a message to purchasing in the outbox (worded now from ``text``, or at delivery from
+    ``template`` and ``context``); False when nobody can receive it (no purchasing or admin user
+    with an address) or it was written already (same ``dedup_key``)."""
     recipients = purchasing_recipients(session)
     if not recipients:
         return False
     return notify(app, session, recipients=recipients, subject=subject, text=text, related=related,
-                  dedup_key=dedup_key)
+                  dedup_key=dedup_key, template=template, context=context)
 
 
 def alert_no_supplier(app, session, skus: list[str], *, trigger: str, day=None) -> int:
@@ -69,7 +71,6 @@ JOIN core_product p ON p.id = pl.product_id WHERE {unsummarised} ORDER BY pl.id 
 def send_summary(app, session, *, day, no_supplier: list[str]) -> dict:
     """One message to purchasing: the purchase order lines raised since the last summary, grouped by
     order, and the products whose rule has no supplier. Marks those lines summarised."""
-    from core.rendering import render
     from plugins.procurement.services_stock import from_units
 
     unsummarised = "NOT pl.summarised" if app.dialect == "postgresql" else "pl.summarised = 0"
@@ -92,8 +93,6 @@ def send_summary(app, session, *, day, no_supplier: list[str]) -> dict:
                f"on {len(orders)} {'draft ' if drafts else ''}purchase order{'s' if len(orders) != 1 else ''}")
     if no_supplier:
         subject += f", {len(no_supplier)} product{'s' if len(no_supplier) != 1 else ''} without supplier"
-    body = render(app, "procurement/reorder_summary.txt", day=day, orders=list(orders.values()),
-                  no_supplier=no_supplier)
     last = max((int(row[3]) for row in groups.values()), default=0)
     # A rerun that raised nothing new sends nothing; the same alert twice in a day is sent once. A line
     # raised again (a need joined it) is summarised again: its quantity is part of the key.
@@ -101,7 +100,10 @@ def send_summary(app, session, *, day, no_supplier: list[str]) -> dict:
     digest = hashlib.sha1("\n".join(no_supplier).encode()).hexdigest()[:12]
     if not groups and _alerted(session, day, digest):
         return {"summary_sent": 0}
-    sent = notify_purchasing(app, session, subject=subject, text=body,
+    # Worded when delivered (the job only stores the figures): a run drafting 500 orders stays fast.
+    sent = notify_purchasing(app, session, subject=subject, template="procurement/reorder_summary",
+                             context={"day": day.isoformat(), "orders": list(orders.values()),
+                                      "no_supplier": no_supplier},
                              dedup_key=f"procurement:reorder-summary:{day.isoformat()}:{lines}:{digest}")
     if groups:
         session.execute(text("UPDATE procurement_purchase_order_line SET summarised = :yes "

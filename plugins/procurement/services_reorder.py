@@ -24,7 +24,7 @@ from core.services.catalog import get_product
 from core.services.partners import get_partner
 from plugins.procurement.models import ReorderRule
 from plugins.procurement.schemas import ReorderRuleSchema
-from plugins.procurement.services_stock import ensure_levels, from_units
+from plugins.procurement.services_stock import ensure_levels, from_units, settings
 
 CANDIDATES = "procurement_candidate"
 
@@ -95,20 +95,27 @@ def rule_dict(rule: ReorderRule) -> dict:
 
 # --- needs --------------------------------------------------------------------------------------
 
-# Each rule's product below its minimum, in one statement (materialized steps: SQLite would otherwise
-# inline them and choose the supplier again at every mention of it):
-#  c: the forecast and the supplier: the rule's, else the preferred one, else the one whose first tier
-#     (lowest minimum) is cheapest;
-#  e: the supplier's minimum order quantity (its lowest tier) and the line the product has on the
-#     supplier's open draft already (the need joins it);
-#  d: the quantity added: max − forecast, raised so that the line reaches the supplier's minimum (a
-#     line that joins holds part of it already), rounded up to whole packs;
-#  tier: the price break the line's whole quantity reaches (the highest at or below it): price, lead time.
+# Each rule's product below its minimum, in one statement (the sweep's cost is its index lookups per
+# need, so none is made twice, and the common case makes fewest):
+#  c: the forecast and the supplier: the rule's; else the product's only supplier; else, among several,
+#     the preferred one, else the one whose first tier (lowest minimum) is cheapest (the only supplier
+#     needs no ranking, whose sort per product was the costliest step). Materialized: SQLite would
+#     otherwise inline c and choose the supplier again at every mention of it;
+#  e: the line the product has on the supplier's open draft already (the need joins it), and the need
+#     (max − forecast) rounded up to whole packs;
+#  d: the quantity added: max − forecast, raised so that the line reaches the supplier's minimum order
+#     (a line that joins holds part of it already), rounded up to whole packs. When the need's packs
+#     alone bring the line to a tier, that is the quantity (rounding up the raised need gives the same
+#     packs) and the minimum is not looked up;
+#  tier: the price break the line's whole quantity reaches (the highest at or below it, the one just
+#     found in the common case): price, lead time.
 _SELECT_CANDIDATES = """
 WITH c AS MATERIALIZED (
   SELECT r.id AS rule_id, r.product_id, r.maximum, r.multiple, r.lead_time_days,
          s.on_hand + s.incoming - s.reserved AS forecast,
          COALESCE(r.supplier_id, (
+           SELECT CASE WHEN MIN(p.supplier_id) = MAX(p.supplier_id) THEN MIN(p.supplier_id) END
+           FROM procurement_supplier_price p WHERE p.product_id = r.product_id), (
            SELECT p.supplier_id FROM procurement_supplier_price p
            WHERE p.product_id = r.product_id AND NOT EXISTS (
              SELECT 1 FROM procurement_supplier_price smaller
@@ -117,42 +124,46 @@ WITH c AS MATERIALIZED (
            ORDER BY p.preferred DESC, p.price, p.id LIMIT 1)) AS supplier_id
   FROM procurement_reorder_rule r JOIN procurement_stock_level s ON s.product_id = r.product_id
   WHERE r.active AND s.on_hand + s.incoming - s.reserved < r.minimum {only}
-), e AS MATERIALIZED (
+), e AS (
   SELECT c.product_id, c.rule_id, c.supplier_id, c.forecast, c.maximum - c.forecast AS need, c.multiple,
-         c.lead_time_days AS rule_lead_time, line.id AS line_id, line.quantity AS existing,
-         (SELECT MIN(sp.minimum_quantity) FROM procurement_supplier_price sp
-          WHERE sp.product_id = c.product_id AND sp.supplier_id = c.supplier_id) AS minimum_quantity
+         (c.maximum - c.forecast + c.multiple - 1) / c.multiple * c.multiple AS packs,
+         c.lead_time_days AS rule_lead_time, line.id AS line_id, line.quantity AS existing
   FROM c LEFT JOIN procurement_purchase_order_line line ON line.id = (
     SELECT MIN(l.id) FROM procurement_purchase_order_line l JOIN procurement_purchase_order po ON po.id = l.order_id
     WHERE l.product_id = c.product_id AND po.supplier_id = c.supplier_id AND po.state = 'draft')
 ), d AS (
-  SELECT e.*, ((CASE WHEN e.need > COALESCE(e.minimum_quantity, 0) - COALESCE(e.existing, 0) THEN e.need
-                     ELSE COALESCE(e.minimum_quantity, 0) - COALESCE(e.existing, 0) END)
-               + e.multiple - 1) / e.multiple * e.multiple AS quantity
-  FROM e
+  SELECT e.*, reached.id AS reached_id,
+         CASE WHEN reached.id IS NOT NULL THEN e.packs ELSE (
+           SELECT ((CASE WHEN e.need > COALESCE(MIN(sp.minimum_quantity), 0) - COALESCE(e.existing, 0) THEN e.need
+                         ELSE COALESCE(MIN(sp.minimum_quantity), 0) - COALESCE(e.existing, 0) END)
+                   + e.multiple - 1) / e.multiple * e.multiple
+           FROM procurement_supplier_price sp WHERE sp.product_id = e.product_id AND sp.supplier_id = e.supplier_id)
+         END AS quantity
+  FROM e LEFT JOIN procurement_supplier_price reached ON reached.id = (
+    SELECT sp.id FROM procurement_supplier_price sp
+    WHERE sp.product_id = e.product_id AND sp.supplier_id = e.supplier_id
+      AND sp.minimum_quantity <= e.packs + COALESCE(e.existing, 0)
+    ORDER BY sp.minimum_quantity DESC LIMIT 1)
 )
 INSERT INTO {table} (product_id, rule_id, supplier_id, forecast, line_id, existing, quantity, unit_price, lead_time)
 SELECT d.product_id, d.rule_id, d.supplier_id, d.forecast, d.line_id, d.existing, d.quantity,
        COALESCE(tier.price, 0), COALESCE(d.rule_lead_time, tier.lead_time_days, 0)
-FROM d LEFT JOIN procurement_supplier_price tier ON tier.id = (
+FROM d LEFT JOIN procurement_supplier_price tier ON tier.id = COALESCE(d.reached_id, (
   SELECT sp.id FROM procurement_supplier_price sp
   WHERE sp.product_id = d.product_id AND sp.supplier_id = d.supplier_id
     AND sp.minimum_quantity <= d.quantity + COALESCE(d.existing, 0)
-  ORDER BY sp.minimum_quantity DESC LIMIT 1)
+  ORDER BY sp.minimum_quantity DESC LIMIT 1))
 """
 _COLUMNS = ("product_id INTEGER PRIMARY KEY, rule_id INTEGER, supplier_id INTEGER, forecast BIGINT, line_id INTEGER, "
-            "existing BIGINT, quantity BIGINT, unit_price BIGINT, lead_time INTEGER, order_id INTEGER")
+            "existing BIGINT, quantity BIGINT, unit_price BIGINT, lead_time INTEGER")
 _CREATE = {
     "sqlite": f"CREATE TEMP TABLE IF NOT EXISTS {CANDIDATES} ({_COLUMNS})",
     "postgresql": f"CREATE TEMP TABLE IF NOT EXISTS {CANDIDATES} ({_COLUMNS}) ON COMMIT DELETE ROWS",
 }
-_EXPECTED = {"sqlite": "date(:today, '+' || c.lead_time || ' days')", "postgresql": "CAST(:today AS DATE) + c.lead_time"}
-# each supplier's open draft (there is one now for every supplier of the candidates)
-_FIND_DRAFTS = f"""
-UPDATE {CANDIDATES} SET order_id = (SELECT po.id FROM procurement_purchase_order po
-                                     WHERE po.state = 'draft' AND po.supplier_id = {CANDIDATES}.supplier_id)
-WHERE supplier_id IS NOT NULL
-"""
+_EXPECTED = {"sqlite": "date(julianday(:today) + c.lead_time)", "postgresql": "CAST(:today AS DATE) + c.lead_time"}
+# the candidate's supplier's open draft (each has one once _ensure_drafts ran), probed per line written
+_DRAFT = ("(SELECT po.id FROM procurement_purchase_order po "
+          "WHERE po.state = 'draft' AND po.supplier_id = c.supplier_id)")
 # a line that joins: its quantity grows, it is re-priced at its new tier, and it records the latest raise
 _RAISE = f"""
 UPDATE procurement_purchase_order_line SET
@@ -212,30 +223,34 @@ def raise_needs(app, session, *, product_ids=None, trigger: str, today: dt.date 
     if dry_run:
         return {**_empty(), "no_supplier": no_supplier, "planned": _planned(session)}
     created = _ensure_drafts(app, session, today)
-    session.execute(text(_FIND_DRAFTS))
     stale = list(session.scalars(text(
         f"SELECT c.product_id FROM {CANDIDATES} c JOIN procurement_purchase_order_line l ON l.id = c.line_id "
-        "WHERE l.order_id <> c.order_id ORDER BY c.product_id")))
+        f"WHERE l.order_id <> {_DRAFT} ORDER BY c.product_id")))
     if stale:  # that draft was confirmed before we locked it: join (or start) the new draft instead
         session.execute(text(f"DELETE FROM {CANDIDATES} WHERE product_id IN :stale")
                         .bindparams(bindparam("stale", expanding=True)), {"stale": stale})
         _collect(session, dialect, stale)
-        session.execute(text(_FIND_DRAFTS))
     values = {"today": today, "trigger": trigger[:100], "no": False}
     dates = (bindparam("today", type_=Date()), bindparam("no", type_=Boolean()))
     added = session.execute(text(
         "INSERT INTO procurement_purchase_order_line (order_id, product_id, quantity, received_quantity, unit_price, "
         "expected_date, rule_id, forecast_quantity, raised_on, trigger, summarised) "
-        f"SELECT c.order_id, c.product_id, c.quantity, 0, c.unit_price, {_EXPECTED[dialect]}, c.rule_id, c.forecast, "
-        f":today, :trigger, :no FROM {CANDIDATES} c WHERE c.order_id IS NOT NULL AND c.line_id IS NULL "
+        f"SELECT {_DRAFT}, c.product_id, c.quantity, 0, c.unit_price, {_EXPECTED[dialect]}, c.rule_id, c.forecast, "
+        f":today, :trigger, :no FROM {CANDIDATES} c WHERE c.supplier_id IS NOT NULL AND c.line_id IS NULL "
         "ORDER BY c.product_id").bindparams(*dates), values).rowcount
     raised = session.execute(text(_RAISE).bindparams(*dates), values).rowcount
-    # correlated by primary key on both sides: one lookup per need, not a scan of every level
-    session.execute(text(f"UPDATE procurement_stock_level SET incoming = incoming + (SELECT c.quantity FROM {CANDIDATES} c "
-                         "WHERE c.product_id = procurement_stock_level.product_id) "
-                         f"WHERE product_id IN (SELECT product_id FROM {CANDIDATES} WHERE order_id IS NOT NULL)"))
-    order_ids = list(session.scalars(text(f"SELECT DISTINCT order_id FROM {CANDIDATES} WHERE order_id IS NOT NULL "
-                                          "ORDER BY order_id")))
+    # Each need's level (it exists: the candidates come from the levels) gets its quantity as incoming: an
+    # upsert for its plan, the candidates driving in key order, one probe per need (an UPDATE correlated to
+    # them looked each up twice; UPDATE ... FROM made SQLite scan every level).
+    session.execute(text(
+        "INSERT INTO procurement_stock_level (product_id, on_hand, reserved, incoming) "
+        f"SELECT c.product_id, 0, 0, c.quantity FROM {CANDIDATES} c WHERE c.supplier_id IS NOT NULL "
+        "ORDER BY c.product_id ON CONFLICT (product_id) DO UPDATE "
+        "SET incoming = procurement_stock_level.incoming + excluded.incoming"))
+    # the drafts written, listed only when they are to be sent at once (else they wait for a person)
+    order_ids = list(session.scalars(text(
+        "SELECT id FROM procurement_purchase_order WHERE state = 'draft' AND supplier_id IN "
+        f"(SELECT supplier_id FROM {CANDIDATES}) ORDER BY id"))) if settings(app)["confirm_generated"] else []
     session.execute(text(f"DELETE FROM {CANDIDATES}"))
     confirmed = _confirm_generated(app, session, order_ids, today) if order_ids else 0
     return {"lines": added + raised, "lines_raised": raised, "drafts_created": created, "orders_confirmed": confirmed,
@@ -259,10 +274,7 @@ def _confirm_generated(app, session, order_ids: list[int], today: dt.date) -> in
     from core.outbox import resolve_recipients
     from plugins.procurement.services_alerts import notify_purchasing
     from plugins.procurement.services_purchase import confirm_purchase_order, get_purchase_order
-    from plugins.procurement.services_stock import settings
 
-    if not settings(app)["confirm_generated"]:
-        return 0
     confirmed = 0
     for order_id in order_ids:  # supplier order = id order of the drafts, the order they were locked in
         order = get_purchase_order(session, order_id, lock=True)
@@ -298,11 +310,8 @@ def _ensure_drafts(app, session, today: dt.date) -> int:
             .bindparams(bindparam("today", type_=Date()), bindparam("now", type_=DateTime())),
             {"today": today, "now": utcnow()}).rowcount
         created += max(inserted or 0, 0)
-        fresh = session.execute(text("SELECT id, order_date FROM procurement_purchase_order WHERE number IS NULL "
-                                     "ORDER BY id")).all()
-        if fresh:
-            session.execute(text("UPDATE procurement_purchase_order SET number = :number WHERE id = :id"),
-                            [{"id": po_id, "number": purchase_number(po_id, _as_date(day))} for po_id, day in fresh])
+        session.execute(text(f"UPDATE procurement_purchase_order SET number = {_NUMBER[app.dialect]} "
+                             "WHERE number IS NULL"))
         if app.dialect != "postgresql":
             return created
         wanted = session.scalar(text(f"SELECT COUNT(DISTINCT supplier_id) FROM {CANDIDATES} "
@@ -317,11 +326,17 @@ def _ensure_drafts(app, session, today: dt.date) -> int:
 
 
 def purchase_number(po_id: int, day: dt.date) -> str:
+    """A purchase order's number: PO, its year, its id on at least six digits (``_NUMBER`` in SQL)."""
     return f"PO{day.year}-{po_id:06d}"
 
 
-def _as_date(value) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+# purchase_number() for the drafts just made, in one statement (row by row from Python cost more than
+# the drafts' insert)
+_NUMBER = {
+    "sqlite": "'PO' || strftime('%Y', order_date) || '-' || printf('%06d', id)",
+    "postgresql": "'PO' || to_char(order_date, 'YYYY') || '-' "
+                  "|| lpad(CAST(id AS TEXT), GREATEST(6, length(CAST(id AS TEXT))), '0')",
+}
 
 
 def _planned(session) -> list[dict]:

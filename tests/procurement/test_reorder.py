@@ -31,6 +31,42 @@ def test_rounding_to_the_multiple_and_the_supplier_minimum(shop, multiple, suppl
     assert [line[3] for line in shop.lines()] == [D(expected)]
 
 
+def test_raised_to_the_supplier_minimum_the_line_is_priced_at_the_break_it_reaches(shop):
+    """The need alone (45: 4 packs of 12, 48) is under the only supplier's minimum order (100, not
+    preferred): raised to it in whole packs (108), the line reaches the break from 108 and is priced there."""
+    from plugins.procurement.services_suppliers import set_price
+
+    shop.product("A", stock="30", rule=("10", "50", "12"), minimum="100", price="2.00", preferred=False)
+    with shop.app.transaction() as session:
+        set_price(shop.app, session, {"sku": "A", "supplier": "Grossiste SA", "price": "1.50",
+                                      "minimum_quantity": "108"})
+    shop.sell(("A", 25))  # forecast 5
+    assert [line[3] for line in shop.lines()] == [D("108.000")]
+    with shop.app.transaction() as session:
+        from plugins.procurement.services_purchase import get_purchase_order
+
+        (line,) = get_purchase_order(session, "PO2026-000001").lines
+        assert str(line.unit_price) == "1.5000"
+
+
+def test_drafts_are_numbered_past_six_digits(shop):
+    """Drafts are numbered in SQL; the number is purchase_number's: PO, the year, the id on six digits or more."""
+    from sqlalchemy import text
+
+    from plugins.procurement.services_reorder import purchase_number
+
+    shop.product("A", stock="30", rule=("10", "50", "1"))
+    with shop.app.transaction() as session:  # an order with a seven-digit id, not numbered yet
+        session.execute(text("INSERT INTO procurement_purchase_order (id, supplier_id, state, order_date, created_at) "
+                             "VALUES (1234567, :supplier, 'cancelled', :day, :day)"),
+                        {"supplier": shop.supplier.id, "day": dt.date(2026, 11, 28)})
+    shop.sell(("A", 25))
+    with shop.app.transaction() as session:
+        rows = session.execute(text("SELECT id, number, order_date FROM procurement_purchase_order")).all()
+    assert len(rows) == 2 and "PO2026-1234567" in [number for _, number, _ in rows]
+    assert all(number == purchase_number(po_id, dt.date.fromisoformat(str(day)[:10])) for po_id, number, day in rows)
+
+
 def test_exact_fractional_quantities(shop):
     shop.product("KG", stock="10.5", rule=("2.25", "12.75", "0.250"))
     shop.sell(("KG", "8.625"))  # forecast 1.875: 12.75 − 1.875 = 10.875 -> 11.000
