@@ -26,7 +26,10 @@ PDF_TARGET, REPORT_TARGET = 60.0, 5.0
 
 def _crm(*args, cwd: Path) -> subprocess.CompletedProcess:
     crm = str(Path(sys.executable).with_name("crm"))
-    return subprocess.run([crm, *args], cwd=cwd, check=True, capture_output=True, text=True)
+    result = subprocess.run([crm, *args], cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"crm {' '.join(map(str, args[:4]))} ...: {result.stderr.strip()[-2000:]}")
+    return result
 
 
 def _timed(*args, cwd: Path, runs: int) -> float:

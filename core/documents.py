@@ -83,20 +83,23 @@ def pdf(app, session, kind: str, ref, *, locale: str | None = None) -> tuple[Doc
 
 def write(app, session, kind: str, ref, *, output: Path | None = None, html: bool = False,
           locale: str | None = None) -> Path:
-    """Write the PDF (or, with ``html``, the page) to ``output`` or ``<filename>.pdf`` in the current folder.
+    """Write the PDF (or, with ``html``, the page) to ``output`` or ``<filename>.pdf`` in the current folder."""
+    return save(app, render(app, session, kind, ref, locale=locale), output=output, html=html)
 
-    Written to a temporary name and renamed, so a reader never sees half a file.
+
+def save(app, document: Document, *, output: Path | None = None, html: bool = False) -> Path:
+    """Lay ``document`` out and write it, to a temporary name then renamed (a reader never sees half a file).
+
+    Needs no database: callers render the documents in a short transaction, then lay them out
+    (the slow part) after it ended, so on SQLite they never hold the write lock meanwhile.
     """
     import os
 
-    if html:
-        document = render(app, session, kind, ref, locale=locale)
-        content = document.html.encode("utf-8")
-    else:
-        document, content = pdf(app, session, kind, ref, locale=locale)
-    target = Path(output) if output else Path.cwd() / f"{document.filename}.{'html' if html else 'pdf'}"
+    suffix = "html" if html else "pdf"
+    content = document.html.encode("utf-8") if html else html_to_pdf(document.html, base_url=app.config.folder)
+    target = Path(output) if output else Path.cwd() / f"{document.filename}.{suffix}"
     if target.is_dir():
-        target = target / f"{document.filename}.{'html' if html else 'pdf'}"
+        target = target / f"{document.filename}.{suffix}"
     tmp = target.with_name(target.name + ".part")
     tmp.write_bytes(content)
     os.replace(tmp, target)
@@ -154,9 +157,9 @@ def write_many(app, kind: str, refs: list, folder: Path, *, jobs: int | None = N
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(refs) or 1))
     if jobs == 1:
         paths = []
-        with app.session() as session:
-            for ref in refs:
-                paths.append(write(app, session, kind, ref, output=folder, locale=locale))
+        for start in range(0, len(refs), 50):
+            for document in _render_batch(app, kind, refs[start:start + 50], locale):
+                paths.append(save(app, document, output=folder))
                 if progress:
                     progress(1)
         return paths
@@ -186,8 +189,13 @@ def _worker_start(config_path: str, today: str, kind: str, folder: str, locale: 
                    folder=Path(folder), locale=locale)
 
 
+def _render_batch(app, kind: str, refs: list[str], locale: str | None) -> list[Document]:
+    """The pages of ``refs``, read in one short transaction."""
+    with app.session() as session:
+        return [render(app, session, kind, ref, locale=locale) for ref in refs]
+
+
 def _worker_batch(refs: list[str]) -> list[str]:
     app = _WORKER["app"]
-    with app.session() as session:
-        return [str(write(app, session, _WORKER["kind"], ref, output=_WORKER["folder"], locale=_WORKER["locale"]))
-                for ref in refs]
+    documents = _render_batch(app, _WORKER["kind"], refs, _WORKER["locale"])
+    return [str(save(app, document, output=_WORKER["folder"])) for document in documents]
