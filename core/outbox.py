@@ -366,17 +366,13 @@ def notification_dict(row: Notification) -> dict:
 def notify_select(app, session, query, params: dict | None = None) -> int:
     """Write the notifications a query gives in one ``INSERT ... SELECT``, skipping dedup keys already present.
 
-    For a job writing tens of thousands of messages at once (the reminder run), where building
-    each row in Python with :func:`notification_row` cost more than the database writing them.
-    ``query`` is a ``text(...).columns(...)`` whose rows have the columns ``channel``,
-    ``recipients``, ``subject``, ``template``, ``context``, ``related`` and ``dedup_key``, each
-    already what :func:`notification_row` would make of it: recipients a JSON list of addresses
-    (stripped, never empty), the context JSON text for the template. The subject is cut to its
-    column here; the rows are pending, stamped now and with ``app.today``, and written in the
-    order the query gives them (ids follow it). As with :func:`notify_many`, a row whose dedup key
-    is already present (or repeated by the query) is skipped.
-
-    :returns: how many were written.
+    For a job writing tens of thousands of messages (the reminder run), where building each row in
+    Python with :func:`notification_row` cost more than the database writing them. ``query`` is a
+    ``text(...).columns(...)`` giving ``channel, recipients, subject, template, context, related,
+    dedup_key``, each as :func:`notification_row` would make it (recipients a JSON list of stripped
+    addresses, never empty; the context JSON text). The subject is cut to its column; the rows are
+    pending, stamped now and with ``app.today``, written in the query's order. :returns: how many
+    were written (as :func:`notify_many`, a dedup key present or repeated is skipped).
     """
     from sqlalchemy import Date, DateTime, func, literal, true
     from sqlalchemy import select as sql_select
@@ -400,4 +396,5 @@ def notify_select(app, session, query, params: dict | None = None) -> int:
     rows = sql_select(*columns.values()).where(true())
     statement = (insert(Notification.__table__).from_select(list(columns), rows)
                  .on_conflict_do_nothing(index_elements=["dedup_key"]))
-    return session.execute(statement, params or {}).rowcount
+    # rowcount of an INSERT is kept only when asked (psycopg would otherwise report -1)
+    return session.execute(statement, params or {}, execution_options={"preserve_rowcount": True}).rowcount

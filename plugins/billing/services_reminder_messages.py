@@ -1,4 +1,4 @@
-"""Addressing the messages of one reminder run and storing their data (called by ``services_reminders``).
+"""Addressing the messages of one reminder run and storing them in the outbox (called by ``services_reminders``).
 
 One message per customer, by the highest level the customer's invoices reached today, listing
 every overdue invoice of the customer with its open amount (and, from the formal notice on, the
@@ -8,11 +8,21 @@ copy) and ``collections``. A customer without an e-mail address gets a letter in
 
 The run does not word the messages: each outbox row names the level's template and carries a
 JSON context (ISO dates, amounts as decimal strings), and the kernel words it with
-``<template>.txt`` (and ``<template>.html`` if there is one) when it is delivered or shown. A run
-over a million invoices writes tens of thousands of messages; rendering them here cost two thirds
-of its time. The database writes each invoice's JSON line (``invoice_json_sql``) and its interest
-(``fill_rate_days``); Python only addresses the message and splices the lines into the context.
-Only the few internal summaries are worded here.
+``<template>.txt`` (and ``<template>.html`` if there is one) when it is delivered or shown.
+
+A run over a million invoices writes a hundred thousand messages. Building each row in Python
+(its context listing the customer's invoices) and inserting them through the ORM cost most of the
+run, so the database writes them, set-based, in a few statements over temporary tables:
+
+1. ``billing_run_customer`` (:func:`customers_sql`): one row per customer reminded today, with the
+   level, the sales owner, the totals and the JSON lines of the overdue invoices, in due-date order;
+2. ``billing_run_route`` (:meth:`Composer._routes`): who gets what for a (level, sales owner, has an
+   e-mail address), a few rows worked out in Python from the policy, the users and collections;
+3. one ``INSERT ... SELECT`` into the outbox joining them (:func:`messages_sql` through
+   ``core.outbox.notify_select``: insert-ignore on the dedup key, so a rerun writes nothing twice).
+
+Python then reads one short row per customer for what only it words: the internal summaries, the
+collection tasks (amounts in the company's locale) and, for the CLI, the list of messages.
 """
 
 from __future__ import annotations
@@ -21,30 +31,29 @@ import datetime as dt
 import json
 from decimal import Decimal
 
-from sqlalchemy import select, text
+from sqlalchemy import Date, String, Text, bindparam, select, text
 
-from core.outbox import notification_row, notify_many
+from core.errors import CrmError
+from core.outbox import notification_row, notify_many, notify_select
 from plugins.billing.formatting import Formatter, as_date
+from plugins.billing.plainsql import (DialectSql, JsonSql, join_nonempty, json_bool, json_int, json_money, json_object,
+                                      json_plain, json_string)
 
-BATCH = 2000
 SUMMARY_LINES = 500
 
 
 class Composer:
-    """Builds the outbox rows of one run, customer by customer, and writes them in batches."""
+    """Writes the outbox rows, collection tasks and summaries of one run, set-based."""
 
     def __init__(self, app, session, run_id: int, today: dt.date, policy, *, collect: bool = False):
-        from core.models import Partner, User
+        from core.models import User
         from core.outbox import resolve_recipients
-        from plugins.billing.models import Reminder
         from plugins.billing.services_rates import RateTable
         from plugins.billing.settings import collections_specs, settings
 
         self.app, self.session, self.run_id, self.today = app, session, run_id, today
+        self.dialect = session.get_bind().dialect.name
         self.levels = {level.level: level for level in policy}
-        # what the templates see of a level (a JSON context holds data, not ORM objects)
-        self.level_data = {level.level: {"level": level.level, "name": level.name, "handover": level.handover}
-                           for level in policy}
         self.collect, self.collected = collect, []
         options = settings(app)
         self.indemnity = int(options["recovery_indemnity"].scaleb(2))  # cents
@@ -52,141 +61,148 @@ class Composer:
         self.fmt = Formatter(app.config.company.locale, app.config.company.currency)
         self.collections = resolve_recipients(session, collections_specs(app))
         self.users = {row.id: row for row in session.execute(select(User.id, User.email, User.name, User.login))}
-        reminded = select(Reminder.partner_id).where(Reminder.run_id == run_id, Reminder.status == "sent")
-        partners = select(Partner.id, Partner.name, Partner.email, Partner.kind, Partner.street, Partner.postal_code,
-                          Partner.city, Partner.salesperson_id).where(Partner.id.in_(reminded))
-        self.partners = {row.id: row for row in session.execute(partners)}
-        self.today_iso = today.isoformat()
         self.today_text = self.fmt.date(today)
-        self.indemnity_text = _amount(self.indemnity)
-        self.wanted = {level.level: level.recipients.split(",") for level in policy}
-        self.rows, self.updates, self.task_rows = [], [], []
-        self.owner_lines: dict[int, list] = {}
-        self.level_totals: dict[int, list] = {}
-        self.handed_over: list = []
+        self.routes: dict[tuple, list[dict]] = {}  # (level, owner, has e-mail) -> the rows of billing_run_route
+        self.owner_lines: dict[int, list] = {}  # for the summaries: owner -> (customer, level, invoices, open)
+        self.level_totals: dict[int, list] = {}  # level -> [customers, invoices, open]
+        self.task_rows, self.handed_over = [], []
         self.customers = self.written = self.tasks = 0
 
-    # --- one customer -------------------------------------------------------------------------
-    def customer(self, partner_id: int, rows) -> None:
-        """Address the message of one customer; ``rows`` are their overdue invoices, oldest due first,
-        each with its context line already written by the database (``invoice_json_sql``)."""
-        level_no = max(row.new_level for row in rows if row.new_level is not None)
-        level = self.levels[level_no]
-        partner = self.partners[partner_id]
-        business = partner.kind == "company"
-        with_interest = bool(level.interest)
-        with_indemnity = bool(level.indemnity and business)
-        total_open = sum(row.residual for row in rows)
-        total_interest = total_indemnity = 0
-        if with_interest or with_indemnity:
-            indemnity = self.indemnity if with_indemnity else None
-            lines = []
-            for row in rows:
-                interest = None
-                extra = ""
-                if with_interest:
-                    interest = row.interest
-                    if interest is None:  # no rate known for that day: the rate table says which
-                        interest = self._interest(row.residual, row.line)
-                    total_interest += interest
-                    extra = f',"interest":"{_amount(interest)}"'
-                if with_indemnity:
-                    total_indemnity += indemnity
-                    extra += f',"indemnity":"{self.indemnity_text}"'
-                lines.append(row.line[:-1] + extra + "}")
-                if row.reminder_id is not None:
-                    self.updates.append({"id": row.reminder_id, "interest": interest, "indemnity": indemnity})
-        else:
-            lines = [row.line for row in rows]
-        count = len(rows)
-        head = json.dumps({
-            "customer": {"name": partner.name, "email": partner.email, "street": partner.street,
-                         "postal_code": partner.postal_code, "city": partner.city},
-            "level": self.level_data[level_no], "today": self.today_iso, "business": business,
-            "interest": with_interest, "indemnity": with_indemnity, "total_open": _amount(total_open),
-            "total_interest": _amount(total_interest), "total_indemnity": _amount(total_indemnity),
-            "total_claimed": _amount(total_open + total_interest + total_indemnity)}, ensure_ascii=False)
-        context = head[:-1] + ',"invoices":[' + ",".join(lines) + "]}"
-        owner_id = rows[0].salesperson_id or partner.salesperson_id
-        owner = self.users.get(owner_id)
-        wanted = self.wanted[level_no]
-        internal = []
-        if "owner" in wanted and owner is not None and owner.email:
-            internal.append(owner.email)
-        if "collections" in wanted:
-            internal.extend(a for a in self.collections if a not in internal)
-        subject = f"{level.name} : {count} facture{'s' if count > 1 else ''} en retard ({partner.name})"
-        key = f"billing:reminder:{partner_id}:{self.today_iso}:L{level_no}:{min(r.id for r in rows)}"
-        related = f"core_partner:{partner_id}"
-        external = "customer" in wanted
-        channel = level.channel if (level.channel != "email" or partner.email) else "letter"
-        if not external and not internal:
-            self._failure(f"customer {partner.name}: level {level_no} has nobody to send to (no owner, no collections)")
-        elif channel == "email":
-            recipients = ([partner.email] if external else []) + internal
-            self._add(context, recipients=recipients, subject=subject, template=level.template, related=related,
-                      dedup_key=key)
-        else:
-            if external:
-                address = ", ".join(p for p in (partner.name, partner.street, " ".join(
-                    p for p in (partner.postal_code, partner.city) if p)) if p)
-                self._add(context, recipients=[address], subject=subject, channel="letter", template=level.template,
-                          related=related, dedup_key=key)
-            if internal:
-                self._add(context, recipients=internal, subject=f"Copie : {subject}", template=level.template,
-                          related=related, dedup_key=key + ":copy")
-        if level.handover:
-            self.task_rows.append({"partner_id": partner_id, "run_id": self.run_id, "created_on": self.today,
-                                   "state": "open", "summary": f"Recouvrer {self.fmt.money(_decimal(total_open))} : "
-                                   + ", ".join(row.number for row in rows)})
-            self.handed_over.append((partner.name, count, total_open))
-        self.customers += 1
-        self.owner_lines.setdefault(owner_id, []).append((partner.name, level_no, count, total_open))
-        totals = self.level_totals.setdefault(level_no, [0, 0, 0])
-        totals[0] += 1
-        totals[1] += count
-        totals[2] += total_open
-        if self.collect:
-            self.collected.append({"customer": partner.name, "customer_id": partner_id, "level": level_no,
-                                   "channel": channel, "total_open": _amount(total_open),
-                                   "invoices": [{"number": row.number, "days_late": json.loads(row.line)["days_late"],
-                                                 "open": self.fmt.money(_decimal(row.residual)),
-                                                 "new": row.new_level is not None} for row in rows]})
-        if len(self.rows) >= BATCH:
-            self._flush()
+    def compose(self, open_condition: str) -> None:
+        """Write the customers' messages; ``open_condition`` selects the open invoices (alias ``i``)."""
+        session = self.session
+        self._drop_tables()  # left on the connection by a run whose transaction was committed without finish()
+        for name, columns in TEMP_TABLES.items():
+            session.execute(text(f"CREATE TEMP TABLE {name} ({columns})"
+                                 + (" ON COMMIT DROP" if self.dialect == "postgresql" else "")))
+        with_rates = fill_rate_days(session, self.rates, self.today, open_condition)
+        params = {"run": self.run_id, "today": self.today, "today_iso": self.today.isoformat(),
+                  "indemnity": self.indemnity}
+        session.execute(text(customers_sql(self.dialect, open_condition, with_rates, _amount(self.indemnity)))
+                        .bindparams(bindparam("today", type_=Date)), params)
+        day = session.execute(text("SELECT MIN(unrated) FROM billing_run_customer")).scalar()
+        if day is not None:  # interest claimed for a day without a known rate: the rate table names the gap
+            self.rates.rate_days(as_date(day), self.today)
+            raise CrmError(f"no late-payment rate known for {as_date(day).isoformat()}")
+        if any(level.interest or level.indemnity for level in self.levels.values()):
+            self._claim_on_reminders(with_rates, params)
+        self._routes()
+        self.written += notify_select(self.app, session, text(messages_sql(self.dialect)).columns(
+            channel=String, recipients=Text, subject=String, template=String, context=Text, related=String,
+            dedup_key=String), params)
+        self._tally(open_condition)
 
-    def _add(self, context: str, **values) -> None:
-        """One outbox row, worded at delivery: the kernel checks it, the context is our JSON text."""
-        row = notification_row(self.app, **values)
-        row["context"] = context
-        self.rows.append(row)
+    def _claim_on_reminders(self, with_rates: bool, params: dict) -> None:
+        """Record on each reminder sent the interest and indemnity its message claims (the customer's level says)."""
+        interest = ("(2 * billing_reminder.amount_open * (SELECT d.rate_days FROM billing_run_rate_days d "
+                    "WHERE d.due_date = i.due_date) + 365000000) / 730000000" if with_rates else "NULL")
+        self.session.execute(text(f"""
+            UPDATE billing_reminder
+            SET interest = CASE WHEN l.interest THEN {interest} END,
+                indemnity = CASE WHEN l.indemnity AND p.kind = 'company' THEN :indemnity END
+            FROM billing_run_customer c, billing_reminder_level l, core_partner p, billing_invoice i
+            WHERE billing_reminder.run_id = :run AND billing_reminder.status = 'sent'
+              AND c.partner_id = billing_reminder.partner_id AND l.level = c.level AND (l.interest OR l.indemnity)
+              AND p.id = c.partner_id AND i.id = billing_reminder.invoice_id"""), params)
 
-    def _interest(self, amount: int, line: str) -> int:
-        """Late interest in cents, to the day with the dated rates (see ``RateTable.interest``)."""
-        due = dt.date.fromisoformat(json.loads(line)["due_date"])
-        return int(self.rates.interest(_decimal(amount), due, self.today).scaleb(2))
+    def _routes(self) -> None:
+        """Who gets which message, per (level, sales owner, has an e-mail address): the rows of ``billing_run_route``.
+
+        ``to_customer`` puts the customer's e-mail address, or postal address for a letter, first;
+        ``others`` are the internal recipients (the owner in copy, collections). A combination
+        with nobody to send to gets no route: the customer is reported as a failure.
+        """
+        rows = []
+        for level_no, owner_id, has_email in self.session.execute(text(
+                "SELECT DISTINCT level, COALESCE(owner_id, 0), has_email FROM billing_run_customer")).all():
+            level = self.levels[level_no]
+            wanted = level.recipients.split(",")
+            owner = self.users.get(owner_id)
+            internal = [owner.email] if "owner" in wanted and owner is not None and owner.email else []
+            if "collections" in wanted:
+                internal.extend(a for a in self.collections if a not in internal)
+            internal = [a.strip() for a in internal if a and a.strip()]
+            external = "customer" in wanted
+            channel = level.channel if (level.channel != "email" or has_email) else "letter"
+            key = {"level": level_no, "owner_id": owner_id, "has_email": has_email, "template": level.template}
+            if not external and not internal:
+                routes = []
+            elif channel == "email":
+                routes = [_route(key, level, "email", "email" if external else "", internal)]
+            else:  # the letter to the customer, an e-mail copy to the others
+                routes = ([_route(key, level, "letter", "letter", [])] if external else []) + (
+                    [_route(key, level, "email", "", internal, "Copie : ", ":copy")] if internal else [])
+            for seq, route in enumerate(routes):
+                route["seq"] = seq
+            rows.extend(routes)
+            self.routes[(level_no, owner_id, has_email)] = routes
+        if rows:
+            self.session.execute(text(
+                "INSERT INTO billing_run_route (level, owner_id, has_email, seq, channel, to_customer, others, "
+                "subject_head, key_suffix, template) VALUES (:level, :owner_id, :has_email, :seq, :channel, "
+                ":to_customer, :others, :subject_head, :key_suffix, :template)"), rows)
+
+    def _tally(self, open_condition: str) -> None:
+        """One short row per customer, in customer order: the summaries, tasks, failures and the CLI's list."""
+        from core.scheduler import FAILURES_KEY
+
+        invoices = self._invoices(open_condition) if self.collect else {}
+        for partner_id, name, level_no, count, total_open, owner_id, has_email, numbers in self.session.execute(text(
+                "SELECT c.partner_id, p.name, c.level, c.invoices, c.total_open, c.owner_id, c.has_email, c.numbers "
+                "FROM billing_run_customer c JOIN core_partner p ON p.id = c.partner_id ORDER BY c.partner_id")).all():
+            level = self.levels[level_no]
+            routes = self.routes[(level_no, owner_id or 0, has_email)]
+            if not routes:  # the job reports it; the others are sent
+                self.session.info.setdefault(FAILURES_KEY, []).append(
+                    f"customer {name}: level {level_no} has nobody to send to (no owner, no collections)")
+            if level.handover:
+                summary = f"Recouvrer {self.fmt.money(_decimal(total_open))} : {numbers}"
+                self.task_rows.append({"partner_id": partner_id, "run_id": self.run_id, "created_on": self.today,
+                                       "state": "open", "summary": summary})
+                self.handed_over.append((name, count, total_open))
+            self.customers += 1
+            self.owner_lines.setdefault(owner_id, []).append((name, level_no, count, total_open))
+            totals = self.level_totals.setdefault(level_no, [0, 0, 0])
+            totals[:] = totals[0] + 1, totals[1] + count, totals[2] + total_open
+            if self.collect:
+                channel = level.channel if (level.channel != "email" or has_email) else "letter"
+                self.collected.append({"customer": name, "customer_id": partner_id, "level": level_no,
+                                       "channel": channel, "total_open": _amount(total_open),
+                                       "invoices": invoices.get(partner_id, [])})
+
+    def _invoices(self, open_condition: str) -> dict[int, list]:
+        """Each customer's overdue invoices as the CLI lists them (only when asked: ``collect``)."""
+        found: dict[int, list] = {}
+        for partner_id, number, due_date, residual, reminder_id in self.session.execute(text(f"""
+                SELECT i.partner_id, i.number, i.due_date, i.residual, r.id
+                FROM billing_run_customer c JOIN billing_invoice i ON i.partner_id = c.partner_id
+                LEFT JOIN billing_reminder r ON r.invoice_id = i.id AND r.run_id = :run AND r.status = 'sent'
+                WHERE {open_condition} AND i.due_date < :today
+                ORDER BY i.partner_id, i.due_date, i.id""").bindparams(bindparam("today", type_=Date)),
+                {"run": self.run_id, "today": self.today}):
+            found.setdefault(partner_id, []).append({
+                "number": number, "days_late": (self.today - as_date(due_date)).days,
+                "open": self.fmt.money(_decimal(residual)), "new": reminder_id is not None})
+        return found
 
     # --- end of the run -----------------------------------------------------------------------
     def finish(self) -> None:
         from plugins.billing.models import CollectionTask
 
         self._summaries()
-        self._flush()
-        if self.rates is not None:
-            self.session.execute(text("DROP TABLE IF EXISTS billing_run_rate_days"))
-        if self.updates:
-            self.session.execute(text("UPDATE billing_reminder SET interest = :interest, indemnity = :indemnity "
-                                      "WHERE id = :id"), self.updates)
+        self._drop_tables()  # SQLite would keep them, tens of megabytes, on the pooled connection
         if self.task_rows:
             self.session.execute(CollectionTask.__table__.insert(), self.task_rows)
             self.tasks = len(self.task_rows)
 
-    def _flush(self) -> None:
-        self.written += notify_many(self.app, self.session, self.rows)
-        self.rows = []
+    def _drop_tables(self) -> None:
+        schema = "pg_temp" if self.dialect == "postgresql" else "temp"  # never a table of the same name
+        for name in TEMP_TABLES:
+            self.session.execute(text(f"DROP TABLE IF EXISTS {schema}.{name}"))
 
     def _summaries(self) -> None:
         fmt = self.fmt
+        rows = []
         for owner_id, lines in self.owner_lines.items():
             owner = self.users.get(owner_id)
             if owner is None or not owner.email:
@@ -194,10 +210,10 @@ class Composer:
             body = "\n".join([f"Relances envoyées le {self.today_text} à vos clients :", ""] + [
                 f"- {name} : niveau {level}, {count} facture(s), {fmt.money(_decimal(amount))} ouverts"
                 for name, level, count, amount in lines[:SUMMARY_LINES]] + _more(lines))
-            self.rows.append(notification_row(self.app, recipients=[owner.email],
-                                              subject=f"Relances du {self.today_text} : {len(lines)} client(s)",
-                                              text=body + "\n", related=f"billing_reminder_run:{self.run_id}",
-                                              dedup_key=f"billing:summary:{self.run_id}:owner:{owner_id}"))
+            rows.append(notification_row(self.app, recipients=[owner.email],
+                                         subject=f"Relances du {self.today_text} : {len(lines)} client(s)",
+                                         text=body + "\n", related=f"billing_reminder_run:{self.run_id}",
+                                         dedup_key=f"billing:summary:{self.run_id}:owner:{owner_id}"))
         if self.collections:
             lines = [f"Relances du {self.today_text} :", ""]
             for level_no in sorted(self.level_totals):
@@ -208,24 +224,20 @@ class Composer:
                 lines += ["", "Dossiers transmis au recouvrement :"] + [
                     f"- {name} : {count} facture(s), {fmt.money(_decimal(amount))}"
                     for name, count, amount in self.handed_over[:SUMMARY_LINES]] + _more(self.handed_over)
-            self.rows.append(notification_row(self.app, recipients=self.collections,
-                                              subject=f"Relances du {self.today_text} : {self.customers} client(s)",
-                                              text="\n".join(lines) + "\n", related=f"billing_reminder_run:{self.run_id}",
-                                              dedup_key=f"billing:summary:{self.run_id}:collections"))
+            rows.append(notification_row(self.app, recipients=self.collections,
+                                         subject=f"Relances du {self.today_text} : {self.customers} client(s)",
+                                         text="\n".join(lines) + "\n", related=f"billing_reminder_run:{self.run_id}",
+                                         dedup_key=f"billing:summary:{self.run_id}:collections"))
+        self.written += notify_many(self.app, self.session, rows)
 
-    def _failure(self, message: str) -> None:
-        from core.scheduler import FAILURES_KEY
 
-        self.session.info.setdefault(FAILURES_KEY, []).append(message)
+def _route(key: dict, level, channel: str, to_customer: str, others: list, prefix: str = "", suffix: str = "") -> dict:
+    return {**key, "channel": channel, "to_customer": to_customer, "others": json.dumps(others),
+            "subject_head": f"{prefix}{level.name} : ", "key_suffix": suffix}
 
 
 def _more(lines) -> list[str]:
     return [f"... et {len(lines) - SUMMARY_LINES} autre(s)"] if len(lines) > SUMMARY_LINES else []
-
-
-def _iso(value) -> str:
-    """A date from a raw SQL row as ISO text (SQLite gives text, PostgreSQL a date)."""
-    return value[:10] if isinstance(value, str) else value.isoformat()
 
 
 def _amount(cents: int) -> str:
@@ -239,58 +251,145 @@ def _decimal(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
 
-def invoice_json_sql(dialect: str) -> str:
-    """The SQL expression of one invoice's entry in a message context (``i`` is the invoice).
-
-    The database writes the JSON of each invoice line (ISO dates, amounts as decimal strings from
-    the integer cents): two hundred thousand lines cost it a fraction of what building them in
-    Python would. Interest and indemnity, which depend on the customer's level, are added by
-    :meth:`Composer.customer`.
-    """
-    if dialect == "postgresql":
-        def money(column):
-            return f"(({column}) / 100)::text || '.' || lpad((({column}) % 100)::text, 2, '0')"
-        return ("json_build_object('number', i.number, 'invoice_date', i.invoice_date, 'due_date', i.due_date, "
-                f"'days_late', :today - i.due_date, 'total', {money('i.total')}, 'open', {money('i.residual')})::text")
-    return ("json_object('number', i.number, 'invoice_date', substr(i.invoice_date, 1, 10), "
-            "'due_date', substr(i.due_date, 1, 10), "
-            "'days_late', CAST(julianday(:today) - julianday(i.due_date) AS INTEGER), "
-            "'total', printf('%d.%02d', i.total / 100, i.total % 100), "
-            "'open', printf('%d.%02d', i.residual / 100, i.residual % 100))")
-
-
 def fill_rate_days(session, rates, today: dt.date, open_condition: str) -> bool:
     """Fill the temporary table ``billing_run_rate_days`` (due date -> percent-days x 10,000).
 
     The late interest depends on the amount and the due date only (``RateTable.rate_days``), so it
-    is computed once per distinct due date of the open overdue invoices; the database then gives
-    each invoice its interest in cents, rounded half up once:
+    is computed once per day from the oldest open overdue due date to yesterday (listing the
+    distinct due dates would read the invoices once more); the database then gives each invoice
+    its interest in cents, rounded half up once:
     ``(2 x cents x rate_days + 365,000,000) / 730,000,000`` in integers. A day without a known
     rate is left out (NULL): the run asks the rate table again for those, which names the gap.
     :returns: False when no level claims interest (nothing to fill).
     """
-    from sqlalchemy import Date, bindparam
-
     if rates is None:
         return False
-    dialect = session.get_bind().dialect.name
-    session.execute(text("CREATE TEMP TABLE IF NOT EXISTS billing_run_rate_days (due_date DATE PRIMARY KEY, "
-                         "rate_days BIGINT NOT NULL)" + (" ON COMMIT DROP" if dialect == "postgresql" else "")))
-    session.execute(text("DELETE FROM billing_run_rate_days"))
-    days = session.execute(text(f"SELECT DISTINCT i.due_date FROM billing_invoice i WHERE {open_condition} "
-                                "AND i.due_date < :today").bindparams(bindparam("today", type_=Date)),
-                           {"today": today}).scalars().all()
-    from core.errors import CrmError
-
+    oldest = session.execute(text(f"SELECT MIN(i.due_date) FROM billing_invoice i WHERE {open_condition} "
+                                  "AND i.due_date < :today").bindparams(bindparam("today", type_=Date)),
+                             {"today": today}).scalar()
     values = []
-    for day in days:
-        due = as_date(day)
+    day = today if oldest is None else as_date(oldest)
+    while day < today:
         try:
-            weight = rates.rate_days(due, today) * 10000
+            values.append({"due_date": day, "rate_days": int(rates.rate_days(day, today) * 10000)})
         except CrmError:
-            continue
-        values.append({"due_date": due, "rate_days": int(weight)})
+            pass
+        day += dt.timedelta(days=1)
     if values:
         session.execute(text("INSERT INTO billing_run_rate_days (due_date, rate_days) VALUES (:due_date, :rate_days)")
                         .bindparams(bindparam("due_date", type_=Date)), values)
     return True
+
+
+# --- the SQL: JSON written by the database ----------------------------------------------------------
+
+#: The run's temporary tables (dropped at its end; on PostgreSQL also at commit).
+TEMP_TABLES = {
+    "billing_run_rate_days": "due_date DATE PRIMARY KEY, rate_days BIGINT NOT NULL",
+    "billing_run_customer": "partner_id INTEGER PRIMARY KEY, level INTEGER NOT NULL, owner_id INTEGER, "
+                            "has_email INTEGER NOT NULL, invoices INTEGER NOT NULL, total_open BIGINT NOT NULL, "
+                            "total_interest BIGINT, first_invoice_id INTEGER NOT NULL, unrated DATE, numbers TEXT, "
+                            "lines TEXT",
+    "billing_run_route": "level INTEGER NOT NULL, owner_id INTEGER NOT NULL, has_email INTEGER NOT NULL, "
+                         "seq INTEGER NOT NULL, channel VARCHAR(40) NOT NULL, to_customer VARCHAR(10) NOT NULL, "
+                         "others TEXT NOT NULL, subject_head TEXT NOT NULL, key_suffix VARCHAR(10) NOT NULL, "
+                         "template VARCHAR(200) NOT NULL, PRIMARY KEY (level, owner_id, has_email, seq)",
+}
+
+
+def customers_sql(dialect: str, open_condition: str, with_rates: bool, indemnity_text: str) -> str:
+    """Fill ``billing_run_customer``: per customer reminded in run ``:run``, the level and the invoice lines.
+
+    The customer's level is the highest sent today; ``lines`` are the JSON entries of all of the
+    customer's overdue invoices, oldest due first (a window ordered by due date: an aggregate's
+    order is not guaranteed), with the interest to the day when the level claims it (from
+    ``billing_run_rate_days``, rounded half up once per invoice, in integers) and the indemnity
+    for a business customer. The sales owner is the oldest invoice's salesperson, else the
+    customer's. ``unrated`` is set when interest is claimed on a day without a known rate.
+
+    Written for SQLite's planner, harmless to PostgreSQL's: the ``CROSS JOIN`` keeps the open
+    invoices (by their due-date index) as the outer loop, and the outer query has no join, so
+    the window's rows stream through ``seq = 1`` instead of being stored first.
+    """
+    sql = DialectSql(dialect)
+    interest = "(2 * i.residual * d.rate_days + 365000000) / 730000000" if with_rates else "NULL"
+    line = json_object([("number", json_string("i.number")),
+                        ("invoice_date", json_plain(sql.date("i.invoice_date"))),
+                        ("due_date", json_plain(sql.date("i.due_date"))),
+                        ("days_late", json_int(sql.days_late("i.due_date"))),
+                        ("total", json_money("i.total")), ("open", json_money("i.residual"))],
+                       [("c.claims_interest", "interest", json_money(interest)),
+                        ("c.claims_indemnity", "indemnity", json_plain(f"'{indemnity_text}'"))]).sql(dialect)
+    rates = "LEFT JOIN billing_run_rate_days d ON d.due_date = i.due_date" if with_rates else ""
+    columns = "partner_id, level, owner_id, has_email, invoices, total_open, total_interest, first_invoice_id, " \
+              "unrated, numbers, lines"
+    return f"""
+        INSERT INTO billing_run_customer ({columns})
+        SELECT {columns}
+        FROM (SELECT c.partner_id, c.level, c.has_email,
+                     COALESCE(first_value(i.salesperson_id) OVER w, c.salesperson_id) AS owner_id,
+                     row_number() OVER w AS seq, count(*) OVER w AS invoices,
+                     CAST(sum(i.residual) OVER w AS BIGINT) AS total_open,
+                     CAST(sum(CASE WHEN c.claims_interest THEN {interest} END) OVER w AS BIGINT) AS total_interest,
+                     min(i.id) OVER w AS first_invoice_id,
+                     min(CASE WHEN c.claims_interest AND {interest} IS NULL THEN i.due_date END) OVER w AS unrated,
+                     {sql.concat("CASE WHEN c.handover THEN i.number END", ", ")} OVER w AS numbers,
+                     {sql.concat(line, ",")} OVER w AS lines
+              FROM billing_invoice i
+              CROSS JOIN (SELECT g.partner_id, g.level, l.interest AS claims_interest, l.handover,
+                                 l.indemnity AND p.kind = 'company' AS claims_indemnity, p.salesperson_id,
+                                 CASE WHEN COALESCE(p.email, '') <> '' THEN 1 ELSE 0 END AS has_email
+                          FROM (SELECT partner_id, MAX(level) AS level FROM billing_reminder
+                                WHERE run_id = :run AND status = 'sent' GROUP BY partner_id) g
+                          JOIN billing_reminder_level l ON l.level = g.level
+                          JOIN core_partner p ON p.id = g.partner_id) c
+              {rates}
+              WHERE {open_condition} AND i.due_date < :today AND c.partner_id = i.partner_id
+              WINDOW w AS (PARTITION BY c.partner_id ORDER BY i.due_date, i.id
+                           ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) x
+        WHERE seq = 1"""
+
+
+def messages_sql(dialect: str) -> str:
+    """The outbox rows of the run (for ``notify_select``): each customer joined to its routes, in customer order.
+
+    Recipients as ``notification_row`` makes them (a JSON list, stripped), the subject
+    "<level> : <n> facture(s) en retard (<customer>)" and the dedup key
+    ``billing:reminder:<customer>:<date>:L<level>:<oldest invoice id>``, ``:copy`` for the owner's
+    copy of a letter: one message per customer, level and day, whichever run writes it first.
+    """
+    city = join_nonempty(["p.postal_code", "p.city"], " ")
+    address = f"trim({join_nonempty(['p.name', 'p.street', city], ', ')})"
+    indemnity = "l.indemnity AND p.kind = 'company'"
+    total_interest = "CASE WHEN l.interest THEN COALESCE(c.total_interest, 0) ELSE 0 END"
+    total_indemnity = f"CASE WHEN {indemnity} THEN c.invoices * :indemnity ELSE 0 END"
+    context = json_object([
+        ("customer", json_object([(key, json_string(f"p.{key}"))
+                                  for key in ("name", "email", "street", "postal_code", "city")])),
+        ("level", json_object([("level", json_int("l.level")), ("name", json_string("l.name")),
+                               ("handover", json_bool("l.handover"))])),
+        ("today", json_plain("CAST(:today_iso AS TEXT)")), ("business", json_bool("p.kind = 'company'")),
+        ("interest", json_bool("l.interest")), ("indemnity", json_bool(indemnity)),
+        ("total_open", json_money("c.total_open")), ("total_interest", json_money(total_interest)),
+        ("total_indemnity", json_money(total_indemnity)),
+        ("total_claimed", json_money(f"c.total_open + {total_interest} + {total_indemnity}")),
+        ("invoices", JsonSql("[%s]", ["c.lines"], "'[' || c.lines || ']'"))]).sql(dialect)
+    return f"""
+        SELECT r.channel AS channel,
+               CASE r.to_customer
+                    WHEN 'email' THEN '[' || {json_string("trim(p.email)").sql(dialect)}
+                                      || CASE WHEN r.others = '[]' THEN ']' ELSE ', ' || substr(r.others, 2) END
+                    WHEN 'letter' THEN '[' || {json_string(address).sql(dialect)} || ']'
+                    ELSE r.others END AS recipients,
+               r.subject_head || CAST(c.invoices AS TEXT) || ' facture'
+                   || CASE WHEN c.invoices > 1 THEN 's' ELSE '' END || ' en retard (' || p.name || ')' AS subject,
+               r.template AS template, {context} AS context,
+               'core_partner:' || CAST(c.partner_id AS TEXT) AS related,
+               'billing:reminder:' || CAST(c.partner_id AS TEXT) || ':' || CAST(:today_iso AS TEXT) || '\\:L'
+                   || CAST(c.level AS TEXT) || ':' || CAST(c.first_invoice_id AS TEXT) || r.key_suffix AS dedup_key
+        FROM billing_run_customer c
+        JOIN core_partner p ON p.id = c.partner_id
+        JOIN billing_reminder_level l ON l.level = c.level
+        JOIN billing_run_route r ON r.level = c.level AND r.owner_id = COALESCE(c.owner_id, 0)
+                                AND r.has_email = c.has_email
+        ORDER BY c.partner_id, r.seq"""

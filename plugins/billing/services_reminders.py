@@ -1,4 +1,4 @@
-"""The reminder run: set-based SQL decides who gets which level; one pass in Python addresses the messages.
+"""The reminder run: set-based SQL decides who gets which level and writes the messages.
 
 Rules (DESIGN.md "Billing", issue 5), each enforced here:
 
@@ -15,13 +15,15 @@ Rules (DESIGN.md "Billing", issue 5), each enforced here:
   highest level reached today; then one internal summary per sales owner and one for collections.
 
 Everything, messages included (the outbox), is written in the caller's transaction. The messages
-are stored as a template name and a JSON context and worded when they are delivered or shown.
+are stored as a template name and a JSON context and worded when they are delivered or shown
+(``services_reminder_messages``). A run is a handful of statements whatever the size of the
+ledger; Python only handles what is per run or per customer and small (the policy, the routes,
+the summaries, the collection tasks).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from dataclasses import dataclass, field
 
 from sqlalchemy import Date, bindparam
@@ -32,7 +34,6 @@ from plugins.billing.models import ReminderRun
 from plugins.billing.services_reminder_levels import levels as load_levels
 
 OPEN = "i.state IN ('posted', 'partially_paid') AND i.kind = 'invoice' AND i.hold IS NULL AND i.residual > 0"
-BATCH = 2000
 
 
 def text(statement: str):
@@ -87,6 +88,9 @@ def run_reminders(app, session, today: dt.date | None = None, *, collect: bool =
     params.update(thresholds)
     target = "CASE " + " ".join(f"WHEN i.due_date < :th{level.level} THEN {level.level}"
                                 for level in reversed(policy)) + " ELSE 0 END"
+    # For SQLite: CROSS JOIN keeps the open invoices (their due-date index) as the outer loop, where
+    # its planner would rather index the whole invoice table for the few levels; written in invoice
+    # order, the reminders, then the cases, fill their indexes page by page instead of at random.
     session.execute(text(f"""
         INSERT INTO billing_reminder (run_id, invoice_id, partner_id, level, run_date, status, amount_open)
         SELECT :run, x.id, x.partner_id, l.level, :today,
@@ -94,8 +98,9 @@ def run_reminders(app, session, today: dt.date | None = None, *, collect: bool =
         FROM (SELECT i.id, i.partner_id, i.residual, COALESCE(c.level, 0) AS current_level, {target} AS target
               FROM billing_invoice i LEFT JOIN billing_reminder_case c ON c.invoice_id = i.id
               WHERE {OPEN} AND i.due_date < :th1) x
-        JOIN billing_reminder_level l ON l.level > x.current_level AND l.level <= x.target
-        WHERE x.target > x.current_level
+        CROSS JOIN billing_reminder_level l
+        WHERE x.target > x.current_level AND l.level > x.current_level AND l.level <= x.target
+        ORDER BY x.id, l.level
         ON CONFLICT (invoice_id, level) DO NOTHING"""), params)
     for level, status, count in session.execute(text(
             "SELECT level, status, COUNT(*) FROM billing_reminder WHERE run_id = :run GROUP BY level, status"),
@@ -114,23 +119,10 @@ def run_reminders(app, session, today: dt.date | None = None, *, collect: bool =
         WHERE r.run_id = :run AND r.status = 'sent'
         ON CONFLICT (invoice_id) DO UPDATE SET level = excluded.level, last_reminded_on = excluded.last_reminded_on,
             handed_over_on = COALESCE(billing_reminder_case.handed_over_on, excluded.handed_over_on)"""), params)
-    from plugins.billing.services_reminder_messages import Composer, fill_rate_days, invoice_json_sql
+    from plugins.billing.services_reminder_messages import Composer
 
     composer = Composer(app, session, run.id, today, policy, collect=collect)
-    with_rates = fill_rate_days(session, composer.rates, today, OPEN)
-    interest = ("(2 * i.residual * d.rate_days + 365000000) / 730000000" if with_rates else "NULL")
-    rows = session.execute(text(f"""
-        SELECT i.partner_id, i.id, i.number, i.residual, i.salesperson_id, r.id AS reminder_id,
-               r.level AS new_level, {invoice_json_sql(app.dialect)} AS line, {interest} AS interest
-        FROM billing_invoice i
-        LEFT JOIN billing_reminder_case c ON c.invoice_id = i.id
-        LEFT JOIN billing_reminder r ON r.invoice_id = i.id AND r.level = c.level AND r.run_id = :run
-        {"LEFT JOIN billing_run_rate_days d ON d.due_date = i.due_date" if with_rates else ""}
-        WHERE {OPEN} AND i.due_date < :today
-          AND i.partner_id IN (SELECT partner_id FROM billing_reminder WHERE run_id = :run AND status = 'sent')
-        ORDER BY i.partner_id, i.due_date, i.id"""), params, execution_options={"yield_per": BATCH})
-    for partner_id, invoices in itertools.groupby(rows, key=lambda row: row[0]):
-        composer.customer(partner_id, list(invoices))
+    composer.compose(OPEN)
     composer.finish()
     report.customers, report.notifications, report.tasks = composer.customers, composer.written, composer.tasks
     report.messages = composer.collected

@@ -235,3 +235,62 @@ def test_messages_store_a_template_and_data_and_are_worded_at_delivery(books):
     assert ", le 8 février 2026\n\nBonjour Durand," in message.text and "Total restant dû : 74,50\xa0€" in message.text
     assert f"<tr><td>{number}</td><td>5 janvier 2026</td><td>4 février 2026</td><td>4</td>" \
            "<td>74,50\xa0€</td></tr>" in message.html
+
+
+def test_the_context_lists_the_invoices_oldest_due_first_and_escapes_what_the_customer_typed(books):
+    import json
+
+    from core.models import Partner
+    from plugins.billing.services_terms import get_term, set_partner_term
+
+    name = 'Café "Le Zinc" \\ Fils'
+    customer = books.customer(name, email="zinc@client.fr", street="3 allée de l'Été", city="Saint-Étienne",
+                              term="60J")
+    later = books.confirm("2026-01-03", customer)  # due 4 March
+    with books.tx() as session:
+        set_partner_term(session, session.get(Partner, customer), get_term(session, "30J"))
+    earlier = books.confirm("2026-01-10", customer)  # written second, due first (9 February)
+    books.run("2026-03-27")  # 46 and 23 days late: level 4 for one, so the customer's level is 4
+    ((recipients, context, dedup_key),) = books.sql("SELECT recipients, context, dedup_key FROM core_notification "
+                                                   "WHERE dedup_key LIKE 'billing:reminder:%'")
+    data = json.loads(context)
+    assert data["customer"] == {"name": name, "email": "zinc@client.fr", "street": "3 allée de l'Été",
+                                "postal_code": None, "city": "Saint-Étienne"}
+    assert [(i["number"], i["days_late"]) for i in data["invoices"]] == [(earlier, 46), (later, 23)]
+    assert data["level"] == {"level": 4, "name": "Transmission au recouvrement", "handover": True}
+    assert (data["business"], data["interest"], data["indemnity"]) == (True, True, True)
+    assert data["total_indemnity"] == "80.00" and all(i["indemnity"] == "40.00" for i in data["invoices"])
+    assert json.loads(recipients) == ["bob@acme.fr", "cora@acme.fr"]  # level 4 goes to collections and the owner
+    first_id = books.sql("SELECT MIN(id) FROM billing_invoice")[0][0]
+    assert dedup_key == f"billing:reminder:{customer}:2026-03-27:L4:{first_id}"
+
+
+def test_a_letter_is_addressed_with_the_parts_of_the_address_the_customer_has(books):
+    books.confirm("2026-01-05", books.customer("Ville Seule", email=None, city="Lyon"))
+    books.confirm("2026-01-05", books.customer("Nom Seul", email=None))
+    books.run("2026-03-07")  # the formal notice: a letter, and the owner's copy by e-mail
+    letters = sorted(m[0] for m in books.messages() if m[2] == "letter")
+    assert letters == [["Nom Seul"], ["Ville Seule, Lyon"]]
+    copies = [m for m in books.messages() if m[1].startswith("Copie : Mise en demeure : 1 facture en retard")]
+    assert [m[0] for m in copies] == [["bob@acme.fr"], ["bob@acme.fr"]]
+
+
+def test_the_report_counts_what_the_run_wrote_and_a_second_run_writes_nothing(books):
+    for name in ("Durand", "Dupond"):
+        books.confirm("2026-01-05", books.customer(name))
+    first = books.run("2026-03-07")  # two letters, two copies, the owner's summary and collections'
+    assert first.notifications == len(books.messages("%")) == 6
+    assert books.run("2026-03-07").notifications == 0 and len(books.messages("%")) == 6
+
+
+def test_interest_on_days_without_a_known_rate_stops_the_run_and_names_the_rate_to_add(books):
+    from sqlalchemy import text
+
+    from core.errors import CrmError
+
+    books.confirm("2026-01-05", books.customer("Durand"))  # due 4 February
+    with books.tx() as session:  # as if none had ever been recorded
+        session.execute(text("DELETE FROM billing_rate WHERE kind = 'ecb_refinancing'"))
+    with pytest.raises(CrmError, match="rate ecb_refinancing: none known on 2026-01-01"):
+        books.run("2026-03-10")  # the formal notice claims interest from 5 February
+    assert books.reminders() == [] and books.messages("%") == []
