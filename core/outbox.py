@@ -377,13 +377,9 @@ def notify_select(app, session, query, params: dict | None = None) -> int:
     from sqlalchemy import Date, DateTime, func, literal, true
     from sqlalchemy import select as sql_select
 
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - only the two supported databases
-        raise NotImplementedError(dialect)
+    from core.dbutil import dialect_insert
+
+    insert = dialect_insert(session)
     message = query.subquery("message")
     now = utcnow()
     columns = {"channel": message.c.channel, "recipients": message.c.recipients,

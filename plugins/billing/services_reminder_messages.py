@@ -272,7 +272,7 @@ def fill_rate_days(session, rates, today: dt.date, open_condition: str) -> bool:
     while day < today:
         try:
             values.append({"due_date": day, "rate_days": int(rates.rate_days(day, today) * 10000)})
-        except CrmError:
+        except CrmError:  # no rate known that day: left NULL, and the run's own lookup names the gap
             pass
         day += dt.timedelta(days=1)
     if values:
