@@ -369,8 +369,9 @@ def notify_select(app, session, query, params: dict | None = None) -> int:
     For a job writing tens of thousands of messages (the reminder run), where building each row in
     Python with :func:`notification_row` cost more than the database writing them. ``query`` is a
     ``text(...).columns(...)`` giving ``channel, recipients, subject, template, context, related,
-    dedup_key``, each as :func:`notification_row` would make it (recipients a JSON list of stripped
-    addresses, never empty; the context JSON text). The subject is cut to its column; the rows are
+    dedup_key`` and optionally ``attachments``, each as :func:`notification_row` would make it
+    (recipients a JSON list of stripped addresses, never empty; the context JSON text; the
+    attachments NULL or a JSON list of documents ``{"document": kind, "ref": ref}``). The subject is cut to its column; the rows are
     pending, stamped now and with ``app.today``, written in the query's order. :returns: how many
     were written (as :func:`notify_many`, a dedup key present or repeated is skipped).
     """
@@ -388,6 +389,8 @@ def notify_select(app, session, query, params: dict | None = None) -> int:
                "dedup_key": message.c.dedup_key, "state": literal("pending"), "attempts": literal(0),
                "next_attempt_at": literal(now, DateTime()), "created_at": literal(now, DateTime()),
                "business_date": literal(app.today, Date())}
+    if "attachments" in message.c:
+        columns["attachments"] = message.c.attachments
     # "WHERE true": without a WHERE, SQLite could read the ON of ON CONFLICT as a join's
     rows = sql_select(*columns.values()).where(true())
     statement = (insert(Notification.__table__).from_select(list(columns), rows)

@@ -1,7 +1,8 @@
 """The ``letter`` channel: formal notices to print and post, written to ``letters/``.
 
 Each message gives ``<id>-<hash>.pdf``, the letter laid out from the message's HTML (the level's
-``<template>.html``: ``billing/formal_notice.html`` for the formal notice, an A4 letter), and
+``<template>.html``: ``billing/formal_notice.html`` for the formal notice, an A4 letter) followed
+by the pages of its PDF attachments (the copies of the invoices it claims), and
 ``<id>-<hash>.txt``, the same letter as text with the postal address on top (for a mail-merge
 tool). ``[billing] letters_folder`` (relative to crm.toml) moves the folder. The name is the
 message's stable identity, so a repeat (at-least-once delivery) overwrites the same files.
@@ -25,12 +26,27 @@ class LetterSender:
         if message.html:  # the PDF first: a .txt present means the letter is complete
             from core.documents import html_to_pdf
 
-            _replace(stem.with_suffix(".pdf"), html_to_pdf(message.html, base_url=self.app.config.folder))
+            letter = html_to_pdf(message.html, base_url=self.app.config.folder)
+            enclosed = [a.content for a in message.attachments if a.content_type == "application/pdf"]
+            _replace(stem.with_suffix(".pdf"), _bind([letter, *enclosed]) if enclosed else letter)
         text = f"{', '.join(message.recipients)}\n\n{message.subject}\n\n{message.text}"
         _replace(stem.with_suffix(".txt"), text.encode("utf-8"))
 
     def close(self) -> None:  # nothing held open between messages
         pass
+
+
+def _bind(pdfs: list[bytes]) -> bytes:
+    """One PDF of the pages of ``pdfs``, in order: the letter, then what it encloses."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer, out = PdfWriter(), io.BytesIO()
+    for content in pdfs:
+        writer.append(io.BytesIO(content))
+    writer.write(out)
+    return out.getvalue()
 
 
 def _replace(target, content: bytes) -> None:

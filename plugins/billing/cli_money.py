@@ -250,7 +250,7 @@ def level_list(state, as_json):
     emit_json(rows) if as_json else emit_table(rows, [
         ("level", "Level"), ("name", "Name"), ("delay_days", "Days after due"), ("channel", "Channel"),
         ("recipients", "Recipients"), ("template", "Template"), ("interest", "Interest"), ("indemnity", "Indemnity"),
-        ("handover", "Hand-over")])
+        ("handover", "Hand-over"), ("attach_invoices", "Invoices attached")])
 
 
 @level.command("set")
@@ -260,9 +260,12 @@ def level_list(state, as_json):
 @click.option("--channel", default=None, type=click.Choice(["email", "letter"]))
 @click.option("--recipients", default=None, help="Comma-separated: customer, owner, collections.")
 @click.option("--template", default=None, help="Template name without extension, e.g. billing/reminder_firm.")
-@click.option("--interest/--no-interest", default=None)
-@click.option("--indemnity/--no-indemnity", default=None)
-@click.option("--handover/--no-handover", default=None)
+@click.option("--interest/--no-interest", default=None, help="Claim late-payment interest to the day.")
+@click.option("--indemnity/--no-indemnity", default=None,
+              help="Claim the 40 EUR recovery indemnity per invoice (business customers).")
+@click.option("--handover/--no-handover", default=None, help="Hand the case over to collections (a task).")
+@click.option("--attach-invoices/--no-attach-invoices", default=None,
+              help="Attach a PDF of each overdue invoice (a letter prints them after it).")
 @pass_state
 def level_set(state, number, **options):
     """Create or change level NUMBER (levels stay numbered 1..n with increasing delays)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, Timestamped
@@ -281,6 +281,8 @@ class ReminderLevel(Base):
     interest: Mapped[bool] = mapped_column(default=False)
     indemnity: Mapped[bool] = mapped_column(default=False)
     handover: Mapped[bool] = mapped_column(default=False)
+    #: the level's messages carry a PDF of each overdue invoice (a letter prints them after it)
+    attach_invoices: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class ReminderRun(Base):

@@ -60,6 +60,7 @@ class ReminderLevelSchema(_Base):
     interest = Flag(load_default=False)
     indemnity = Flag(load_default=False)
     handover = Flag(load_default=False)
+    attach_invoices = Flag(load_default=False)
 
     @validates_schema
     def _recipients(self, data, **kwargs):

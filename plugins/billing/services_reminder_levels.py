@@ -15,14 +15,15 @@ from plugins.billing.models import ReminderLevel
 
 #: French practice: friendly e-mail a few days after the due date, firmer one at about two weeks
 #: with the sales owner in copy, formal notice (mise en demeure) by letter at 30 days with the
-#: late interest and the 40 € indemnity, hand-over to collections at 45 days.
+#: late interest and the 40 € indemnity, hand-over to collections at 45 days. The three messages to
+#: the customer carry a PDF copy of each overdue invoice.
 DEFAULT_LEVELS = [
     {"level": 1, "name": "Relance amiable", "delay_days": 3, "channel": "email", "recipients": "customer",
-     "template": "billing/reminder_friendly"},
+     "template": "billing/reminder_friendly", "attach_invoices": True},
     {"level": 2, "name": "Relance ferme", "delay_days": 15, "channel": "email", "recipients": "customer,owner",
-     "template": "billing/reminder_firm"},
+     "template": "billing/reminder_firm", "attach_invoices": True},
     {"level": 3, "name": "Mise en demeure", "delay_days": 30, "channel": "letter", "recipients": "customer,owner",
-     "template": "billing/formal_notice", "interest": True, "indemnity": True},
+     "template": "billing/formal_notice", "interest": True, "indemnity": True, "attach_invoices": True},
     {"level": 4, "name": "Transmission au recouvrement", "delay_days": 45, "channel": "email",
      "recipients": "collections,owner", "template": "billing/handover", "interest": True, "indemnity": True,
      "handover": True},
@@ -97,4 +98,4 @@ def remove_level(session, number: int) -> None:
 def level_dict(row: ReminderLevel) -> dict:
     return {"level": row.level, "name": row.name, "delay_days": row.delay_days, "channel": row.channel,
             "recipients": row.recipients.split(","), "template": row.template, "interest": row.interest,
-            "indemnity": row.indemnity, "handover": row.handover}
+            "indemnity": row.indemnity, "handover": row.handover, "attach_invoices": row.attach_invoices}

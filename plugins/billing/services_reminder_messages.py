@@ -15,7 +15,8 @@ A run over a million invoices writes a hundred thousand messages. Building each 
 run, so the database writes them, set-based, in a few statements over temporary tables:
 
 1. ``billing_run_customer`` (:func:`customers_sql`): one row per customer reminded today, with the
-   level, the sales owner, the totals and the JSON lines of the overdue invoices, in due-date order;
+   level, the sales owner, the totals and the JSON lines of the overdue invoices, in due-date order
+   (with the references of their PDFs when the level attaches them: rendered at delivery);
 2. ``billing_run_route`` (:meth:`Composer._routes`): who gets what for a (level, sales owner, has an
    e-mail address), a few rows worked out in Python from the policy, the users and collections;
 3. one ``INSERT ... SELECT`` into the outbox joining them (:func:`messages_sql` through
@@ -89,7 +90,7 @@ class Composer:
         self._routes()
         self.written += notify_select(self.app, session, text(messages_sql(self.dialect)).columns(
             channel=String, recipients=Text, subject=String, template=String, context=Text, related=String,
-            dedup_key=String), params)
+            dedup_key=String, attachments=Text), params)
         self._tally(open_condition)
 
     def _claim_on_reminders(self, with_rates: bool, params: dict) -> None:
@@ -289,7 +290,7 @@ TEMP_TABLES = {
     "billing_run_customer": "partner_id INTEGER PRIMARY KEY, level INTEGER NOT NULL, owner_id INTEGER, "
                             "has_email INTEGER NOT NULL, invoices INTEGER NOT NULL, total_open BIGINT NOT NULL, "
                             "total_interest BIGINT, first_invoice_id INTEGER NOT NULL, unrated DATE, numbers TEXT, "
-                            "lines TEXT",
+                            "lines TEXT, attachments TEXT",
     "billing_run_route": "level INTEGER NOT NULL, owner_id INTEGER NOT NULL, has_email INTEGER NOT NULL, "
                          "seq INTEGER NOT NULL, channel VARCHAR(40) NOT NULL, to_customer VARCHAR(10) NOT NULL, "
                          "others TEXT NOT NULL, subject_head TEXT NOT NULL, key_suffix VARCHAR(10) NOT NULL, "
@@ -304,7 +305,8 @@ def customers_sql(dialect: str, open_condition: str, with_rates: bool, indemnity
     customer's overdue invoices, oldest due first (a window ordered by due date: an aggregate's
     order is not guaranteed), with the interest to the day when the level claims it (from
     ``billing_run_rate_days``, rounded half up once per invoice, in integers) and the indemnity
-    for a business customer. The sales owner is the oldest invoice's salesperson, else the
+    for a business customer; ``attachments`` the documents ``billing.invoice`` of those invoices
+    when the level attaches them. The sales owner is the oldest invoice's salesperson, else the
     customer's. ``unrated`` is set when interest is claimed on a day without a known rate.
 
     Written for SQLite's planner, harmless to PostgreSQL's: the ``CROSS JOIN`` keeps the open
@@ -321,8 +323,10 @@ def customers_sql(dialect: str, open_condition: str, with_rates: bool, indemnity
                        [("c.claims_interest", "interest", json_money(interest)),
                         ("c.claims_indemnity", "indemnity", json_plain(f"'{indemnity_text}'"))]).sql(dialect)
     rates = "LEFT JOIN billing_run_rate_days d ON d.due_date = i.due_date" if with_rates else ""
+    attachment = json_object([("document", JsonSql('"billing.invoice"', [], "'\"billing.invoice\"'")),
+                              ("ref", json_string("i.number"))]).sql(dialect)
     columns = "partner_id, level, owner_id, has_email, invoices, total_open, total_interest, first_invoice_id, " \
-              "unrated, numbers, lines"
+              "unrated, numbers, lines, attachments"
     return f"""
         INSERT INTO billing_run_customer ({columns})
         SELECT {columns}
@@ -334,9 +338,10 @@ def customers_sql(dialect: str, open_condition: str, with_rates: bool, indemnity
                      min(i.id) OVER w AS first_invoice_id,
                      min(CASE WHEN c.claims_interest AND {interest} IS NULL THEN i.due_date END) OVER w AS unrated,
                      {sql.concat("CASE WHEN c.handover THEN i.number END", ", ")} OVER w AS numbers,
-                     {sql.concat(line, ",")} OVER w AS lines
+                     {sql.concat(line, ",")} OVER w AS lines,
+                     {sql.concat(f"CASE WHEN c.attach_invoices THEN {attachment} END", ",")} OVER w AS attachments
               FROM billing_invoice i
-              CROSS JOIN (SELECT g.partner_id, g.level, l.interest AS claims_interest, l.handover,
+              CROSS JOIN (SELECT g.partner_id, g.level, l.interest AS claims_interest, l.handover, l.attach_invoices,
                                  l.indemnity AND p.kind = 'company' AS claims_indemnity, p.salesperson_id,
                                  CASE WHEN COALESCE(p.email, '') <> '' THEN 1 ELSE 0 END AS has_email
                           FROM (SELECT partner_id, MAX(level) AS level FROM billing_reminder
@@ -373,7 +378,8 @@ def messages_sql(dialect: str) -> str:
         ("total_open", json_money("c.total_open")), ("total_interest", json_money(total_interest)),
         ("total_indemnity", json_money(total_indemnity)),
         ("total_claimed", json_money(f"c.total_open + {total_interest} + {total_indemnity}")),
-        ("invoices", JsonSql("[%s]", ["c.lines"], "'[' || c.lines || ']'"))]).sql(dialect)
+        ("invoices", JsonSql("[%s]", ["c.lines"], "'[' || c.lines || ']'")),
+        ("attached", json_bool("c.attachments IS NOT NULL"))]).sql(dialect)
     return f"""
         SELECT r.channel AS channel,
                CASE r.to_customer
@@ -385,6 +391,7 @@ def messages_sql(dialect: str) -> str:
                    || CASE WHEN c.invoices > 1 THEN 's' ELSE '' END || ' en retard (' || p.name || ')' AS subject,
                r.template AS template, {context} AS context,
                'core_partner:' || CAST(c.partner_id AS TEXT) AS related,
+               '[' || c.attachments || ']' AS attachments,
                'billing:reminder:' || CAST(c.partner_id AS TEXT) || ':' || CAST(:today_iso AS TEXT) || '\\:L'
                    || CAST(c.level AS TEXT) || ':' || CAST(c.first_invoice_id AS TEXT) || r.key_suffix AS dedup_key
         FROM billing_run_customer c

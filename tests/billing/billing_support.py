@@ -127,7 +127,7 @@ class Books:
         with app.transaction() as session:
             rows = session.scalars(select(Notification).where(Notification.dedup_key.like(like))
                                    .order_by(Notification.id))
-            return [Message.from_row(row, app) for row in rows]
+            return [Message.from_row(row, app, documents=False) for row in rows]
 
 
 def set_billing_config(workspace, text_: str) -> None:
@@ -149,11 +149,15 @@ def deliver(books, when, number) -> None:
         deliver_order(app, session, session.get(SalesOrder, order_id))
 
 
-def pdf_text(path) -> str:
-    """The text of a PDF read back with pypdf, blanks (also the no-break spaces of amounts) made single spaces."""
+def pdf_text(source) -> str:
+    """The text of a PDF (a path or its bytes) read back with pypdf, blanks (also the no-break spaces of
+    amounts) made single spaces."""
+    import io
+
     from pypdf import PdfReader
 
-    return " ".join(" ".join(page.extract_text() for page in PdfReader(str(path)).pages).split())
+    reader = PdfReader(io.BytesIO(source) if isinstance(source, bytes) else str(source))
+    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
 
 
 def written(result) -> "Path":
