@@ -99,3 +99,24 @@ def test_the_migration_attaches_invoices_on_the_levels_that_write_to_the_custome
         command.upgrade(alembic_config(app, connection), "billing@head")
     levels = {row["level"]: row["attach_invoices"] for row in crm("reminders", "level", "list", "--json").json}
     assert levels == {1: True, 2: True, 3: True, 4: False}  # level 4 goes to collections and the owner only
+
+
+def test_in_english_and_in_the_business_wording_chosen_at_delivery(books, crm, workspace):
+    first, second = _two_overdue(books)
+    books.run("2026-02-19")  # written in French times; worded and laid out when delivered
+    path = workspace.config_path
+    folder = workspace.folder / "overrides" / "billing"
+    folder.mkdir(parents=True)
+    (folder / "reminder_lines.txt").write_text(
+        '{% for invoice in invoices %}* {{ invoice.number }}: {{ invoice.open | money }}\n{% endfor %}',
+        encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace('locale = "fr_FR"', 'locale = "en_GB"')
+                    + '\n[templates]\nfolder = "overrides"\n', encoding="utf-8")
+    crm("notifications", "deliver")
+    mail = _eml(workspace, "Relance amiable")
+    body = mail.get_body(("plain",)).get_content()
+    assert "Dear Durand," in body and "A copy of each invoice is attached." in body
+    assert f"* {first}: €120.00\n* {second}: €240.00\n" in body  # the business's lines, the module's letter
+    attachments = list(mail.iter_attachments())
+    assert [a.get_filename() for a in attachments] == [f"invoice-{first}.pdf", f"invoice-{second}.pdf"]
+    assert f"Invoice No. {first}" in pdf_text(attachments[0].get_content())
