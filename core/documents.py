@@ -155,7 +155,7 @@ def write_many(app, kind: str, refs: list, folder: Path, *, jobs: int | None = N
                progress=None) -> list[Path]:
     """Write the PDFs of many records into ``folder``, laid out on every core.
 
-    Laying out a page is CPU work (about 65 ms for an invoice); ``jobs`` processes (default: the
+    Laying out a page is CPU work (about 60 ms for an invoice); ``jobs`` processes (default: the
     machine's cores) each open their own app and session and take batches of references. With one
     job it all happens here. ``progress(n)`` is called as files are written.
 

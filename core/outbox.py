@@ -371,9 +371,10 @@ def notify_select(app, session, query, params: dict | None = None) -> int:
     ``text(...).columns(...)`` giving ``channel, recipients, subject, template, context, related,
     dedup_key`` and optionally ``attachments``, each as :func:`notification_row` would make it
     (recipients a JSON list of stripped addresses, never empty; the context JSON text; the
-    attachments NULL or a JSON list of documents ``{"document": kind, "ref": ref}``). The subject is cut to its column; the rows are
-    pending, stamped now and with ``app.today``, written in the query's order. :returns: how many
-    were written (as :func:`notify_many`, a dedup key present or repeated is skipped).
+    attachments NULL or a JSON list of documents ``{"document": kind, "ref": ref}``). The subject
+    is cut to its column; the rows are pending, stamped now and with ``app.today``, written in the
+    query's order. :returns: how many were written (as :func:`notify_many`, a dedup key present or
+    repeated is skipped).
     """
     from sqlalchemy import Date, DateTime, func, literal, true
     from sqlalchemy import select as sql_select
