@@ -153,21 +153,44 @@ def attachments_for(app, references: list[dict], *, session=None) -> list:
 
 def write_many(app, kind: str, refs: list, folder: Path, *, jobs: int | None = None, locale: str | None = None,
                progress=None) -> list[Path]:
-    """Write the PDFs of many records into ``folder``, laid out on every core.
+    """Write the PDFs of many records into ``folder``, laid out on every core; all of them or none.
 
     Laying out a page is CPU work (about 60 ms for an invoice); ``jobs`` processes (default: the
     machine's cores) each open their own app and session and take batches of references. With one
-    job it all happens here. ``progress(n)`` is called as files are written.
+    job it all happens here. ``progress(n)`` is called as files are written. The files are written
+    in a hidden folder inside ``folder`` and moved into it at the end: a reference that cannot be
+    printed stops the job with nothing left behind (not even ``folder``, if it made it).
 
     :returns: the paths written, in the order of ``refs``.
     """
     import os
+    import shutil
+    import tempfile
+
+    folder = Path(folder).absolute()
+    made = next((p for p in reversed([folder, *folder.parents]) if not p.exists()), None)
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".printing-", dir=folder))
+    try:
+        staged = _write_staged(app, kind, [str(r) for r in refs], staging, jobs, locale, progress)
+    except BaseException:
+        shutil.rmtree(made or staging, ignore_errors=True)
+        raise
+    paths = []
+    for path in staged:
+        if path.exists():  # a reference given twice was laid out twice, into one file
+            os.replace(path, folder / path.name)
+        paths.append(folder / path.name)
+    staging.rmdir()
+    return paths
+
+
+def _write_staged(app, kind: str, refs: list[str], folder: Path, jobs: int | None, locale: str | None,
+                  progress) -> list[Path]:
+    import os
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    refs = [str(r) for r in refs]
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(refs) or 1))
     if jobs == 1:
         paths = []
@@ -183,10 +206,14 @@ def write_many(app, kind: str, refs: list, folder: Path, *, jobs: int | None = N
     paths = []
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_worker_start,
                              initargs=setup) as pool:
-        for written in pool.map(_worker_batch, batches):
-            paths.extend(Path(p) for p in written)
-            if progress:
-                progress(len(written))
+        try:
+            for written in pool.map(_worker_batch, batches):
+                paths.extend(Path(p) for p in written)
+                if progress:
+                    progress(len(written))
+        except BaseException:  # the batches not started yet are dropped, not laid out for nothing
+            pool.shutdown(cancel_futures=True)
+            raise
     return paths
 
 

@@ -42,7 +42,8 @@ def documents_list(state, as_json):
 @pass_state
 def documents_print(state, kind, refs, folder, jobs, locale, as_json):
     """Write the PDF of each record REFS names (ids or numbers; '-' reads them from standard input,
-    one per line), e.g. ``crm documents print billing.invoice 12 13 14 -o pdf/``."""
+    one per line), e.g. ``crm documents print billing.invoice 12 13 14 -o pdf/``. All or nothing: if
+    one record cannot be printed, the command says which and leaves no file behind."""
     from core.documents import kinds, write_many
     from core.errors import NotFound
 

@@ -191,3 +191,32 @@ def test_a_message_attaches_the_invoice_rendered_at_delivery(books, crm, workspa
     message = email.message_from_bytes(eml.read_bytes())
     (part,) = [p for p in message.walk() if p.get_content_type() == "application/pdf"]
     assert part.get_filename() == "facture-F2026-000001.pdf" and part.get_payload(decode=True).startswith(b"%PDF")
+
+
+# --- printing many ------------------------------------------------------------------------------
+
+def test_printing_many_invoices_on_two_processes_writes_each_once(books, crm, workspace):
+    durand = _durand(books)
+    numbers = [books.confirm("2026-01-31", durand, [("P20", str(n), "10")]) for n in (1, 2, 3)]
+    (first_id,) = books.sql("SELECT id FROM billing_invoice WHERE number = :n", n=numbers[0])[0]
+    # numbers and an id, one named twice, laid out by two worker processes
+    refs = [numbers[0], numbers[1], numbers[2], str(first_id)]
+    folder = workspace.folder / "pdf" / "2026"
+    printed = crm("documents", "print", "billing.invoice", *refs, "-o", str(folder), "-j", "2", "--json").json
+    assert printed["written"] == [str(folder / f"facture-{n}.pdf") for n in [*numbers, numbers[0]]]
+    assert sorted(p.name for p in folder.iterdir()) == [f"facture-{n}.pdf" for n in numbers]  # no staging left
+    for n, total in zip(numbers, ("12,00 €", "24,00 €", "36,00 €")):
+        assert f"Total TTC {total}" in pdf_text(folder / f"facture-{n}.pdf")
+
+
+def test_a_reference_that_cannot_be_printed_leaves_nothing_behind(books, crm, workspace):
+    number = books.confirm("2026-01-31", _durand(books))
+    for jobs in ("1", "2"):
+        refused = crm("documents", "print", "billing.invoice", number, "F2026-999999", "-o",
+                      str(workspace.folder / "new" / "pdf"), "-j", jobs, expect=1)
+        assert refused.stderr.strip() == "error: invoice F2026-999999: no such invoice (see `crm invoice list`)", jobs
+        assert not (workspace.folder / "new").exists(), jobs  # not even the folder it made
+    (workspace.folder / "kept").mkdir()
+    crm("documents", "print", "billing.invoice", "F2026-999999", number, "-o", str(workspace.folder / "kept"),
+        "-j", "2", expect=1)
+    assert list((workspace.folder / "kept").iterdir()) == []  # a folder that was there stays, empty
