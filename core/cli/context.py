@@ -14,6 +14,7 @@ class State:
     config_path: str | None = None
     today_text: str | None = None
     debug: bool = False
+    asks_help: bool = False  # a command's --help is shown without loading the modules
     plugin_commands: dict | None = None
     plugin_error: BaseException | None = None
     _app: object = field(default=None, repr=False)

@@ -34,6 +34,7 @@ KERNEL_COMMANDS = {
     "plan": "core.cli.reports:plan",
     "demo": "core.cli.demo:demo",
 }
+HELP_OPTIONS = {"-h", "--help"}
 #: Commands that must work even when a module is broken, so an admin can recover.
 RECOVERY_COMMANDS = {"init", "modules", "migrate", "hooks", "plugin", "demo"}
 
@@ -73,7 +74,7 @@ class CrmGroup(click.Group):
         return commands.get(name)
 
 
-@click.group(cls=CrmGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=CrmGroup, context_settings={"help_option_names": sorted(HELP_OPTIONS), "max_content_width": 100})
 @click.option("--config", "config_path", metavar="PATH", envvar="CRM_CONFIG",
               help="Config file (default: $CRM_CONFIG, else ./crm.toml).")
 @click.option("--today", metavar="YYYY-MM-DD", envvar="CRM_TODAY",
@@ -91,9 +92,10 @@ def cli(ctx, config_path, today, debug):
     state.today_text = today
     state.debug = debug
     ctx.call_on_close(state.close)
-    if ctx.invoked_subcommand not in RECOVERY_COMMANDS and not ctx.resilient_parsing:
+    if ctx.invoked_subcommand not in RECOVERY_COMMANDS and not ctx.resilient_parsing and not state.asks_help:
         # Load the enabled modules before any other command, so a broken one is reported at
-        # once (naming it) rather than by whichever command first calls a hook.
+        # once (naming it) rather than by whichever command first calls a hook. A kernel
+        # command's --help needs no workspace.
         state.app.pm
 
 
@@ -130,6 +132,7 @@ def _prescan(argv: list[str]) -> tuple[State, list[str]]:
             state.debug = True
             front.append(arg)
         else:
+            state.asks_help = state.asks_help or arg in HELP_OPTIONS
             rest.append(arg)
         index += 1
     state.config_path = state.config_path or os.environ.get("CRM_CONFIG")

@@ -187,6 +187,11 @@ def test_help_lists_kernel_commands(crm):
 def test_help_works_in_an_empty_folder(tmp_path):
     out = runner_in(tmp_path)("--help").stdout
     assert "partner" in out and "init" in out
+    for command in (("documents", "print"), ("report", "period"), ("jobs", "run"), ("partner", "list")):
+        for flag in ("--help", "-h"):
+            shown = runner_in(tmp_path)(*command, flag).stdout
+            assert shown.startswith(f"Usage: crm {' '.join(command)} [OPTIONS]"), (command, flag)
+    assert "All or nothing" in runner_in(tmp_path)("documents", "print", "--help").stdout
     assert not (tmp_path / "crm.toml").exists()
 
 
