@@ -72,11 +72,9 @@ class Composer:
     def compose(self, open_condition: str) -> None:
         """Write the customers' messages; ``open_condition`` selects the open invoices (alias ``i``)."""
         session = self.session
-        self._drop_tables()  # left on the connection by a run whose transaction was committed without finish()
-        for name, columns in TEMP_TABLES.items():
-            session.execute(text(f"CREATE TEMP TABLE {name} ({columns})"
-                                 + (" ON COMMIT DROP" if self.dialect == "postgresql" else "")))
         with_rates = fill_rate_days(session, self.rates, self.today, open_condition)
+        if with_rates:
+            rate_instalments(session, self.today)
         params = {"run": self.run_id, "today": self.today, "today_iso": self.today.isoformat(),
                   "indemnity": self.indemnity}
         session.execute(text(customers_sql(self.dialect, open_condition, with_rates, _amount(self.indemnity)))
@@ -95,8 +93,10 @@ class Composer:
 
     def _claim_on_reminders(self, with_rates: bool, params: dict) -> None:
         """Record on each reminder sent the interest and indemnity its message claims (the customer's level says)."""
-        interest = ("(2 * billing_reminder.amount_open * (SELECT d.rate_days FROM billing_run_rate_days d "
-                    "WHERE d.due_date = i.due_date) + 365000000) / 730000000" if with_rates else "NULL")
+        interest = ("COALESCE((SELECT (2 * s.interest_units + 365000000) / 730000000 FROM billing_run_split s "
+                    "WHERE s.invoice_id = i.id), (2 * billing_reminder.amount_open * (SELECT d.rate_days "
+                    "FROM billing_run_rate_days d WHERE d.due_date = i.due_date) + 365000000) / 730000000)"
+                    if with_rates else "NULL")
         self.session.execute(text(f"""
             UPDATE billing_reminder
             SET interest = CASE WHEN l.interest THEN {interest} END,
@@ -175,10 +175,11 @@ class Composer:
         """Each customer's overdue invoices as the CLI lists them (only when asked: ``collect``)."""
         found: dict[int, list] = {}
         for partner_id, number, due_date, residual, reminder_id in self.session.execute(text(f"""
-                SELECT i.partner_id, i.number, i.due_date, i.residual, r.id
+                SELECT i.partner_id, i.number, i.due_date, COALESCE(s.overdue, i.residual), r.id
                 FROM billing_run_customer c JOIN billing_invoice i ON i.partner_id = c.partner_id
                 LEFT JOIN billing_reminder r ON r.invoice_id = i.id AND r.run_id = :run AND r.status = 'sent'
-                WHERE {open_condition} AND i.due_date < :today
+                LEFT JOIN billing_run_split s ON s.invoice_id = i.id
+                WHERE {open_condition} AND i.due_date < :today AND COALESCE(s.overdue, 1) > 0
                 ORDER BY i.partner_id, i.due_date, i.id""").bindparams(bindparam("today", type_=Date)),
                 {"run": self.run_id, "today": self.today}):
             found.setdefault(partner_id, []).append({
@@ -191,15 +192,10 @@ class Composer:
         from plugins.billing.models import CollectionTask
 
         self._summaries()
-        self._drop_tables()  # SQLite would keep them, tens of megabytes, on the pooled connection
+        drop_run_tables(self.session)  # SQLite would keep them, tens of megabytes, on the pooled connection
         if self.task_rows:
             self.session.execute(CollectionTask.__table__.insert(), self.task_rows)
             self.tasks = len(self.task_rows)
-
-    def _drop_tables(self) -> None:
-        schema = "pg_temp" if self.dialect == "postgresql" else "temp"  # never a table of the same name
-        for name in TEMP_TABLES:
-            self.session.execute(text(f"DROP TABLE IF EXISTS {schema}.{name}"))
 
     def _summaries(self) -> None:
         fmt = self.fmt
@@ -286,6 +282,7 @@ def fill_rate_days(session, rates, today: dt.date, open_condition: str) -> bool:
 
 #: The run's temporary tables (dropped at its end; on PostgreSQL also at commit).
 TEMP_TABLES = {
+    "billing_run_split": "invoice_id INTEGER PRIMARY KEY, overdue BIGINT NOT NULL, interest_units BIGINT",
     "billing_run_rate_days": "due_date DATE PRIMARY KEY, rate_days BIGINT NOT NULL",
     "billing_run_customer": "partner_id INTEGER PRIMARY KEY, level INTEGER NOT NULL, owner_id INTEGER, "
                             "has_email INTEGER NOT NULL, invoices INTEGER NOT NULL, total_open BIGINT NOT NULL, "
@@ -296,6 +293,63 @@ TEMP_TABLES = {
                          "others TEXT NOT NULL, subject_head TEXT NOT NULL, key_suffix VARCHAR(10) NOT NULL, "
                          "template VARCHAR(200) NOT NULL, PRIMARY KEY (level, owner_id, has_email, seq)",
 }
+
+
+def create_run_tables(session) -> None:
+    """Make the run's temporary tables (empty), before its first statement."""
+    drop_run_tables(session)  # left on the connection by a run committed without Composer.finish()
+    pg = session.get_bind().dialect.name == "postgresql"
+    for name, columns in TEMP_TABLES.items():
+        session.execute(text(f"CREATE TEMP TABLE {name} ({columns})" + (" ON COMMIT DROP" if pg else "")))
+
+
+def drop_run_tables(session) -> None:
+    schema = "pg_temp" if session.get_bind().dialect.name == "postgresql" else "temp"  # never a table of that name
+    for name in TEMP_TABLES:
+        session.execute(text(f"DROP TABLE IF EXISTS {schema}.{name}"))
+
+
+def split_instalments(session, open_condition: str, today: dt.date) -> None:
+    """Fill ``billing_run_split``: what is overdue of each open invoice paid in instalments.
+
+    An invoice's due date is its oldest instalment not yet covered (payments and credit notes
+    settle the oldest first); the instalments falling due later are not overdue: the reminder
+    claims ``overdue`` = the residual less those, and interest only on what each instalment still
+    owes, from its own due date (:func:`rate_instalments`). An invoice with a single due date has
+    no row here: all of its residual is overdue from its due date. ``overdue`` is 0 when credits
+    already covered every instalment due (the invoice is then not reminded).
+    """
+    session.execute(text(f"""
+        INSERT INTO billing_run_split (invoice_id, overdue)
+        SELECT i.id, CASE WHEN i.residual > later THEN i.residual - later ELSE 0 END
+        FROM (SELECT i.id AS id, COALESCE(SUM(CASE WHEN d.due_date >= :today THEN d.amount END), 0) AS later
+              FROM billing_invoice i JOIN billing_invoice_due d ON d.invoice_id = i.id
+              WHERE {open_condition} AND i.due_date < :today AND i.final_due_date > i.due_date
+              GROUP BY i.id) x
+        JOIN billing_invoice i ON i.id = x.id""").bindparams(bindparam("today", type_=Date)), {"today": today})
+
+
+def rate_instalments(session, today: dt.date) -> None:
+    """Set ``interest_units`` of ``billing_run_split``: per invoice, the sum over its overdue instalments of
+    what each still owes x its percent-days x 10,000 (``billing_run_rate_days``); NULL when a day has no rate.
+
+    What an instalment still owes: the instalments are covered oldest first by ``total - residual``.
+    """
+    session.execute(text("""
+        UPDATE billing_run_split SET interest_units = a.units
+        FROM (SELECT x.invoice_id,
+                     CASE WHEN COUNT(r.rate_days) = COUNT(*) THEN SUM(x.owed * r.rate_days) END AS units
+              FROM (SELECT y.invoice_id, y.due_date,
+                           CASE WHEN y.cum - y.covered >= y.amount THEN y.amount ELSE y.cum - y.covered END AS owed
+                    FROM (SELECT d.invoice_id, d.due_date, d.amount, i.total - i.residual AS covered,
+                                 SUM(d.amount) OVER (PARTITION BY d.invoice_id ORDER BY d.sequence) AS cum
+                          FROM billing_run_split s JOIN billing_invoice i ON i.id = s.invoice_id
+                          JOIN billing_invoice_due d ON d.invoice_id = s.invoice_id) y
+                    WHERE y.due_date < :today AND y.cum > y.covered) x
+              LEFT JOIN billing_run_rate_days r ON r.due_date = x.due_date
+              GROUP BY x.invoice_id) a
+        WHERE a.invoice_id = billing_run_split.invoice_id""").bindparams(bindparam("today", type_=Date)),
+                    {"today": today})
 
 
 def customers_sql(dialect: str, open_condition: str, with_rates: bool, indemnity_text: str) -> str:
@@ -314,13 +368,16 @@ def customers_sql(dialect: str, open_condition: str, with_rates: bool, indemnity
     the window's rows stream through ``seq = 1`` instead of being stored first.
     """
     sql = DialectSql(dialect)
-    interest = "(2 * i.residual * d.rate_days + 365000000) / 730000000" if with_rates else "NULL"
+    interest = ("CASE WHEN s.invoice_id IS NULL THEN (2 * i.residual * d.rate_days + 365000000) / 730000000 "
+                "ELSE (2 * s.interest_units + 365000000) / 730000000 END" if with_rates else "NULL")
+    overdue = "COALESCE(s.overdue, i.residual)"
     line = json_object([("number", json_string("i.number")),
                         ("invoice_date", json_plain(sql.date("i.invoice_date"))),
                         ("due_date", json_plain(sql.date("i.due_date"))),
                         ("days_late", json_int(sql.days_late("i.due_date"))),
-                        ("total", json_money("i.total")), ("open", json_money("i.residual"))],
-                       [("c.claims_interest", "interest", json_money(interest)),
+                        ("total", json_money("i.total")), ("open", json_money(overdue))],
+                       [("i.residual > s.overdue", "not_due", json_money("i.residual - s.overdue")),
+                        ("c.claims_interest", "interest", json_money(interest)),
                         ("c.claims_indemnity", "indemnity", json_plain(f"'{indemnity_text}'"))]).sql(dialect)
     rates = "LEFT JOIN billing_run_rate_days d ON d.due_date = i.due_date" if with_rates else ""
     attachment = json_object([("document", JsonSql('"billing.invoice"', [], "'\"billing.invoice\"'")),
@@ -333,7 +390,7 @@ def customers_sql(dialect: str, open_condition: str, with_rates: bool, indemnity
         FROM (SELECT c.partner_id, c.level, c.has_email,
                      COALESCE(first_value(i.salesperson_id) OVER w, c.salesperson_id) AS owner_id,
                      row_number() OVER w AS seq, count(*) OVER w AS invoices,
-                     CAST(sum(i.residual) OVER w AS BIGINT) AS total_open,
+                     CAST(sum({overdue}) OVER w AS BIGINT) AS total_open,
                      CAST(sum(CASE WHEN c.claims_interest THEN {interest} END) OVER w AS BIGINT) AS total_interest,
                      min(i.id) OVER w AS first_invoice_id,
                      min(CASE WHEN c.claims_interest AND {interest} IS NULL THEN i.due_date END) OVER w AS unrated,
@@ -348,8 +405,10 @@ def customers_sql(dialect: str, open_condition: str, with_rates: bool, indemnity
                                 WHERE run_id = :run AND status = 'sent' GROUP BY partner_id) g
                           JOIN billing_reminder_level l ON l.level = g.level
                           JOIN core_partner p ON p.id = g.partner_id) c
+              LEFT JOIN billing_run_split s ON s.invoice_id = i.id
               {rates}
               WHERE {open_condition} AND i.due_date < :today AND c.partner_id = i.partner_id
+                AND COALESCE(s.overdue, 1) > 0
               WINDOW w AS (PARTITION BY c.partner_id ORDER BY i.due_date, i.id
                            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) x
         WHERE seq = 1"""

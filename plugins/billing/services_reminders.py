@@ -10,7 +10,8 @@ Rules (DESIGN.md "Billing", issue 5), each enforced here:
 - catch-up: an invoice that reached several levels since its last reminder gets only the highest
   (status ``sent``); the levels jumped are recorded as ``skipped``;
 - paid, credited, disputed and blocked invoices are not selected; a partly paid one is reminded
-  of its residual at the time of the run;
+  of its residual at the time of the run; of an invoice paid in instalments, only the instalments
+  overdue are claimed, interest on each from its own due date (``split_instalments``);
 - one message per customer per run, listing all of the customer's overdue invoices, worded by the
   highest level reached today; then one internal summary per sales owner and one for collections.
 
@@ -88,16 +89,22 @@ def run_reminders(app, session, today: dt.date | None = None, *, collect: bool =
     params.update(thresholds)
     target = "CASE " + " ".join(f"WHEN i.due_date < :th{level.level} THEN {level.level}"
                                 for level in reversed(policy)) + " ELSE 0 END"
+    from plugins.billing.services_reminder_messages import create_run_tables, drop_run_tables, split_instalments
+
+    create_run_tables(session)
+    split_instalments(session, OPEN, today)
     # For SQLite: CROSS JOIN keeps the open invoices (their due-date index) as the outer loop, where
     # its planner would rather index the whole invoice table for the few levels; written in invoice
     # order, the reminders, then the cases, fill their indexes page by page instead of at random.
     session.execute(text(f"""
         INSERT INTO billing_reminder (run_id, invoice_id, partner_id, level, run_date, status, amount_open)
         SELECT :run, x.id, x.partner_id, l.level, :today,
-               CASE WHEN l.level = x.target THEN 'sent' ELSE 'skipped' END, x.residual
-        FROM (SELECT i.id, i.partner_id, i.residual, COALESCE(c.level, 0) AS current_level, {target} AS target
+               CASE WHEN l.level = x.target THEN 'sent' ELSE 'skipped' END, x.overdue
+        FROM (SELECT i.id, i.partner_id, COALESCE(s.overdue, i.residual) AS overdue,
+                     COALESCE(c.level, 0) AS current_level, {target} AS target
               FROM billing_invoice i LEFT JOIN billing_reminder_case c ON c.invoice_id = i.id
-              WHERE {OPEN} AND i.due_date < :th1) x
+              LEFT JOIN billing_run_split s ON s.invoice_id = i.id
+              WHERE {OPEN} AND i.due_date < :th1 AND COALESCE(s.overdue, 1) > 0) x
         CROSS JOIN billing_reminder_level l
         WHERE x.target > x.current_level AND l.level > x.current_level AND l.level <= x.target
         ORDER BY x.id, l.level
@@ -111,6 +118,7 @@ def run_reminders(app, session, today: dt.date | None = None, *, collect: bool =
             report.skipped += count
     if not report.sent:
         run.sent, run.skipped = 0, report.skipped
+        drop_run_tables(session)
         return report
     session.execute(text("""
         INSERT INTO billing_reminder_case (invoice_id, partner_id, level, opened_on, last_reminded_on, handed_over_on)

@@ -294,3 +294,59 @@ def test_interest_on_days_without_a_known_rate_stops_the_run_and_names_the_rate_
     with pytest.raises(CrmError, match="rate ecb_refinancing: none known on 2026-01-01"):
         books.run("2026-03-10")  # the formal notice claims interest from 5 February
     assert books.reminders() == [] and books.messages("%") == []
+
+
+
+def _plain(text: str) -> str:
+    """Money as typed: the narrow and ordinary no-break spaces of French amounts made plain spaces."""
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def test_an_invoice_paid_in_instalments_is_reminded_of_what_is_overdue_with_interest_per_instalment(books, crm):
+    """1,200.00 in two instalments, 600.00 due 4 February and 600.00 due 6 March (a "50-50" term).
+
+    Durand pays nothing, Martin pays 300.00 on 1 February: on 8 February only the first instalment
+    is overdue (Durand 600.00, Martin 300.00); on 10 March both are, the first 34 days late and the
+    second 4 days, each earning interest from its own due date (12.15 % in 2026-H1).
+    """
+    crm("term", "create", "50-50", "--instalment", "50:days:30", "--instalment", "days:60")
+    durand, martin = books.customer("Durand", term="50-50"), books.customer("Martin", term="50-50")
+    first = books.confirm("2026-01-05", durand, [("P20", "10", "100")])
+    second = books.confirm("2026-01-05", martin, [("P20", "10", "100")])
+    assert [(str(day), cents) for day, cents in books.sql(
+        "SELECT due_date, amount FROM billing_invoice_due WHERE invoice_id = 1 ORDER BY sequence")] == [
+        ("2026-02-04", 60000), ("2026-03-06", 60000)]
+    books.pay("2026-02-01", "300", customer=str(martin), reference=second)
+    report = books.run("2026-02-08")
+    assert {m["customer"]: (m["total_open"], [_plain(i["open"]) for i in m["invoices"]])
+            for m in report.messages} == {"Durand": ("600.00", ["600,00 €"]), "Martin": ("300.00", ["300,00 €"])}
+    assert books.sql("SELECT invoice_id, amount_open FROM billing_reminder WHERE status = 'sent' ORDER BY 1") == [
+        (1, 60000), (2, 30000)]
+    durand_mail = _plain(next(m for m in books.messages() if "(Durand)" in m[1])[3])
+    assert (f"Facture {first} du 5 janvier 2026, échue le 4 février 2026 (4 jours de retard) : 600,00 € "
+            "restant dû sur 1 200,00 €, 600,00 € à échoir") in durand_mail
+    assert "Total restant dû : 600,00 €" in durand_mail
+
+    books.run("2026-03-10")  # formal notice: both instalments overdue
+    durand_interest = (Decimal("600") * Decimal("12.15") * 34 / 36500
+                       + Decimal("600") * Decimal("12.15") * 4 / 36500).quantize(Decimal("0.01"))
+    martin_interest = (Decimal("300") * Decimal("12.15") * 34 / 36500
+                       + Decimal("600") * Decimal("12.15") * 4 / 36500).quantize(Decimal("0.01"))
+    assert (durand_interest, martin_interest) == (Decimal("7.59"), Decimal("4.19"))
+    assert books.sql("SELECT invoice_id, amount_open, interest FROM billing_reminder "
+                     "WHERE status = 'sent' AND level = 3 ORDER BY 1") == [(1, 120000, 759), (2, 90000, 419)]
+    letter = _plain(next(m for m in books.messages() if m[2] == "letter" and "(Martin)" in m[1])[3])
+    assert f"{second} du 5 janvier 2026, échue le 4 février 2026 (34 jours de retard) : 900,00 € restant dû sur " \
+           "1 200,00 €, intérêts de retard 4,19 €" in letter and "à échoir" not in letter
+    assert "Total réclamé : 944,19 €" in letter  # 900.00 + 4.19 + the 40.00 indemnity
+
+
+def test_an_instalment_invoice_whose_overdue_instalments_are_paid_gets_no_reminder(books, crm):
+    crm("term", "create", "30-70", "--instalment", "30:days:30", "--instalment", "days:60")
+    durand = books.customer("Durand", term="30-70")
+    number = books.confirm("2026-01-05", durand, [("P20", "10", "100")])  # 360.00 due 4 Feb, 840.00 on 6 Mar
+    books.pay("2026-02-04", "360", customer=str(durand), reference=number)  # the first instalment, on time
+    assert books.invoice(number).due_date == dt.date(2026, 3, 6)
+    assert books.run("2026-02-20").customers == 0  # nothing overdue: the rest falls due on 6 March
+    report = books.run("2026-03-10")
+    assert report.sent == {1: 1} and report.messages[0]["total_open"] == "840.00"
