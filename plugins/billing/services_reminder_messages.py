@@ -14,6 +14,8 @@ A run over a million invoices writes a hundred thousand messages. Building each 
 (its context listing the customer's invoices) and inserting them through the ORM cost most of the
 run, so the database writes them, set-based, in a few statements over temporary tables:
 
+0. ``billing_run_split`` (:func:`split_instalments`, filled before the reminders are chosen): of
+   the invoices paid in instalments, what is overdue today and the interest it earns;
 1. ``billing_run_customer`` (:func:`customers_sql`): one row per customer reminded today, with the
    level, the sales owner, the totals and the JSON lines of the overdue invoices, in due-date order
    (with the references of their PDFs when the level attaches them: rendered at delivery);
