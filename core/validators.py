@@ -40,7 +40,14 @@ def vat_number(value: str) -> str:
 
 
 def country(value: str) -> str:
-    """An ISO 3166 alpha-2 country code (FR, BE, DE...)."""
-    if not COUNTRY_RE.match(value or ""):
+    """An ISO 3166 alpha-2 country code that names a country (FR, BE, DE...; not XX)."""
+    if not COUNTRY_RE.match(value or "") or value not in _countries():
         raise ValidationError(f"invalid country {value!r} (expected an ISO code such as FR)")
     return value
+
+
+def _countries() -> frozenset:
+    """The countries Unicode CLDR knows (through babel), without the European Union and the unknown region."""
+    from babel.core import get_global
+
+    return frozenset(get_global("territory_currencies")) - {"EU", "ZZ"}

@@ -61,7 +61,7 @@ def test_valid_country(value):
     assert validators.country(value) == value
 
 
-@pytest.mark.parametrize("value", ["fr", "FRA", "France", "", None])
+@pytest.mark.parametrize("value", ["fr", "FRA", "France", "", None, "XX", "ZZ", "EU"])
 def test_invalid_country(value):
     with pytest.raises(SchemaError, match="invalid country"):
         validators.country(value)
