@@ -142,6 +142,11 @@ class SalesOrder(Timestamped, Base):
     #: where the order came from ("funnel:deal:42", "import", "cli"): free text for people and reports.
     origin: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(Text)
+    #: where the goods go when it is not the customer's address (an invoice prints it: French law)
+    delivery_street: Mapped[str | None] = mapped_column(String(200))
+    delivery_postal_code: Mapped[str | None] = mapped_column(String(20))
+    delivery_city: Mapped[str | None] = mapped_column(String(100))
+    delivery_country: Mapped[str | None] = mapped_column(String(2))
     total_untaxed: Mapped[Money] = mapped_column(default=Decimal("0"))
     total_tax: Mapped[Money] = mapped_column(default=Decimal("0"))
     total: Mapped[Money] = mapped_column(default=Decimal("0"))

@@ -211,8 +211,29 @@ class OrderSchema(_Base):
     order_date = fields.Date(load_default=None)
     origin = _optional_text(100)
     note = fields.String(load_default=None)
+    delivery_street = _optional_text(200)
+    delivery_postal_code = _optional_text(20)
+    delivery_city = _optional_text(100)
+    delivery_country = fields.String(load_default=None, validate=validators.country)
     lines = fields.List(fields.Nested(OrderLineSchema), required=True,
                         validate=validate.Length(min=1, error="an order needs at least one line"))
+
+    @pre_load
+    def _upper_country(self, data, **kwargs):
+        if isinstance(data, dict) and isinstance(data.get("delivery_country"), str):
+            data["delivery_country"] = data["delivery_country"].strip().upper()
+        return data
+
+    @validates_schema
+    def _whole_delivery_address(self, data, **kwargs):
+        given = [key for key in DELIVERY_FIELDS if data.get(key)]
+        for key in ("delivery_street", "delivery_city"):
+            if given and not data.get(key):
+                raise ValidationError("a delivery address needs a street and a city", key)
+
+
+#: the fields of an order's delivery address (all empty: the goods go to the customer's address)
+DELIVERY_FIELDS = ("delivery_street", "delivery_postal_code", "delivery_city", "delivery_country")
 
 
 def load(schema: Schema, data: dict, record: str | None = None) -> dict:

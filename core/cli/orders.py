@@ -33,15 +33,22 @@ def order():
 @click.option("--team", default=None, help="Sales team name.")
 @click.option("--origin", default=None, help="Where the order comes from (free text).")
 @click.option("--note", default=None, help="A note printed on the order.")
+@click.option("--delivery-street", default=None,
+              help="Deliver to this street, not the customer's address (with --delivery-city).")
+@click.option("--delivery-postal-code", default=None, help="Postal code of the delivery address.")
+@click.option("--delivery-city", default=None, help="City of the delivery address.")
+@click.option("--delivery-country", default=None, metavar="CC",
+              help="Country of the delivery address, ISO code (default: the customer's).")
 @click.option("--confirm", "confirm_now", is_flag=True, help="Confirm at once (same transaction).")
 @json_option
 @pass_state
-def order_create(state, customer, lines, salesperson, team, origin, note, confirm_now, as_json):
-    """Create a draft sales order (dated --today)."""
+def order_create(state, customer, lines, salesperson, team, origin, note, confirm_now, as_json, **delivery):
+    """Create a draft sales order (dated --today); the invoice prints a delivery address that differs
+    from the customer's."""
     from core.services.orders import confirm_order, create_order, order_dict
 
     raw = {"customer": customer, "lines": [parse_line(t) for t in lines], "origin": origin or "cli",
-           "salesperson": salesperson, "team": team, "note": note}
+           "salesperson": salesperson, "team": team, "note": note, **delivery}
     app = state.app
     with app.transaction() as session:
         created = create_order(app, session, {k: v for k, v in raw.items() if v is not None})
@@ -131,10 +138,13 @@ def order_show(state, ref, as_json):
     if as_json:
         emit_json(data)
         return
-    emit_record({**data, "customer": data["customer"]["name"]},
+    where = data["delivery_address"]
+    delivery = ", ".join(p for p in (where["street"], " ".join(filter(None, (where["postal_code"], where["city"]))),
+                                     where["country"]) if p) if where else None
+    emit_record({**data, "customer": data["customer"]["name"], "delivery_address": delivery},
                 [("number", "Number"), ("state", "State"), ("customer", "Customer"), ("salesperson", "Salesperson"),
                  ("order_date", "Date"), ("confirmed_at", "Confirmed"), ("delivered_at", "Delivered"),
-                 ("origin", "Origin"),
+                 ("delivery_address", "Deliver to"), ("origin", "Origin"),
                  ("total_untaxed", "Excl. VAT"), ("total_tax", "VAT"), ("total", "Total")])
     emit_table(data["lines"], [("sequence", "#"), ("sku", "SKU"), ("description", "Description"),
                                ("quantity", "Qty"), ("unit_price", "Unit price"), ("discount", "Disc. %"),

@@ -70,6 +70,10 @@ def create_order(app, session, raw: dict, *, record: str | None = None) -> Sales
         raise ValidationError(f"{customer.name} is not a customer", record=record, field="customer")
     order = SalesOrder(customer=customer, order_date=data["order_date"] or app.today,
                        origin=data["origin"], note=data["note"], currency=app.config.company.currency)
+    if data["delivery_street"]:
+        order.delivery_street, order.delivery_postal_code = data["delivery_street"], data["delivery_postal_code"]
+        order.delivery_city = data["delivery_city"]
+        order.delivery_country = data["delivery_country"] or customer.country
     if data["salesperson"]:
         order.salesperson = get_user(session, data["salesperson"])
     elif customer.salesperson is not None:
@@ -160,6 +164,9 @@ def order_dict(order: SalesOrder, *, lines: bool = True) -> dict:
         "delivered_at": order.delivered_at.isoformat() if order.delivered_at else None,
         "cancelled_at": order.cancelled_at.isoformat() if order.cancelled_at else None,
         "cancel_reason": order.cancel_reason, "origin": order.origin, "currency": order.currency,
+        "delivery_address": {"street": order.delivery_street, "postal_code": order.delivery_postal_code,
+                             "city": order.delivery_city, "country": order.delivery_country}
+        if order.delivery_street else None,
         "total_untaxed": _fixed(order.total_untaxed, 2), "total_tax": _fixed(order.total_tax, 2),
         "total": _fixed(order.total, 2),
     }

@@ -75,6 +75,7 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
     from core.models import SalesOrder
     from core.rendering import environment, gettext
     from core.services.orders import vat_breakdown
+    from plugins.billing.services_invoices import address_text, order_delivery
     from plugins.billing.settings import settings
 
     _ = gettext(app, locale)
@@ -83,17 +84,20 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
     posted = invoice.state != "draft"
     seller = {"name": invoice.seller_name or company.name, "siren": invoice.seller_siren or company.siren or None,
               "vat_number": invoice.seller_vat_number or company.vat_number or None,
-              "address": _lines(invoice.seller_address if posted else _address(company)),
+              "address": _lines(invoice.seller_address if posted else address_text(company)),
               "country": company.country}
     buyer = {"name": invoice.buyer_name or partner.name, "siren": invoice.buyer_siren if posted else partner.siren,
              "vat_number": invoice.buyer_vat_number if posted else partner.vat_number,
-             "address": _lines(invoice.buyer_address if posted else _address(partner)),
+             "address": _lines(invoice.buyer_address if posted else address_text(partner)),
              "country": partner.country, "business": invoice.buyer_is_business if posted else partner.is_business}
-    if buyer["country"] and buyer["country"] != seller["country"]:
-        from babel import Locale
-
-        buyer["country_name"] = Locale.parse(locale).territories.get(buyer["country"], buyer["country"])
     order = session.get(SalesOrder, invoice.order_id) if invoice.order_id else None
+    where, where_country = (invoice.delivery_address, invoice.delivery_country) if posted else order_delivery(order)
+    delivery = {"address": _lines(where), "country": where_country} if where else None
+    for party in (buyer, delivery):
+        if party and party["country"] and party["country"] != seller["country"]:
+            from babel import Locale
+
+            party["country_name"] = Locale.parse(locale).territories.get(party["country"], party["country"])
     env = environment(app, locale=locale)
     credit_note = invoice.kind == "credit_note"
     return {
@@ -103,9 +107,8 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
         "category": _(CATEGORIES.get(invoice.operation_category, invoice.operation_category)),
         "order_number": order.number if order else None,
         "delivery_date": order.delivered_at if order else None,
-        # the place of delivery when it differs from the billing address: the kernel's orders
-        # carry no delivery address yet, so there is none to print (the template is ready for it)
-        "delivery_address": None,
+        # where the goods went, when the order named a place other than the buyer's address
+        "delivery": delivery if delivery and delivery["address"] != buyer["address"] else None,
         "origin": invoice.origin, "credit_reason": _credit_reason(invoice),
         "dues": list(invoice.dues), "term_name": invoice.term.name if invoice.term else None,
         "early_discount": early_discount_mention(invoice, _, env.filters),
@@ -163,11 +166,6 @@ def _credit_reason(invoice) -> str | None:
     if invoice.kind == "credit_note" and " : " in note and note.startswith("Avoir sur facture"):
         return note.split(" : ", 1)[1] or None
     return None
-
-
-def _address(party) -> str:
-    parts = [party.street, " ".join(p for p in (party.postal_code, party.city) if p)]
-    return "\n".join(p for p in parts if p)
 
 
 def _lines(text: str | None) -> list[str]:

@@ -74,6 +74,10 @@ def invoice_xml(app, session, invoice, *, locale: str | None = None) -> bytes:
     if context["order_number"]:
         _sub(_sub(agreement, RAM, "BuyerOrderReferencedDocument"), RAM, "IssuerAssignedID", context["order_number"])
     delivery = _sub(transaction, RAM, "ApplicableHeaderTradeDelivery")
+    if context["delivery"]:  # the deliver-to place (BG-15), when not the buyer's address
+        ship_to = _sub(delivery, RAM, "ShipToTradeParty")
+        _sub(ship_to, RAM, "Name", context["buyer"]["name"])
+        _postal_address(ship_to, context["delivery"]["address"], context["delivery"]["country"])
     if context["delivery_date"]:
         event = _sub(delivery, RAM, "ActualDeliverySupplyChainEvent")
         _date(_sub(event, RAM, "OccurrenceDateTime"), context["delivery_date"])
@@ -226,17 +230,21 @@ def _party(agreement, tag: str, party: dict) -> None:
     _sub(element, RAM, "Name", party["name"])
     if party["siren"]:
         _sub(_sub(element, RAM, "SpecifiedLegalOrganization"), RAM, "ID", party["siren"]).set("schemeID", "0002")
+    _postal_address(element, party["address"], party["country"])
+    if party["vat_number"]:
+        _sub(_sub(element, RAM, "SpecifiedTaxRegistration"), RAM, "ID", party["vat_number"]).set("schemeID", "VA")
+
+
+def _postal_address(element, lines: list[str], country: str | None) -> None:
     address = _sub(element, RAM, "PostalTradeAddress")
-    street, postcode, city = _split_address(party["address"])
+    street, postcode, city = _split_address(lines)
     if postcode:
         _sub(address, RAM, "PostcodeCode", postcode)
     if street:
         _sub(address, RAM, "LineOne", street)
     if city:
         _sub(address, RAM, "CityName", city)
-    _sub(address, RAM, "CountryID", party["country"] or "FR")
-    if party["vat_number"]:
-        _sub(_sub(element, RAM, "SpecifiedTaxRegistration"), RAM, "ID", party["vat_number"]).set("schemeID", "VA")
+    _sub(address, RAM, "CountryID", country or "FR")
 
 
 def _split_address(lines: list[str]) -> tuple[str | None, str | None, str | None]:

@@ -134,6 +134,9 @@ class Invoice(Timestamped, Base):
     buyer_siren: Mapped[str | None] = mapped_column(String(9))
     buyer_vat_number: Mapped[str | None] = mapped_column(String(20))
     buyer_address: Mapped[str | None] = mapped_column(Text)
+    #: the order's delivery address when the goods did not go to the buyer's (lines as ``buyer_address``)
+    delivery_address: Mapped[str | None] = mapped_column(Text)
+    delivery_country: Mapped[str | None] = mapped_column(String(2))
     buyer_is_business: Mapped[bool] = mapped_column(default=True)
     operation_category: Mapped[str] = mapped_column(String(10), default="goods")
     penalty_rate: Mapped[Percent | None]

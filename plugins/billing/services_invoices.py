@@ -30,7 +30,7 @@ HOLDABLE = OPEN_STATES
 #: what posting freezes
 FROZEN = ("number", "kind", "partner_id", "invoice_date", "total_untaxed", "total_tax", "total", "term_id",
           "currency", "seller_name", "seller_siren", "seller_vat_number", "buyer_name", "buyer_siren",
-          "buyer_vat_number", "buyer_address", "penalty_rate", "recovery_indemnity", "final_due_date",
+          "buyer_vat_number", "buyer_address", "delivery_address", "delivery_country", "penalty_rate", "recovery_indemnity", "final_due_date",
           "discount_percent", "discount_until")
 
 
@@ -230,7 +230,8 @@ _INVOICE_COLUMNS = ["number", "kind", "state", "partner_id", "order_id", "origin
                     "invoice_date", "posted_on", "due_date", "final_due_date", "currency", "total_untaxed",
                     "total_tax", "total", "settled", "residual", "hold", "hold_reason", "seller_name",
                     "seller_siren", "seller_vat_number", "seller_address", "buyer_name", "buyer_siren",
-                    "buyer_vat_number", "buyer_address", "buyer_is_business", "operation_category", "penalty_rate",
+                    "buyer_vat_number", "buyer_address", "delivery_address", "delivery_country",
+                    "buyer_is_business", "operation_category", "penalty_rate",
                     "recovery_indemnity", "early_discount", "discount_percent", "discount_until", "note",
                     "created_at"]
 _LINE_COLUMNS = ["invoice_id", "sequence", "product_id", "description", "quantity", "unit_price", "discount",
@@ -274,6 +275,7 @@ def _post_facts(app, options, order: SalesOrder, rows):
     company = app.config.company
     business = first[_KIND] == "company"  # ``Partner.is_business``
     buyer = SimpleNamespace(street=first[_STREET], postal_code=first[_POSTAL_CODE], city=first[_CITY])
+    delivery = order_delivery(order)
     values = {
         "kind": "invoice", "state": "posted", "partner_id": order.customer_id, "order_id": order.id,
         "origin_id": None, "salesperson_id": order.salesperson_id if order.salesperson_id is not None
@@ -282,9 +284,10 @@ def _post_facts(app, options, order: SalesOrder, rows):
         "total_untaxed": totals.total_untaxed, "total_tax": totals.total_tax, "total": totals.total,
         "settled": Decimal("0.00"), "residual": totals.total, "hold": None, "hold_reason": None,
         "seller_name": company.name, "seller_siren": company.siren or None,
-        "seller_vat_number": company.vat_number or None, "seller_address": _address(company) or None,
+        "seller_vat_number": company.vat_number or None, "seller_address": address_text(company) or None,
         "buyer_name": first[_NAME], "buyer_siren": first[_SIREN], "buyer_vat_number": first[_VAT_NUMBER],
-        "buyer_address": _address(buyer) or None, "buyer_is_business": business,
+        "buyer_address": address_text(buyer) or None, "buyer_is_business": business,
+        "delivery_address": delivery[0], "delivery_country": delivery[1],
         "operation_category": options["operation_category"],
         "penalty_rate": max(first[_ECB_RATE] + options["penalty_margin"], 3 * first[_LEGAL_RATE]),
         "recovery_indemnity": options["recovery_indemnity"] if business else None,
@@ -380,11 +383,23 @@ def _first_or_refused_number(app, session, invoice: Invoice, series: str) -> int
     return value
 
 
-def _address(partner_or_company) -> str:
+def address_text(partner_or_company) -> str:
+    """An address as an invoice freezes it: the street, then the postal code and city (blank parts left out)."""
     parts = [partner_or_company.street, " ".join(p for p in (partner_or_company.postal_code,
                                                              partner_or_company.city) if p)]
     return "\n".join(p for p in parts if p)
 
+
+def order_delivery(order: SalesOrder | None) -> tuple[str | None, str | None]:
+    """``(address, country)`` of the order's own delivery address, as posting freezes it; ``(None, None)``
+    when the goods go to the customer's address."""
+    if order is None or not order.delivery_street:
+        return None, None
+    from types import SimpleNamespace
+
+    where = SimpleNamespace(street=order.delivery_street, postal_code=order.delivery_postal_code,
+                            city=order.delivery_city)
+    return address_text(where), order.delivery_country
 
 def _discount_offered(percent: Decimal, days: int, invoice_date: dt.date) -> tuple[Decimal | None, dt.date | None]:
     """``(discount_percent, discount_until)`` an invoice freezes from its term: ``(None, None)`` without one.
@@ -426,9 +441,11 @@ def post_invoice(app, session, invoice: Invoice) -> Invoice:
     options = settings(app)
     company, partner = app.config.company, invoice.partner
     invoice.seller_name, invoice.seller_siren = company.name, company.siren or None
-    invoice.seller_vat_number, invoice.seller_address = company.vat_number or None, _address(company) or None
+    invoice.seller_vat_number, invoice.seller_address = company.vat_number or None, address_text(company) or None
     invoice.buyer_name, invoice.buyer_siren, invoice.buyer_vat_number = partner.name, partner.siren, partner.vat_number
-    invoice.buyer_address = _address(partner) or None
+    invoice.buyer_address = address_text(partner) or None
+    order = session.get(SalesOrder, invoice.order_id) if invoice.order_id and invoice.kind == "invoice" else None
+    invoice.delivery_address, invoice.delivery_country = order_delivery(order)
     invoice.buyer_is_business = partner.is_business
     invoice.operation_category = options["operation_category"]
     invoice.penalty_rate = RateTable(session, options["penalty_margin"]).penalty_rate(invoice.invoice_date)

@@ -160,6 +160,8 @@ def invoice_dict(session, invoice: Invoice, today: dt.date) -> dict:
                          "buyer": {"name": invoice.buyer_name, "siren": invoice.buyer_siren,
                                    "vat_number": invoice.buyer_vat_number, "address": invoice.buyer_address,
                                    "business": invoice.buyer_is_business},
+                         "delivery": {"address": invoice.delivery_address, "country": invoice.delivery_country}
+                         if invoice.delivery_address else None,
                          "operation_category": invoice.operation_category,
                          "penalty_rate": None if invoice.penalty_rate is None else str(invoice.penalty_rate),
                          "recovery_indemnity": None if invoice.recovery_indemnity is None

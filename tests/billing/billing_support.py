@@ -63,8 +63,9 @@ class Books:
             return partner.id
 
     # --- operations -----------------------------------------------------------------------------
-    def confirm(self, when, customer_id, lines=(("P20", "1", "100"),)) -> str:
-        """Confirm an order dated ``when``; returns the number of the invoice billing made of it."""
+    def confirm(self, when, customer_id, lines=(("P20", "1", "100"),), **order) -> str:
+        """Confirm an order dated ``when`` (``order``: more of its fields, e.g. a delivery address);
+        returns the number of the invoice billing made of it."""
         from core.services.orders import confirm_order, create_order
         from plugins.billing.models import Invoice
         from sqlalchemy import select
@@ -72,7 +73,7 @@ class Books:
         app = self.app(when)
         with app.transaction() as session:
             order = create_order(app, session, {"customer": str(customer_id), "lines": [
-                {"sku": sku, "quantity": qty, "unit_price": price} for sku, qty, price in lines]})
+                {"sku": sku, "quantity": qty, "unit_price": price} for sku, qty, price in lines], **order})
             confirm_order(app, session, order)
             return session.scalars(select(Invoice.number).where(Invoice.order_id == order.id)).one()
 

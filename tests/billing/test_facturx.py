@@ -156,3 +156,17 @@ def test_drafts_and_invalid_xml_are_refused(books, crm, tmp_path, monkeypatch):
     with pytest.raises(CrmError, match="not valid"):
         ours.check_xml(b"<rsm:CrossIndustryInvoice xmlns:rsm='urn:un:unece:uncefact:data:standard:"
                        b"CrossIndustryInvoice:100'/>", "invoice X")
+
+
+def test_a_delivery_elsewhere_is_the_ship_to_party_and_its_absence_leaves_none(books, crm, tmp_path):
+    customer = _customer(books)
+    number = books.confirm("2026-01-31", customer, delivery_street="Rue Neuve 1", delivery_postal_code="1000",
+                           delivery_city="Bruxelles", delivery_country="BE")
+    _, tree = _extract(written(crm("invoice", "facturx", number, "--output", str(tmp_path))))
+    ship_to = "rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeDelivery/ram:ShipToTradeParty"
+    assert _one(tree, f"{ship_to}/ram:Name") == "Durand SA"
+    assert [_one(tree, f"{ship_to}/ram:PostalTradeAddress/ram:{tag}")
+            for tag in ("PostcodeCode", "LineOne", "CityName", "CountryID")] == ["1000", "Rue Neuve 1", "Bruxelles", "BE"]
+    plain = books.confirm("2026-01-31", customer)
+    _, tree = _extract(written(crm("invoice", "facturx", plain, "--output", str(tmp_path))))
+    assert _all(tree, ship_to) == []

@@ -220,3 +220,23 @@ def test_a_reference_that_cannot_be_printed_leaves_nothing_behind(books, crm, wo
     crm("documents", "print", "billing.invoice", "F2026-999999", number, "-o", str(workspace.folder / "kept"),
         "-j", "2", expect=1)
     assert list((workspace.folder / "kept").iterdir()) == []  # a folder that was there stays, empty
+
+
+def test_the_invoice_prints_the_delivery_address_only_when_it_differs(books, crm, tmp_path):
+    durand = _durand(books)
+    elsewhere = books.confirm("2026-01-31", durand, delivery_street="Quai 4, zone portuaire",
+                              delivery_postal_code="13002", delivery_city="Marseille")
+    text = pdf_text(written(crm("invoice", "pdf", elsewhere, "--output", str(tmp_path))))
+    assert "Durand SA 1 rue de la Paix 75002 Paris SIREN : 552081317" in text
+    assert "ADRESSE DE LIVRAISON Quai 4, zone portuaire 13002 Marseille" in text  # a heading in capitals
+    abroad = books.confirm("2026-01-31", durand, delivery_street="Rue Neuve 1", delivery_city="Bruxelles",
+                           delivery_country="BE")
+    english = pdf_text(written(crm("invoice", "pdf", abroad, "--output", str(tmp_path), "--locale", "en_GB")))
+    assert "DELIVERY ADDRESS Rue Neuve 1 Bruxelles Belgium" in english
+    assert "Adresse de livraison : Rue Neuve 1, Bruxelles, Belgique" in crm("invoice", "show", abroad, "--print").stdout
+    assert crm("invoice", "show", abroad, "--json").json["mentions"]["delivery"] == {
+        "address": "Rue Neuve 1\nBruxelles", "country": "BE"}
+    # the customer's own address given again is no other place: nothing printed
+    same = books.confirm("2026-01-31", durand, delivery_street="1 rue de la Paix", delivery_postal_code="75002",
+                         delivery_city="Paris")
+    assert "ADRESSE DE LIVRAISON" not in pdf_text(written(crm("invoice", "pdf", same, "--output", str(tmp_path))))

@@ -16,11 +16,11 @@ pytestmark = pytest.mark.modules("billing")
 OWN = {"id", "number", "order_id", "note", "created_at"}
 
 
-def _order(app, session, customer, lines, salesperson=None):
+def _order(app, session, customer, lines, salesperson=None, delivery=None):
     from core.services.orders import create_order
 
     raw = {"customer": str(customer), "lines": [{"sku": sku, "quantity": qty, "unit_price": price, "discount": disc}
-                                                for sku, qty, price, disc in lines]}
+                                                for sku, qty, price, disc in lines], **(delivery or {})}
     if salesperson:
         raw["salesperson"] = salesperson
     return create_order(app, session, raw)
@@ -39,16 +39,20 @@ def _row(session, invoice_id):
     return invoice, head, lines, dues
 
 
+QUAI = {"delivery_street": "Quai 4", "delivery_postal_code": "13002", "delivery_city": "Marseille"}
 CASES = [
-    # (customer values, term, order lines, salesperson of the order)
+    # (customer values, term, order lines, salesperson of the order, delivery address of the order)
     (dict(kind="company", siren="552081317", vat_number="FR03552081317", street="1 rue de la Paix",
           postal_code="75002", city="Paris"), "30-60",
      [("P20", "3", "33.33", "0"), ("P55", "1", "10.05", "12.5"), ("P10", "2", "0.125", "0"), ("P21", "1", "19.99", "0")],
-     None),
-    (dict(kind="person", email=None, city="Lyon"), None, [("P20", "1", "100", "0")], "alice"),
-    (dict(kind="company", salesperson=None), "FDM45", [("P10", "7", "3.3333", "5")], None),
-    (dict(kind="company"), "ESC2", [("P20", "1", "99.99", "0"), ("P20", "2", "0.01", "0")], None),
+     None, QUAI),
+    (dict(kind="person", email=None, city="Lyon"), None, [("P20", "1", "100", "0")], "alice",
+     {"delivery_street": "Rue Neuve 1", "delivery_city": "Bruxelles", "delivery_country": "BE"}),
+    (dict(kind="company", salesperson=None), "FDM45", [("P10", "7", "3.3333", "5")], None, None),
+    (dict(kind="company"), "ESC2", [("P20", "1", "99.99", "0"), ("P20", "2", "0.01", "0")], None, None),
 ]
+#: what each case's invoice freezes of the order's delivery address
+FROZEN_DELIVERY = [("Quai 4\n13002 Marseille", "FR"), ("Rue Neuve 1\nBruxelles", "BE"), (None, None), (None, None)]
 
 
 @pytest.mark.parametrize("case", range(len(CASES)))
@@ -57,7 +61,7 @@ def test_the_plain_path_writes_what_the_general_path_writes(books, monkeypatch, 
     from plugins.billing.services_terms import create_term
     from core.services.orders import confirm_order
 
-    values, term, lines, salesperson = CASES[case]
+    values, term, lines, salesperson, delivery = CASES[case]
     with books.tx() as session:
         create_term(session, {"code": "ESC2", "name": "30 jours, escompte 2 %", "lines": [(None, "days", 30)],
                               "discount_percent": Decimal("2"), "discount_days": 10})
@@ -71,11 +75,11 @@ def test_the_plain_path_writes_what_the_general_path_writes(books, monkeypatch, 
     app = books.app("2026-03-02")
     with app.transaction() as session:
         monkeypatch.setattr(services_invoices, "_invoice_from_order_orm", refused)
-        fast_order = _order(app, session, customer, lines, salesperson)
+        fast_order = _order(app, session, customer, lines, salesperson, delivery)
         confirm_order(app, session, fast_order)  # the hook: plain statements only
         fast_id = services_invoices.order_invoice_id(app, session, fast_order)  # once per order
         monkeypatch.setattr(services_invoices, "_invoice_from_order_orm", general)
-        slow_order = _order(app, session, customer, lines, salesperson)
+        slow_order = _order(app, session, customer, lines, salesperson, delivery)
         slow_order.state, slow_order.confirmed_at = "confirmed", app.today
         slow_id = general(app, session, slow_order).id
         session.expire_all()
@@ -84,6 +88,7 @@ def test_the_plain_path_writes_what_the_general_path_writes(books, monkeypatch, 
         assert (fast.number, slow.number) == ("F2026-000002", "F2026-000003")
         assert fast.order_id == fast_order.id and fast.note == f"Commande {fast_order.number}"
         assert fast_head == slow_head
+        assert (fast.delivery_address, fast.delivery_country) == FROZEN_DELIVERY[case]
         assert fast_lines == slow_lines
         assert fast_dues == slow_dues
         assert fast.state == "posted" and fast.total == sum(a for _, _, a in fast_dues) > 0

@@ -9,8 +9,8 @@ import pytest
 from core.testing import CrmRunner
 
 ORDER_KEYS = {"id", "number", "state", "customer", "salesperson", "team", "order_date", "confirmed_at", "delivered_at",
-              "cancelled_at", "cancel_reason", "origin", "currency", "total_untaxed", "total_tax", "total",
-              "lines", "vat"}
+              "cancelled_at", "cancel_reason", "origin", "currency", "delivery_address", "total_untaxed",
+              "total_tax", "total", "lines", "vat"}
 LINE_KEYS = {"sequence", "sku", "description", "quantity", "unit_price", "discount", "vat_rate", "subtotal"}
 
 
@@ -270,3 +270,28 @@ def test_a_failing_hook_on_partner_created_writes_no_partner(shop, failing_hook)
     result = shop("partner", "add", "Nouveau Client", expect=1)
     assert one_line(result.stderr) == "error: plugin 'billing' failed in hook 'partner_created': boom"
     assert "Nouveau Client" not in [p["name"] for p in shop("partner", "list", "--json").json]
+
+
+def test_an_order_can_be_delivered_elsewhere_than_the_customer_address(shop):
+    assert create(shop, "--line", "WID:1").json["delivery_address"] is None
+    made = create(shop, "--line", "WID:1", "--delivery-street", "Quai 4, zone portuaire", "--delivery-postal-code",
+                  "13002", "--delivery-city", "Marseille").json
+    assert made["delivery_address"] == {"street": "Quai 4, zone portuaire", "postal_code": "13002",
+                                        "city": "Marseille", "country": "FR"}  # the customer's country
+    abroad = create(shop, "--line", "WID:1", "--delivery-street", "Rue Neuve 1", "--delivery-city", "Bruxelles",
+                    "--delivery-country", "be").json["delivery_address"]
+    assert (abroad["postal_code"], abroad["country"]) == (None, "BE")
+    shown = shop("order", "show", made["number"]).stdout
+    assert "Quai 4, zone portuaire, 13002 Marseille, FR" in shown
+
+
+def test_a_delivery_address_needs_a_street_and_a_city_and_a_real_country(shop):
+    before = counts(shop)
+    refused = create(shop, "--line", "WID:1", "--delivery-city", "Marseille", expect=1)
+    assert one_line(refused.stderr) == "error: delivery_street: a delivery address needs a street and a city"
+    refused = create(shop, "--line", "WID:1", "--delivery-street", "Quai 4", expect=1)
+    assert one_line(refused.stderr) == "error: delivery_city: a delivery address needs a street and a city"
+    refused = create(shop, "--line", "WID:1", "--delivery-street", "Quai 4", "--delivery-city", "X",
+                     "--delivery-country", "XX", expect=1)
+    assert "delivery_country" in one_line(refused.stderr)
+    assert counts(shop) == before  # nothing written
