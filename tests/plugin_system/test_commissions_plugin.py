@@ -2,104 +2,45 @@
 
 The module is ``examples/commissions`` (distribution ``entonnoir-commissions``): it depends on
 billing and cooperates with it only through billing's hooks (``payment_recorded``,
-``invoice_posted``). As in test_third_party_plugin.py, pip installs it into a temporary folder,
-never into the project's environment, and every ``crm`` command is a subprocess with that folder
-on ``PYTHONPATH``, so the kernel finds the module through its entry point only. Each test runs on
+``invoice_posted``). As in test_third_party_plugin.py (helpers in installed_plugin.py), pip
+installs it into a temporary folder, never into the project's environment, and every ``crm``
+command is a subprocess with that folder on ``PYTHONPATH``, so the kernel finds the module
+through its entry point only. Each test runs on
 SQLite, and on PostgreSQL too when ``CRM_TEST_DATABASE_URL`` is set (``database_url``).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from installed_plugin import Crm, pip_install
 
-PLUGIN_SOURCE = Path(__file__).resolve().parents[2] / "examples" / "commissions"
 PACKAGE = "entonnoir_commissions"
+TODAY = "2026-11-02"
 REFUSED = "error: module 'commissions' depends on 'billing', which is not enabled"
-
-
-def _can_build_offline() -> bool:
-    """setuptools >= 70.1 (or the ``wheel`` package) builds the wheel without pip downloading a backend."""
-    import importlib.metadata
-    import importlib.util
-
-    try:
-        version = importlib.metadata.version("setuptools")
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    major, minor = (int(part) for part in version.split(".")[:2])
-    return (major, minor) >= (70, 1) or importlib.util.find_spec("wheel") is not None
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> tuple[Path, Path]:
     """``(site, source)``: the distribution pip installed, and the copy of the source it was built from."""
-    work = tmp_path_factory.mktemp("commissions_install")
-    # pip builds in the source tree (build/, *.egg-info): build a copy so the repository stays clean.
-    source = work / "source"
-    shutil.copytree(PLUGIN_SOURCE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-    site = work / "site"
-    command = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-compile", "--disable-pip-version-check",
-               "--quiet", "--target", str(site)]
-    if _can_build_offline():
-        command += ["--no-build-isolation", "--no-index"]
-    done = subprocess.run([*command, str(source)], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, f"pip could not install {source}:\n{done.stdout}\n{done.stderr}"
+    site, source = pip_install("commissions", tmp_path_factory.mktemp("commissions_install"))
     for shipped in ("__init__.py", "templates/commissions/report.html", "templates/i18n/fr.po",
                     "migrations/versions/commissions_0001_plans_and_ledger.py"):
         assert (site / PACKAGE / shipped).is_file(), f"{shipped} is not in the wheel"
     return site, source
 
 
-@dataclass
-class Run:
-    exit_code: int
-    stdout: str
-    stderr: str
-    imported: set[str]
-
-    @property
-    def json(self):
-        return json.loads(self.stdout)
-
-
-class Crm:
-    """``crm`` typed in a workspace folder on the business date ``today``, the module installed beside the kernel."""
-
-    def __init__(self, site: Path, cwd: Path, today: str = "2026-11-02"):
-        script = Path(sys.executable).with_name("crm")
-        self.command = [str(script)] if script.exists() else [sys.executable, "-m", "core.cli.main"]
-        self.cwd = cwd
-        self.today = today
-        self.env = {key: value for key, value in os.environ.items()
-                    if key not in {"CRM_CONFIG", "CRM_DATABASE_URL", "CRM_TODAY", "PYTHONPROFILEIMPORTTIME"}}
-        self.env["PYTHONPATH"] = str(site)
-
-    def __call__(self, *args: str, expect: int = 0, trace_imports: bool = False) -> Run:
-        env = dict(self.env, PYTHONPROFILEIMPORTTIME="1") if trace_imports else self.env
-        done = subprocess.run([*self.command, "--today", self.today, *args], cwd=self.cwd, env=env,
-                              capture_output=True, text=True, timeout=180)
-        imported = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines()
-                    if line.startswith("import time:") and "|" in line}
-        run = Run(done.returncode, done.stdout, done.stderr, imported)
-        assert run.exit_code == expect, (f"crm {' '.join(args)} on {self.today}: expected exit {expect}, got "
-                                         f"{run.exit_code}\nstdout: {run.stdout}\nstderr: {run.stderr[-2000:]}")
-        return run
-
-
 @pytest.fixture
 def crm(installed, database_url, tmp_path) -> Crm:
     """A fresh workspace with no module enabled, on the backend of ``database_url``."""
     site, _ = installed
-    Crm(site, tmp_path)("init", "ws", "--modules", "", "--name", "Lumière & Cie SAS", "--database-url", database_url)
-    return Crm(site, tmp_path / "ws")
+    Crm(site, tmp_path, TODAY)("init", "ws", "--modules", "", "--name", "Lumière & Cie SAS",
+                               "--database-url", database_url)
+    return Crm(site, tmp_path / "ws", TODAY)
 
 
 def commission_tables(database_url: str) -> list[str]:

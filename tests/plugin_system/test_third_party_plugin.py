@@ -9,17 +9,11 @@ PostgreSQL too when ``CRM_TEST_DATABASE_URL`` is set (the ``database_url`` fixtu
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from installed_plugin import Crm, pip_install
 
-PLUGIN_SOURCE = Path(__file__).resolve().parents[2] / "examples" / "credit-hold"
 PACKAGE = "entonnoir_credit_hold"
 TABLE = "credit_hold_partner_hold"
 TODAY = "2026-11-28"
@@ -28,90 +22,20 @@ REFUSAL = (f"error: plugin 'credit_hold' failed in hook 'order_confirmed': "
            f"customer Dupont SA is on credit hold since {TODAY}: {REASON}")
 
 
-def _pip_install(source: Path, target: Path, *, offline: bool) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-compile", "--disable-pip-version-check",
-               "--quiet", "--target", str(target)]
-    if offline:
-        command += ["--no-build-isolation", "--no-index"]
-    return subprocess.run([*command, str(source)], capture_output=True, text=True, timeout=300)
-
-
-def _can_build_offline() -> bool:
-    """Whether this environment's setuptools can build a wheel without pip fetching a build backend.
-
-    setuptools makes wheels itself from 70.1 on; before, it needs the ``wheel`` package. Without
-    either, pip builds in an isolated environment and downloads setuptools from the index.
-    """
-    import importlib.metadata
-    import importlib.util
-
-    try:
-        version = importlib.metadata.version("setuptools")
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    major, minor = (int(part) for part in version.split(".")[:2])
-    return (major, minor) >= (70, 1) or importlib.util.find_spec("wheel") is not None
-
-
 @pytest.fixture(scope="module")
 def plugin_site(tmp_path_factory) -> Path:
     """A folder holding the installed distribution (package + dist-info with its entry point)."""
-    work = tmp_path_factory.mktemp("credit_hold_install")
-    # pip builds in the source tree (build/, *.egg-info): build a copy so the repository stays clean.
-    source = work / "source"
-    shutil.copytree(PLUGIN_SOURCE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-    target = work / "site"
-    done = _pip_install(source, target, offline=_can_build_offline())
-    assert done.returncode == 0, f"pip could not install {source}:\n{done.stdout}\n{done.stderr}"
-    assert (target / PACKAGE / "__init__.py").is_file()
-    return target
-
-
-@dataclass
-class Run:
-    exit_code: int
-    stdout: str
-    stderr: str
-    imported: set[str]
-
-    @property
-    def json(self):
-        return json.loads(self.stdout)
-
-    @property
-    def error_lines(self) -> list[str]:
-        return [line for line in self.stderr.splitlines() if not line.startswith("import time:")]
-
-
-class Crm:
-    """``crm`` as a user types it in a workspace folder, with the plugin installed beside the kernel."""
-
-    def __init__(self, plugin_site: Path, cwd: Path):
-        script = Path(sys.executable).with_name("crm")
-        self.command = [str(script)] if script.exists() else [sys.executable, "-m", "core.cli.main"]
-        self.cwd = cwd
-        self.env = {key: value for key, value in os.environ.items()
-                    if key not in {"CRM_CONFIG", "CRM_DATABASE_URL", "CRM_TODAY", "PYTHONPROFILEIMPORTTIME"}}
-        self.env["PYTHONPATH"] = str(plugin_site)
-
-    def __call__(self, *args: str, expect: int = 0, trace_imports: bool = False) -> Run:
-        env = dict(self.env, PYTHONPROFILEIMPORTTIME="1") if trace_imports else self.env
-        done = subprocess.run([*self.command, "--today", TODAY, *args], cwd=self.cwd, env=env,
-                              capture_output=True, text=True, timeout=120)
-        imported = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines()
-                    if line.startswith("import time:") and "|" in line}
-        run = Run(done.returncode, done.stdout, done.stderr, imported)
-        assert run.exit_code == expect, (f"crm {' '.join(args)}: expected exit {expect}, got {run.exit_code}\n"
-                                         f"stdout: {run.stdout}\nstderr: {run.stderr[-2000:]}")
-        return run
+    site, _ = pip_install("credit-hold", tmp_path_factory.mktemp("credit_hold_install"))
+    assert (site / PACKAGE / "__init__.py").is_file()
+    return site
 
 
 @pytest.fixture
 def crm(plugin_site, database_url, tmp_path) -> Crm:
     """A fresh workspace with no module enabled, on the backend of ``database_url``."""
-    Crm(plugin_site, tmp_path)("init", "ws", "--modules", "", "--name", "Plugin Test SAS",
-                               "--database-url", database_url)
-    return Crm(plugin_site, tmp_path / "ws")
+    Crm(plugin_site, tmp_path, TODAY)("init", "ws", "--modules", "", "--name", "Plugin Test SAS",
+                                      "--database-url", database_url)
+    return Crm(plugin_site, tmp_path / "ws", TODAY)
 
 
 def holds_in_database(database_url: str) -> list[tuple[str, str | None]] | None:
