@@ -27,9 +27,11 @@ def register_models():
 
 @hookimpl
 def register_commands(cli):
-    from plugins.billing.cli import COMMANDS
+    from plugins.billing.cli import COMMANDS, invoice
+    from plugins.billing.cli_collections import COMMANDS as COLLECTIONS, invoice_penalties
 
-    for command in COMMANDS:
+    invoice.add_command(invoice_penalties)
+    for command in COMMANDS + COLLECTIONS:
         cli.add_command(command)
 
 

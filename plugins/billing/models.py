@@ -321,9 +321,14 @@ class Reminder(Base):
 
 
 class ReminderCase(Base):
-    """An invoice's reminder case: open from its first reminder until it is cleared."""
+    """An invoice's collection case: open from its first reminder (or a clerk's first action) until closed.
+
+    ``state`` is ``open``, ``promised`` (escalation suspended until ``promise_date``) or ``closed``;
+    a dispute is the invoice's hold (``billing_invoice.hold``), shown as the case's state.
+    """
 
     __tablename__ = "billing_reminder_case"
+    __table_args__ = (CheckConstraint("state IN ('open', 'promised', 'closed')", name="state"),)
 
     invoice_id: Mapped[int] = mapped_column(ForeignKey("billing_invoice.id", ondelete="CASCADE"), primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("core_partner.id"), index=True)
@@ -333,6 +338,13 @@ class ReminderCase(Base):
     handed_over_on: Mapped[dt.date | None]
     closed_on: Mapped[dt.date | None]
     closed_reason: Mapped[str | None] = mapped_column(String(20))
+    # collections (issue 15): who works the case, and the customer's promise to pay
+    state: Mapped[str] = mapped_column(String(10), default="open", server_default="open")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+    promise_date: Mapped[dt.date | None]
+    promise_amount: Mapped[Money | None]
+    #: the invoice's residual when the promise was made: kept = paid at least ``promise_amount`` since
+    promise_residual: Mapped[Money | None]
 
 
 class CollectionTask(Base):
@@ -360,3 +372,49 @@ class Rate(Base):
     kind: Mapped[str] = mapped_column(String(20))
     valid_from: Mapped[dt.date]
     rate: Mapped[Percent]
+
+
+# --- collections (issue 15) -----------------------------------------------------------------------
+
+CASE_EVENTS = ("opened", "assigned", "note", "promised", "promise_kept", "promise_broken", "disputed", "resumed",
+               "closed", "reopened")
+
+
+class CaseEvent(Base):
+    """One entry of a collection case's history: who did what on which business date (never rewritten)."""
+
+    __tablename__ = "billing_case_event"
+    __table_args__ = (CheckConstraint("kind IN ('opened', 'assigned', 'note', 'promised', 'promise_kept', "
+                                      "'promise_broken', 'disputed', 'resumed', 'closed', 'reopened')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("billing_reminder_case.invoice_id", ondelete="CASCADE"),
+                                            index=True)
+    event_date: Mapped[dt.date]
+    kind: Mapped[str] = mapped_column(String(20))
+    #: who did it (None: the reminder run or a payment)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+    #: for ``assigned``: the new assignee
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+    text: Mapped[str | None] = mapped_column(Text)
+    promise_date: Mapped[dt.date | None]
+    amount: Mapped[Money | None]
+
+
+class Penalty(Base):
+    """Late interest and indemnity invoiced for a late invoice over a period (``interest_from`` excluded).
+
+    A second penalty invoice for the same invoice starts where the last one ended: the unique
+    ``(invoice_id, interest_from)`` keeps a period from being invoiced twice.
+    """
+
+    __tablename__ = "billing_penalty"
+    __table_args__ = (UniqueConstraint("invoice_id", "interest_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("billing_invoice.id"), index=True)
+    penalty_invoice_id: Mapped[int] = mapped_column(ForeignKey("billing_invoice.id"), unique=True)
+    interest_from: Mapped[dt.date]
+    interest_to: Mapped[dt.date]
+    interest: Mapped[Money]
+    indemnity: Mapped[Money]

@@ -341,7 +341,7 @@ def on_order_cancelled(app, session, order: SalesOrder) -> None:
 
 # --- posting ------------------------------------------------------------------------------------
 
-def next_number(app, session, invoice: Invoice) -> str:
+def next_number(app, session, invoice: Invoice, prefix: str | None = None) -> str:
     """Take the next number of the invoice's series in this transaction (gapless, see the docstring).
 
     The usual case is one statement: ``UPDATE ... SET last_value = last_value + 1 ... RETURNING``
@@ -352,7 +352,7 @@ def next_number(app, session, invoice: Invoice) -> str:
     is created if missing (``ON CONFLICT DO NOTHING``: two first posters of a year do not collide),
     then locked ``FOR UPDATE`` and read, and a date before the series' last one is refused.
     """
-    prefix = "F" if invoice.kind == "invoice" else "AV"
+    prefix = prefix or ("F" if invoice.kind == "invoice" else "AV")  # "PEN": penalty invoices (services_penalties)
     series = f"{prefix}{invoice.invoice_date.year}"
     taken = _TAKE_NUMBER.rows(session.connection(), {"series": series, "day": invoice.invoice_date})
     value = taken[0][0] if taken else None
@@ -418,13 +418,13 @@ def _discount_mention(percent: Decimal | None, until: dt.date | None) -> str:
     return f"Escompte de {percent.normalize():f} % pour paiement avant le {until.isoformat()}"
 
 
-def post_invoice(app, session, invoice: Invoice) -> Invoice:
+def post_invoice(app, session, invoice: Invoice, *, series: str | None = None) -> Invoice:
     """Draft -> posted: number, mentions, instalments, the discount offered; then ``invoice_posted``.
 
     An invoice freezes its term's early-payment discount as data (``discount_percent``,
     ``discount_until`` = invoice date + the term's days) beside the French mention
     (``early_discount``): :mod:`plugins.billing.services_payments` grants it to a payment on time.
-    Immutable afterwards.
+    Immutable afterwards. ``series`` numbers it in another series than ``F``/``AV`` (``PEN``).
     """
     from plugins.billing.models import InvoiceDue
     from plugins.billing.services_rates import RateTable
@@ -462,7 +462,7 @@ def post_invoice(app, session, invoice: Invoice) -> Invoice:
         invoice.discount_percent, invoice.discount_until = _discount_offered(
             term.discount_percent, term.discount_days, invoice.invoice_date)
         invoice.early_discount = _discount_mention(invoice.discount_percent, invoice.discount_until)
-    invoice.number = next_number(app, session, invoice)
+    invoice.number = next_number(app, session, invoice, series)
     _move(invoice, "post")
     session.flush()
     app.call("invoice_posted", app=app, session=session, invoice=invoice)

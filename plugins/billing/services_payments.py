@@ -76,7 +76,7 @@ def allocate(app, session, invoice: Invoice, amount: Decimal, *, payment: Paymen
 
 
 def close_case(app, session, invoice: Invoice, reason: str) -> None:
-    """Close the invoice's open reminder case today and tell collections (once: a dedup key)."""
+    """Close the invoice's open collection case today and tell collections (once: a dedup key)."""
     from core.outbox import notify, resolve_recipients
     from core.rendering import render
     from plugins.billing.settings import collections_specs
@@ -85,6 +85,9 @@ def close_case(app, session, invoice: Invoice, reason: str) -> None:
     if case is None or case.closed_on is not None:
         return
     case.closed_on, case.closed_reason = app.today, reason
+    from plugins.billing.services_collections import record_closing
+
+    record_closing(app, session, case, reason)  # the case's state and history, the customer's collection task
     recipients = resolve_recipients(session, collections_specs(app))
     if invoice.salesperson is not None and invoice.salesperson.email:
         recipients.append(invoice.salesperson.email)

@@ -34,7 +34,10 @@ from core.db import utcnow
 from plugins.billing.models import ReminderRun
 from plugins.billing.services_reminder_levels import levels as load_levels
 
-OPEN = "i.state IN ('posted', 'partially_paid') AND i.kind = 'invoice' AND i.hold IS NULL AND i.residual > 0"
+#: the invoices a run looks at: open, not held (disputed, blocked), their collection case neither promised
+#: (escalation suspended until the promise date) nor closed by hand (``services_collections``)
+OPEN = ("i.state IN ('posted', 'partially_paid') AND i.kind = 'invoice' AND i.hold IS NULL AND i.residual > 0 "
+        "AND NOT EXISTS (SELECT 1 FROM billing_reminder_case k WHERE k.invoice_id = i.id AND k.state <> 'open')")
 
 
 def text(statement: str):
@@ -59,11 +62,14 @@ class RunReport:
     skipped: int = 0
     notifications: int = 0
     tasks: int = 0
+    promises_kept: int = 0
+    promises_broken: int = 0
     messages: list = field(default_factory=list)  # per customer, when collected (CLI)
 
     def counts(self) -> dict:
         return {"customers": self.customers, "reminders": sum(self.sent.values()), "skipped_levels": self.skipped,
                 "notifications": self.notifications, "collection_tasks": self.tasks,
+                "promises_kept": self.promises_kept, "promises_broken": self.promises_broken,
                 **{f"level_{level}": count for level, count in sorted(self.sent.items())}}
 
     def as_dict(self) -> dict:
@@ -73,13 +79,17 @@ class RunReport:
 
 def run_reminders(app, session, today: dt.date | None = None, *, collect: bool = False) -> RunReport:
     """Run the reminders for ``today`` (default ``app.today``) in ``session``'s transaction."""
+    from plugins.billing.services_collections import assign_new_cases, review_promises
+
     today = today or app.today
     report = RunReport(today)
     policy = load_levels(session)
-    if not policy:
-        return report
     if app.dialect == "postgresql":
         session.execute(text(LOCK_SQL))  # workers queue here; the second one then finds nothing left
+    # promises whose date has passed first: a broken one re-opens its case, reminded below the same day
+    report.promises_kept, report.promises_broken = review_promises(app, session, today)
+    if not policy:
+        return report
     run = ReminderRun(run_date=today, created_at=utcnow())
     session.add(run)
     session.flush()
@@ -127,6 +137,7 @@ def run_reminders(app, session, today: dt.date | None = None, *, collect: bool =
         WHERE r.run_id = :run AND r.status = 'sent'
         ON CONFLICT (invoice_id) DO UPDATE SET level = excluded.level, last_reminded_on = excluded.last_reminded_on,
             handed_over_on = COALESCE(billing_reminder_case.handed_over_on, excluded.handed_over_on)"""), params)
+    assign_new_cases(app, session, today)
     from plugins.billing.services_reminder_messages import Composer
 
     composer = Composer(app, session, run.id, today, policy, collect=collect)

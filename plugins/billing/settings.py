@@ -9,6 +9,7 @@ penalty_margin = "10"         # points over the ECB refinancing rate (L441-10)
 recovery_indemnity = "40"     # euros per late invoice, business customers only (D441-5)
 collections = "role:collections"  # who collections is (outbox recipient specs, comma-separated)
 dso_days = 90                 # period of sales the DSO is computed on
+case_assignment = "round_robin"  # who works a new collection case: round_robin, salesperson or user:LOGIN
 ```
 """
 
@@ -26,6 +27,7 @@ DEFAULTS = {
     "recovery_indemnity": "40",
     "collections": "role:collections",
     "dso_days": 90,
+    "case_assignment": "round_robin",
 }
 CATEGORIES = ("goods", "services", "mixed")
 
@@ -48,6 +50,11 @@ def settings(app) -> dict:
             raise ConfigError(f"crm.toml: billing.{key}: {value!r} is not a number") from None
     if not isinstance(result["dso_days"], int) or result["dso_days"] <= 0:
         raise ConfigError("crm.toml: billing.dso_days: must be a positive number of days")
+    rule = result["case_assignment"]
+    if not isinstance(rule, str) or not (rule in ("round_robin", "salesperson") or
+                                         (rule.startswith("user:") and rule[5:].strip())):
+        raise ConfigError(f"crm.toml: billing.case_assignment: {rule!r}: must be round_robin, salesperson "
+                          "or user:LOGIN")
     return result
 
 

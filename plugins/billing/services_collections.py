@@ -1,0 +1,412 @@
+"""Collection cases worked to the end: assignee, notes, promises to pay, disputes, closing.
+
+A case is the reminder case of one overdue invoice (``billing_reminder_case``, keyed by the
+invoice): the reminder run opens it at the first level sent, a clerk's first action opens it for
+an overdue invoice not reminded yet. One case per invoice, not per customer: each invoice has its
+own due date, level, promise and dispute, and is paid, credited or written off on its own; the
+customer's cases are worked together because they go to one assignee (see :func:`assign_new_cases`)
+and ``crm partner account`` shows them side by side.
+
+States are data (:data:`TRANSITIONS`): ``open`` -> ``promised`` (escalation suspended until the
+promise date) -> ``open`` again when the date has passed (kept or broken, :func:`review_promises`)
+-> ``closed`` (at payment, credit or write-off, by :func:`record_closing`; by hand with a reason).
+A dispute is the invoice's hold (``billing_invoice.hold = 'disputed'``, one fact in one place:
+``crm invoice dispute`` and ``crm collections dispute`` write the same field); the case shows as
+``disputed`` while it lasts and the reminder run skips it, as it skips promised and closed cases.
+Every change is one transaction (the caller's), dated with the business date, and leaves a
+:class:`~plugins.billing.models.CaseEvent` in the case's history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import Date, bindparam, select, text
+
+from core.errors import NotFound, StateError, ValidationError
+from core.models import Partner, User
+from plugins.billing.models import OPEN_STATES, CaseEvent, Invoice, Reminder, ReminderCase
+
+STATES = ("open", "promised", "disputed", "closed")
+#: action -> the states (as shown) it may start from
+TRANSITIONS = {
+    "assign": ("open", "promised", "disputed"),
+    "note": ("open", "promised", "disputed", "closed"),
+    "promise": ("open", "promised"),
+    "dispute": ("open", "promised"),
+    "resume": ("disputed",),
+    "close": ("open", "promised", "disputed"),
+    "reopen": ("closed",),
+}
+
+
+def shown_state(case: ReminderCase, invoice: Invoice) -> str:
+    """The state a person sees: a dispute (the invoice's hold) shows over open and promised."""
+    if case.state != "closed" and invoice.hold == "disputed":
+        return "disputed"
+    return case.state
+
+
+def _check(action: str, case: ReminderCase, invoice: Invoice) -> None:
+    state = shown_state(case, invoice)
+    if state not in TRANSITIONS[action]:
+        allowed = " or ".join(TRANSITIONS[action])
+        raise StateError(f"case {invoice.number} is {state}: {action} needs a case that is {allowed}")
+
+
+def acting_user(session, login: str | None) -> User | None:
+    """The user doing the change (``--user`` / ``CRM_USER``), or None when not said."""
+    from core.services.people import get_user
+
+    return get_user(session, login) if login else None
+
+
+def _event(session, case: ReminderCase, today: dt.date, kind: str, user: User | None, **values) -> CaseEvent:
+    event = CaseEvent(invoice_id=case.invoice_id, event_date=today, kind=kind,
+                      user_id=user.id if user else None, **values)
+    session.add(event)
+    return event
+
+
+def get_case(app, session, ref, *, user: User | None = None, create: bool = True) -> tuple[ReminderCase, Invoice]:
+    """The case of invoice ``ref`` (number or id), locked; opened now for an overdue invoice without one."""
+    from plugins.billing.services_invoices import get_invoice
+
+    invoice = get_invoice(session, ref, lock=app.dialect == "postgresql")
+    query = select(ReminderCase).where(ReminderCase.invoice_id == invoice.id)
+    if app.dialect == "postgresql":
+        query = query.with_for_update()  # two clerks on one case queue up
+    case = session.scalars(query).first()
+    if case is not None:
+        return case, invoice
+    record = f"case {invoice.number or invoice.id}"
+    if not create:
+        raise NotFound(f"{record}: no collection case (see `crm collections list`)")
+    if invoice.kind != "invoice" or invoice.state not in OPEN_STATES:
+        raise StateError(f"{record}: invoice is {invoice.state}, there is nothing to collect")
+    if invoice.due_date is None or app.today <= invoice.due_date:
+        due = invoice.due_date.isoformat() if invoice.due_date else "-"
+        raise StateError(f"{record}: the invoice is not overdue (due {due}); a case opens once it is")
+    case = ReminderCase(invoice_id=invoice.id, partner_id=invoice.partner_id, level=0, opened_on=app.today,
+                        last_reminded_on=app.today, state="open")
+    session.add(case)
+    session.flush()
+    _event(session, case, app.today, "opened", user)
+    assign_new_cases(app, session, app.today, only=invoice.id)
+    session.refresh(case)
+    return case, invoice
+
+
+def assign_case(app, session, ref, login: str, *, user: User | None = None) -> ReminderCase:
+    """Give the case to user ``login``."""
+    from core.services.people import get_user
+
+    case, invoice = get_case(app, session, ref, user=user)
+    _check("assign", case, invoice)
+    assignee = get_user(session, login)
+    if not assignee.active:
+        raise ValidationError(f"user {assignee.login} is not active", record=f"case {invoice.number}", field="user")
+    case.assignee_id = assignee.id
+    _event(session, case, app.today, "assigned", user, assignee_id=assignee.id)
+    session.flush()
+    return case
+
+
+def add_note(app, session, ref, note: str, *, user: User | None = None) -> ReminderCase:
+    """Write a note in the case's history."""
+    case, invoice = get_case(app, session, ref, user=user)
+    _check("note", case, invoice)
+    if not (note or "").strip():
+        raise ValidationError("a note needs a text", record=f"case {invoice.number}", field="text")
+    _event(session, case, app.today, "note", user, text=note.strip())
+    session.flush()
+    return case
+
+
+def promise(app, session, ref, promise_date: dt.date, amount: Decimal | None = None, *,
+            user: User | None = None) -> ReminderCase:
+    """The customer promises to pay ``amount`` (default: all that is open) by ``promise_date``.
+
+    Escalation is suspended until that date included; the first reminder run after it checks the
+    promise (:func:`review_promises`).
+    """
+    case, invoice = get_case(app, session, ref, user=user)
+    _check("promise", case, invoice)
+    record = f"case {invoice.number}"
+    if promise_date < app.today:
+        raise ValidationError(f"{promise_date.isoformat()} is before today ({app.today.isoformat()})",
+                              record=record, field="date")
+    amount = invoice.residual if amount is None else amount
+    if amount <= 0 or amount > invoice.residual:
+        raise ValidationError(f"{amount} promised, {invoice.residual} is open", record=record, field="amount")
+    case.state, case.promise_date, case.promise_amount = "promised", promise_date, amount
+    case.promise_residual = invoice.residual
+    _event(session, case, app.today, "promised", user, promise_date=promise_date, amount=amount)
+    session.flush()
+    return case
+
+
+def dispute(app, session, ref, reason: str, *, user: User | None = None) -> ReminderCase:
+    """The customer disputes the invoice: the invoice is held (no reminder) and a promise is dropped."""
+    from plugins.billing.services_invoices import set_hold
+
+    case, invoice = get_case(app, session, ref, user=user)
+    _check("dispute", case, invoice)
+    set_hold(session, invoice, "disputed", reason)
+    case.state, case.promise_date, case.promise_amount, case.promise_residual = "open", None, None, None
+    _event(session, case, app.today, "disputed", user, text=reason.strip())
+    session.flush()
+    return case
+
+
+def resume(app, session, ref, note: str | None = None, *, user: User | None = None) -> ReminderCase:
+    """The dispute is settled without a credit note: the hold is lifted and reminders resume."""
+    from plugins.billing.services_invoices import set_hold
+
+    case, invoice = get_case(app, session, ref, user=user, create=False)
+    _check("resume", case, invoice)
+    set_hold(session, invoice, None)
+    _event(session, case, app.today, "resumed", user, text=(note or "").strip() or None)
+    session.flush()
+    return case
+
+
+def close_by_hand(app, session, ref, reason: str, *, user: User | None = None) -> ReminderCase:
+    """Close the case with a reason (e.g. handed to a lawyer): no reminder while it stays closed."""
+    case, invoice = get_case(app, session, ref, user=user, create=False)
+    _check("close", case, invoice)
+    if not (reason or "").strip():
+        raise ValidationError("a reason is required", record=f"case {invoice.number}", field="reason")
+    case.closed_on, case.closed_reason = app.today, "manual"
+    record_closing(app, session, case, "manual", user=user, note=reason.strip())
+    return case
+
+
+def reopen(app, session, ref, reason: str | None = None, *, user: User | None = None) -> ReminderCase:
+    """Re-open a case closed by hand whose invoice is still open: reminders resume."""
+    case, invoice = get_case(app, session, ref, user=user, create=False)
+    _check("reopen", case, invoice)
+    if invoice.state not in OPEN_STATES:
+        raise StateError(f"case {invoice.number}: the invoice is {invoice.state}, there is nothing to collect")
+    case.state, case.closed_on, case.closed_reason = "open", None, None
+    _event(session, case, app.today, "reopened", user, text=(reason or "").strip() or None)
+    session.flush()
+    return case
+
+
+def record_closing(app, session, case: ReminderCase, reason: str, *, user: User | None = None,
+                   note: str | None = None) -> None:
+    """The case is closed (``closed_on`` set by the caller): its state, its history, the customer's tasks.
+
+    Called by ``services_payments.close_case`` (payment, credit note, write-off) and by hand. A
+    collection task (the hand-over of a customer's cases) closes with the last of its cases.
+    """
+    kept = case.state == "promised"
+    case.state, case.promise_date, case.promise_amount, case.promise_residual = "closed", None, None, None
+    words = {"paid": "paid in full", "credited": "cancelled by a credit note", "written_off": "written off"}
+    _event(session, case, app.today, "closed", user,
+           text=note or (words.get(reason, reason) + ("; promise kept" if kept and reason == "paid" else "")))
+    session.flush()
+    session.execute(text("""
+        UPDATE billing_collection_task SET state = 'closed'
+        WHERE partner_id = :partner AND state = 'open' AND NOT EXISTS (
+            SELECT 1 FROM billing_reminder_case c
+            WHERE c.partner_id = :partner AND c.state <> 'closed' AND c.handed_over_on IS NOT NULL)"""),
+                    {"partner": case.partner_id})
+
+
+# --- what the reminder run does first and last ------------------------------------------------------
+
+def review_promises(app, session, today: dt.date) -> tuple[int, int]:
+    """Promises whose date has passed (today > promise date): kept or broken, the case open again.
+
+    Kept when the invoice's residual fell by at least the amount promised since the promise.
+    A broken promise is told to the case's assignee and the sales owner (the outbox, once per
+    promise: a dedup key). Set-based; :returns: ``(kept, broken)``.
+    """
+    params = {"today": today}
+    due = "c.state = 'promised' AND c.promise_date < :today"
+    kept = "i.residual <= c.promise_residual - c.promise_amount"
+    session.execute(_dated(f"""
+        INSERT INTO billing_case_event (invoice_id, event_date, kind, promise_date, amount)
+        SELECT c.invoice_id, :today, CASE WHEN {kept} THEN 'promise_kept' ELSE 'promise_broken' END,
+               c.promise_date, c.promise_amount
+        FROM billing_reminder_case c JOIN billing_invoice i ON i.id = c.invoice_id
+        WHERE {due}"""), params)
+    broken = session.execute(_dated(f"""
+        SELECT c.invoice_id, i.number, p.name, c.promise_date, c.promise_amount, i.residual, a.login,
+               COALESCE(i.salesperson_id, p.salesperson_id)
+        FROM billing_reminder_case c JOIN billing_invoice i ON i.id = c.invoice_id
+        JOIN core_partner p ON p.id = c.partner_id LEFT JOIN core_user a ON a.id = c.assignee_id
+        WHERE {due} AND NOT ({kept}) ORDER BY c.invoice_id"""), params).all()
+    counted = session.execute(_dated(f"SELECT COUNT(*) FROM billing_reminder_case c WHERE {due}"), params).scalar()
+    if broken:
+        _tell_broken(app, session, broken)
+    session.execute(_dated("""
+        UPDATE billing_reminder_case SET state = 'open', promise_date = NULL, promise_amount = NULL,
+            promise_residual = NULL
+        WHERE state = 'promised' AND promise_date < :today"""), params)
+    return counted - len(broken), len(broken)
+
+
+def _tell_broken(app, session, rows) -> None:
+    from core.outbox import notification_row, notify_many, resolve_recipients
+    from plugins.billing.formatting import Formatter, as_date, cents
+    from plugins.billing.settings import collections_specs
+
+    fmt = Formatter(app.config.company.locale, app.config.company.currency)
+    owners = {row.id: row.email for row in session.execute(select(User.id, User.email))}
+    messages = []
+    for invoice_id, number, customer, promised_on, amount, residual, assignee, owner_id in rows:
+        promised_on = as_date(promised_on)
+        recipients = resolve_recipients(session, [f"user:{assignee}"]) if assignee else []
+        if owners.get(owner_id) and owners[owner_id] not in recipients:
+            recipients.append(owners[owner_id])
+        recipients = recipients or resolve_recipients(session, collections_specs(app))
+        if not recipients:
+            continue
+        body = (f"{customer} avait promis de payer {fmt.money(cents(amount))} au plus tard le "
+                f"{fmt.date(promised_on)} pour la facture {number}.\n"
+                f"La promesse n'est pas tenue : il reste {fmt.money(cents(residual))} à payer.\n"
+                "Le dossier est rouvert et les relances reprennent.\n")
+        messages.append(notification_row(
+            app, recipients=recipients, subject=f"Promesse de paiement non tenue : facture {number} ({customer})",
+            text=body, related=f"billing_invoice:{invoice_id}",
+            dedup_key=f"billing:promise-broken:{invoice_id}:{promised_on.isoformat()}"))
+    notify_many(app, session, messages)
+
+
+def assign_new_cases(app, session, today: dt.date, *, only: int | None = None) -> int:
+    """Give every open case without an assignee one, by ``[billing] case_assignment`` (set-based).
+
+    - ``round_robin``: the active users of role ``collections`` in login order, one customer after
+      the other (a customer's cases stay with whoever already works one of them);
+    - ``salesperson``: the invoice's salesperson, else the customer's;
+    - ``user:LOGIN``: always that user.
+
+    Each assignment is an ``assigned`` event of the case's history. :returns: how many.
+    """
+    from core.services.people import get_user
+    from plugins.billing.settings import settings
+
+    rule = settings(app)["case_assignment"]
+    params = {"today": today, "only": only}
+    if rule == "salesperson":
+        chosen = "COALESCE(i.salesperson_id, p.salesperson_id)"
+    elif rule.startswith("user:"):
+        params["fixed"] = get_user(session, rule[5:]).id
+        chosen = ":fixed"
+    else:
+        team = session.scalars(select(User.id).where(User.role == "collections", User.active.is_(True))
+                               .order_by(User.login)).all()
+        if not team:
+            return 0
+        params["offset"] = session.execute(text("SELECT COUNT(DISTINCT partner_id) FROM billing_reminder_case "
+                                                "WHERE assignee_id IS NOT NULL")).scalar()
+        turns = " ".join(f"WHEN {n} THEN {user_id}" for n, user_id in enumerate(team))
+        chosen = f"COALESCE(k.assignee_id, CASE (:offset + f.turn - 1) % {len(team)} {turns} END)"
+    restrict = "AND n.invoice_id = :only" if only is not None else ""
+    written = session.execute(_dated(f"""
+        INSERT INTO billing_case_event (invoice_id, event_date, kind, assignee_id, text)
+        SELECT invoice_id, :today, 'assigned', chosen, :rule FROM (
+            SELECT n.invoice_id, {chosen} AS chosen
+            FROM billing_reminder_case n
+            JOIN billing_invoice i ON i.id = n.invoice_id JOIN core_partner p ON p.id = n.partner_id
+            LEFT JOIN (SELECT partner_id, MAX(assignee_id) AS assignee_id FROM billing_reminder_case
+                       WHERE assignee_id IS NOT NULL AND state <> 'closed' GROUP BY partner_id) k
+                   ON k.partner_id = n.partner_id
+            LEFT JOIN (SELECT partner_id, dense_rank() OVER (ORDER BY partner_id) AS turn
+                       FROM (SELECT DISTINCT c.partner_id FROM billing_reminder_case c
+                             WHERE c.assignee_id IS NULL AND c.state <> 'closed' AND NOT EXISTS (
+                                 SELECT 1 FROM billing_reminder_case o WHERE o.partner_id = c.partner_id
+                                 AND o.assignee_id IS NOT NULL AND o.state <> 'closed')) x) f
+                   ON f.partner_id = n.partner_id
+            WHERE n.assignee_id IS NULL AND n.state <> 'closed' {restrict}) y
+        WHERE chosen IS NOT NULL"""), {**params, "rule": f"rule {rule}"}).rowcount
+    if written:
+        session.execute(text(f"""
+            UPDATE billing_reminder_case SET assignee_id = (
+                SELECT e.assignee_id FROM billing_case_event e
+                WHERE e.invoice_id = billing_reminder_case.invoice_id AND e.kind = 'assigned'
+                ORDER BY e.id DESC LIMIT 1)
+            WHERE assignee_id IS NULL AND state <> 'closed'
+              AND EXISTS (SELECT 1 FROM billing_case_event e WHERE e.invoice_id = billing_reminder_case.invoice_id
+                          AND e.kind = 'assigned') {restrict.replace('n.', '')}"""), params)
+    return written
+
+
+def _dated(statement: str):
+    return text(statement).bindparams(bindparam("today", type_=Date))
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+def list_cases(app, session, *, state: str | None = None, assignee: str | None = None) -> list[dict]:
+    """The cases (all but closed ones unless ``state``), oldest due first; ``assignee`` a login."""
+    from core.services.people import get_user
+
+    assignee_user = User.__table__.alias("assignee")
+    query = (select(ReminderCase, Invoice, Partner.name, assignee_user.c.login)
+             .join(Invoice, Invoice.id == ReminderCase.invoice_id).join(Partner, Partner.id == ReminderCase.partner_id)
+             .outerjoin(assignee_user, assignee_user.c.id == ReminderCase.assignee_id)
+             .order_by(Invoice.due_date, Invoice.id))
+    disputed = Invoice.hold == "disputed"
+    if state is None:
+        query = query.where(ReminderCase.state != "closed")
+    elif state == "disputed":
+        query = query.where(ReminderCase.state != "closed", disputed)
+    elif state == "closed":
+        query = query.where(ReminderCase.state == "closed")
+    elif state in ("open", "promised"):
+        query = query.where(ReminderCase.state == state, (Invoice.hold.is_(None)) | (Invoice.hold != "disputed"))
+    else:
+        raise ValidationError(f"{state!r}: must be one of {', '.join(STATES)}", record="collections", field="state")
+    if assignee is not None:
+        query = query.where(ReminderCase.assignee_id == get_user(session, assignee).id)
+    return [case_dict(app, case, invoice, name, login) for case, invoice, name, login in session.execute(query)]
+
+
+def case_dict(app, case: ReminderCase, invoice: Invoice, customer: str, assignee: str | None) -> dict:
+    due = invoice.due_date
+    late = (app.today - due).days if due and case.state != "closed" and app.today > due else 0
+    return {"case": invoice.number, "invoice_id": invoice.id, "customer": customer, "customer_id": case.partner_id,
+            "state": shown_state(case, invoice), "assignee": assignee, "level": case.level,
+            "due_date": due.isoformat() if due else None, "days_late": late, "total": str(invoice.total),
+            "residual": str(invoice.residual), "hold": invoice.hold, "hold_reason": invoice.hold_reason,
+            "promise_date": case.promise_date.isoformat() if case.promise_date else None,
+            "promise_amount": None if case.promise_amount is None else str(case.promise_amount),
+            "opened_on": case.opened_on.isoformat(), "handed_over_on": _iso(case.handed_over_on),
+            "closed_on": _iso(case.closed_on), "closed_reason": case.closed_reason}
+
+
+def show_case(app, session, ref) -> dict:
+    """One case with its whole history: the reminders sent and every event, oldest first."""
+    case, invoice = get_case(app, session, ref, create=False)
+    logins = dict(session.execute(select(User.id, User.login)).all())
+    data = case_dict(app, case, invoice, invoice.partner.name, logins.get(case.assignee_id))
+    history = [(r.run_date, 2, r.id, {"date": r.run_date.isoformat(), "kind": f"reminder_{r.status}",
+                                      "level": r.level, "amount": str(r.amount_open), "user": None,
+                                      "text": None})
+               for r in session.scalars(select(Reminder).where(Reminder.invoice_id == invoice.id))]
+    events = session.scalars(select(CaseEvent).where(CaseEvent.invoice_id == invoice.id)).all()
+    if not any(e.kind == "opened" for e in events):
+        history.append((case.opened_on, -1, 0, {"date": case.opened_on.isoformat(), "kind": "opened", "user": None,
+                                                "text": "by the reminder run"}))
+    for e in events:
+        entry = {"date": e.event_date.isoformat(), "kind": e.kind, "user": logins.get(e.user_id), "text": e.text}
+        if e.assignee_id:
+            entry["assignee"] = logins.get(e.assignee_id)
+        if e.promise_date:
+            entry["promise_date"] = e.promise_date.isoformat()
+        if e.amount is not None:
+            entry["amount"] = str(e.amount)
+        history.append((e.event_date, 1, e.id, entry))
+    # on one day: the opening, the people's and payments' events, then what the run sent
+    data["history"] = [entry for *_, entry in sorted(history, key=lambda h: h[:3])]
+    return data
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
