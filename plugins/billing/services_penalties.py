@@ -78,6 +78,7 @@ def formal_notice_level(session) -> int | None:
 
 def invoice_penalties(app, session, invoice: Invoice) -> Penalty:
     """Issue the penalty invoice of ``invoice`` (see the module docstring), in the caller's transaction."""
+    from core.services.orders import compute_totals
     from plugins.billing.services_invoices import _new_invoice, post_invoice
     from plugins.billing.services_rates import RateTable
     from plugins.billing.services_terms import get_term
@@ -120,6 +121,7 @@ def invoice_penalties(app, session, invoice: Invoice) -> Penalty:
             sequence=len(note.lines) + 1, quantity=Decimal(1), unit_price=indemnity, vat_rate=Decimal(0),
             discount=Decimal(0), description=f"Indemnité forfaitaire pour frais de recouvrement, facture "
                                              f"{invoice.number}"))
+    compute_totals(note)
     session.add(note)
     session.flush()
     post_invoice(app, session, note, series=SERIES)
