@@ -340,6 +340,36 @@ def plan_sections(app, session, period):
 
 
 @hookspec
+def partner_account(app, session, partner):
+    """Contribute this module's part of a customer's account (``crm partner account``, ``crm partner statement``).
+
+    Called once per command, inside its read-only transaction (nothing is written), with the
+    business date as ``app.today``. A module that is disabled is not called, so its part is simply
+    not there: billing gives the money (balance, credit, open invoices with days late and reminder
+    level, payments and their allocation, open collection cases and promises, average days to
+    pay), the funnel gives the deals in progress and the activities.
+
+    :param partner: the :class:`core.models.Partner`, found by :func:`core.services.partners.get_partner`.
+    :returns: a :class:`core.services.partners.AccountSection` (or None when the module has nothing
+        on this partner). Sections are shown in ascending ``order``; their ``data`` (JSON-ready:
+        amounts as decimal strings, dates as ISO text) forms ``sections.<key>`` of the JSON;
+        ``summary`` (label, value) pairs and ``tables`` (title, rows, columns) are what the terminal
+        shows. ``documents`` names the document kinds the section offers for the partner
+        (``{"statement": "billing.statement"}``): ``crm partner statement`` prints the one named
+        ``statement``, rendered with the reference ``"<partner id>:<from>:<to>"``.
+
+    Example::
+
+        @hookimpl
+        def partner_account(app, session, partner):
+            held = session.get(Hold, partner.id)
+            return AccountSection(key="holds", title="Credit hold", order=70,
+                                  data={"on_hold": held is not None},
+                                  summary=[("on hold", "yes" if held else "no")])
+    """
+
+
+@hookspec
 def expected_demand(app, session, start, end):
     """The product quantities the sales pipeline expects to sell between two dates.
 

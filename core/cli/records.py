@@ -63,7 +63,7 @@ def partner_add(state, name, allow_duplicate, as_json, **values):
 @click.option("--supplier/--no-supplier", "is_supplier", default=None, help="Is a supplier.")
 @pass_state
 def partner_edit(state, ref, **values):
-    """Change fields of partner REF (id or exact name)."""
+    """Change fields of partner REF (id, name, a part of the name or SIREN)."""
     from core.services.partners import get_partner, update_partner
 
     app = state.app
@@ -115,7 +115,7 @@ def partner_list(state, role, search, limit, as_json):
 @json_option
 @pass_state
 def partner_show(state, ref, as_json):
-    """Show partner REF (id or exact name) with its contacts."""
+    """Show partner REF (id, name, a part of the name or SIREN) with its contacts."""
     from core.services.partners import get_partner, partner_dict
 
     with state.app.transaction() as session:
@@ -130,6 +130,103 @@ def partner_show(state, ref, as_json):
                  ("postal_code", "Postal code"), ("city", "City"), ("country", "Country"), ("siren", "SIREN"),
                  ("siret", "SIRET"), ("vat_number", "VAT number"), ("salesperson", "Salesperson"),
                  ("contacts", "Contacts")])
+
+
+@partner.command("account")
+@click.argument("ref", metavar="CUSTOMER")
+@json_option
+@pass_state
+def partner_account(state, ref, as_json):
+    """The account of CUSTOMER (id, name, part of the name or SIREN): one section per enabled module.
+
+    Billing: balance, credit, open invoices with days late and reminder level, payments and their
+    allocation, open collection cases and promises, average days to pay. Funnel: deals in
+    progress and activities.
+    """
+    from core.services.partners import account_dict, account_sections, get_partner
+
+    app = state.app
+    with app.transaction() as session:
+        partner = get_partner(session, ref)
+        sections = account_sections(app, session, partner)
+        data = account_dict(app, partner, sections)
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"{data['partner']['name']} (partner {data['partner']['id']}) on {data['as_of']}")
+    if not sections:
+        click.echo("no enabled module keeps an account for this partner")
+    for section in sections:
+        click.echo(f"\n== {section.title} ==")
+        if section.summary:
+            emit_record(dict(section.summary), [(label, label) for label, _ in section.summary])
+        for title, rows, columns in section.tables:
+            click.echo(f"\n{title}:")
+            emit_table(rows, columns, empty="  none")
+
+
+@partner.command("statement")
+@click.argument("ref", metavar="CUSTOMER")
+@click.option("--from", "start", default=None, metavar="YYYY-MM-DD", help="First day (default: 1 January).")
+@click.option("--to", "end", default=None, metavar="YYYY-MM-DD", help="Last day (default: --today).")
+@click.option("--pdf", "output", type=click.Path(dir_okay=True, writable=True), default=None,
+              help="Write the PDF there (a file or a folder; default: its name in the current folder).")
+@click.option("--send", is_flag=True, help="E-mail it to the customer (an outbox message with the PDF attached).")
+@click.option("--locale", type=click.Choice(["fr_FR", "en_GB", "en_US"]), default=None,
+              help="Language (default: [company] locale).")
+@pass_state
+def partner_statement(state, ref, start, end, output, send, locale):
+    """The statement of account ("relevé de compte") of CUSTOMER for a period, as a PDF.
+
+    Opening balance, invoices, payments, credit notes, closing balance and what is overdue at the
+    period's end. Offered by the module that keeps the customer's money (billing).
+    """
+    from core.documents import render, save
+    from core.errors import CrmError, ValidationError
+    from core.outbox import DocumentAttachment, notify
+    from core.services.partners import account_sections, get_partner
+
+    app = state.app
+    start, end = _day(start, "--from") if start else app.today.replace(month=1, day=1), \
+        _day(end, "--to") if end else app.today
+    if end < start:
+        raise ValidationError(f"{end.isoformat()} is before {start.isoformat()}", record="statement", field="to")
+    with app.transaction() as session:
+        partner = get_partner(session, ref)
+        kinds = [s.documents["statement"] for s in account_sections(app, session, partner) if "statement" in s.documents]
+        if not kinds:
+            raise CrmError(f"partner {partner.name}: no enabled module offers a statement of account")
+        document_ref = f"{partner.id}:{start.isoformat()}:{end.isoformat()}"
+        document = render(app, session, kinds[0], document_ref, locale=locale)
+        if send:
+            if not partner.email:
+                raise ValidationError("has no e-mail address to send the statement to", record=f"partner {partner.name}",
+                                      field="email")
+            notify(app, session, recipients=[partner.email], subject=document.title,
+                   text=_statement_text(app, locale, start, end),
+                   attachments=[DocumentAttachment(kinds[0], document_ref)], related=f"core_partner:{partner.id}",
+                   dedup_key=f"core:statement:{document_ref}:{app.today.isoformat()}")
+    if send:
+        click.echo(f"statement of {partner.name} ({start.isoformat()} to {end.isoformat()}) queued for {partner.email}")
+    if output or not send:
+        click.echo(str(save(app, document, output=output)))
+
+
+def _day(value: str, option: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option) from None
+
+
+def _statement_text(app, locale, start, end) -> str:
+    if (locale or app.config.company.locale).startswith("fr"):
+        return (f"Bonjour,\n\nVeuillez trouver ci-joint votre relevé de compte du {start.isoformat()} au "
+                f"{end.isoformat()}.\n\nCordialement,\n{app.config.company.name}\n")
+    return (f"Hello,\n\nPlease find attached your statement of account from {start.isoformat()} to "
+            f"{end.isoformat()}.\n\nKind regards,\n{app.config.company.name}\n")
 
 
 PRODUCT_COLUMNS = [("sku", "SKU"), ("name", "Name"), ("unit", "Unit"), ("list_price", "Price"),

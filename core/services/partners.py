@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from sqlalchemy import func, or_, select
 
 from core.errors import NotFound, ValidationError
@@ -13,21 +15,62 @@ EDITABLE = tuple(f for f in PartnerSchema().fields if f != "salesperson")
 
 
 def get_partner(session, ref) -> Partner:
-    """A partner by id or by exact name (case-insensitive); an ambiguous name is refused."""
+    """The partner ``ref`` names: every command that takes a partner finds it here.
+
+    In order: an id (digits), a SIREN (9 digits, spaces allowed), the exact name, the name without
+    regard to case or accents, then a part of the name (case- and accent-insensitive) that only
+    one partner's name contains. Several matches are refused, listing them ("martin matches 3
+    partners: 12 Martin SARL, 40 Martin & Fils, ...") so the operator can pick the id.
+    """
     text = str(ref).strip()
-    if text.isdigit():
-        partner = session.get(Partner, int(text))
+    if not text:
+        raise NotFound("partner '': give an id, a name or a SIREN")
+    digits = text.replace(" ", "")
+    if digits.isdigit():
+        partner = session.get(Partner, int(digits)) if text.isdigit() else None
+        if partner is None and len(digits) == 9:
+            _one(text, session.scalars(select(Partner).where(Partner.siren == digits).order_by(Partner.id)).all())
+            partner = session.scalars(select(Partner).where(Partner.siren == digits)).first()
         if partner is None:
-            raise NotFound(f"partner {text}: no such partner")
+            raise NotFound(f"partner {text}: no such partner (no id{' or SIREN' if len(digits) == 9 else ''} {digits})")
         return partner
-    # The exact name first: SQLite's lower() folds only ASCII, so "Établissements X" must match as typed.
-    found = session.scalars(select(Partner).where(Partner.name == text).limit(2)).all() or \
-        session.scalars(select(Partner).where(func.lower(Partner.name) == text.lower()).limit(2)).all()
+    exact = session.scalars(select(Partner).where(Partner.name == text).order_by(Partner.id)).all()
+    if exact:
+        return _one(text, exact)
+    # SQLite's lower() folds only ASCII: the names are folded here (few rows: id and name only)
+    wanted = fold(text)
+    names = sorted(session.execute(select(Partner.id, Partner.name)).all(), key=lambda row: (fold(row[1]), row[0]))
+    same = [partner_id for partner_id, name in names if fold(name) == wanted]
+    found = same or [partner_id for partner_id, name in names if wanted in fold(name)]
     if not found:
         raise NotFound(f"partner {text!r}: no such partner")
+    if len(found) == 1:
+        return session.get(Partner, found[0])
+    shown = set(found[:MATCHES_SHOWN])
+    raise _ambiguous(text, len(found), [(pid, name) for pid, name in names if pid in shown])
+
+
+MATCHES_SHOWN = 10
+
+
+def fold(text: str) -> str:
+    """A name as it is matched: accents removed, case folded, blanks made single spaces."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text)
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
+
+
+def _one(text: str, found: list) -> Partner | None:
     if len(found) > 1:
-        raise ValidationError("several partners have this name; use the id", record=f"partner {text!r}")
-    return found[0]
+        raise _ambiguous(text, len(found), [(p.id, p.name) for p in found])
+    return found[0] if found else None
+
+
+def _ambiguous(text: str, count: int, shown: list[tuple[int, str]]) -> ValidationError:
+    listed = ", ".join(f"{pid} {name}" for pid, name in shown[:MATCHES_SHOWN])
+    more = ", ..." if count > len(shown[:MATCHES_SHOWN]) else ""
+    return ValidationError(f"{text} matches {count} partners: {listed}{more} (use the id)")
 
 
 def find_duplicate(session, data: dict) -> Partner | None:
@@ -134,3 +177,45 @@ def partner_dict(partner: Partner) -> dict:
                      for c in partner.contacts],
         "created_at": partner.created_at.isoformat() if partner.created_at else None,
     }
+
+
+# --- the customer's account: one section per module (hook ``partner_account``) ---------------------
+
+@dataclass
+class AccountSection:
+    """One module's part of a partner's account (see the ``partner_account`` hook).
+
+    :param key: stable name, the section's key in the JSON (``"billing"``).
+    :param title: what the terminal shows above it.
+    :param data: the figures, JSON-ready.
+    :param summary: ``(label, value)`` pairs for the terminal.
+    :param tables: ``(title, rows, columns)`` for the terminal, ``columns`` as ``[(key, header)]``.
+    :param documents: document kinds offered for the partner, by role (``{"statement": "billing.statement"}``).
+    """
+
+    key: str
+    title: str
+    data: dict
+    order: int = 50
+    summary: list[tuple[str, str]] = field(default_factory=list)
+    tables: list[tuple[str, list[dict], list[tuple[str, str]]]] = field(default_factory=list)
+    documents: dict[str, str] = field(default_factory=dict)
+
+
+def account_sections(app, session, partner: Partner) -> list[AccountSection]:
+    """Every enabled module's section of ``partner``'s account, in ``order``."""
+    from core.errors import ModuleError
+
+    found = []
+    for result in app.call("partner_account", app=app, session=session, partner=partner):
+        for section in result if isinstance(result, list) else [result]:
+            if not isinstance(section, AccountSection):
+                raise ModuleError(f"partner_account returned {section!r}, not an AccountSection")
+            found.append(section)
+    return sorted(found, key=lambda s: (s.order, s.key))
+
+
+def account_dict(app, partner: Partner, sections: list[AccountSection]) -> dict:
+    """The stable JSON of ``crm partner account``."""
+    return {"partner": {"id": partner.id, "name": partner.name, "siren": partner.siren, "email": partner.email},
+            "as_of": app.today.isoformat(), "sections": {s.key: s.data for s in sections}}

@@ -97,7 +97,9 @@ def register_channels(register):
 def register_documents(register):
     from plugins.billing.documents import document_kinds
 
-    for kind in document_kinds():
+    from plugins.billing.services_account import statement_kind
+
+    for kind in document_kinds() + [statement_kind()]:
         register(kind)
 
 
@@ -113,3 +115,11 @@ def plan_sections(app, session, period):
     from plugins.billing.sections import plan_section
 
     return plan_section(app, session, period)
+
+
+@hookimpl
+def partner_account(app, session, partner):
+    """Money: balance, credit, open invoices, payments, collection cases and promises, days to pay."""
+    from plugins.billing.services_account import account_section
+
+    return account_section(app, session, partner)

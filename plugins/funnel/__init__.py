@@ -82,3 +82,11 @@ def expected_demand(app, session, start, end):
     from plugins.funnel.sections import expected_demand
 
     return expected_demand(app, session, start, end)
+
+
+@hookimpl
+def partner_account(app, session, partner):
+    """Deals in progress and activities of the customer (``crm partner account``)."""
+    from plugins.funnel.account import account_section
+
+    return account_section(app, session, partner)

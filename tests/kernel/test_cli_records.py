@@ -217,7 +217,7 @@ def test_an_ambiguous_name_asks_for_the_id(crm):
     first = crm("partner", "add", "Dupont", "--json").json["id"]
     crm("partner", "add", "Dupont", "--allow-duplicate")
     result = crm("partner", "show", "dupont", expect=1)
-    assert one_line(result.stderr) == "error: partner 'dupont': several partners have this name; use the id"
+    assert one_line(result.stderr) == f"error: dupont matches 2 partners: {first} Dupont, {first + 1} Dupont (use the id)"
     assert crm("partner", "show", str(first), "--json").json["id"] == first
 
 
