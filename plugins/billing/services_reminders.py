@@ -79,7 +79,7 @@ class RunReport:
 
 def run_reminders(app, session, today: dt.date | None = None, *, collect: bool = False) -> RunReport:
     """Run the reminders for ``today`` (default ``app.today``) in ``session``'s transaction."""
-    from plugins.billing.services_collections import assign_new_cases, review_promises
+    from plugins.billing.services_collections_run import assign_new_cases, review_promises
 
     today = today or app.today
     report = RunReport(today)
