@@ -88,6 +88,9 @@ def test_assign_and_note_are_kept_in_the_history_with_who_and_when(books, crm, m
         {"date": "2026-02-09", "kind": "assigned", "user": "cora", "text": None, "assignee": "bob"},
         {"date": "2026-02-10", "kind": "note", "user": "bob", "text": "Called the accountant, invoice received"}]
     assert "no such user" in crm("collections", "assign", number, "nobody", expect=1).stderr
+    shown = crm("collections", "show", number).stdout
+    assert "2026-02-10  note (bob)    Called the accountant, invoice received" in shown
+    assert "bob" in crm("collections", "list").stdout
 
 
 def test_a_promise_suspends_escalation_until_its_date_then_a_broken_one_reopens_and_notifies(books, crm):

@@ -233,7 +233,7 @@ def test_every_hook_is_called_with_all_its_arguments(workspace, fakes):
     from core.reports import build, make_period
     from core.services.catalog import create_product
     from core.services.orders import cancel_order, confirm_order, create_order, deliver_order
-    from core.services.partners import create_partner, update_partner
+    from core.services.partners import account_sections, create_partner, get_partner, update_partner
 
     fk_recorder.CALLS.clear()
     with open(workspace.config_path, "a", encoding="utf-8") as handle:
@@ -261,6 +261,7 @@ def test_every_hook_is_called_with_all_its_arguments(workspace, fakes):
         period = make_period(session, dt.date(2027, 1, 1), dt.date(2027, 3, 31), app.today)
         build(app, "report_sections", period, session)
         build(app, "plan_sections", period, session)
+        account_sections(app, session, get_partner(session, "Dupont SA"))
 
     expected = {f.__name__: set(inspect.signature(f).parameters) for f in spec_functions()}
     assert fk_recorder.CALLS == expected

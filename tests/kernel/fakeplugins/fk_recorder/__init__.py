@@ -92,3 +92,8 @@ def plan_sections(app, session, period):
 def expected_demand(app, session, start, end):
     _seen("expected_demand", app=app, session=session, start=start, end=end)
     return []
+
+
+@hookimpl
+def partner_account(app, session, partner):
+    _seen("partner_account", app=app, session=session, partner=partner)
