@@ -49,15 +49,19 @@ def register_template_dirs():
 @hookimpl
 def register_jobs(register):
     from core.jobs import Job
+    from plugins.funnel.accuracy import snapshot_job
     from plugins.funnel.activities import overdue_job
 
     register(Job(name="funnel.overdue_activities", run=overdue_job,
                  summary="tell each owner about their overdue activities (one message per owner per day)"))
+    register(Job(name="funnel.forecast_snapshot", run=snapshot_job,
+                 summary="snapshot the forecast of the open months and quarters, once a week (forecast accuracy)"))
 
 
 @hookimpl
 def install(app, session):
-    """Seed the default pipeline (New, Qualified, Proposal, Negotiation, Won, Lost) once."""
+    """Seed the default pipeline once (New, Qualified, Proposal, Negotiation, Won, Lost; in French for a
+    French company: Nouveau, Qualifié, Proposition, Négociation, Gagné, Perdu)."""
     from plugins.funnel.pipelines import ensure_default_pipeline
 
     ensure_default_pipeline(app, session)

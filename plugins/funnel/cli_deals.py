@@ -225,13 +225,15 @@ def pipeline_list(state, as_json):
         return
     for row in rows:
         click.echo(f"{row['name']}{' (default)' if row['default'] else ''}: " + ", ".join(
-            f"{s['name']} {s['probability']}% [{s['deals']}]" for s in row["stages"]))
+            f"{s['name']} {s['probability']}% [{s['deals']}]" + (" (archived)" if s["archived"] else "")
+            for s in row["stages"]))
 
 
 @pipeline.command("add")
 @click.argument("name")
 @click.option("--stages", required=True, metavar="NAME:PROB,...",
-              help="Open stages in order with their default probability; Won and Lost are added.")
+              help="Stages in order with their default probability. End with WON:100,LOST:0 to name the won and "
+                   "lost stages (Gagné:100,Perdu:0); otherwise they are added in the company's language.")
 @click.option("--default", "make_default", is_flag=True, help="Make it the default pipeline.")
 @pass_state
 def pipeline_add(state, name, stages, make_default):
@@ -240,7 +242,7 @@ def pipeline_add(state, name, stages, make_default):
 
     app = state.app
     with app.transaction() as session:
-        created = create_pipeline(session, name, parse_stages(stages))
+        created = create_pipeline(session, name, parse_stages(stages), locale=app.config.company.locale)
         if make_default:
             set_default(session, created)
     click.echo(f"pipeline {name}: created")
@@ -259,3 +261,70 @@ def pipeline_probability(state, name, stage, probability):
     with app.transaction() as session:
         set_probability(session, get_pipeline(session, name), stage, probability)
     click.echo(f"pipeline {name}: {stage} at {probability}%")
+
+
+@pipeline.group("stage")
+def pipeline_stage():
+    """Rename, reorder, archive or restore a stage (the deals' history is kept)."""
+
+
+@pipeline_stage.command("rename")
+@click.argument("name")
+@click.argument("stage")
+@click.argument("new_name")
+@pass_state
+def stage_rename(state, name, stage, new_name):
+    """Rename STAGE of pipeline NAME to NEW_NAME (past moves show the new name)."""
+    from plugins.funnel.pipelines import get_pipeline
+    from plugins.funnel.stages import rename_stage
+
+    app = state.app
+    with app.transaction() as session:
+        rename_stage(session, get_pipeline(session, name), stage, new_name)
+    click.echo(f"pipeline {name}: stage {stage} renamed {new_name}")
+
+
+@pipeline_stage.command("move")
+@click.argument("name")
+@click.argument("stage")
+@click.argument("position", type=click.IntRange(min=1))
+@pass_state
+def stage_move(state, name, stage, position):
+    """Put open STAGE of pipeline NAME at POSITION (1 = first); Won and Lost stay last."""
+    from plugins.funnel.pipelines import get_pipeline
+    from plugins.funnel.stages import move_stage
+
+    app = state.app
+    with app.transaction() as session:
+        move_stage(session, get_pipeline(session, name), stage, position)
+    click.echo(f"pipeline {name}: stage {stage} at position {position}")
+
+
+@pipeline_stage.command("archive")
+@click.argument("name")
+@click.argument("stage")
+@pass_state
+def stage_archive(state, name, stage):
+    """Archive STAGE of pipeline NAME: its deals keep their history, no deal can be moved into it."""
+    from plugins.funnel.pipelines import get_pipeline
+    from plugins.funnel.stages import archive_stage
+
+    app = state.app
+    with app.transaction() as session:
+        archive_stage(session, get_pipeline(session, name), stage)
+    click.echo(f"pipeline {name}: stage {stage} archived")
+
+
+@pipeline_stage.command("restore")
+@click.argument("name")
+@click.argument("stage")
+@pass_state
+def stage_restore(state, name, stage):
+    """Take archived STAGE of pipeline NAME back into use."""
+    from plugins.funnel.pipelines import get_pipeline
+    from plugins.funnel.stages import restore_stage
+
+    app = state.app
+    with app.transaction() as session:
+        restore_stage(session, get_pipeline(session, name), stage)
+    click.echo(f"pipeline {name}: stage {stage} restored")

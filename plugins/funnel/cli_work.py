@@ -89,7 +89,8 @@ def target():
 @target.command("set")
 @click.option("--user", "user", default=None, help="User's login.")
 @click.option("--team", default=None, help="Team name.")
-@click.option("--period", required=True, help="2026 (year), 2026-Q4 (quarter) or 2026-11 (month).")
+@click.option("--period", required=True, help="2026 (year), 2027-H1 (half), 2026-Q4 (quarter), 2026-11 (month), "
+              "2026-W49 (ISO week) or 2026-11-03..2026-11-20 (any range of days).")
 @click.option("--revenue", required=True, help="Revenue target (excl. VAT).")
 @click.option("--activities", default=None, help="Number of activities to complete.")
 @json_option
@@ -193,6 +194,38 @@ def funnel_report_command(state, start, end, team, owner, pipeline, html_path, l
         click.echo(f"HTML report written to {html_path}")
 
 
+@funnel.command("learn")
+@click.option("--pipeline", default=None, help="Pipeline (default: the default one).")
+@json_option
+@pass_state
+def funnel_learn(state, pipeline, as_json):
+    """Probabilities learned from the deals closed in the last months, beside the configured ones.
+
+    Per open stage: the closed deals that were in it (sample), how many were won, the learned
+    probability, the configured one, which one the learned forecast uses (below the minimum
+    sample: the configured one) and the median days from entering the stage to winning. Then
+    the same per lead source, team and amount band. Settings: [funnel] learn_months,
+    learn_min_sample, learn_amount_bands in crm.toml.
+    """
+    from plugins.funnel.learning import learn
+    from plugins.funnel.pipelines import get_pipeline
+
+    app = state.app
+    with app.transaction() as session:
+        data = learn(app, session, get_pipeline(session, pipeline))
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"Pipeline {data['pipeline']}: deals closed from {data['from']} to {data['to']} "
+               f"(minimum sample {data['minimum_sample']})")
+    columns = [("sample", "Closed"), ("won", "Won"), ("learned", "Learned %"), ("configured", "Configured %"),
+               ("probability", "Used %"), ("basis", "Basis")]
+    emit_table(data["stages"], [("stage", "Stage"), *columns, ("days_to_close", "Days to close")])
+    for dimension, title in (("source", "Source"), ("team", "Team"), ("amount", "Amount")):
+        if data["segments"][dimension]:
+            emit_table(data["segments"][dimension], [("stage", "Stage"), (dimension, title), *columns])
+
+
 def print_report(data: dict) -> None:
     click.echo(f"Funnel {data['pipeline']} from {data['from']} to {data['to']}"
                + (f", owner {data['owner']}" if data["owner"] else "") + (f", team {data['team']}" if data["team"] else ""))
@@ -211,8 +244,11 @@ def print_report(data: dict) -> None:
                                      ("coverage", "Coverage %")])
 
 
-@click.command("forecast")
+@click.group("forecast", invoke_without_command=True)
 @click.option("--period", type=click.Choice(["month", "quarter", "year"]), default="month", show_default=True)
+@click.option("--method", type=click.Choice(["configured", "learned"]), default="configured", show_default=True,
+              help="configured: each deal's probability (override, else its stage's); learned: the stage's "
+                   "probability learned from closed deals (crm funnel learn).")
 @click.option("--from", "start", default=None, callback=_date, metavar="YYYY-MM-DD", help="Expected close from.")
 @click.option("--to", "end", default=None, callback=_date, metavar="YYYY-MM-DD", help="Expected close until.")
 @click.option("--team", default=None)
@@ -220,14 +256,51 @@ def print_report(data: dict) -> None:
 @click.option("--pipeline", default=None)
 @json_option
 @pass_state
-def forecast(state, period, start, end, team, owner, pipeline, as_json):
-    """Weighted expected revenue of the open deals by expected close month (or quarter, year)."""
+@click.pass_context
+def forecast(ctx, state, period, method, start, end, team, owner, pipeline, as_json):
+    """Weighted expected revenue of the open deals by expected close month (or quarter, year).
+
+    `crm forecast accuracy` compares the weekly snapshots of past periods with what was won.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from plugins.funnel.learning import stage_probabilities
     from plugins.funnel.reports import forecast as compute
 
     app = state.app
     with app.transaction() as session:
-        rows = compute(app, session, _scope(app, session, start, end, team, owner, pipeline, default_year=False),
-                       period=period)
+        scope = _scope(app, session, start, end, team, owner, pipeline, default_year=False)
+        probabilities = stage_probabilities(app, session, scope.pipeline) if method == "learned" else None
+        rows = [{**row, "method": method} for row in compute(app, session, scope, period=period,
+                                                              probabilities=probabilities)]
     emit_json(rows) if as_json else emit_table(rows, [("period", "Period"), ("count", "Deals"), ("value", "Value"),
-                                                      ("weighted_value", "Weighted"), ("overdue", "Past")],
-                                               empty="no open deals")
+                                                      ("weighted_value", "Weighted"), ("method", "Method"),
+                                                      ("overdue", "Past")], empty="no open deals")
+
+
+@forecast.command("accuracy")
+@click.option("--period", "period_text", required=True, metavar="2026-Q4|2026-11",
+              help="A month or quarter that is over.")
+@json_option
+@pass_state
+def forecast_accuracy(state, period_text, as_json):
+    """Compare each weekly snapshot of a past period's forecast with what was won.
+
+    Per method (configured, learned) and salesperson or team: the number of weekly snapshots,
+    what was won, the bias (mean of forecast - won: positive means over-forecast) and the mean
+    absolute error (also as a percentage of what was won). Snapshots are taken by the job
+    funnel.forecast_snapshot (crm jobs run).
+    """
+    from plugins.funnel.accuracy import accuracy
+
+    app = state.app
+    with app.transaction() as session:
+        data = accuracy(app, session, period_text)
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"Forecast accuracy for {data['period']} ({data['from']} to {data['to']})")
+    emit_table(data["rows"], [("method", "Method"), ("user", "Salesperson"), ("team", "Team"),
+                              ("snapshots", "Weeks"), ("actual", "Won"), ("bias", "Bias"),
+                              ("absolute_error", "Abs. error"), ("absolute_error_percent", "Abs. error %")],
+               empty="no snapshot of this period (the job funnel.forecast_snapshot takes them weekly)")

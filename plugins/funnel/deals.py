@@ -25,7 +25,7 @@ from core.services.partners import get_partner
 from core.services.people import get_team, get_user
 from core.types import round_money
 from plugins.funnel.models import Opportunity, OpportunityLine, StageChange
-from plugins.funnel.pipelines import first_stage, get_pipeline, get_stage, terminal_stage
+from plugins.funnel.pipelines import check_not_archived, first_stage, get_pipeline, get_stage, terminal_stage
 from plugins.funnel.schemas import DealLineSchema, DealSchema
 
 TRANSITIONS = {
@@ -91,6 +91,7 @@ def create_deal(app, session, raw: dict, *, user=None, record: str | None = None
     stage = get_stage(pipeline, data["stage"]) if data["stage"] else first_stage(pipeline)
     if stage.kind != "open":
         raise ValidationError("a new deal starts in an open stage", record=record, field="stage")
+    check_not_archived(stage, record)
     deal = Opportunity(name=data["name"], pipeline=pipeline, stage=stage, state="open",
                        value=data["value"] or Decimal("0"), probability=data["probability"],
                        expected_close=data["expected_close"], created_on=app.today,
@@ -98,12 +99,25 @@ def create_deal(app, session, raw: dict, *, user=None, record: str | None = None
     if data["customer"]:
         deal.customer = get_partner(session, data["customer"])
     deal.owner = get_user(session, data["owner"]) if data["owner"] else user
-    if data["team"]:
-        deal.team = get_team(session, data["team"])
+    # a deal without a team is its owner's team's (a converted lead's too), so team reports see it
+    deal.team = get_team(session, data["team"]) if data["team"] else owner_team(session, deal.owner)
     session.add(deal)
     session.flush()
     _record(app, session, deal, "create", None, user)
     return deal
+
+
+def owner_team(session, owner):
+    """The team of ``owner``'s deals: the team they lead, else the first team they belong to (by name)."""
+    from core.models import Team, TeamMember
+
+    if owner is None:
+        return None
+    led = session.scalars(select(Team).where(Team.leader_id == owner.id).order_by(Team.name).limit(1)).first()
+    if led is not None:
+        return led
+    return session.scalars(select(Team).join(TeamMember, TeamMember.team_id == Team.id)
+                           .where(TeamMember.user_id == owner.id).order_by(Team.name).limit(1)).first()
 
 
 def get_deal(session, ref, *, lock: bool = False) -> Opportunity:
@@ -186,6 +200,7 @@ def move(app, session, deal: Opportunity, stage_name: str, *, user=None, note: s
                               record=f"deal {deal.id}", field="stage")
     if stage.id == deal.stage_id:
         raise StateError(f"deal {deal.id}: already in stage {stage.name}")
+    check_not_archived(stage, f"deal {deal.id}")
     previous = deal.stage_id
     deal.stage = stage
     session.flush()
@@ -255,6 +270,7 @@ def reopen(app, session, deal: Opportunity, *, stage_name: str | None = None, us
             StageChange.opportunity_id == deal.id, StageChange.action.in_(("won", "lost")))
             .order_by(StageChange.id.desc()).limit(1)).first()
         stage = last_close.from_stage if last_close and last_close.from_stage else first_stage(deal.pipeline)
+    check_not_archived(stage, f"deal {deal.id}")
     previous = deal.stage_id
     deal.state = target
     deal.stage = stage

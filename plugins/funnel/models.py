@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
@@ -22,7 +22,9 @@ LEAD_STATES = ("new", "qualified", "disqualified", "converted", "merged")
 STAGE_KINDS = ("open", "won", "lost")
 DEAL_STATES = ("open", "won", "lost")
 ACTIVITY_KINDS = ("call", "meeting", "email", "task")
-PERIOD_KINDS = ("month", "quarter", "year")
+#: a target's period: a calendar month, quarter, half-year, year, ISO week, or any range of days
+PERIOD_KINDS = ("month", "quarter", "half", "year", "week", "range")
+FORECAST_METHODS = ("configured", "learned")
 
 
 class Lead(Base):
@@ -114,6 +116,8 @@ class Stage(Base):
     sequence: Mapped[int]
     probability: Mapped[Percent]
     kind: Mapped[str] = mapped_column(String(5), default="open")
+    #: an archived stage keeps the history of the deals that went through it but takes no new move
+    archived: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     pipeline: Mapped[Pipeline] = relationship(back_populates="stages")
 
@@ -258,8 +262,8 @@ class Target(Base):
     __tablename__ = "funnel_target"
     __table_args__ = (
         CheckConstraint("(user_id IS NULL) <> (team_id IS NULL)", name="user_or_team"),
-        CheckConstraint("period_kind IN ('month', 'quarter', 'year')", name="period_kind"),
-        UniqueConstraint("user_id", "team_id", "period_kind", "period_start"),
+        CheckConstraint("period_kind IN ('month', 'quarter', 'half', 'year', 'week', 'range')", name="period_kind"),
+        UniqueConstraint("user_id", "team_id", "period_kind", "period_start", "period_end"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -273,3 +277,67 @@ class Target(Base):
 
     user: Mapped[User | None] = relationship()
     team: Mapped[Team | None] = relationship()
+
+
+class ForecastSnapshot(Base):
+    """What the forecast said, in one week, about one open period, for one salesperson or team, by one method.
+
+    Written by the weekly job ``funnel.forecast_snapshot``; once the period is over,
+    ``crm forecast accuracy`` compares each snapshot with what was won (docs/funnel.md).
+    """
+
+    __tablename__ = "funnel_forecast_snapshot"
+    __table_args__ = (
+        CheckConstraint("method IN ('configured', 'learned')", name="method"),
+        CheckConstraint("(user_id IS NULL) <> (team_id IS NULL)", name="user_or_team"),
+        # one snapshot per week, period, method and salesperson or team ("user:3", "team:1")
+        UniqueConstraint("week", "period", "method", "subject"),
+        Index("ix_funnel_forecast_snapshot_period", "period", "method", "subject", "week"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the ISO week the snapshot belongs to (``2026-W49``) and the business date it was taken
+    week: Mapped[str] = mapped_column(String(8))
+    taken_on: Mapped[dt.date]
+    #: the forecast period (``2026-12``, ``2026-Q4``) and its bounds
+    period: Mapped[str] = mapped_column(String(10))
+    period_start: Mapped[dt.date]
+    period_end: Mapped[dt.date]
+    method: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("core_team.id"))
+    #: won in the period by the snapshot's date, and the weighted open pipeline expected to close in it
+    won: Mapped[Money]
+    weighted_pipeline: Mapped[Money]
+    #: won + weighted pipeline: what the period was expected to bring
+    forecast: Mapped[Money]
+    open_deals: Mapped[int]
+
+
+class MarketCompany(Base):
+    """One establishment of the French company register (Sirene), as the last ``crm market import`` gave it."""
+
+    __tablename__ = "funnel_market_company"
+    __table_args__ = (
+        # coverage per segment reads the distinct companies of each segment from one index
+        Index("ix_funnel_market_naf", "naf", "active", "siren"),
+        Index("ix_funnel_market_department", "department", "active", "siren"),
+        Index("ix_funnel_market_size", "size_band", "active", "siren"),
+    )
+
+    siret: Mapped[str] = mapped_column(String(14), primary_key=True)
+    siren: Mapped[str] = mapped_column(String(9), index=True)
+    #: the APE/NAF rev. 2 code without its dot (``4321A``), or None when the register has none
+    naf: Mapped[str | None] = mapped_column(String(5))
+    postal_code: Mapped[str | None] = mapped_column(String(5))
+    #: from the postal code: ``69``, ``2A``/``2B`` (Corsica), ``971``..``976`` (overseas)
+    department: Mapped[str | None] = mapped_column(String(3))
+    #: INSEE headcount band code (``NN`` none or unknown, ``00``, ``01`` ... ``53``)
+    size_band: Mapped[str] = mapped_column(String(2))
+    created_on: Mapped[dt.date | None]
+    #: etatAdministratifEtablissement: A (active) is True, F (closed) False
+    active: Mapped[bool]
+    head_office: Mapped[bool] = mapped_column(default=False)
+    name: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str | None] = mapped_column(String(100))

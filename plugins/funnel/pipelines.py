@@ -1,7 +1,9 @@
 """Pipelines and their ordered stages, each with a default probability.
 
 A pipeline is a list of open stages in order, then one won stage (probability 100) and one lost
-stage (probability 0). The default pipeline is seeded when the module is enabled.
+stage (probability 0). The default pipeline is seeded when the module is enabled, its stage names
+in the company's language (``[company] locale``). Stages can be renamed, reordered and archived;
+the history refers to stages by id, so it keeps every move.
 """
 
 from __future__ import annotations
@@ -17,7 +19,17 @@ from plugins.funnel.models import Opportunity, Pipeline, Stage
 DEFAULT_STAGES = (("New", Decimal("10"), "open"), ("Qualified", Decimal("20"), "open"),
                   ("Proposal", Decimal("50"), "open"), ("Negotiation", Decimal("75"), "open"),
                   ("Won", Decimal("100"), "won"), ("Lost", Decimal("0"), "lost"))
+#: the same stages for a French company (staff read the company's language)
+FRENCH_NAMES = {"New": "Nouveau", "Qualified": "Qualifié", "Proposal": "Proposition", "Negotiation": "Négociation",
+                "Won": "Gagné", "Lost": "Perdu"}
 DEFAULT_NAME = "Sales"
+
+
+def stage_names(locale: str) -> dict[str, str]:
+    """The default stages' names in ``locale`` (``fr_*``: French; any other: English)."""
+    if (locale or "").lower().startswith("fr"):
+        return dict(FRENCH_NAMES)
+    return {name: name for name, _, _ in DEFAULT_STAGES}
 
 
 def ensure_default_pipeline(app, session) -> Pipeline:
@@ -26,12 +38,17 @@ def ensure_default_pipeline(app, session) -> Pipeline:
     if existing is not None:
         return existing
     name = app.config.section("funnel").get("default_pipeline", DEFAULT_NAME)
-    return create_pipeline(session, name, [(n, p) for n, p, kind in DEFAULT_STAGES if kind == "open"],
-                           default=True)
+    names = stage_names(app.config.company.locale)
+    return create_pipeline(session, name, [(names[n], p) for n, p, _ in DEFAULT_STAGES], default=True)
 
 
-def create_pipeline(session, name: str, stages: list[tuple[str, Decimal]], *, default: bool = False) -> Pipeline:
-    """A pipeline with ``stages`` (name, probability) in order, then Won (100 %) and Lost (0 %)."""
+def create_pipeline(session, name: str, stages: list[tuple[str, Decimal]], *, default: bool = False,
+                    locale: str = "fr_FR") -> Pipeline:
+    """A pipeline with ``stages`` (name, probability) in order, then its won and lost ends.
+
+    When the last two stages given are at 100 % then 0 % they are the won and lost ends, whatever
+    their names (``Gagné:100,Perdu:0``); otherwise Won and Lost are added, named in ``locale``.
+    """
     name = (name or "").strip()
     record = f"pipeline {name!r}"
     if not name or len(name) > 100:
@@ -40,16 +57,23 @@ def create_pipeline(session, name: str, stages: list[tuple[str, Decimal]], *, de
         raise ValidationError("already exists", record=record, field="name")
     if not stages:
         raise ValidationError("at least one open stage is needed", record=record, field="stages")
-    names = [s[0] for s in stages]
-    if len(set(n.lower() for n in names)) != len(names) or {"won", "lost"} & {n.lower() for n in names}:
-        raise ValidationError("stage names must be distinct (Won and Lost are added for you)", record=record,
+    stages = list(stages)
+    if len(stages) >= 3 and stages[-2][1] == Decimal(100) and stages[-1][1] == Decimal(0):
+        opened, (won, _), (lost, _) = stages[:-2], stages[-2], stages[-1]
+    else:
+        names = stage_names(locale)
+        opened, won, lost = stages, names["Won"], names["Lost"]
+    names = [s[0] for s in opened] + [won, lost]
+    if len(set(n.lower() for n in names)) != len(names):
+        raise ValidationError(f"stage names must be distinct ({won} and {lost} close the pipeline)", record=record,
                               field="stages")
     pipeline = Pipeline(name=name, is_default=default)
-    for sequence, (stage_name, probability) in enumerate(stages, start=1):
+    for sequence, (stage_name, probability) in enumerate(opened, start=1):
+        check_stage_name(stage_name, record)
         _check_probability(probability, record)
         pipeline.stages.append(Stage(name=stage_name, sequence=sequence, probability=probability, kind="open"))
-    pipeline.stages.append(Stage(name="Won", sequence=len(stages) + 1, probability=Decimal("100"), kind="won"))
-    pipeline.stages.append(Stage(name="Lost", sequence=len(stages) + 2, probability=Decimal("0"), kind="lost"))
+    pipeline.stages.append(Stage(name=won, sequence=len(opened) + 1, probability=Decimal("100"), kind="won"))
+    pipeline.stages.append(Stage(name=lost, sequence=len(opened) + 2, probability=Decimal("0"), kind="lost"))
     session.add(pipeline)
     session.flush()
     return pipeline
@@ -76,6 +100,11 @@ def _percent(text, record: str) -> Decimal:
         raise ValidationError(str(exc.messages[0]).rstrip("."), record=record, field="probability") from None
     _check_probability(value, record)
     return value
+
+
+def check_stage_name(name: str, record: str) -> None:
+    if not name or len(name) > 100:
+        raise ValidationError("a stage name of 1 to 100 characters is required", record=record, field="stage")
 
 
 def _check_probability(value: Decimal, record: str) -> None:
@@ -111,7 +140,15 @@ def get_stage(pipeline: Pipeline, name: str) -> Stage:
 
 
 def first_stage(pipeline: Pipeline) -> Stage:
-    return next(s for s in pipeline.stages if s.kind == "open")
+    """The first open stage that is not archived: where new deals start."""
+    return next(s for s in pipeline.stages if s.kind == "open" and not s.archived)
+
+
+def check_not_archived(stage: Stage, record: str) -> None:
+    """An archived stage keeps its history but takes no new move (create, move or reopen into it)."""
+    if stage.archived:
+        raise ValidationError(f"stage {stage.name!r} is archived (restore it with `crm pipeline stage restore`)",
+                              record=record, field="stage")
 
 
 def terminal_stage(pipeline: Pipeline, kind: str) -> Stage:
@@ -144,4 +181,4 @@ def pipeline_dict(session, pipeline: Pipeline) -> dict:
         Opportunity.pipeline_id == pipeline.id).group_by(Opportunity.stage_id)).all())
     return {"id": pipeline.id, "name": pipeline.name, "default": pipeline.is_default,
             "stages": [{"name": s.name, "sequence": s.sequence, "probability": str(s.probability), "kind": s.kind,
-                        "deals": counts.get(s.id, 0)} for s in pipeline.stages]}
+                        "archived": s.archived, "deals": counts.get(s.id, 0)} for s in pipeline.stages]}

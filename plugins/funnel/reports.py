@@ -275,10 +275,12 @@ def lost_reasons(session, scope: Scope) -> list[dict]:
             for reason, count, value in rows]
 
 
-def forecast(app, session, scope: Scope, *, period: str = "month") -> list[dict]:
+def forecast(app, session, scope: Scope, *, period: str = "month", probabilities: dict | None = None) -> list[dict]:
     """Open deals by expected close month (or quarter): count, value, weighted value (Σ value × probability).
 
     A scope without a pipeline counts the open deals of every pipeline (the plan does).
+    ``probabilities`` (stage id -> percent, the learned method) replaces both the stage's
+    default and the deal's override; without it each deal has its override, else its stage's.
     """
     stages = scope.pipeline.stages if scope.pipeline is not None else session.scalars(select(Stage))
     by_id = {s.id: s for s in stages}
@@ -299,7 +301,10 @@ def forecast(app, session, scope: Scope, *, period: str = "month") -> list[dict]
         bucket = buckets.setdefault(label, {"period": label, "count": 0, "value": Decimal("0"),
                                             "weighted": Decimal("0")})
         value = Decimal(value or 0)
-        probability = override if override is not None else by_id[stage_id].probability
+        if probabilities is not None:
+            probability = probabilities[stage_id]
+        else:
+            probability = override if override is not None else by_id[stage_id].probability
         bucket["count"] += count
         bucket["value"] += value
         bucket["weighted"] += value * probability / HUNDRED

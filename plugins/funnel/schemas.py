@@ -85,7 +85,7 @@ class TargetSchema(_Base):
 
     user = fields.String(load_default=None)
     team = _text(100)
-    period = fields.String(required=True, validate=validate.Length(min=4, max=10))
+    period = fields.String(required=True, validate=validate.Length(min=4, max=22))
     revenue = Exact(2, required=True, minimum=Decimal(0))
     activities = fields.Integer(load_default=None, strict=False, validate=validate.Range(min=0))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 
@@ -13,34 +14,70 @@ from core.services.people import get_team, get_user
 from plugins.funnel.models import Target
 from plugins.funnel.schemas import TargetSchema
 
-PERIOD_RE = re.compile(r"^(\d{4})(?:-(\d{2})|-[Qq]([1-4]))?$")
+PERIODS = (
+    ("half", re.compile(r"^(\d{4})-[Hh]([12])$")),
+    ("quarter", re.compile(r"^(\d{4})-[Qq]([1-4])$")),
+    ("week", re.compile(r"^(\d{4})-[Ww](\d{2})$")),
+    ("month", re.compile(r"^(\d{4})-(\d{2})$")),
+    ("year", re.compile(r"^(\d{4})$")),
+    ("range", re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")),
+)
+PERIOD_HELP = "2026 (year), 2027-H1 (half), 2026-Q4 (quarter), 2026-11 (month), 2026-W49 (ISO week) " \
+              "or 2026-11-03..2026-11-20 (any range of days)"
 
 
 def parse_period(text: str, *, record: str = "target") -> tuple[str, dt.date, dt.date]:
-    """``2026`` (year), ``2026-Q4`` (quarter) or ``2026-11`` (month) -> (kind, first day, last day)."""
-    match = PERIOD_RE.match((text or "").strip())
-    if not match or (match.group(2) and not 1 <= int(match.group(2)) <= 12):
-        raise ValidationError(f"{text!r} is not a period (2026, 2026-Q4 or 2026-11)", record=record, field="period")
-    year = int(match.group(1))
-    if match.group(2):
-        kind, first, months = "month", int(match.group(2)), 1
-    elif match.group(3):
-        kind, first, months = "quarter", (int(match.group(3)) - 1) * 3 + 1, 3
-    else:
-        kind, first, months = "year", 1, 12
-    start = dt.date(year, first, 1)
-    end_month = first + months
-    end = (dt.date(year + 1, 1, 1) if end_month > 12 else dt.date(year, end_month, 1)) - dt.timedelta(days=1)
-    return kind, start, end
+    """A period as typed -> (kind, first day, last day), both days included.
+
+    ``2026`` (year), ``2027-H1`` (half-year), ``2026-Q4`` (quarter), ``2026-11`` (month),
+    ``2026-W49`` (ISO week: Monday to Sunday, week 1 holds the year's first Thursday) or
+    ``2026-11-03..2026-11-20`` (any range).
+    """
+    value = (text or "").strip()
+    for kind, pattern in PERIODS:
+        match = pattern.match(value)
+        if match is None:
+            continue
+        try:
+            if kind == "range":
+                start, end = dt.date.fromisoformat(match[1]), dt.date.fromisoformat(match[2])
+                if start > end:
+                    break
+                return kind, start, end
+            if kind == "week":
+                start = dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
+                return kind, start, start + dt.timedelta(days=6)
+        except ValueError:
+            break
+        year, part = int(match[1]), int(match[2]) if pattern.groups > 1 else 1
+        first, months = {"half": (6 * part - 5, 6), "quarter": (3 * part - 2, 3), "month": (part, 1),
+                         "year": (1, 12)}[kind]
+        if not 1 <= first <= 12:
+            break
+        last_month = first + months - 1
+        end = dt.date(year, last_month, calendar.monthrange(year, last_month)[1])
+        return kind, dt.date(year, first, 1), end
+    raise ValidationError(f"{text!r} is not a period: {PERIOD_HELP}", record=record, field="period")
+
+
+def label_of(kind: str, start: dt.date, end: dt.date) -> str:
+    """The period's name as typed: ``2026-11``, ``2026-Q4``, ``2027-H1``, ``2026``, ``2026-W49``, ``A..B``."""
+    if kind == "month":
+        return f"{start.year}-{start.month:02d}"
+    if kind == "quarter":
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    if kind == "half":
+        return f"{start.year}-H{1 if start.month <= 6 else 2}"
+    if kind == "week":
+        year, week, _ = start.isocalendar()
+        return f"{year}-W{week:02d}"
+    if kind == "range":
+        return f"{start.isoformat()}..{end.isoformat()}"
+    return str(start.year)
 
 
 def period_label(target: Target) -> str:
-    start = target.period_start
-    if target.period_kind == "month":
-        return f"{start.year}-{start.month:02d}"
-    if target.period_kind == "quarter":
-        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
-    return str(start.year)
+    return label_of(target.period_kind, target.period_start, target.period_end)
 
 
 def set_target(app, session, raw: dict) -> Target:
@@ -50,7 +87,7 @@ def set_target(app, session, raw: dict) -> Target:
     kind, start, end = parse_period(data["period"], record=record)
     user = get_user(session, data["user"]) if data["user"] else None
     team = get_team(session, data["team"]) if data["team"] else None
-    query = select(Target).where(Target.period_kind == kind, Target.period_start == start)
+    query = select(Target).where(Target.period_kind == kind, Target.period_start == start, Target.period_end == end)
     query = query.where(Target.user_id == user.id) if user else query.where(Target.team_id == team.id)
     target = session.scalars(query).first()
     if target is None:

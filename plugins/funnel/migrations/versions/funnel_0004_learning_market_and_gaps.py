@@ -1,0 +1,93 @@
+"""funnel: archived stages, targets for any period, forecast snapshots, the company register (market)
+
+Targets may now cover a half-year, an ISO week or any range of days (so a range's end is part of
+its key); a stage can be archived (kept for the history, closed to new moves); the weekly
+forecast snapshots feed ``crm forecast accuracy``; ``funnel_market_company`` holds the last
+Sirene extract imported by ``crm market import``.
+
+Revision ID: funnel_0004
+Revises: funnel_0003
+Create Date: 2026-12-06
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+from core.types import ScaledDecimal
+
+
+revision = 'funnel_0004'
+down_revision = 'funnel_0003'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('funnel_stage') as batch:
+        batch.add_column(sa.Column('archived', sa.Boolean(), server_default=sa.false(), nullable=False))
+    with op.batch_alter_table('funnel_target') as batch:
+        batch.drop_constraint(op.f('uq_funnel_target_user_id_team_id_period_kind_period_start'), type_='unique')
+        batch.drop_constraint(op.f('ck_funnel_target_period_kind'), type_='check')
+        batch.create_unique_constraint(op.f('uq_funnel_target_user_id_team_id_period_kind_period_start_period_end'),
+                                       ['user_id', 'team_id', 'period_kind', 'period_start', 'period_end'])
+        batch.create_check_constraint(
+            op.f('ck_funnel_target_period_kind'),
+            "period_kind IN ('month', 'quarter', 'half', 'year', 'week', 'range')")
+    op.create_table('funnel_forecast_snapshot',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('week', sa.String(length=8), nullable=False),
+    sa.Column('taken_on', sa.Date(), nullable=False),
+    sa.Column('period', sa.String(length=10), nullable=False),
+    sa.Column('period_start', sa.Date(), nullable=False),
+    sa.Column('period_end', sa.Date(), nullable=False),
+    sa.Column('method', sa.String(length=10), nullable=False),
+    sa.Column('subject', sa.String(length=20), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('team_id', sa.Integer(), nullable=True),
+    sa.Column('won', ScaledDecimal(2), nullable=False),
+    sa.Column('weighted_pipeline', ScaledDecimal(2), nullable=False),
+    sa.Column('forecast', ScaledDecimal(2), nullable=False),
+    sa.Column('open_deals', sa.Integer(), nullable=False),
+    sa.CheckConstraint("method IN ('configured', 'learned')", name=op.f('ck_funnel_forecast_snapshot_method')),
+    sa.CheckConstraint('(user_id IS NULL) <> (team_id IS NULL)',
+                       name=op.f('ck_funnel_forecast_snapshot_user_or_team')),
+    sa.ForeignKeyConstraint(['team_id'], ['core_team.id'], name=op.f('fk_funnel_forecast_snapshot_team_id_core_team')),
+    sa.ForeignKeyConstraint(['user_id'], ['core_user.id'], name=op.f('fk_funnel_forecast_snapshot_user_id_core_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_funnel_forecast_snapshot')),
+    sa.UniqueConstraint('week', 'period', 'method', 'subject',
+                        name=op.f('uq_funnel_forecast_snapshot_week_period_method_subject'))
+    )
+    op.create_index('ix_funnel_forecast_snapshot_period', 'funnel_forecast_snapshot',
+                    ['period', 'method', 'subject', 'week'], unique=False)
+    op.create_table('funnel_market_company',
+    sa.Column('siret', sa.String(length=14), nullable=False),
+    sa.Column('siren', sa.String(length=9), nullable=False),
+    sa.Column('naf', sa.String(length=5), nullable=True),
+    sa.Column('postal_code', sa.String(length=5), nullable=True),
+    sa.Column('department', sa.String(length=3), nullable=True),
+    sa.Column('size_band', sa.String(length=2), nullable=False),
+    sa.Column('created_on', sa.Date(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('head_office', sa.Boolean(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=True),
+    sa.Column('city', sa.String(length=100), nullable=True),
+    sa.PrimaryKeyConstraint('siret', name=op.f('pk_funnel_market_company'))
+    )
+    op.create_index('ix_funnel_market_naf', 'funnel_market_company', ['naf', 'active', 'siren'], unique=False)
+    op.create_index('ix_funnel_market_department', 'funnel_market_company', ['department', 'active', 'siren'],
+                    unique=False)
+    op.create_index('ix_funnel_market_size', 'funnel_market_company', ['size_band', 'active', 'siren'], unique=False)
+    op.create_index(op.f('ix_funnel_market_company_siren'), 'funnel_market_company', ['siren'], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_table('funnel_market_company')
+    op.drop_table('funnel_forecast_snapshot')
+    with op.batch_alter_table('funnel_target') as batch:
+        batch.drop_constraint(op.f('ck_funnel_target_period_kind'), type_='check')
+        batch.drop_constraint(op.f('uq_funnel_target_user_id_team_id_period_kind_period_start_period_end'), type_='unique')
+        batch.create_unique_constraint(op.f('uq_funnel_target_user_id_team_id_period_kind_period_start'),
+                                       ['user_id', 'team_id', 'period_kind', 'period_start'])
+        batch.create_check_constraint(op.f('ck_funnel_target_period_kind'), "period_kind IN ('month', 'quarter', 'year')")
+    with op.batch_alter_table('funnel_stage') as batch:
+        batch.drop_column('archived')
