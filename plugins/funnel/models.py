@@ -320,14 +320,16 @@ class MarketCompany(Base):
 
     __tablename__ = "funnel_market_company"
     __table_args__ = (
-        # coverage per segment reads the distinct companies of each segment from one index
-        Index("ix_funnel_market_naf", "naf", "active", "siren"),
-        Index("ix_funnel_market_department", "department", "active", "siren"),
-        Index("ix_funnel_market_size", "size_band", "active", "siren"),
+        # coverage per segment reads the distinct (segment, SIREN) pairs of the active establishments
+        # in index order (no sort), and the total the distinct SIRENs
+        Index("ix_funnel_market_naf", "active", "naf", "siren"),
+        Index("ix_funnel_market_department", "active", "department", "siren"),
+        Index("ix_funnel_market_size", "active", "size_band", "siren"),
+        Index("ix_funnel_market_siren", "active", "siren"),
     )
 
     siret: Mapped[str] = mapped_column(String(14), primary_key=True)
-    siren: Mapped[str] = mapped_column(String(9), index=True)
+    siren: Mapped[str] = mapped_column(String(9))
     #: the APE/NAF rev. 2 code without its dot (``4321A``), or None when the register has none
     naf: Mapped[str | None] = mapped_column(String(5))
     postal_code: Mapped[str | None] = mapped_column(String(5))

@@ -75,7 +75,7 @@ def build_january(crm) -> None:
     crm("deal", "line", "4", "GAD", "2")
     on(crm, "2027-01-10")
     crm("lead", "add", "Olga", "--email", "olga@five.fr", "--source", "web", "--team", "Sud", "--owner", "carol")
-    crm("deal", "move", "1", "Proposal")
+    crm("deal", "move", "1", "Proposition")
     crm("activity", "done", "2", "--outcome", "ok")
     crm("activity", "add", "meeting", "A2", "--due", "2027-01-20", "--owner", "alice")
     crm("activity", "add", "task", "A3", "--due", "2027-01-25", "--owner", "bob")
@@ -93,9 +93,9 @@ def build_january(crm) -> None:
     on(crm, "2027-01-13")
     deal(crm, "D7", "carol", "Sud", "2027-03-31", "--value", "4000")
     on(crm, "2027-01-14")
-    crm("deal", "move", "5", "Proposal")
+    crm("deal", "move", "5", "Proposition")
     on(crm, "2027-01-15")
-    crm("deal", "move", "7", "Negotiation")
+    crm("deal", "move", "7", "Négociation")
     on(crm, "2027-01-16")
     deal(crm, "D8", "alice", "Nord", "2027-04-15")
     crm("deal", "line", "8", "GAD", "1")
@@ -103,7 +103,7 @@ def build_january(crm) -> None:
     deal(crm, "D9", "bob", "Nord", "2027-02-10")
     crm("deal", "line", "9", "WID", "7")
     on(crm, "2027-01-19")
-    crm("deal", "move", "9", "Qualified")
+    crm("deal", "move", "9", "Qualifié")
     on(crm, "2027-01-20")
     crm("deal", "won", "1")
     on(crm, "2027-01-22")
@@ -137,19 +137,19 @@ def test_period_report_section(crm):
     assert funnel["win_rate"] == "50.00"                          # 2 / (2 + 2)
     stages = {s["stage"]: (s["count"], s["value"], s["weighted_value"]) for s in funnel["stages"]}
     assert stages == {
-        "New": (2, "1500.00", "400.00"),           # D6 1250 × 30 % = 375 + D8 250 × 10 % = 25
-        "Qualified": (0, "0.00", "0.00"),          # D9 was won on 1 February
-        "Proposal": (1, "1800.00", "900.00"),      # D5 1800 × 50 %
-        "Negotiation": (1, "4000.00", "3000.00"),  # D7 4000 × 75 %
-        "Won": (2, "1500.00", "1500.00"),
-        "Lost": (2, "2500.00", "0.00"),
+        "Nouveau": (2, "1500.00", "400.00"),           # D6 1250 × 30 % = 375 + D8 250 × 10 % = 25
+        "Qualifié": (0, "0.00", "0.00"),          # D9 was won on 1 February
+        "Proposition": (1, "1800.00", "900.00"),      # D5 1800 × 50 %
+        "Négociation": (1, "4000.00", "3000.00"),  # D7 4000 × 75 %
+        "Gagné": (2, "1500.00", "1500.00"),
+        "Perdu": (2, "2500.00", "0.00"),
     }
     assert (funnel["open_count"], funnel["open_value"], funnel["weighted_pipeline"]) == (4, "7300.00", "4300.00")  # 1500 + 1800 + 4000
     # furthest stage entered in January: D1 D4 Won; D7 Negotiation; D5 Proposal; D9 Qualified (won
     # on 1 February, outside); D2 D3 D6 D8 New (Lost is not progress). Reached: 9, 5, 4, 3, 2.
     assert [(c["from"], c["to"], c["reached_from"], c["reached_to"], c["rate"]) for c in funnel["conversion"]] == [
-        ("New", "Qualified", 9, 5, "55.56"), ("Qualified", "Proposal", 5, 4, "80.00"),
-        ("Proposal", "Negotiation", 4, 3, "75.00"), ("Negotiation", "Won", 3, 2, "66.67")]
+        ("Nouveau", "Qualifié", 9, 5, "55.56"), ("Qualifié", "Proposition", 5, 4, "80.00"),
+        ("Proposition", "Négociation", 4, 3, "75.00"), ("Négociation", "Gagné", 3, 2, "66.67")]
     # done in January: A1, A2 (alice); overdue on 1 February: A3 (bob), A5 (carol); A4 is due today
     assert funnel["activities"] == {"done": 2, "overdue": 2, "per_owner": [
         {"owner": "alice", "done": 2, "overdue": 0}, {"owner": "bob", "done": 0, "overdue": 1},
@@ -165,9 +165,9 @@ def test_period_report_section(crm):
     charts = funnel["charts"]
     assert charts["stage_count"]["kind"] == charts["stage_value"]["kind"] == "bars"
     assert [(p["label"], p["value"]) for p in charts["stage_count"]["points"]] == [
-        ("New", 2), ("Qualified", 0), ("Proposal", 1), ("Negotiation", 1), ("Won", 2), ("Lost", 2)]
+        ("Nouveau", 2), ("Qualifié", 0), ("Proposition", 1), ("Négociation", 1), ("Gagné", 2), ("Perdu", 2)]
     assert charts["stage_value"]["unit"] == "money"
-    assert charts["stage_value"]["points"][3] == {"label": "Negotiation", "value": "4000.00"}
+    assert charts["stage_value"]["points"][3] == {"label": "Négociation", "value": "4000.00"}
 
     text = crm("report", "period", *JANUARY).stdout
     assert "Sales funnel" in text and "leads in" in text and "4300.00" in text

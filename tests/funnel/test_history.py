@@ -72,10 +72,10 @@ def test_summary_follows_moves_won_lost_reopen_owner_and_team_changes_and_merge(
         other = deals.create_deal(app, session, {"name": "D2", "value": "500", "expected_close": "2026-04-30"})
         assert _agrees(session)[0][1:] == (START, START, deal.stage_id)
         _on(app, START + dt.timedelta(days=3))
-        deals.move(app, session, deal, "Proposal")
+        deals.move(app, session, deal, "Proposition")
         _agrees(session)
         _on(app, START + dt.timedelta(days=5))
-        deals.move(app, session, deal, "Qualified")          # backwards: the furthest stays Proposal
+        deals.move(app, session, deal, "Qualifié")          # backwards: the furthest stays Proposal
         rows = _agrees(session)
         assert rows[0][3] == get_pipeline(session).stages[2].id
         _on(app, START + dt.timedelta(days=9))
@@ -83,7 +83,7 @@ def test_summary_follows_moves_won_lost_reopen_owner_and_team_changes_and_merge(
         won = _agrees(session)[0]
         assert won[2] == START + dt.timedelta(days=9) and won[3] == deal.stage_id
         _on(app, START + dt.timedelta(days=10))
-        deals.reopen(app, session, session.get(Opportunity, deal.id), stage_name="New")
+        deals.reopen(app, session, session.get(Opportunity, deal.id), stage_name="Nouveau")
         _agrees(session)
         _on(app, START + dt.timedelta(days=12))
         deals.lose(app, session, session.get(Opportunity, deal.id), "price")     # lost is not progress
@@ -96,7 +96,7 @@ def test_summary_follows_moves_won_lost_reopen_owner_and_team_changes_and_merge(
         _agrees(session)
         # a day replayed earlier than the deal's first change moves its first date back
         _on(app, START - dt.timedelta(days=4))
-        deals.move(app, session, session.get(Opportunity, other.id), "Negotiation")
+        deals.move(app, session, session.get(Opportunity, other.id), "Négociation")
         assert _agrees(session)[1][1:3] == (START - dt.timedelta(days=4), START)
         # merging leads (one converted into a deal) leaves the deals' history and summary as they are
         _on(app, START + dt.timedelta(days=13))
@@ -104,7 +104,7 @@ def test_summary_follows_moves_won_lost_reopen_owner_and_team_changes_and_merge(
         second = leads.create_lead(app, session, {"name": "Jean D", "email": "jean@acme.fr"})
         converted = leads.convert(app, session, first)
         leads.merge(app, session, first, second)
-        deals.move(app, session, converted, "Qualified")
+        deals.move(app, session, converted, "Qualifié")
         _agrees(session)
         pipeline = get_pipeline(session)
         for start, end in ((START, START + dt.timedelta(days=30)), (START + dt.timedelta(days=4),
@@ -174,7 +174,7 @@ def test_the_migration_backfills_the_summary_and_the_lead_keys(app, factory):
         _on(app, START)
         deal = deals.create_deal(app, session, {"name": "D1", "customer": "ACME", "expected_close": "2026-04-30"})
         _on(app, START + dt.timedelta(days=2))
-        deals.move(app, session, deal, "Proposal")
+        deals.move(app, session, deal, "Proposition")
         deals.lose(app, session, deal, "price")
         leads.create_lead(app, session, {"name": "Jean", "email": "jean@acme.fr", "phone": "+33 1 23 45 67 89"})
         expected = summary_rows(session)

@@ -76,9 +76,9 @@ def test_won_lost_reopen_rules(app, factory):
         order = session.get(SalesOrder, deal.order_id)
         assert order.state == "confirmed" and str(order.total_untaxed) == "33.75"
         with pytest.raises(StateError):
-            deals.move(app, session, deal, "Proposal")
+            deals.move(app, session, deal, "Proposition")
         deals.reopen(app, session, deal)
-        assert deal.state == "open" and deal.stage.name == "New" and deal.closed_on is None
+        assert deal.state == "open" and deal.stage.name == "Nouveau" and deal.closed_on is None
         deals.win(app, session, deal)                 # won again: the confirmed order is kept, not doubled
         assert session.scalars(select(SalesOrder)).all() == [order]
 
@@ -90,7 +90,7 @@ def test_probability_override_and_stage_default(app):
         deals.edit_deal(app, session, deal, {"probability": "35"})
         assert deals.effective_probability(deal) == 35
         deals.edit_deal(app, session, deal, {}, clear_probability=True)
-        deals.move(app, session, deal, "Negotiation")
+        deals.move(app, session, deal, "Négociation")
         assert deals.effective_probability(deal) == 75
         with pytest.raises(ValidationError):
-            deals.move(app, session, deal, "Won")
+            deals.move(app, session, deal, "Gagné")

@@ -23,8 +23,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('funnel_stage') as batch:
-        batch.add_column(sa.Column('archived', sa.Boolean(), server_default=sa.false(), nullable=False))
+    # a plain ADD COLUMN: SQLite's batch mode would copy funnel_stage, which the deals reference
+    op.add_column('funnel_stage', sa.Column('archived', sa.Boolean(), server_default=sa.false(), nullable=False))
     with op.batch_alter_table('funnel_target') as batch:
         batch.drop_constraint(op.f('uq_funnel_target_user_id_team_id_period_kind_period_start'), type_='unique')
         batch.drop_constraint(op.f('ck_funnel_target_period_kind'), type_='check')
@@ -73,11 +73,11 @@ def upgrade() -> None:
     sa.Column('city', sa.String(length=100), nullable=True),
     sa.PrimaryKeyConstraint('siret', name=op.f('pk_funnel_market_company'))
     )
-    op.create_index('ix_funnel_market_naf', 'funnel_market_company', ['naf', 'active', 'siren'], unique=False)
-    op.create_index('ix_funnel_market_department', 'funnel_market_company', ['department', 'active', 'siren'],
+    op.create_index('ix_funnel_market_naf', 'funnel_market_company', ['active', 'naf', 'siren'], unique=False)
+    op.create_index('ix_funnel_market_department', 'funnel_market_company', ['active', 'department', 'siren'],
                     unique=False)
-    op.create_index('ix_funnel_market_size', 'funnel_market_company', ['size_band', 'active', 'siren'], unique=False)
-    op.create_index(op.f('ix_funnel_market_company_siren'), 'funnel_market_company', ['siren'], unique=False)
+    op.create_index('ix_funnel_market_size', 'funnel_market_company', ['active', 'size_band', 'siren'], unique=False)
+    op.create_index('ix_funnel_market_siren', 'funnel_market_company', ['active', 'siren'], unique=False)
 
 
 def downgrade() -> None:
@@ -89,5 +89,4 @@ def downgrade() -> None:
         batch.create_unique_constraint(op.f('uq_funnel_target_user_id_team_id_period_kind_period_start'),
                                        ['user_id', 'team_id', 'period_kind', 'period_start'])
         batch.create_check_constraint(op.f('ck_funnel_target_period_kind'), "period_kind IN ('month', 'quarter', 'year')")
-    with op.batch_alter_table('funnel_stage') as batch:
-        batch.drop_column('archived')
+    op.drop_column('funnel_stage', 'archived')  # SQLite 3.35+ drops a column in place
