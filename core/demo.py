@@ -60,7 +60,31 @@ PRODUCTS = (  # sku, name, price, VAT, cost, supplier index, (min, max, multiple
     ("BAES-45", "Bloc autonome d'éclairage de sécurité", "59.00", "20", "31.00", 2, (30, 120, 5), 80, 16),
     ("POSE", "Pose et mise en service (heure)", "65.00", "20", None, None, None, None, 12),
 )
-STAGES = ("New", "Qualified", "Proposal", "Negotiation")
+#: the default pipeline's open stages, in French: the demo company's language ([company] locale = fr_FR)
+STAGES = ("Nouveau", "Qualifié", "Proposition", "Négociation")
+
+
+#: the register's activity (APE/NAF) of a company named with each word, for the market extract
+MARKET_NAF = {"Atelier": "43.21A", "Groupe": "70.10Z", "Maison": "47.59B", "Société": "43.21A",
+              "Établissements": "46.69B", "Cabinet": "69.20Z", "Hôtel": "55.10Z", "Clinique": "86.10Z",
+              "Imprimerie": "18.12Z", "Garage": "45.20A", "Boulangerie": "10.71C", "Menuiserie": "16.23Z",
+              "Pharmacie": "47.73Z", "Transports": "49.41A", "Lycée": "85.31Z"}
+MARKET_OTHERS = 300  # companies of the extract we have never heard of
+
+
+def quarter_target() -> str:
+    """A sales team's quarterly target sized to the demo's own business, rounded to the thousand.
+
+    About one lead a working day (``funnel_day`` draws 0, 0, 1, 1, 1, 1, 2, 2), 65 working days a
+    quarter; in the story about 60 % of the leads become deals and about 45 % of the deals closed
+    are won; two teams share them. A deal holds 1.25 products on average (one in four has two),
+    each at its typical quantity × 1.25 (drawn from 0.5 to 2): so about 9 deals won a quarter per
+    team at about 1,800 € each, 16,000 € (attainment then reads around 100 %, not 2 or 3 %).
+    """
+    line = sum(Decimal(p[2]) * p[8] for p in PRODUCTS) / len(PRODUCTS) * Decimal("1.25")
+    deal = line * Decimal("1.25")
+    won = Decimal(1) * 65 * Decimal("0.60") * Decimal("0.45") / 2
+    return str((deal * won / 1000).quantize(Decimal(1)) * 1000)
 
 
 def siren_from(digits: str) -> str:
@@ -240,13 +264,47 @@ class Demo:
                 crm(day, "stock", "adjust", product[0], product[7], "--reason", "inventaire d'ouverture")
         if self.has("funnel"):
             last = self.start + dt.timedelta(days=self.days - 1)
+            revenue = quarter_target()
             for quarter in sorted({f"{d.year}-Q{(d.month - 1) // 3 + 1}" for d in (self.start, last)}):
-                for team, revenue in (("Grands comptes", "90000"), ("PME", "60000")):
+                for team in ("Grands comptes", "PME"):
                     crm(day, "target", "set", "--team", team, "--period", quarter, "--revenue", revenue)
             for _ in range(6):  # the pipeline already holds some deals when the story starts
                 lead = self.add_lead(day)
                 if lead:
                     self.convert(day, lead, stage=rng.choice(STAGES[1:]))
+
+    def market(self, last: dt.date) -> dict | None:
+        """The register extract: our customers' and leads' companies and others around them, in the
+        Sirene StockEtablissement layout, imported and read back as coverage per département."""
+        rng = random.Random(self.seed + 21)  # its own draws: the story does not change
+        known = {c["siren"]: c for c in [*self.customers.values(), *(lead["company"] for lead in self.leads.values())]}
+        others = []
+        while len(others) < MARKET_OTHERS:
+            siren = siren_from(f"{rng.randrange(10_000_000, 99_999_999)}")
+            if siren not in self.sirens and siren not in known:
+                postal_code, city = rng.choice(CITIES)
+                others.append({"siren": siren, "name": f"{rng.choice(COMPANY_WORDS)} {rng.choice(LAST_NAMES)}",
+                               "postal_code": postal_code, "city": city})
+        rows = []
+        for company in sorted([*known.values(), *others], key=lambda c: c["siren"]):
+            word = company["name"].split(" ")[0]
+            naf = MARKET_NAF.get(word, "43.21A")
+            for branch in range(1 if rng.random() < 0.85 else 2):
+                siret = siren_from(f"{company['siren']}{branch + 1:04d}")
+                postal_code, city = (company["postal_code"], company["city"]) if branch == 0 else rng.choice(CITIES)
+                rows.append([company["siren"], siret[9:], siret, f"{rng.randrange(1975, 2025)}-"
+                             f"{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}",
+                             rng.choice(("NN", "01", "02", "03", "11", "11", "12", "12", "21", "22", "31")), naf,
+                             "true" if branch == 0 else "false", company["name"], postal_code, city.upper(),
+                             "A" if rng.random() < 0.9 else "F"])
+        self.write_csv("imports/sirene-etablissements.csv", [
+            "siren", "nic", "siret", "dateCreationEtablissement", "trancheEffectifsEtablissement",
+            "activitePrincipaleEtablissement", "etablissementSiege", "denominationUsuelleEtablissement",
+            "codePostalEtablissement", "libelleCommuneEtablissement", "etatAdministratifEtablissement"], rows)
+        if self.crm(last, "market", "import", self.folder / "imports/sirene-etablissements.csv") is None:
+            return None
+        coverage = self.crm(last, "market", "coverage", "--by", "department", "--json", as_json=True) or {}
+        return {"establishments": len(rows), **(coverage.get("total") or {})}
 
     def write_csv(self, name: str, header: list[str], rows: list[list]) -> None:
         path = self.folder / name
@@ -524,6 +582,10 @@ class Demo:
                 "deals_open": len(self.deals), "open_value": _money(sum((d["value"] for d in self.deals.values()),
                                                                         Decimal(0))),
             }
+            market = self.market(last)
+            if market is not None:
+                summary["market"] = {key: market[key] for key in ("establishments", "companies", "customers",
+                                                                   "leads", "lost", "revenue") if key in market}
         orders = crm(last, "order", "list", as_json=True) or []
         summary["orders"] = {"count": len(orders), **_by(orders, "state"),
                              "value_excl_vat": _money(sum(Decimal(o["total_untaxed"]) for o in orders
