@@ -1,9 +1,11 @@
-"""Funnel benchmarks on SQLite: the lead import and the funnel report (issue 4).
+"""Funnel benchmarks on SQLite: the lead import and the funnel report (issue 4), learned probabilities (issue 21).
 
 Targets: a 100,000-row lead CSV with duplicate detection imported in at most 10 s and under
 500 MB peak memory (measured in a child process: its peak RSS); ``crm funnel report`` over
 1,000,000 opportunities with their stage history in at most 2 s (the command itself, in a child
-process, start-up included; and the report service alone). ``--quick`` uses small sizes.
+process, start-up included; and the report service alone); ``crm funnel learn`` over 1,000,000
+closed deals (won or lost in the last twelve months, with their history and a lead for one in
+five) in at most 3 s, the whole command. ``--quick`` uses small sizes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 IMPORT_SECONDS = 10
 IMPORT_MB = 500
 REPORT_SECONDS = 2
+LEARN_SECONDS = 3
 
 _IMPORT_CHILD = """
 import json, resource, sys, time
@@ -222,8 +225,93 @@ def bench_report(deals: int) -> list[dict]:
     return rows
 
 
+def _fill_closed(app, deals: int) -> int:
+    """``deals`` deals closed in 2026, each with its stage history; teams, sources and amounts vary."""
+    import datetime as dt
+
+    from core.services.people import create_team
+    from plugins.funnel.pipelines import get_pipeline
+
+    rng = random.Random(21)
+    with app.transaction() as session:
+        create_team(session, {"name": "Nord", "leader": "alice"})
+        create_team(session, {"name": "Sud", "leader": "bob"})
+        pipeline = get_pipeline(session)
+        open_ids = [s.id for s in pipeline.stages if s.kind == "open"]
+        won_id, lost_id = (next(s.id for s in pipeline.stages if s.kind == kind) for kind in ("won", "lost"))
+        pipeline_id = pipeline.id
+    statement_l = ("INSERT INTO funnel_lead (id, name, source, state, created_on, created_at) "
+                   "VALUES (?, ?, ?, 'converted', ?, '2026-01-01 00:00:00')")
+    statement_o = ("INSERT INTO funnel_opportunity (id, name, pipeline_id, stage_id, state, value, expected_close, "
+                   "owner_id, team_id, lead_id, created_on, closed_on, cycle_days, created_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '2026-01-01 00:00:00')")
+    statement_h = ("INSERT INTO funnel_stage_change (opportunity_id, action, from_stage_id, to_stage_id, changed_on, "
+                   "recorded_at) VALUES (?, ?, ?, ?, ?, '2026-01-01 00:00:00')")
+    base, sources, moves = dt.date(2025, 11, 1), ("web", "fair", "referral", "phone"), 0
+    raw = app.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("BEGIN")
+        leads, deals_rows, history = [], [], []
+        for n in range(1, deals + 1):
+            created = base + dt.timedelta(days=rng.randrange(300))
+            first = rng.randrange(len(open_ids))
+            path = open_ids[first:first + 1 + rng.randrange(len(open_ids) - first)]
+            day, steps = created, [(None, path[0], "create", created)]
+            for previous, stage in zip(path, path[1:]):
+                day += dt.timedelta(days=rng.randrange(1, 10))
+                steps.append((previous, stage, "move", day))
+            won = rng.random() < 0.2 + 0.15 * len(path)
+            day += dt.timedelta(days=rng.randrange(1, 20))
+            steps.append((path[-1], won_id if won else lost_id, "won" if won else "lost", day))
+            lead = n if n % 5 == 0 else None
+            if lead:
+                leads.append((n, f"Lead {n}", rng.choice(sources), created.isoformat()))
+            deals_rows.append((n, f"Deal {n}", pipeline_id, steps[-1][1], "won" if won else "lost",
+                               rng.randrange(100_00, 50_000_00), (created + dt.timedelta(days=60)).isoformat(),
+                               1 + n % 2, 1 + n % 2 if n % 3 else None, lead, created.isoformat(), day.isoformat(),
+                               (day - created).days if won else None))
+            history.extend((n, action, previous, to, when.isoformat()) for previous, to, action, when in steps)
+            if len(deals_rows) >= 50_000 or n == deals:
+                cursor.executemany(statement_l, leads)
+                cursor.executemany(statement_o, deals_rows)
+                cursor.executemany(statement_h, history)
+                moves += len(history)
+                leads, deals_rows, history = [], [], []
+        # the closed deals' outcome rows, derived from their history as the migration backfills them
+        from plugins.funnel.outcomes import rebuild_sql
+
+        cursor.execute(rebuild_sql("sqlite"))
+        cursor.execute("COMMIT")
+        cursor.execute("ANALYZE")
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        raw.close()
+    return moves
+
+
+def bench_learn(deals: int) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        app = _workspace(Path(folder) / "ws")
+        try:
+            moves = _fill_closed(app, deals)
+        finally:
+            app.close()
+        command = [sys.executable, "-m", "core.cli.main", "--config", str(Path(folder) / "ws" / "crm.toml"),
+                   "--today", "2026-12-31", "funnel", "learn", "--json"]
+        start = time.perf_counter()
+        out = subprocess.run(command, capture_output=True, text=True, check=True)
+        seconds = time.perf_counter() - start
+    learned = json.loads(out.stdout)
+    sample = sum(r["sample"] for r in learned["stages"])
+    return {"benchmark": f"crm funnel learn, {deals:,} closed deals, {moves:,} moves", "count": deals,
+            "seconds": round(seconds, 2), "target": f"<= {LEARN_SECONDS} s",
+            "note": f"whole command; {sample:,} stage entries learned from"}
+
+
 def run(quick: bool = False) -> list[dict]:
-    return [bench_import(2_000 if quick else 100_000), *bench_report(5_000 if quick else 1_000_000)]
+    return [bench_import(2_000 if quick else 100_000), *bench_report(5_000 if quick else 1_000_000),
+            bench_learn(5_000 if quick else 1_000_000)]
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m benchmarks funnel` is the usual way

@@ -25,6 +25,7 @@ from core.services.partners import get_partner
 from core.services.people import get_team, get_user
 from core.types import round_money
 from plugins.funnel.models import Opportunity, OpportunityLine, StageChange
+from plugins.funnel.outcomes import forget_outcome, record_outcome
 from plugins.funnel.pipelines import check_not_archived, first_stage, get_pipeline, get_stage, terminal_stage
 from plugins.funnel.schemas import DealLineSchema, DealSchema
 
@@ -239,6 +240,7 @@ def win(app, session, deal: Opportunity, *, user=None) -> Opportunity:
     deal.lost_reason = None
     session.flush()
     _record(app, session, deal, "won", previous, user, f"order {order.number}")
+    record_outcome(session, deal)
     return deal
 
 
@@ -254,6 +256,7 @@ def lose(app, session, deal: Opportunity, reason: str, *, user=None) -> Opportun
     deal.lost_reason = reason.strip()
     session.flush()
     _record(app, session, deal, "lost", previous, user, reason.strip())
+    record_outcome(session, deal)
     return deal
 
 
@@ -278,6 +281,7 @@ def reopen(app, session, deal: Opportunity, *, stage_name: str | None = None, us
     deal.cycle_days = None
     session.flush()
     _record(app, session, deal, "reopen", previous, user, note)
+    forget_outcome(session, deal)
     return deal
 
 

@@ -14,8 +14,9 @@ For one pipeline and the deals closed (won or lost) in the last ``learn_months``
 
 The same is computed per lead source, per team and per amount band (``learn_amount_bands``,
 default ``[1000, 10000]``: under 1000, 1000 to under 10000, 10000 and over), each segment with its
-own sample and the same minimum and fallback. One ``GROUP BY`` over the history joined to the
-closed deals gives every count; Python adds up a few hundred rows.
+own sample and the same minimum and fallback. The team, source and value are the deal's when it
+closed. The history of the closed deals is read from its digest ``funnel_stage_outcome`` (see
+``outcomes.py``): one ``GROUP BY`` in index order, and one range per amount band.
 """
 
 from __future__ import annotations
@@ -24,16 +25,16 @@ import calendar
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Integer, case, func, literal, select
+from sqlalchemy import func, select
 
 from core.models import Team
-from plugins.funnel.models import Lead, Opportunity, StageChange
+from plugins.funnel.models import StageOutcome
 
-O = Opportunity.__table__.c
-H = StageChange.__table__.c
-L = Lead.__table__.c
+X = StageOutcome
 HUNDRED = Decimal(100)
 NO_SOURCE = "(no source)"
+#: above any deal's value: the largest amount a BIGINT of cents holds
+MAX_VALUE = Decimal(2 ** 63 - 1) / 100
 
 
 def settings(app) -> dict:
@@ -73,12 +74,6 @@ def median(histogram: dict[int, int]) -> Decimal | None:
     return (Decimal(found[0]) + Decimal(found[1])) / 2
 
 
-def _days(session, later, earlier):
-    if session.get_bind().dialect.name == "postgresql":
-        return later - earlier
-    return func.cast(func.julianday(later) - func.julianday(earlier), Integer())
-
-
 def _band_label(bands: list[Decimal], index: int) -> str:
     text = [f"{b.normalize():f}" for b in bands]
     if index == 0:
@@ -89,25 +84,21 @@ def _band_label(bands: list[Decimal], index: int) -> str:
 
 
 def learn(app, session, pipeline, *, today: dt.date | None = None) -> dict:
-    """The learned probabilities of ``pipeline``'s open stages, overall and per segment (see the module doc)."""
+    """The learned probabilities of ``pipeline``'s open stages, overall and per segment (see the module doc).
+
+    Reads ``funnel_stage_outcome`` (``outcomes.py``): one ``GROUP BY`` streamed in the order of
+    its segments index, then one range of values per amount band from its amount index.
+    """
     config = settings(app)
     today = today or app.today
     since = months_before(today, config["months"])
     minimum = config["minimum_sample"]
     stages = [s for s in pipeline.stages if s.kind == "open"]
-    entered = (select(H.opportunity_id.label("deal_id"), H.to_stage_id.label("stage_id"),
-                      func.min(H.changed_on).label("first_on"))
-               .join(Opportunity, O.id == H.opportunity_id)
-               .where(O.pipeline_id == pipeline.id, O.state.in_(("won", "lost")), O.closed_on > since,
-                      O.closed_on <= today, H.to_stage_id.in_([s.id for s in stages]))
-               .group_by(H.opportunity_id, H.to_stage_id).subquery())
-    band = case(*[(O.value < bound, literal(i)) for i, bound in enumerate(config["bands"])],
-                else_=literal(len(config["bands"])))
-    days = case((O.state == "won", _days(session, O.closed_on, entered.c.first_on)), else_=None)
+    window = [X.pipeline_id == pipeline.id, X.closed_on > since, X.closed_on <= today,
+              X.stage_id.in_([s.id for s in stages])]
     rows = session.execute(
-        select(entered.c.stage_id, O.state, O.team_id, L.source, band, days, func.count())
-        .select_from(entered).join(Opportunity, O.id == entered.c.deal_id).outerjoin(Lead, L.id == O.lead_id)
-        .group_by(entered.c.stage_id, O.state, O.team_id, L.source, band, days)).all()
+        select(X.stage_id, X.won, X.team_id, X.source, X.days, func.count()).where(*window)
+        .group_by(X.stage_id, X.won, X.team_id, X.source, X.days)).all()
     teams = dict(session.execute(select(Team.id, Team.name)).all())
 
     def blank():
@@ -116,14 +107,24 @@ def learn(app, session, pipeline, *, today: dt.date | None = None) -> dict:
     overall = {s.id: blank() for s in stages}
     histogram = {s.id: {} for s in stages}
     segments = {"source": {}, "team": {}, "amount": {}}
-    for stage_id, state, team_id, source, band_index, day_count, count in rows:
-        keys = {"source": source or NO_SOURCE, "team": teams.get(team_id, "(no team)"),
-                "amount": _band_label(config["bands"], int(band_index))}
+    for stage_id, won, team_id, source, days, count in rows:
+        keys = {"source": source or NO_SOURCE, "team": teams.get(team_id, "(no team)")}
         for cell in (overall[stage_id], *(segments[d].setdefault((stage_id, k), blank()) for d, k in keys.items())):
             cell["sample"] += count
-            cell["won"] += count if state == "won" else 0
-        if state == "won" and day_count is not None:
-            histogram[stage_id][int(day_count)] = histogram[stage_id].get(int(day_count), 0) + count
+            cell["won"] += count if won else 0
+        if won:
+            histogram[stage_id][days] = histogram[stage_id].get(days, 0) + count
+    # both ends of every band are given: with one open end SQLite's planner reads the values through
+    # the segments index and the table (seconds) instead of a range of the amount index (milliseconds)
+    bounds = [Decimal(0), *config["bands"], MAX_VALUE]
+    for index, (low, high) in enumerate(zip(bounds, bounds[1:])):
+        label = _band_label(config["bands"], index)
+        for stage_id, won, count in session.execute(
+                select(X.stage_id, X.won, func.count()).where(*window, X.value >= low, X.value < high)
+                .group_by(X.stage_id, X.won)):
+            cell = segments["amount"].setdefault((stage_id, label), blank())
+            cell["sample"] += count
+            cell["won"] += count if won else 0
 
     def figure(stage, cell) -> dict:
         learned = rate(cell["won"], cell["sample"])
@@ -138,9 +139,11 @@ def learn(app, session, pipeline, *, today: dt.date | None = None) -> dict:
         typical = median(histogram[stage.id])
         result_stages.append({"stage": stage.name, **figure(stage, overall[stage.id]),
                               "days_to_close": _text(typical), "days_sample": sum(histogram[stage.id].values())})
+    band_order = {_band_label(config["bands"], i): i for i in range(len(config["bands"]) + 1)}
     result_segments = {}
     for dimension, cells in segments.items():
-        ordered = sorted(cells.items(), key=lambda item: (by_id[item[0][0]].sequence, item[0][1]))
+        ordered = sorted(cells.items(), key=lambda item: (by_id[item[0][0]].sequence, band_order.get(item[0][1], 0),
+                                                          item[0][1]))
         result_segments[dimension] = [{"stage": by_id[stage_id].name, dimension: key, **figure(by_id[stage_id], cell)}
                                       for (stage_id, key), cell in ordered]
     return {"pipeline": pipeline.name, "from": (since + dt.timedelta(days=1)).isoformat(), "to": today.isoformat(),

@@ -233,6 +233,39 @@ class StageChange(Base):
     user: Mapped[User | None] = relationship()
 
 
+class StageOutcome(Base):
+    """An open stage a closed deal went through, with how the deal ended: what the probabilities learn from.
+
+    Written when a deal is won or lost (one row per open stage its history entered, with the first
+    day it entered it) and removed when it is reopened, in the same transaction
+    (``outcomes.record_outcome``); ``outcomes.rebuild_outcomes`` recomputes it from the history.
+    The team, source and value are the deal's when it closed.
+    """
+
+    __tablename__ = "funnel_stage_outcome"
+    __table_args__ = (
+        # the learned probabilities per stage, team, source and days to close, streamed in this order
+        Index("ix_funnel_stage_outcome_segments", "stage_id", "won", "team_id", "source", "days", "closed_on",
+              "pipeline_id"),
+        # per amount band: one range of values per band
+        Index("ix_funnel_stage_outcome_amount", "stage_id", "won", "value", "closed_on", "pipeline_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opportunity_id: Mapped[int] = mapped_column(ForeignKey("funnel_opportunity.id", ondelete="CASCADE"),
+                                                index=True)
+    pipeline_id: Mapped[int]
+    stage_id: Mapped[int]
+    won: Mapped[bool]
+    #: the first day the deal entered the stage, the day it closed, and the days between
+    entered_on: Mapped[dt.date]
+    closed_on: Mapped[dt.date]
+    days: Mapped[int]
+    team_id: Mapped[int | None]
+    source: Mapped[str | None] = mapped_column(String(100))
+    value: Mapped[Money]
+
+
 class Activity(Base):
     """A call, meeting, e-mail or task for a user, due on a date, about a lead, a deal or a partner."""
 

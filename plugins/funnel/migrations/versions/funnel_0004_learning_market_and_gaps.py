@@ -1,7 +1,9 @@
-"""funnel: archived stages, targets for any period, forecast snapshots, the company register (market)
+"""funnel: archived stages, targets for any period, stage outcomes, forecast snapshots, the market
 
 Targets may now cover a half-year, an ISO week or any range of days (so a range's end is part of
-its key); a stage can be archived (kept for the history, closed to new moves); the weekly
+its key); a stage can be archived (kept for the history, closed to new moves);
+``funnel_stage_outcome`` digests the history of the closed deals for the learned probabilities
+(backfilled here from the history, as ``plugins.funnel.outcomes.rebuild_sql`` does); the weekly
 forecast snapshots feed ``crm forecast accuracy``; ``funnel_market_company`` holds the last
 Sirene extract imported by ``crm market import``.
 
@@ -22,6 +24,21 @@ branch_labels = None
 depends_on = None
 
 
+# The statement of plugins.funnel.outcomes.rebuild_sql, frozen here as this revision ran it.
+BACKFILL_OUTCOMES = """
+INSERT INTO funnel_stage_outcome (opportunity_id, pipeline_id, stage_id, won, entered_on, closed_on, days,
+                                  team_id, source, value)
+SELECT o.id, o.pipeline_id, e.stage_id, o.state = 'won', e.first_on, o.closed_on, {days},
+       o.team_id, l.source, o.value
+FROM (SELECT h.opportunity_id AS deal_id, h.to_stage_id AS stage_id, MIN(h.changed_on) AS first_on
+      FROM funnel_stage_change h JOIN funnel_stage s ON s.id = h.to_stage_id
+      WHERE s.kind = 'open' GROUP BY h.opportunity_id, h.to_stage_id) e
+JOIN funnel_opportunity o ON o.id = e.deal_id
+LEFT JOIN funnel_lead l ON l.id = o.lead_id
+WHERE o.state IN ('won', 'lost') AND o.closed_on IS NOT NULL
+"""
+
+
 def upgrade() -> None:
     # a plain ADD COLUMN: SQLite's batch mode would copy funnel_stage, which the deals reference
     op.add_column('funnel_stage', sa.Column('archived', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -33,6 +50,31 @@ def upgrade() -> None:
         batch.create_check_constraint(
             op.f('ck_funnel_target_period_kind'),
             "period_kind IN ('month', 'quarter', 'half', 'year', 'week', 'range')")
+    op.create_table('funnel_stage_outcome',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('opportunity_id', sa.Integer(), nullable=False),
+    sa.Column('pipeline_id', sa.Integer(), nullable=False),
+    sa.Column('stage_id', sa.Integer(), nullable=False),
+    sa.Column('won', sa.Boolean(), nullable=False),
+    sa.Column('entered_on', sa.Date(), nullable=False),
+    sa.Column('closed_on', sa.Date(), nullable=False),
+    sa.Column('days', sa.Integer(), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=True),
+    sa.Column('source', sa.String(length=100), nullable=True),
+    sa.Column('value', ScaledDecimal(2), nullable=False),
+    sa.ForeignKeyConstraint(['opportunity_id'], ['funnel_opportunity.id'],
+                            name=op.f('fk_funnel_stage_outcome_opportunity_id_funnel_opportunity'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_funnel_stage_outcome'))
+    )
+    op.create_index(op.f('ix_funnel_stage_outcome_opportunity_id'), 'funnel_stage_outcome', ['opportunity_id'],
+                    unique=False)
+    op.create_index('ix_funnel_stage_outcome_segments', 'funnel_stage_outcome',
+                    ['stage_id', 'won', 'team_id', 'source', 'days', 'closed_on', 'pipeline_id'], unique=False)
+    op.create_index('ix_funnel_stage_outcome_amount', 'funnel_stage_outcome',
+                    ['stage_id', 'won', 'value', 'closed_on', 'pipeline_id'], unique=False)
+    days = ("o.closed_on - e.first_on" if op.get_bind().dialect.name == "postgresql"
+            else "CAST(julianday(o.closed_on) - julianday(e.first_on) AS INTEGER)")
+    op.execute(BACKFILL_OUTCOMES.format(days=days))
     op.create_table('funnel_forecast_snapshot',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('week', sa.String(length=8), nullable=False),
@@ -83,6 +125,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('funnel_market_company')
     op.drop_table('funnel_forecast_snapshot')
+    op.drop_table('funnel_stage_outcome')
     with op.batch_alter_table('funnel_target') as batch:
         batch.drop_constraint(op.f('ck_funnel_target_period_kind'), type_='check')
         batch.drop_constraint(op.f('uq_funnel_target_user_id_team_id_period_kind_period_start_period_end'), type_='unique')
