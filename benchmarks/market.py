@@ -2,7 +2,8 @@
 
 Targets: a 1,000,000-row StockEtablissement extract imported by ``crm market import`` in at most
 30 s and under 500 MB peak memory, and ``crm market coverage`` over it in at most 2 s (each the
-whole command in a child process, start-up included). ``--quick`` uses 5,000 rows.
+whole command in a child process, start-up included), with 500 customers (a confirmed order each)
+and 20,000 leads among the register's companies. ``--quick`` uses 5,000 rows.
 """
 
 from __future__ import annotations
@@ -76,15 +77,43 @@ def _crm(config: Path, *args: str) -> tuple[float, float, str]:
     return seconds, peak, done.stdout
 
 
+def _relations(app, sirens: list[str], *, customers: int, leads: int) -> None:
+    """Customers (a partner with a confirmed order each) and leads among the register's companies."""
+    from core.services.catalog import create_product
+    from core.services.orders import confirm_order, create_order
+    from core.services.partners import create_partner
+
+    rng = random.Random(5)
+    chosen = rng.sample(sirens, customers + leads)
+    with app.transaction() as session:
+        create_product(session, {"sku": "P", "name": "Product", "list_price": "120.00", "stockable": False})
+        for n, siren in enumerate(chosen[:customers]):
+            partner = create_partner(app, session, {"name": f"Customer {n}", "siren": siren})
+            order = create_order(app, session, {"customer": str(partner.id), "lines": [
+                {"sku": "P", "quantity": str(1 + n % 7)}]})
+            confirm_order(app, session, order)
+    raw = app.engine.raw_connection()
+    try:
+        raw.cursor().executemany(
+            "INSERT INTO funnel_lead (name, siren, state, created_on, created_at) "
+            "VALUES (?, ?, 'new', '2026-11-02', '2026-11-02 00:00:00')",
+            [(f"Lead {n}", siren) for n, siren in enumerate(chosen[customers:])])
+        raw.commit()
+    finally:
+        raw.close()
+
+
 def run(quick: bool = False) -> list[dict]:
     from core.lifecycle import init_workspace
 
     rows = 5_000 if quick else 1_000_000
     with tempfile.TemporaryDirectory(prefix="bench-market-") as folder:
         folder = Path(folder)
-        init_workspace(folder / "ws", name="Bench SAS", modules=["funnel"]).close()
+        app = init_workspace(folder / "ws", name="Bench SAS", modules=["funnel"])
         extract = folder / "StockEtablissement.csv"
-        write_extract(extract, rows)
+        sirens = write_extract(extract, rows)
+        _relations(app, sirens, customers=50 if quick else 500, leads=500 if quick else 20_000)
+        app.close()
         config = folder / "ws" / "crm.toml"
         seconds, peak, _ = _crm(config, "market", "import", str(extract))
         results = [{"benchmark": f"crm market import ({rows:,} rows)", "seconds": f"{seconds:.2f}",

@@ -4,8 +4,9 @@ A company is a SIREN. Its relation to us is read from the kernel and the funnel,
 billing: a **customer** has a confirmed or delivered kernel sales order (a partner with that
 SIREN), a **lead** is a lead with that SIREN (any state), **lost** is a partner with that SIREN
 that has a lost deal; a company may be in several of these. Our **revenue** there is the sum of
-those orders excluding VAT. One ``UNION ALL`` of the three, grouped by SIREN, is joined to the
-distinct (segment, SIREN) pairs of the active establishments, read from the segment's index.
+those orders excluding VAT; the three are one ``UNION ALL`` grouped by SIREN. The companies per
+segment are counted from the segment's index alone (``COUNT(DISTINCT siren)`` in index order);
+our relations, a few thousand SIRENs at most, look their establishments up by SIREN.
 
 A company with active establishments in two segments (two départements) counts in both; the
 total counts it once.
@@ -65,24 +66,31 @@ def filters(*, naf: str | None = None, department: str | None = None, size: str 
 
 
 def coverage(session, *, by: str = "naf", **wanted) -> dict:
-    """Per segment: companies in the market, our customers, leads and lost deals there, our revenue."""
+    """Per segment: companies in the market, our customers, leads and lost deals there, our revenue.
+
+    The companies are counted from the segment's index alone; our relations (a few thousand
+    SIRENs at most) look their establishments up by SIREN, so the million rows are read once.
+    """
     if by not in SEGMENTS:
         raise ValidationError(f"{by!r}: naf, department or size", record="market coverage", field="by")
     where = filters(**wanted)
+    segment = SEGMENTS[by]
     related = relations()
-    pairs = select(SEGMENTS[by].label("segment"), M.siren).where(*where).distinct().subquery()
-    rows = session.execute(
-        select(pairs.c.segment, func.count(), func.sum(related.c.customer), func.sum(related.c.lead),
-               func.sum(related.c.lost), func.sum(related.c.revenue))
-        .select_from(pairs).outerjoin(related, related.c.siren == pairs.c.siren).group_by(pairs.c.segment)).all()
-    companies = select(M.siren).where(*where).distinct().subquery()
-    total = session.execute(
-        select(func.count(), func.sum(related.c.customer), func.sum(related.c.lead), func.sum(related.c.lost),
-               func.sum(related.c.revenue))
-        .select_from(companies).outerjoin(related, related.c.siren == companies.c.siren)).one()
-    segments = [_figures(by, segment, *figures) for segment, *figures in rows]
+    companies = dict(session.execute(
+        select(segment, func.count(func.distinct(M.siren))).where(*where).group_by(segment)).all())
+    ours = (select(segment.label("segment"), M.siren).select_from(related)
+            .join(MarketCompany, M.siren == related.c.siren).where(*where).distinct().subquery())
+    sums = (func.sum(related.c.customer), func.sum(related.c.lead), func.sum(related.c.lost),
+            func.sum(related.c.revenue))
+    relation_rows = {row[0]: row[1:] for row in session.execute(
+        select(ours.c.segment, *sums).select_from(ours).join(related, related.c.siren == ours.c.siren)
+        .group_by(ours.c.segment))}
+    segments = [_figures(by, key, count, *relation_rows.get(key, (0, 0, 0, 0))) for key, count in companies.items()]
     segments.sort(key=lambda row: (-row["companies"], row["segment"] or ""))
-    return {"by": by, "segments": segments, "total": _figures(by, None, *total)}
+    total_companies = session.execute(select(func.count(func.distinct(M.siren))).where(*where)).scalar()
+    present = select(M.siren).where(*where, M.siren == related.c.siren).exists()
+    total = session.execute(select(*sums).select_from(related).where(present)).one()
+    return {"by": by, "segments": segments, "total": _figures(by, None, total_companies, *total)}
 
 
 def _figures(by: str, segment, companies, customers, leads, lost, revenue) -> dict:
