@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
@@ -117,8 +117,11 @@ def test_a_malformed_file_is_refused_whole_naming_the_line_and_field(crm, app, t
     assert "nothing was imported" in failed.stderr
     as_json = crm("market", "import", str(path), "--json", expect=1).json
     assert as_json["imported"] is False and as_json["errors"][0]["record"] == "bad.csv line 4"
-    with app.transaction() as session:   # the market is the one imported before, untouched
+    with app.transaction() as session:   # the market is the one imported before, untouched, indexes too
         assert session.execute(select(func.count()).select_from(MarketCompany)).scalar() == 9
+        indexes = {index["name"] for index in inspect(session.connection()).get_indexes("funnel_market_company")}
+        assert indexes >= {"ix_funnel_market_naf", "ix_funnel_market_department", "ix_funnel_market_size",
+                           "ix_funnel_market_siren"}
 
 
 def test_every_bad_row_is_listed_and_a_missing_column_is_named(crm, tmp_path):
