@@ -251,9 +251,9 @@ def print_report(data: dict) -> None:
                    "probability learned from closed deals (crm funnel learn).")
 @click.option("--from", "start", default=None, callback=_date, metavar="YYYY-MM-DD", help="Expected close from.")
 @click.option("--to", "end", default=None, callback=_date, metavar="YYYY-MM-DD", help="Expected close until.")
-@click.option("--team", default=None)
-@click.option("--owner", default=None)
-@click.option("--pipeline", default=None)
+@click.option("--team", default=None, help="Only this team's deals.")
+@click.option("--owner", default=None, help="Only this owner's deals.")
+@click.option("--pipeline", default=None, help="Pipeline (default: the default one).")
 @json_option
 @pass_state
 @click.pass_context
