@@ -53,9 +53,9 @@ OPTIONAL = ("etablissementSiege", "denominationUsuelleEtablissement", "enseigne1
 SIZE_BANDS = {"NN": None, "00": (0, 0), "01": (1, 2), "02": (3, 5), "03": (6, 9), "11": (10, 19), "12": (20, 49),
               "21": (50, 99), "22": (100, 199), "31": (200, 249), "32": (250, 499), "41": (500, 999),
               "42": (1000, 1999), "51": (2000, 4999), "52": (5000, 9999), "53": (10000, None)}
-NAF_RE = re.compile(r"^(\d{2})\.(\d{2})([A-Z])$")
-POSTAL_RE = re.compile(r"^\d{5}$")
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+NAF_RE = re.compile(r"^(\d{2})\.(\d{2})([A-Z])$", re.ASCII)
+POSTAL_RE = re.compile(r"^\d{5}$", re.ASCII)
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 CHUNK = 20_000
 MAX_ERRORS = 20
 
@@ -125,13 +125,18 @@ def luhn_ok(number: str) -> bool:
     return total % 10 == 0
 
 
+def digits(text: str) -> bool:
+    """Only the ASCII digits 0-9 (``str.isdigit`` also takes ² or Arabic-Indic digits)."""
+    return text.isascii() and text.isdigit()
+
+
 def siren_ok(siren: str) -> bool:
-    return len(siren) == 9 and siren.isdigit() and luhn_ok("0" + siren)
+    return len(siren) == 9 and digits(siren) and luhn_ok("0" + siren)
 
 
 def siret_ok(siret: str) -> bool:
     """python-stdnum's ``fr.siret`` rule: Luhn, except La Poste's establishments (sum of digits % 5)."""
-    if len(siret) != 14 or not siret.isdigit() or not siren_ok(siret[:9]):
+    if len(siret) != 14 or not digits(siret) or not siren_ok(siret[:9]):
         return False
     if siret.startswith("356000000") and siret != "35600000000048":
         return sum(map(int, siret)) % 5 == 0
@@ -162,11 +167,11 @@ def row_reader(at: dict[str, int | None]):
 
     def read(cells: list[str]) -> tuple:
         siren, nic, siret = cells[i_siren].strip(), cells[i_nic].strip(), cells[i_siret].strip()
-        if not (len(siren) == 9 and siren.isdigit() and luhn_ok("0" + siren)):
+        if not siren_ok(siren):
             raise _Bad("siren", _refusal(siren_number, siren, "SIREN (9 digits with a valid check digit)"))
-        if len(nic) != 5 or not nic.isdigit():
+        if len(nic) != 5 or not digits(nic):
             raise _Bad("nic", f"{nic!r} is not a NIC (5 digits)")
-        if len(siret) != 14 or not siret.isdigit() or siret.startswith("356000000") or not luhn_ok(siret):
+        if len(siret) != 14 or not digits(siret) or siret.startswith("356000000") or not luhn_ok(siret):
             if not siret_ok(siret):  # La Poste's establishments have their own rule
                 raise _Bad("siret", _refusal(siret_number, siret, "SIRET (14 digits with a valid check digit)"))
         if siret[:9] != siren or siret[9:] != nic:

@@ -54,7 +54,7 @@ def filters(*, naf: str | None = None, department: str | None = None, size: str 
     conditions = [M.active == true()]
     if naf:
         code = naf.strip().upper().replace(".", "")
-        if not re.match(r"^(\d{1,4}|\d{4}[A-Z])$", code):
+        if not re.match(r"^(\d{1,4}|\d{4}[A-Z])$", code, re.ASCII):
             raise ValidationError(f"{naf!r} is not a NAF code or prefix (4321A, 43.21A, 43)", record="market",
                                   field="naf")
         conditions.append(M.naf == code if len(code) == 5 else M.naf.startswith(code))

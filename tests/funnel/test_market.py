@@ -108,6 +108,8 @@ BAD_SIRET = GOOD_SIRET[:13] + str((int(GOOD_SIRET[13]) + 1) % 10)
     (establishment(9, head="oui"), "etablissementSiege"),
     (establishment(1), "siret"),                                                   # twice in the file
     ("123", "row"),
+    (with_numbers(company(9)[:8] + "²", "00019", company(9)[:8] + "²00019"), "siren"),  # not an ASCII digit
+    (establishment(9, postal="٦٩٠٠٣"), "codePostalEtablissement"),
 ])
 def test_a_malformed_file_is_refused_whole_naming_the_line_and_field(crm, app, tmp_path, market, row, field):
     # line 1 is the header, the bad row is on line 4, after two good ones
