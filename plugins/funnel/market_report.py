@@ -6,7 +6,7 @@ SIREN), a **lead** is a lead with that SIREN (any state), **lost** is a partner 
 that has a lost deal; a company may be in several of these. Our **revenue** there is the sum of
 those orders excluding VAT; the three are one ``UNION ALL`` grouped by SIREN. The companies per
 segment are counted from the segment's index alone (``COUNT(DISTINCT siren)`` in index order);
-our relations, a few thousand SIRENs at most, look their establishments up by SIREN.
+our relations, a few thousand SIRENs, look their establishments up by SIREN.
 
 A company with active establishments in two segments (two départements) counts in both; the
 total counts it once.
@@ -28,6 +28,7 @@ from plugins.funnel.models import Lead, MarketCompany, Opportunity
 M = MarketCompany.__table__.c
 SEGMENTS = {"naf": M.naf, "department": M.department, "size": M.size_band}
 SOURCE = "Sirene"
+LOOKUP_CHUNK = 500  # SIRENs per IN (...) lookup: under every driver's parameter limit
 
 
 def relations():
@@ -68,28 +69,35 @@ def filters(*, naf: str | None = None, department: str | None = None, size: str 
 def coverage(session, *, by: str = "naf", **wanted) -> dict:
     """Per segment: companies in the market, our customers, leads and lost deals there, our revenue.
 
-    The companies are counted from the segment's index alone; our relations (a few thousand
-    SIRENs at most) look their establishments up by SIREN, so the million rows are read once.
+    The companies are counted from the segment's index alone (the million rows are read once, in
+    order); our relations, a few thousand SIRENs, look their establishments up by SIREN (chunked
+    ``IN``) and are added up per segment here.
     """
     if by not in SEGMENTS:
         raise ValidationError(f"{by!r}: naf, department or size", record="market coverage", field="by")
     where = filters(**wanted)
     segment = SEGMENTS[by]
-    related = relations()
     companies = dict(session.execute(
         select(segment, func.count(func.distinct(M.siren))).where(*where).group_by(segment)).all())
-    ours = (select(segment.label("segment"), M.siren).select_from(related)
-            .join(MarketCompany, M.siren == related.c.siren).where(*where).distinct().subquery())
-    sums = (func.sum(related.c.customer), func.sum(related.c.lead), func.sum(related.c.lost),
-            func.sum(related.c.revenue))
-    relation_rows = {row[0]: row[1:] for row in session.execute(
-        select(ours.c.segment, *sums).select_from(ours).join(related, related.c.siren == ours.c.siren)
-        .group_by(ours.c.segment))}
-    segments = [_figures(by, key, count, *relation_rows.get(key, (0, 0, 0, 0))) for key, count in companies.items()]
+    related = relations()
+    ours = {siren: figures for siren, *figures in session.execute(select(
+        related.c.siren, related.c.customer, related.c.lead, related.c.lost, related.c.revenue))}
+    pairs, sirens = set(), list(ours)
+    for start in range(0, len(sirens), LOOKUP_CHUNK):
+        pairs.update(session.execute(select(segment, M.siren).where(
+            *where, M.siren.in_(sirens[start:start + LOOKUP_CHUNK]))).all())
+    per_segment: dict = {}
+    for key, siren in pairs:
+        sums = per_segment.setdefault(key, [0, 0, 0, Decimal(0)])
+        for index, value in enumerate(ours[siren]):
+            sums[index] += value or 0
+    segments = [_figures(by, key, count, *per_segment.get(key, (0, 0, 0, 0))) for key, count in companies.items()]
     segments.sort(key=lambda row: (-row["companies"], row["segment"] or ""))
+    total = [0, 0, 0, Decimal(0)]
+    for siren in {siren for _, siren in pairs}:
+        for index, value in enumerate(ours[siren]):
+            total[index] += value or 0
     total_companies = session.execute(select(func.count(func.distinct(M.siren))).where(*where)).scalar()
-    present = select(M.siren).where(*where, M.siren == related.c.siren).exists()
-    total = session.execute(select(*sums).select_from(related).where(present)).one()
     return {"by": by, "segments": segments, "total": _figures(by, None, total_companies, *total)}
 
 

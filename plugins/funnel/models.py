@@ -358,7 +358,8 @@ class MarketCompany(Base):
         Index("ix_funnel_market_naf", "active", "naf", "siren"),
         Index("ix_funnel_market_department", "active", "department", "siren"),
         Index("ix_funnel_market_size", "active", "size_band", "siren"),
-        Index("ix_funnel_market_siren", "active", "siren"),
+        # and our relations look their establishments up by SIREN (and the total counts SIRENs) here
+        Index("ix_funnel_market_siren", "active", "siren", "naf", "department", "size_band"),
     )
 
     siret: Mapped[str] = mapped_column(String(14), primary_key=True)

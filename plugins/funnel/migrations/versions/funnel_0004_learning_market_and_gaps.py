@@ -119,7 +119,8 @@ def upgrade() -> None:
     op.create_index('ix_funnel_market_department', 'funnel_market_company', ['active', 'department', 'siren'],
                     unique=False)
     op.create_index('ix_funnel_market_size', 'funnel_market_company', ['active', 'size_band', 'siren'], unique=False)
-    op.create_index('ix_funnel_market_siren', 'funnel_market_company', ['active', 'siren'], unique=False)
+    op.create_index('ix_funnel_market_siren', 'funnel_market_company',
+                    ['active', 'siren', 'naf', 'department', 'size_band'], unique=False)
 
 
 def downgrade() -> None:
