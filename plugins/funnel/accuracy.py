@@ -52,6 +52,7 @@ def open_periods(day: dt.date) -> list[tuple[str, dt.date, dt.date]]:
 
 
 def week_of(day: dt.date) -> str:
+    """The ISO week a snapshot taken on ``day`` belongs to: ``2026-W49``."""
     year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
 

@@ -131,6 +131,7 @@ def digits(text: str) -> bool:
 
 
 def siren_ok(siren: str) -> bool:
+    """python-stdnum's ``fr.siren`` rule: 9 ASCII digits whose Luhn sum is a multiple of 10."""
     return len(siren) == 9 and digits(siren) and luhn_ok("0" + siren)
 
 

@@ -137,6 +137,7 @@ def prospects(session, *, limit: int = 50, **wanted) -> list[dict]:
 
 
 def prospect_dict(company: MarketCompany) -> dict:
+    """A prospect as listed (``--json`` keys): SIREN, SIRET, name, NAF with its dot, place, size."""
     return {"siren": company.siren, "siret": company.siret, "name": company.name,
             "naf": f"{company.naf[:2]}.{company.naf[2:]}" if company.naf else None,
             "postal_code": company.postal_code, "city": company.city, "department": company.department,
