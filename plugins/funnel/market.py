@@ -24,7 +24,7 @@ libelleCommuneEtablissement        the town (optional)
 =================================  ===========================================================
 
 All or nothing, like every import: the file is streamed once, each row validated and
-bulk-inserted in chunks inside one transaction that first empties the market (the market is the
+bulk-inserted in chunks (``COPY`` on PostgreSQL) inside one transaction that first empties the market (the market is the
 last extract imported) and drops its indexes, built again at the end. A bad row stops the writing, the rest is still read to list every error
 (the first 20 named by line and field) and the transaction is rolled back: nothing changes.
 No ORM object per row: plain tuples go to the driver's ``executemany``.
@@ -291,11 +291,21 @@ def import_market(app, path: Path, *, progress=None) -> MarketImportResult:
 
 
 def _writer(session):
-    """Rows as tuples straight to the driver's ``executemany`` (its C loop on SQLite): the values
-    are already in the database's form (ISO date text, booleans), so no per-row conversion."""
+    """Rows as tuples straight to the driver, in the session's transaction: ``executemany`` on
+    SQLite (its C loop), ``COPY ... FROM STDIN`` on PostgreSQL. The values are already in the
+    database's form (ISO date text, booleans), so nothing is converted per row."""
     connection = session.connection()
-    marks = ", ".join(["?" if connection.dialect.paramstyle == "qmark" else "%s"] * len(COLUMNS))
-    sql = f"INSERT INTO {MarketCompany.__tablename__} ({', '.join(COLUMNS)}) VALUES ({marks})"
+    columns = f"{MarketCompany.__tablename__} ({', '.join(COLUMNS)})"
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+
+        def copy(rows):
+            with driver.cursor() as cursor, cursor.copy(f"COPY {columns} FROM STDIN") as stream:
+                for row in rows:
+                    stream.write_row(row)
+
+        return copy
+    sql = f"INSERT INTO {columns} VALUES ({', '.join(['?'] * len(COLUMNS))})"
     return lambda rows: connection.exec_driver_sql(sql, rows)
 
 
