@@ -7,17 +7,23 @@ writing the same notification twice a no-op (a rerun job, a retried command). De
 their channel, retries failures with exponential backoff and parks a message as ``failed`` after
 ``max_attempts``.
 
-Delivery is at-least-once: a crash after a message left but before its row was marked sent sends
-it again on the next run. Each message therefore carries a stable identity (the e-mail
-``Message-ID``, the webhook ``Idempotency-Key``, the ``.eml`` file name) so the receiver can
-recognise a repeat.
+Delivery commits each message's state around its sending: a few messages are claimed with a
+lease (committed), then each is sent and marked sent in its own commit. A crash repeats at most
+the message in flight, and only once its lease has run out. Each message carries a stable
+identity across retries (the e-mail ``Message-ID``, the webhook ``Idempotency-Key``, the ``.eml``
+file name) so the receiver can recognise that repeat.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
+import os
+import secrets
+import socket
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import Index, String, Text, select, update
@@ -58,6 +64,10 @@ class Notification(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     business_date: Mapped[dt.date | None]
     sent_at: Mapped[dt.datetime | None]
+    #: a deliverer's lease: until then the message is being sent by ``claimed_by`` (host:pid:token);
+    #: once it has passed (the deliverer died), any delivery may take the message again
+    claimed_until: Mapped[dt.datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
 
 
 @dataclass
@@ -96,7 +106,8 @@ class Message:
 
     @classmethod
     def from_row(cls, row: Notification, app=None, *, documents: bool = True, session=None) -> "Message":
-        """Decode a row; a templated row is worded now, with ``app``'s templates and locale.
+        """Decode a row (a :class:`Notification`, or a plain row of its table); a templated row is
+        worded now, with ``app``'s templates and locale.
 
         :param documents: lay out the attached documents as PDF (delivery does; a listing does not).
         :param session: the delivering transaction's session, for reading the documents' records
@@ -259,6 +270,10 @@ class DeliveryReport:
     failed: int = 0
     errors: list[str] = field(default_factory=list)
 
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retried + self.failed
+
     def as_dict(self) -> dict:
         return {"sent": self.sent, "retried": self.retried, "failed": self.failed, "errors": self.errors}
 
@@ -269,61 +284,124 @@ def settings(app) -> dict:
     section.setdefault("email", "file")
     section.setdefault("max_attempts", 5)
     section.setdefault("backoff_seconds", 60)
-    section.setdefault("batch_size", 200)
+    section.setdefault("batch_size", 50)  # messages claimed at once
+    section.setdefault("lease_seconds", 300)
     return section
 
 
 def deliver(app, *, limit: int | None = None, now: dt.datetime | None = None, progress=None) -> DeliveryReport:
-    """Send the pending notifications that are due, batch by batch (one transaction per batch).
+    """Send the pending notifications that are due, each one's state committed around its sending.
 
-    On PostgreSQL the batch is taken ``FOR UPDATE SKIP LOCKED``, so several deliverers share the
-    work without sending a message twice.
+    A claim takes up to ``batch_size`` due messages with a lease of ``lease_seconds`` and commits;
+    then each message is sent and marked sent (or retried with backoff, or parked as failed) in a
+    commit of its own. Killed at any point, a deliverer leaves at most the message in flight sent
+    but not marked, and its other claimed messages wait for the lease to run out before another
+    delivery takes them: a crash repeats at most one message, with the same Message-ID. On
+    PostgreSQL the claim skips the rows another deliverer is claiming (``FOR UPDATE SKIP
+    LOCKED``), so several deliverers share the work without sending a message twice.
+
+    :param now: the time due messages and leases are compared with (default: the wall clock).
     """
     from core.channels import open_senders
 
     options = settings(app)
-    report = DeliveryReport()
     now = now or utcnow()
-    batch_size = int(options["batch_size"])
-    max_attempts = int(options["max_attempts"])
-    backoff = int(options["backoff_seconds"])
+    lease = int(options["lease_seconds"])
+    claimer = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"[-100:]
+    report = DeliveryReport()
     last_id = 0
-    with open_senders(app) as senders:
-        while limit is None or report.sent + report.retried + report.failed < limit:
-            size = batch_size if limit is None else min(batch_size, limit - report.sent - report.retried - report.failed)
-            with app.transaction() as session:
-                query = (select(Notification)
-                         .where(Notification.state == "pending", Notification.next_attempt_at <= now,
-                                Notification.id > last_id)
-                         .order_by(Notification.id).limit(size))
-                if app.dialect == "postgresql":
-                    query = query.with_for_update(skip_locked=True)
-                rows = session.scalars(query).all()
-                if not rows:
+    with open_senders(app) as senders, app.engine.connect() as marks:
+        while limit is None or report.handled < limit:
+            size = int(options["batch_size"]) if limit is None else min(int(options["batch_size"]),
+                                                                         limit - report.handled)
+            claimed = _claim(app, now, after=last_id, size=size, lease=lease, claimer=claimer)
+            if not claimed:
+                break
+            # stop taking messages of the claim at half its lease: the one being sent must be
+            # marked before the lease ends, or another deliverer could send it too
+            deadline = time.monotonic() + lease / 2
+            for position, row in enumerate(claimed):
+                if time.monotonic() > deadline:
+                    _release(app, [r.id for r in claimed[position:]], claimer)
                     break
-                for row in rows:
-                    last_id = row.id
-                    try:
-                        senders.get(row.channel).send(Message.from_row(row, app, session=session))
-                    except Exception as exc:  # a channel's failure is recorded on the message
-                        row.attempts += 1
-                        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                        if row.attempts >= max_attempts:
-                            row.state = "failed"
-                            report.failed += 1
-                            report.errors.append(f"notification {row.id}: {row.last_error}")
-                        else:
-                            row.next_attempt_at = now + dt.timedelta(seconds=backoff * 2 ** (row.attempts - 1))
-                            report.retried += 1
-                    else:
-                        row.state = "sent"
-                        row.sent_at = utcnow()
-                        row.attempts += 1
-                        row.last_error = None
-                        report.sent += 1
+                _send(app, senders, marks, row, now, options, report)
+                last_id = row.id
             if progress:
-                progress(report.sent + report.retried + report.failed)
+                progress(report.handled)
     return report
+
+
+def _claim(app, now: dt.datetime, *, after: int, size: int, lease: int, claimer: str) -> list:
+    """Take up to ``size`` due messages (unclaimed, or whose lease has run out) and commit the lease.
+
+    :returns: the messages' rows (plain rows with the columns as attributes, as :meth:`Message.from_row` reads).
+    """
+    from sqlalchemy import or_
+
+    table = Notification.__table__
+    query = (select(table)
+             .where(table.c.state == "pending", table.c.next_attempt_at <= now, table.c.id > after,
+                    or_(table.c.claimed_until.is_(None), table.c.claimed_until <= now))
+             .order_by(table.c.id).limit(size))
+    if app.dialect == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    with app.engine.begin() as connection:
+        rows = connection.execute(query).all()
+        if rows:
+            connection.execute(update(table).where(table.c.id.in_([row.id for row in rows]))
+                               .values(claimed_until=now + dt.timedelta(seconds=lease), claimed_by=claimer))
+    return rows
+
+
+def _release(app, ids: list[int], claimer: str) -> None:
+    """Give back claimed messages not yet sent (only while they are still ours)."""
+    with app.transaction() as session:
+        session.execute(update(Notification).where(Notification.id.in_(ids), Notification.claimed_by == claimer,
+                                                   Notification.state == "pending")
+                        .values(claimed_until=None, claimed_by=None))
+
+
+def _send(app, senders, marks, row, now: dt.datetime, options: dict, report: DeliveryReport) -> None:
+    """Send one claimed message, then commit its new state (sent, to retry, or failed) on ``marks``."""
+    attempts = row.attempts + 1
+    values = {"m_id": row.id, "m_state": "sent", "m_attempts": attempts, "m_error": None,
+              "m_next": row.next_attempt_at, "m_sent": None}
+    try:
+        if row.attachments and '"document"' in row.attachments:  # laid out from the records, read now
+            with app.transaction() as session:
+                message = Message.from_row(row, app, session=session)
+        else:
+            message = Message.from_row(row, app)
+        senders.get(row.channel).send(message)
+    except Exception as exc:  # a channel's failure is recorded on the message
+        values["m_error"] = error = f"{type(exc).__name__}: {exc}"[:2000]
+        if attempts >= int(options["max_attempts"]):
+            values["m_state"] = "failed"
+            report.failed += 1
+            report.errors.append(f"notification {row.id}: {error}")
+        else:
+            values["m_state"] = "pending"
+            backoff = int(options["backoff_seconds"]) * 2 ** (attempts - 1)
+            values["m_next"] = now + dt.timedelta(seconds=backoff)
+            report.retried += 1
+    else:
+        values["m_sent"] = utcnow()
+        report.sent += 1
+    with marks.begin():
+        marks.execute(_mark_statement(), values)
+
+
+@functools.cache
+def _mark_statement():
+    """One message's new state, lease released; built once (through Core: the ORM's UPDATE and
+    a statement built per message cost more than sending a message to a file)."""
+    from sqlalchemy import bindparam
+
+    table = Notification.__table__
+    return (update(table).where(table.c.id == bindparam("m_id"))
+            .values(state=bindparam("m_state"), attempts=bindparam("m_attempts"), last_error=bindparam("m_error"),
+                    next_attempt_at=bindparam("m_next"), sent_at=bindparam("m_sent"),
+                    claimed_until=None, claimed_by=None))
 
 
 def retry(app, session, ref: str | None = None, *, all_failed: bool = False) -> int:

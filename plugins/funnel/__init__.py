@@ -51,7 +51,8 @@ def register_jobs(register):
     from core.jobs import Job
     from plugins.funnel.activities import overdue_job
 
-    register(Job(name="funnel.overdue_activities", run=overdue_job,
+    # latest: today's digest lists everything overdue; one digest per missed day would be noise
+    register(Job(name="funnel.overdue_activities", run=overdue_job, catch_up="latest",
                  summary="tell each owner about their overdue activities (one message per owner per day)"))
 
 

@@ -33,9 +33,9 @@ BROKEN_MESSAGE = "probe broken on purpose"
 def register_jobs(register):
     from core.jobs import Job
 
-    register(Job(name="probe.daily", run=run_daily, summary="write N effect rows for the day"))
-    register(Job(name="probe.flaky", run=run_flaky, summary="one bad record among good ones"))
-    register(Job(name="probe.broken", run=run_broken, summary="always fails after a write"))
+    register(Job(name="probe.daily", run=run_daily, catch_up="replay", summary="write N effect rows for the day"))
+    register(Job(name="probe.flaky", run=run_flaky, catch_up="replay", summary="one bad record among good ones"))
+    register(Job(name="probe.broken", run=run_broken, catch_up="replay", summary="always fails after a write"))
 
 
 def _setting(app, key: str, env: str, default=None):
