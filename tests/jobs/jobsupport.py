@@ -86,7 +86,7 @@ class CrmProcesses:
         self.workspace = workspace
         self.env = {k: v for k, v in os.environ.items()
                     if k not in {"CRM_CONFIG", "CRM_DATABASE_URL", "CRM_TODAY", "JOBPROBE_PAUSE_DIR",
-                                 "JOBPROBE_ROW_DELAY"}}
+                                 "JOBPROBE_ROW_DELAY", "JOBPROBE_JOBS"}}
         self.env["PYTHONPATH"] = os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])])
         self.env["PYTHONDONTWRITEBYTECODE"] = "1"
         self.env["JOBPROBE_EFFECTS"] = str(EFFECTS)
