@@ -30,7 +30,7 @@ from sqlalchemy import Index, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, utcnow
-from core.errors import CrmError, NotFound, ValidationError
+from core.errors import ConfigError, CrmError, NotFound, ValidationError
 
 STATES = ("pending", "sent", "failed")
 
@@ -306,14 +306,13 @@ def deliver(app, *, limit: int | None = None, now: dt.datetime | None = None, pr
 
     options = settings(app)
     now = now or utcnow()
-    lease = int(options["lease_seconds"])
+    lease, claim_size = _at_least_one(options, "lease_seconds"), _at_least_one(options, "batch_size")
     claimer = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"[-100:]
     report = DeliveryReport()
     last_id = 0
     with open_senders(app) as senders, app.engine.connect() as marks:
         while limit is None or report.handled < limit:
-            size = int(options["batch_size"]) if limit is None else min(int(options["batch_size"]),
-                                                                         limit - report.handled)
+            size = claim_size if limit is None else min(claim_size, limit - report.handled)
             claimed = _claim(app, now, after=last_id, size=size, lease=lease, claimer=claimer)
             if not claimed:
                 break
@@ -321,7 +320,7 @@ def deliver(app, *, limit: int | None = None, now: dt.datetime | None = None, pr
             # marked before the lease ends, or another deliverer could send it too
             deadline = time.monotonic() + lease / 2
             for position, row in enumerate(claimed):
-                if time.monotonic() > deadline:
+                if position and time.monotonic() > deadline:
                     _release(app, [r.id for r in claimed[position:]], claimer)
                     break
                 _send(app, senders, marks, row, now, options, report)
@@ -331,6 +330,13 @@ def deliver(app, *, limit: int | None = None, now: dt.datetime | None = None, pr
     return report
 
 
+def _at_least_one(options: dict, key: str) -> int:
+    value = options[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"crm.toml: notifications.{key}: {value!r} (expected a whole number, at least 1)")
+    return value
+
+
 def _claim(app, now: dt.datetime, *, after: int, size: int, lease: int, claimer: str) -> list:
     """Take up to ``size`` due messages (unclaimed, or whose lease has run out) and commit the lease.
 
@@ -338,10 +344,11 @@ def _claim(app, now: dt.datetime, *, after: int, size: int, lease: int, claimer:
     """
     from sqlalchemy import or_
 
+    clock = max(now, utcnow())  # a long delivery's leases run from the claim, not from its start
     table = Notification.__table__
     query = (select(table)
              .where(table.c.state == "pending", table.c.next_attempt_at <= now, table.c.id > after,
-                    or_(table.c.claimed_until.is_(None), table.c.claimed_until <= now))
+                    or_(table.c.claimed_until.is_(None), table.c.claimed_until <= clock))
              .order_by(table.c.id).limit(size))
     if app.dialect == "postgresql":
         query = query.with_for_update(skip_locked=True)
@@ -349,16 +356,17 @@ def _claim(app, now: dt.datetime, *, after: int, size: int, lease: int, claimer:
         rows = connection.execute(query).all()
         if rows:
             connection.execute(update(table).where(table.c.id.in_([row.id for row in rows]))
-                               .values(claimed_until=now + dt.timedelta(seconds=lease), claimed_by=claimer))
+                               .values(claimed_until=clock + dt.timedelta(seconds=lease), claimed_by=claimer))
     return rows
 
 
 def _release(app, ids: list[int], claimer: str) -> None:
     """Give back claimed messages not yet sent (only while they are still ours)."""
-    with app.transaction() as session:
-        session.execute(update(Notification).where(Notification.id.in_(ids), Notification.claimed_by == claimer,
-                                                   Notification.state == "pending")
-                        .values(claimed_until=None, claimed_by=None))
+    table = Notification.__table__
+    with app.engine.begin() as connection:
+        connection.execute(update(table).where(table.c.id.in_(ids), table.c.claimed_by == claimer,
+                                               table.c.state == "pending")
+                           .values(claimed_until=None, claimed_by=None))
 
 
 def _send(app, senders, marks, row, now: dt.datetime, options: dict, report: DeliveryReport) -> None:
