@@ -65,7 +65,12 @@ def notifications_show(state, notification_id, as_json):
 @json_option
 @pass_state
 def notifications_deliver(state, limit, as_json):
-    """Send the pending notifications now (failures are retried later with backoff)."""
+    """Send the pending notifications now (failures are retried later with backoff).
+
+    Each message is claimed with a lease, sent, and marked sent in its own commit: killed at any
+    point, a delivery repeats at most the message in flight (same Message-ID), and its other
+    claimed messages go out once the lease ([notifications] lease_seconds) has run out.
+    """
     from core.outbox import deliver
 
     progress = None
