@@ -42,7 +42,7 @@ def register_jobs(register):
 
 
 def _deliver_notifications(app, session, as_of):
-    from core.outbox import deliver
+    from core.delivery import deliver
 
     report = deliver(app)
     return {"sent": report.sent, "retried": report.retried, "failed": report.failed}

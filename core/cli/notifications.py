@@ -71,7 +71,7 @@ def notifications_deliver(state, limit, as_json):
     point, a delivery repeats at most the message in flight (same Message-ID), and its other
     claimed messages go out once the lease ([notifications] lease_seconds) has run out.
     """
-    from core.outbox import deliver
+    from core.delivery import deliver
 
     progress = None
     if sys.stderr.isatty() and not as_json:

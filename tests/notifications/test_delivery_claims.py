@@ -14,7 +14,8 @@ import datetime as dt
 import pytest
 
 from core.db import make_engine, utcnow
-from core.outbox import _claim, deliver, notify
+from core.delivery import _claim, deliver
+from core.outbox import notify
 
 LEASE = 300
 

@@ -22,7 +22,8 @@ from collections import Counter
 from pathlib import Path
 
 from core.db import utcnow
-from core.outbox import deliver, notification_row, notify_many
+from core.delivery import deliver
+from core.outbox import notification_row, notify_many
 
 MESSAGES = 600
 KILLS = 20
