@@ -75,10 +75,12 @@ def assert_made_up_without_a_burst(workspace, seen: int) -> None:
     customers = sorted(next(n for n in CUSTOMERS if n in subject) for _, subject in reminders
                        if not subject.startswith("Copie"))
     assert customers == sorted(CUSTOMERS)  # one message per customer...
-    assert {s.split(" : ")[0] for _, s in reminders if not s.startswith("Copie")} == {"Mise en demeure"}  # ...the highest
+    # ...with only the highest level now due
+    assert {s.split(" : ")[0] for _, s in reminders if not s.startswith("Copie")} == {"Mise en demeure"}
     assert not [s for _, s in reminders if s.startswith("Relance ferme")]
     levels = sql(workspace, "SELECT i.number, r.level, r.status, r.run_date FROM billing_reminder r "
-                            "JOIN billing_invoice i ON i.id = r.invoice_id WHERE r.level > 1 ORDER BY i.number, r.level")
+                            "JOIN billing_invoice i ON i.id = r.invoice_id WHERE r.level > 1 "
+                            "ORDER BY i.number, r.level")
     assert [(level, status, str(day)[:10]) for _, level, status, day in levels] == [
         (2, "skipped", "2026-03-08"), (3, "sent", "2026-03-08")] * 3
 
@@ -91,7 +93,8 @@ def assert_made_up_without_a_burst(workspace, seen: int) -> None:
         ("billing.reminders", "2026-03-08"), ("funnel.overdue_activities", "2026-03-08")]
     replayed = [slot for job, slot, outcome in runs if job == "probe.daily" and outcome == "done"]
     assert replayed == [d.isoformat() for d in [*OUTAGE, RECOVERY]]  # the replay job: every missed day
-    effects = sql(workspace, "SELECT day, COUNT(*) FROM jobprobe_effect WHERE day > '2026-02-10' GROUP BY day ORDER BY day")
+    effects = sql(workspace, "SELECT day, COUNT(*) FROM jobprobe_effect WHERE day > '2026-02-10' "
+                             "GROUP BY day ORDER BY day")
     assert effects == [(d.isoformat(), EFFECTS) for d in [*OUTAGE, RECOVERY]]
     # delivery ran after the jobs that wrote: nothing of the recovery is left pending
     assert sql(workspace, "SELECT COUNT(*) FROM core_notification WHERE state <> 'sent'") == [(0,)]
