@@ -298,6 +298,7 @@ def notification_dict(row: Notification) -> dict:
             "created_at": row.created_at.isoformat(sep=" ") if row.created_at else None,
             "sent_at": row.sent_at.isoformat(sep=" ") if row.sent_at else None,
             "next_attempt_at": row.next_attempt_at.isoformat(sep=" ") if row.next_attempt_at else None,
+            "claimed_until": row.claimed_until.isoformat(sep=" ") if row.claimed_until else None,
             "last_error": row.last_error,
             "attachments": [a.get("filename") or f"{a['document']} {a['ref']}" for a in json.loads(row.attachments or "[]")]}
 

@@ -55,7 +55,8 @@ def notifications_show(state, notification_id, as_json):
         return
     emit_record(data, [("id", "Id"), ("state", "State"), ("channel", "Channel"), ("recipients", "To"),
                        ("subject", "Subject"), ("related", "About"), ("attempts", "Tries"),
-                       ("next_attempt_at", "Next try"), ("last_error", "Last error"), ("attachments", "Attached")])
+                       ("next_attempt_at", "Next try"), ("claimed_until", "Being sent until"),
+                       ("last_error", "Last error"), ("attachments", "Attached")])
     click.echo("")
     click.echo(data["text"])
 

@@ -85,11 +85,13 @@ def test_each_message_is_marked_sent_in_its_own_commit_before_the_next_one_leave
 
 
 def test_a_dead_deliverers_claim_waits_for_its_lease_then_goes_out_once_with_the_same_message_id(
-        smtp_app, smtp_server, workspace):
+        smtp_app, smtp_server, workspace, crm):
     ids = write(smtp_app, 4)
     # a deliverer claimed the first two and died before sending them
     held = _claim(smtp_app, utcnow(), after=0, size=2, lease=LEASE, claimer="elsewhere:4242:dead")
     assert [row.dedup_key for row in held] == ["claim-0", "claim-1"]
+    shown = crm("notifications", "show", str(held[0].id), "--json").json
+    assert shown["state"] == "pending" and shown["claimed_until"] > utcnow().isoformat(sep=" ")
 
     report = deliver(smtp_app)  # their lease runs: another deliverer leaves them alone
     assert report.sent == 2 and smtp_server.message_ids() == ids[2:]
