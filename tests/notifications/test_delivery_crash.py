@@ -25,7 +25,7 @@ from core.db import utcnow
 from core.delivery import deliver
 from core.outbox import notification_row, notify_many
 
-MESSAGES = 600
+MESSAGES = 1200  # ample: 20 kills use up a few hundred (sent, and claimed by the dead)
 KILLS = 20
 LEASE = 300
 SEED = 14
