@@ -85,9 +85,9 @@ def run(quick: bool = False) -> list[dict]:
 
             # deliver everything through the file channel (.eml files beside crm.toml)
             pending = total + one_by_one
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             report = deliver(app)
-            seconds = time.perf_counter() - start
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
             assert report.sent == pending and not report.retried and not report.failed, report.as_dict()
             with app.transaction() as session:  # every message marked on its own, leases released
                 left = session.execute(text("SELECT COUNT(*) FROM core_notification "
@@ -97,7 +97,9 @@ def run(quick: bool = False) -> list[dict]:
             assert files == pending, files
             rows.append({"benchmark": f"deliver {pending:,} (file channel, .eml)", "count": pending,
                          "seconds": round(seconds, 2), "per_second": _rate(pending, seconds),
-                         "target": DELIVER_TARGET})
+                         "target": DELIVER_TARGET,
+                         # on a shared, loaded machine the wall clock waits for others: per CPU second too
+                         "per_cpu_second": _rate(pending, cpu)})
         finally:
             app.close()
     return rows
