@@ -140,3 +140,30 @@ def test_a_jobs_run_delivers_what_its_own_jobs_wrote(crm, workspace):
     summaries = [n for n in crm("notifications", "list", "--json").json if n["subject"].startswith("Reorder")]
     assert [(n["recipients"], n["state"]) for n in summaries] == [(["achats@entonnoir.fr"], "sent")]
     assert crm("notifications", "list", "--state", "pending", "--json").json == []
+
+
+def test_the_dates_delivery_writes_are_found_by_the_same_dates(smtp_app, smtp_server):
+    """Delivery writes its marks through the driver: a date must be stored as SQLAlchemy stores it
+    (on SQLite, text: ``2026-12-06 10:00:00`` would never equal ``2026-12-06 10:00:00.000000``)."""
+    from sqlalchemy import select
+
+    from core.outbox import Notification
+
+    def found_by(column, row) -> list[int]:
+        with smtp_app.transaction() as session:
+            return session.scalars(select(Notification.id).where(column == getattr(row, column.key))).all()
+
+    write(smtp_app, 2, prefix="dates")
+    smtp_server.refuse = "451 4.3.0 try again later"
+    assert deliver(smtp_app, limit=1).retried == 1
+    with smtp_app.transaction() as session:
+        retried = session.scalars(select(Notification).order_by(Notification.id)).first()
+    assert retried.state == "pending" and retried.attempts == 1
+    assert retried.id in found_by(Notification.next_attempt_at, retried)
+
+    smtp_server.refuse = None
+    assert deliver(smtp_app).sent == 2
+    with smtp_app.transaction() as session:
+        sent = session.scalars(select(Notification).order_by(Notification.id)).all()
+    for row in sent:
+        assert row.id in found_by(Notification.sent_at, row)
