@@ -35,12 +35,14 @@ def register_channels(register):
 def register_jobs(register):
     from core.jobs import Job
 
+    # a sweep: it runs after the jobs that write messages, on every run, so they go out with it
     register(Job(name="notifications.deliver", run=_deliver_notifications, every_minutes=1, own_transactions=True,
+                 catch_up="latest", sweep=True,
                  summary="send the outbox's pending notifications (retries with backoff)"))
 
 
 def _deliver_notifications(app, session, as_of):
-    from core.outbox import deliver
+    from core.delivery import deliver
 
     report = deliver(app)
     return {"sent": report.sent, "retried": report.retried, "failed": report.failed}

@@ -136,16 +136,31 @@ def register_jobs(register):
 
     Called when ``crm jobs`` builds its list, outside any transaction.
 
+    Each job declares how the days it missed (an outage, a stopped worker) are made up by
+    ``crm jobs run --catch-up`` and by ``crm jobs worker``, with ``catch_up``:
+
+    - ``"replay"`` (the default): each missed day is run in order, for effects that belong to a
+      day (a daily snapshot, a day's accruals); the catch-up stops at the first day that fails;
+    - ``"latest"``: one run as of today, and the job catches up by itself (the reminder run sends
+      only the highest level now due, one digest lists everything overdue, the reorder run orders
+      what today's forecast needs), so an outage never turns into a burst of messages.
+
+    Within one run, the jobs that write messages run before outbox delivery (a ``sweep``), which
+    then sends what they wrote. A business date after the calendar date is refused unless
+    ``--allow-future`` or ``[jobs] allow_future_dates = true``.
+
     :param register: call ``register(job)`` with a :class:`core.jobs.Job` (a name unique across
-        modules, a schedule, and ``run(app, session, as_of)``). Two plugins registering the same
-        name is an error naming both.
+        modules, a schedule, ``catch_up``, and ``run(app, session, as_of)``). Two plugins
+        registering the same name is an error naming both; an unknown ``catch_up`` is an error
+        naming the job.
     :returns: nothing.
 
     Example::
 
         @hookimpl
         def register_jobs(register):
-            register(Job(name="holds.expire", run=expire_holds, summary="lift holds past their end date"))
+            register(Job(name="holds.expire", run=expire_holds, catch_up="latest",
+                         summary="lift holds past their end date"))
     """
 
 

@@ -3,14 +3,11 @@
 A notification is a row written by the same transaction as the business change that causes it,
 so a rolled-back command sends nothing and a committed one is never lost. A ``dedup_key`` makes
 writing the same notification twice a no-op (a rerun job, a retried command). Delivery
-(``crm notifications deliver``, also the ``notifications.deliver`` job) sends pending rows through
-their channel, retries failures with exponential backoff and parks a message as ``failed`` after
-``max_attempts``.
-
-Delivery is at-least-once: a crash after a message left but before its row was marked sent sends
-it again on the next run. Each message therefore carries a stable identity (the e-mail
-``Message-ID``, the webhook ``Idempotency-Key``, the ``.eml`` file name) so the receiver can
-recognise a repeat.
+(:mod:`core.delivery`: ``crm notifications deliver``, also the ``notifications.deliver`` job)
+sends pending rows through their channel, one commit per message, retries failures with
+exponential backoff and parks a message as ``failed`` after ``max_attempts``. Each message
+carries a stable identity across retries (the e-mail ``Message-ID``, the webhook
+``Idempotency-Key``, the ``.eml`` file name) so a receiver can recognise a repeat.
 """
 
 from __future__ import annotations
@@ -58,6 +55,10 @@ class Notification(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     business_date: Mapped[dt.date | None]
     sent_at: Mapped[dt.datetime | None]
+    #: a deliverer's lease: until then the message is being sent by ``claimed_by`` (host:pid:token);
+    #: once it has passed (the deliverer died), any delivery may take the message again
+    claimed_until: Mapped[dt.datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
 
 
 @dataclass
@@ -96,7 +97,8 @@ class Message:
 
     @classmethod
     def from_row(cls, row: Notification, app=None, *, documents: bool = True, session=None) -> "Message":
-        """Decode a row; a templated row is worded now, with ``app``'s templates and locale.
+        """Decode a row (a :class:`Notification`, or a plain row of its table); a templated row is
+        worded now, with ``app``'s templates and locale.
 
         :param documents: lay out the attached documents as PDF (delivery does; a listing does not).
         :param session: the delivering transaction's session, for reading the documents' records
@@ -250,18 +252,7 @@ def _number(spec: str, value: str) -> int:
     return int(value)
 
 
-# --- delivery -------------------------------------------------------------------------------------
-
-@dataclass
-class DeliveryReport:
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return {"sent": self.sent, "retried": self.retried, "failed": self.failed, "errors": self.errors}
-
+# --- delivery (core.delivery sends; its settings are read here, by the channels too) -------------
 
 def settings(app) -> dict:
     """The ``[notifications]`` section with its defaults."""
@@ -269,61 +260,9 @@ def settings(app) -> dict:
     section.setdefault("email", "file")
     section.setdefault("max_attempts", 5)
     section.setdefault("backoff_seconds", 60)
-    section.setdefault("batch_size", 200)
+    section.setdefault("batch_size", 50)  # messages claimed at once
+    section.setdefault("lease_seconds", 300)
     return section
-
-
-def deliver(app, *, limit: int | None = None, now: dt.datetime | None = None, progress=None) -> DeliveryReport:
-    """Send the pending notifications that are due, batch by batch (one transaction per batch).
-
-    On PostgreSQL the batch is taken ``FOR UPDATE SKIP LOCKED``, so several deliverers share the
-    work without sending a message twice.
-    """
-    from core.channels import open_senders
-
-    options = settings(app)
-    report = DeliveryReport()
-    now = now or utcnow()
-    batch_size = int(options["batch_size"])
-    max_attempts = int(options["max_attempts"])
-    backoff = int(options["backoff_seconds"])
-    last_id = 0
-    with open_senders(app) as senders:
-        while limit is None or report.sent + report.retried + report.failed < limit:
-            size = batch_size if limit is None else min(batch_size, limit - report.sent - report.retried - report.failed)
-            with app.transaction() as session:
-                query = (select(Notification)
-                         .where(Notification.state == "pending", Notification.next_attempt_at <= now,
-                                Notification.id > last_id)
-                         .order_by(Notification.id).limit(size))
-                if app.dialect == "postgresql":
-                    query = query.with_for_update(skip_locked=True)
-                rows = session.scalars(query).all()
-                if not rows:
-                    break
-                for row in rows:
-                    last_id = row.id
-                    try:
-                        senders.get(row.channel).send(Message.from_row(row, app, session=session))
-                    except Exception as exc:  # a channel's failure is recorded on the message
-                        row.attempts += 1
-                        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                        if row.attempts >= max_attempts:
-                            row.state = "failed"
-                            report.failed += 1
-                            report.errors.append(f"notification {row.id}: {row.last_error}")
-                        else:
-                            row.next_attempt_at = now + dt.timedelta(seconds=backoff * 2 ** (row.attempts - 1))
-                            report.retried += 1
-                    else:
-                        row.state = "sent"
-                        row.sent_at = utcnow()
-                        row.attempts += 1
-                        row.last_error = None
-                        report.sent += 1
-            if progress:
-                progress(report.sent + report.retried + report.failed)
-    return report
 
 
 def retry(app, session, ref: str | None = None, *, all_failed: bool = False) -> int:
@@ -359,6 +298,7 @@ def notification_dict(row: Notification) -> dict:
             "created_at": row.created_at.isoformat(sep=" ") if row.created_at else None,
             "sent_at": row.sent_at.isoformat(sep=" ") if row.sent_at else None,
             "next_attempt_at": row.next_attempt_at.isoformat(sep=" ") if row.next_attempt_at else None,
+            "claimed_until": row.claimed_until.isoformat(sep=" ") if row.claimed_until else None,
             "last_error": row.last_error,
             "attachments": [a.get("filename") or f"{a['document']} {a['ref']}" for a in json.loads(row.attachments or "[]")]}
 

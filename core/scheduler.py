@@ -6,6 +6,11 @@ on the completed runs ``(job, slot)`` makes a second completion of the same day 
 PostgreSQL a transaction-scoped advisory lock lets a second worker skip a job-day that another
 is running instead of waiting for it. Inside a job, :func:`isolate` runs one record in a
 savepoint, so a bad record fails alone and is reported by name.
+
+Missed days are made up the way each job declares (:data:`core.jobs.CATCH_UP`): ``replay`` runs
+each day since the last completed one, ``latest`` runs today only. A business date after the
+calendar date is refused unless allowed (``--allow-future``, ``[jobs] allow_future_dates``): a
+replay of the future must be meant, and even then it never hides the days missed before it.
 """
 
 from __future__ import annotations
@@ -44,7 +49,8 @@ class JobRun(Base):
     job: Mapped[str] = mapped_column(String(100))
     slot: Mapped[str] = mapped_column(String(20))
     as_of: Mapped[dt.date]
-    #: done, partial (completed, some records failed), failed (rolled back), rerun (forced again)
+    #: done, partial (completed, some records failed), failed (rolled back), rerun (run again in a
+    #: slot already completed: forced, or a sweep such as delivery)
     outcome: Mapped[str] = mapped_column(String(10))
     started_at: Mapped[dt.datetime]
     finished_at: Mapped[dt.datetime | None]
@@ -108,11 +114,17 @@ def _lock_key(job: str, slot: str, schema: str = "") -> int:
 
 
 def run_job(app, job: Job, as_of: dt.date, *, force: bool = False, now: dt.datetime | None = None) -> RunResult:
-    """Run ``job`` for ``as_of`` unless that slot is already completed (or ``force``)."""
+    """Run ``job`` for ``as_of`` unless that slot is already completed (or ``force``).
+
+    A sweep (:attr:`core.jobs.Job.sweep`) runs even when its slot is completed, recorded as a rerun.
+    """
     slot = slot_for(job, as_of, now)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     if job.own_transactions:
         return _run_self_committing(app, job, as_of, slot, worker, force)
+    if job.sweep and not force:
+        with app.transaction() as session:
+            force = _completed(session, job.name, slot)
     session = app.session()
     try:
         with session.begin():
@@ -156,20 +168,28 @@ def run_job(app, job: Job, as_of: dt.date, *, force: bool = False, now: dt.datet
 def _run_self_committing(app, job: Job, as_of: dt.date, slot: str, worker: str, force: bool) -> RunResult:
     """A job that commits its own batches: check the slot, run, then record the outcome."""
     with app.transaction() as session:
-        if not force and _completed(session, job.name, slot):
-            return RunResult(job.name, slot, "skipped", reason="already done")
+        done = _completed(session, job.name, slot)
+    if done and not force and not job.sweep:
+        return RunResult(job.name, slot, "skipped", reason="already done")
     started = utcnow()
     try:
-        counts, outcome, error = job.run(app, None, as_of) or {}, "rerun" if force else "done", None
+        counts, outcome, error = job.run(app, None, as_of) or {}, "rerun" if force or done else "done", None
     except Exception as exc:  # recorded, not raised: the other jobs still run
         counts, outcome, error = {}, "failed", f"{type(exc).__name__}: {exc}"
+    if done and not force and error is None and not any(counts.values()):
+        # a sweep's pass over an empty queue in a slot already recorded: nothing worth a record
+        return RunResult(job.name, slot, "skipped", counts, reason="already done, nothing new since")
+    record = dict(job=job.name, slot=slot, as_of=as_of, started_at=started, finished_at=utcnow(),
+                  counts=json.dumps(counts, default=str, sort_keys=True), error=error, worker=worker)
     try:
         with app.transaction() as session:
-            session.add(JobRun(job=job.name, slot=slot, as_of=as_of, outcome=outcome, started_at=started,
-                               finished_at=utcnow(), counts=json.dumps(counts, default=str, sort_keys=True),
-                               error=error, worker=worker))
-    except IntegrityError:  # another worker completed the same slot meanwhile; its record stands
-        pass
+            session.add(JobRun(outcome=outcome, **record))
+    except IntegrityError:  # another worker completed the same slot meanwhile
+        if not job.sweep:
+            return RunResult(job.name, slot, outcome, counts, error=error)  # its record stands
+        outcome = "rerun"  # a sweep did its work all the same: recorded as a run again
+        with app.transaction() as session:
+            session.add(JobRun(outcome=outcome, **record))
     return RunResult(job.name, slot, outcome, counts, error=error)
 
 
@@ -182,36 +202,89 @@ def _completed(session, job: str, slot: str) -> bool:
     return session.execute(query.limit(1)).first() is not None
 
 
-def last_completed_day(session, job: str) -> dt.date | None:
-    return session.execute(select(func.max(JobRun.as_of)).where(
-        JobRun.job == job, JobRun.outcome.in_(COMPLETED))).scalar()
+def last_completed_day(session, job: str, up_to: dt.date | None = None) -> dt.date | None:
+    """The latest completed day of ``job`` (not after ``up_to``).
+
+    Bounded by the day being run: a day run once ahead of time (a replay of the future) must not
+    hide the days missed before it.
+    """
+    query = select(func.max(JobRun.as_of)).where(JobRun.job == job, JobRun.outcome.in_(COMPLETED))
+    if up_to is not None:
+        query = query.where(JobRun.as_of <= up_to)
+    return session.execute(query).scalar()
 
 
-def run_due(app, as_of: dt.date, *, only: str | None = None, catch_up: bool = False, force: bool = False,
-            now: dt.datetime | None = None, on_result=None) -> list[RunResult]:
-    """Run every job due on ``as_of`` (or just ``only``).
+def future_dates_allowed(app) -> bool:
+    """The workspace setting ``[jobs] allow_future_dates`` (false unless set to true)."""
+    from core.errors import ConfigError
 
-    With ``catch_up``, a daily job first runs each day missed since its last completed day, in
-    order, and stops at the first day that fails (later days would build on it).
+    value = app.config.section("jobs").get("allow_future_dates", False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"crm.toml: jobs.allow_future_dates: {value!r} is not true or false")
+    return value
+
+
+def check_business_date(app, as_of: dt.date, *, allow_future: bool = False, calendar_today: dt.date | None = None):
+    """Refuse a business date after the calendar date unless a future date is allowed.
+
+    A date typed a year too far would otherwise run reminders and orders ahead of time.
     """
     from core.errors import CrmError
 
+    calendar_today = calendar_today or dt.date.today()
+    if as_of > calendar_today and not allow_future and not future_dates_allowed(app):
+        raise CrmError(f"--today {as_of.isoformat()} is after today's date ({calendar_today.isoformat()}): "
+                       f"jobs run for past and present days only (pass --allow-future, or set "
+                       f"[jobs] allow_future_dates = true in crm.toml to replay future days)")
+
+
+def days_to_run(session, job: Job, as_of: dt.date, *, catch_up: bool) -> list[dt.date]:
+    """The days to run ``job`` for, ending with ``as_of``: with ``catch_up``, a ``replay`` job's
+    missed days (since its last completed day up to ``as_of``) come first, in order."""
+    if not catch_up or job.every_minutes is not None or job.catch_up != "replay":
+        return [as_of]
+    last = last_completed_day(session, job.name, as_of)
+    if last is None or last >= as_of:
+        return [as_of]
+    return [last + dt.timedelta(days=n) for n in range(1, (as_of - last).days + 1)]
+
+
+def missed_days(session, job: Job, as_of: dt.date) -> int:
+    """How many days a daily job missed between its last completed day and ``as_of``."""
+    last = last_completed_day(session, job.name, as_of) if job.every_minutes is None else None
+    return max((as_of - last).days - 1, 0) if last is not None else 0
+
+
+def run_due(app, as_of: dt.date, *, only: str | None = None, catch_up: bool = False, force: bool = False,
+            now: dt.datetime | None = None, on_result=None, allow_future: bool = False,
+            calendar_today: dt.date | None = None) -> list[RunResult]:
+    """Run every job due on ``as_of`` (or just ``only``), sweeps (delivery) after the others.
+
+    With ``catch_up``, a daily ``replay`` job first runs each day missed since its last completed
+    day, in order, and stops at the first day that fails (later days would build on it); a
+    ``latest`` job runs for ``as_of`` only and catches up by itself.
+
+    :raises CrmError: ``as_of`` is after ``calendar_today`` (the calendar date) and future dates
+        are not allowed (``allow_future`` or ``[jobs] allow_future_dates``); nothing runs.
+    """
+    from core.errors import CrmError
+
+    check_business_date(app, as_of, allow_future=allow_future, calendar_today=calendar_today)
     jobs = collect_jobs(app)
     if only is not None and only not in jobs:
         raise CrmError(f"no job named {only!r} (jobs: {', '.join(sorted(jobs)) or 'none'})")
     results = []
-    for name in sorted(jobs):
+    for name in sorted(jobs, key=lambda n: (jobs[n].sweep, n)):
         if only is not None and name != only:
             continue
         job = jobs[name]
-        days = [as_of]
-        if catch_up and job.every_minutes is None and not force:
-            with app.transaction() as session:
-                last = last_completed_day(session, name)
-            if last is not None and last < as_of:
-                days = [last + dt.timedelta(days=n) for n in range(1, (as_of - last).days + 1)]
+        with app.transaction() as session:
+            days = days_to_run(session, job, as_of, catch_up=catch_up and not force)
+            made_up = missed_days(session, job, as_of) if catch_up and job.catch_up == "latest" else 0
         for day in days:
             result = run_job(app, job, day, force=force, now=now)
+            if made_up and result.outcome in ("done", "partial"):
+                result.reason = f"catches up {made_up} missed day{'s' if made_up > 1 else ''} by itself"
             results.append(result)
             if on_result:
                 on_result(result)
@@ -229,7 +302,8 @@ def job_status(app) -> list[dict]:
             last = session.scalars(select(JobRun).where(JobRun.job == name)
                                    .order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(1)).first()
             rows.append({
-                "name": name, "schedule": jobs[name].schedule, "summary": jobs[name].summary,
+                "name": name, "schedule": jobs[name].schedule, "catch_up": jobs[name].catch_up,
+                "summary": jobs[name].summary,
                 "last_slot": last.slot if last else None, "last_outcome": last.outcome if last else None,
                 "last_finished_at": last.finished_at.isoformat(sep=" ") if last and last.finished_at else None,
                 "last_counts": json.loads(last.counts) if last and last.counts else {},

@@ -55,7 +55,8 @@ def notifications_show(state, notification_id, as_json):
         return
     emit_record(data, [("id", "Id"), ("state", "State"), ("channel", "Channel"), ("recipients", "To"),
                        ("subject", "Subject"), ("related", "About"), ("attempts", "Tries"),
-                       ("next_attempt_at", "Next try"), ("last_error", "Last error"), ("attachments", "Attached")])
+                       ("next_attempt_at", "Next try"), ("claimed_until", "Being sent until"),
+                       ("last_error", "Last error"), ("attachments", "Attached")])
     click.echo("")
     click.echo(data["text"])
 
@@ -65,8 +66,13 @@ def notifications_show(state, notification_id, as_json):
 @json_option
 @pass_state
 def notifications_deliver(state, limit, as_json):
-    """Send the pending notifications now (failures are retried later with backoff)."""
-    from core.outbox import deliver
+    """Send the pending notifications now (failures are retried later with backoff).
+
+    Each message is claimed with a lease, sent, and marked sent in its own commit: killed at any
+    point, a delivery repeats at most the message in flight (same Message-ID), and its other
+    claimed messages go out once the lease ([notifications] lease_seconds) has run out.
+    """
+    from core.delivery import deliver
 
     progress = None
     if sys.stderr.isatty() and not as_json:

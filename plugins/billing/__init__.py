@@ -46,7 +46,9 @@ def register_template_dirs():
 def register_jobs(register):
     from core.jobs import Job
 
-    register(Job(name="billing.reminders", run=_run_reminders,
+    # latest: after an outage one run sends only the highest level now due (the others recorded as
+    # skipped); replaying each missed day would send every level at once
+    register(Job(name="billing.reminders", run=_run_reminders, catch_up="latest",
                  summary="send the reminder levels now due (one message per customer), catch up missed days"))
 
 

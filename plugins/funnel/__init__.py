@@ -52,7 +52,8 @@ def register_jobs(register):
     from plugins.funnel.accuracy import snapshot_job
     from plugins.funnel.activities import overdue_job
 
-    register(Job(name="funnel.overdue_activities", run=overdue_job,
+    # latest: today's digest lists everything overdue; one digest per missed day would be noise
+    register(Job(name="funnel.overdue_activities", run=overdue_job, catch_up="latest",
                  summary="tell each owner about their overdue activities (one message per owner per day)"))
     register(Job(name="funnel.forecast_snapshot", run=snapshot_job,
                  summary="snapshot the forecast of the open months and quarters, once a week (forecast accuracy)"))

@@ -45,7 +45,8 @@ def register_jobs(register):
     from core.jobs import Job
     from plugins.procurement.services_reorder import reorder_job
 
-    register(Job(name="procurement.reorder", run=reorder_job,
+    # latest: today's forecast already counts everything missed; one run orders what it needs
+    register(Job(name="procurement.reorder", run=reorder_job, catch_up="latest",
                  summary="order what the reorder rules need (one summary to purchasing)"))
 
 

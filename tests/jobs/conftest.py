@@ -37,7 +37,8 @@ def probe_installed(probe_site, monkeypatch) -> Path:
     """``jobprobe`` importable and discoverable in this process, for this test only."""
     monkeypatch.syspath_prepend(str(probe_site))  # also invalidates the import caches
     monkeypatch.setenv("JOBPROBE_EFFECTS", str(EFFECTS))
-    for name in ("JOBPROBE_PAUSE_DIR", "JOBPROBE_ROW_DELAY", "CRM_DATABASE_URL", "CRM_CONFIG", "CRM_TODAY"):
+    for name in ("JOBPROBE_PAUSE_DIR", "JOBPROBE_ROW_DELAY", "JOBPROBE_JOBS", "CRM_DATABASE_URL", "CRM_CONFIG",
+                 "CRM_TODAY"):
         monkeypatch.delenv(name, raising=False)
     return probe_site
 

@@ -58,7 +58,9 @@ class ProbeWorkspace:
         return self.query(sql + " ORDER BY id", job=job, slot=slot)
 
 
-def make_probe_workspace(folder: Path, database_url: str) -> ProbeWorkspace:
+def make_probe_workspace(folder: Path, database_url: str, *, allow_future: bool = True) -> ProbeWorkspace:
+    """A workspace with ``jobprobe`` enabled; its days are replayed with fixed ``--today`` dates, so
+    future dates are allowed (``[jobs] allow_future_dates``) unless ``allow_future`` is False."""
     from core.app import App
     from core.config import load_config
     from core.lifecycle import enable_module, init_workspace
@@ -66,6 +68,9 @@ def make_probe_workspace(folder: Path, database_url: str) -> ProbeWorkspace:
     app = init_workspace(folder, name="Job Probe SAS", siren="732829320", vat_number="FR44732829320",
                          database_url=database_url)
     app.close()
+    if allow_future:
+        with (folder / "crm.toml").open("a", encoding="utf-8") as config:
+            config.write("\n[jobs]\nallow_future_dates = true\n")
     app = App(load_config(folder / "crm.toml"))
     app = enable_module(app, "jobprobe")
     app.close()
@@ -81,7 +86,7 @@ class CrmProcesses:
         self.workspace = workspace
         self.env = {k: v for k, v in os.environ.items()
                     if k not in {"CRM_CONFIG", "CRM_DATABASE_URL", "CRM_TODAY", "JOBPROBE_PAUSE_DIR",
-                                 "JOBPROBE_ROW_DELAY"}}
+                                 "JOBPROBE_ROW_DELAY", "JOBPROBE_JOBS"}}
         self.env["PYTHONPATH"] = os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])])
         self.env["PYTHONDONTWRITEBYTECODE"] = "1"
         self.env["JOBPROBE_EFFECTS"] = str(EFFECTS)

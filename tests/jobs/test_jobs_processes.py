@@ -44,7 +44,9 @@ def test_a_run_killed_half_way_leaves_nothing_and_the_rerun_does_the_whole_day(p
     pause = tmp_path / "pause"
     pause.mkdir()
     process = processes.start(*RUN_DAILY, env={"JOBPROBE_PAUSE_DIR": str(pause)})
-    wait_until(lambda: (pause / "paused").exists(), what="probe.daily to pause half-way", process=process)
+    # the marker's text, not just the file: it is created, then written
+    wait_until(lambda: (pause / "paused").exists() and (pause / "paused").read_text(),
+               what="probe.daily to pause half-way", process=process)
     assert (pause / "paused").read_text() == f"{EFFECTS // 2} rows written for {D}\n"
 
     kill(process, signal.SIGKILL)

@@ -12,7 +12,8 @@ from pypdf import PdfReader
 
 from core.documents import Document, DocumentKind, html_to_pdf, kinds, render, write
 from core.errors import NotFound
-from core.outbox import DocumentAttachment, Notification, deliver, notification_dict, notify
+from core.delivery import deliver
+from core.outbox import DocumentAttachment, Notification, notification_dict, notify
 
 
 def _note(app, session, ref, locale):

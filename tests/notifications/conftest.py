@@ -1,8 +1,9 @@
 """Real servers for the notification channels, and a PostgreSQL-only workspace.
 
-- ``smtp_server``: an aiosmtpd server on 127.0.0.1 (a free port) that keeps every envelope it
-  accepts; ``smtp_server.refuse = "550 ..."`` makes it refuse messages, and a login is checked
-  against ``smtp_server.credentials`` when set.
+- ``smtp_server``: an aiosmtpd server on 127.0.0.1 (a free port), in a thread of its own, that
+  keeps every envelope it accepts and the Message-ID of every message offered;
+  ``smtp_server.refuse = "550 ..."`` makes it refuse messages, ``smtp_server.on_data`` sees each
+  message as it arrives, and a login is checked against ``smtp_server.credentials`` when set.
 - ``webhook_server``: a ``ThreadingHTTPServer`` on 127.0.0.1 that keeps every POST (headers and
   body) and answers ``webhook_server.status``.
 - ``pg_workspace``: a migrated workspace on a fresh PostgreSQL schema, for the tests that only
@@ -53,6 +54,20 @@ class SmtpServer:
     logins: list = field(default_factory=list)
     refuse: str | None = None
     credentials: tuple[str, str] | None = None
+    #: the Message-ID of every message offered, accepted or refused, in order
+    offered: list = field(default_factory=list)
+    #: called with the Message-ID of each message offered, before it is answered
+    on_data: object = None
+
+    def message_ids(self) -> list[str]:
+        """The Message-IDs of the accepted messages, in order."""
+        return [message_id(envelope.content) for envelope in self.envelopes]
+
+
+def message_id(content: bytes) -> str:
+    from email.parser import BytesHeaderParser
+
+    return BytesHeaderParser().parsebytes(content)["Message-ID"]
 
 
 class _Handler:
@@ -60,6 +75,10 @@ class _Handler:
         self.server = server
 
     async def handle_DATA(self, smtp, session, envelope):
+        offered = message_id(envelope.content)
+        self.server.offered.append(offered)
+        if self.server.on_data:
+            self.server.on_data(offered)
         if self.server.refuse:
             return self.server.refuse
         self.server.envelopes.append(envelope)

@@ -225,7 +225,7 @@ def test_a_refusing_server_means_retry_with_backoff_then_failed_then_retry_by_ha
 
 
 def test_the_backoff_doubles_with_each_attempt(workspace, smtp_app, smtp_server, crm):
-    from core.outbox import deliver
+    from core.delivery import deliver
 
     text = workspace.config_path.read_text(encoding="utf-8")
     workspace.config_path.write_text(text.replace("max_attempts = 2", "max_attempts = 4")

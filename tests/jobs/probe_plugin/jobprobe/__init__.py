@@ -11,7 +11,8 @@ Knobs (environment variables, or the ``[jobprobe]`` section of ``crm.toml``):
 - ``JOBPROBE_EFFECTS`` / ``effects``: rows ``probe.daily`` writes per day (default 6);
 - ``JOBPROBE_PAUSE_DIR`` / ``pause_dir``: when set, ``probe.daily`` stops half-way (rows flushed,
   transaction open), creates ``<dir>/paused`` and waits for ``<dir>/release``;
-- ``JOBPROBE_ROW_DELAY``: seconds to wait after each row (widens the window for concurrency tests).
+- ``JOBPROBE_ROW_DELAY``: seconds to wait after each row (widens the window for concurrency tests);
+- ``JOBPROBE_JOBS``: the jobs to register, comma-separated (default: all three).
 """
 
 MANIFEST = {
@@ -31,11 +32,17 @@ BROKEN_MESSAGE = "probe broken on purpose"
 
 @hookimpl
 def register_jobs(register):
+    import os
+
     from core.jobs import Job
 
-    register(Job(name="probe.daily", run=run_daily, summary="write N effect rows for the day"))
-    register(Job(name="probe.flaky", run=run_flaky, summary="one bad record among good ones"))
-    register(Job(name="probe.broken", run=run_broken, summary="always fails after a write"))
+    jobs = [Job(name="probe.daily", run=run_daily, catch_up="replay", summary="write N effect rows for the day"),
+            Job(name="probe.flaky", run=run_flaky, catch_up="replay", summary="one bad record among good ones"),
+            Job(name="probe.broken", run=run_broken, catch_up="replay", summary="always fails after a write")]
+    wanted = os.environ.get("JOBPROBE_JOBS")
+    for job in jobs:
+        if not wanted or job.name in wanted.split(","):
+            register(job)
 
 
 def _setting(app, key: str, env: str, default=None):
