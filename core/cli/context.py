@@ -51,7 +51,8 @@ class State:
         from core.config import peek_enabled
 
         config = peek_enabled(self.config_path)
-        return App(config) if config is not None else None
+        # Listing commands checks nothing: the command that runs loads and checks the whole file.
+        return App(config, check_settings=False) if config is not None else None
 
     def close(self) -> None:
         if self._app is not None:
