@@ -17,14 +17,10 @@ from core.config import Config
 from core.errors import ConfigError, CrmError, HookError, ModuleError
 
 
-#: Business dates Entonnoir accepts: far enough either way for any real replay, and clear of the
-#: calendar's end, where a due date 60 days later would not exist.
-FIRST_DATE = dt.date(2000, 1, 1)
-LAST_DATE = dt.date(2099, 12, 31)
-
-
 def parse_today(value: str | None) -> dt.date | None:
     """Parse ``--today`` / ``CRM_TODAY`` (YYYY-MM-DD, from 2000-01-01 to 2099-12-31)."""
+    from core.validators import FIRST_DATE, LAST_DATE
+
     if not value:
         return None
     try:

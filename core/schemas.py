@@ -83,6 +83,13 @@ class VatNumber(_Checked):
     check = staticmethod(validators.vat_number)
 
 
+class Day(fields.Date):
+    """A date (YYYY-MM-DD) within the business range, 2000-01-01 to 2099-12-31."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return validators.business_date(super()._deserialize(value, attr, data, **kwargs))
+
+
 class Flag(fields.Boolean):
     """A yes/no cell: true/false, yes/no, oui/non, 1/0, x/empty."""
 
@@ -208,7 +215,7 @@ class OrderSchema(_Base):
     customer = fields.String(required=True)
     salesperson = fields.String(load_default=None)
     team = fields.String(load_default=None)
-    order_date = fields.Date(load_default=None)
+    order_date = Day(load_default=None)
     origin = _optional_text(100)
     note = fields.String(load_default=None)
     delivery_street = _optional_text(200)
