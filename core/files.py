@@ -61,3 +61,24 @@ def write_private(path: str | os.PathLike, content: bytes) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def opener(path, flags):
+    """``open(..., opener=opener)``: a file created ``0600`` (less the umask)."""
+    return os.open(path, flags, FILE_MODE)
+
+
+def output_path(output: str | os.PathLike | None, default_name: str) -> Path:
+    """Where to write the file a command was told to write with ``-o``/``--output``.
+
+    No output: ``default_name`` in the current folder. An existing folder, or a name ending with
+    ``/`` (``-o pdfs/``): ``default_name`` inside it, the folder made (``0700``) if missing. Else
+    the file named.
+    """
+    if output is None:
+        return Path.cwd() / default_name
+    text = os.fspath(output)
+    target = Path(text)
+    if text.endswith((os.sep, "/")) or target.is_dir():
+        return private_folder(target) / default_name
+    return target

@@ -14,6 +14,7 @@ from pathlib import Path
 from core.app import App
 from core.config import CONFIG_NAME, default_config_text, load_config, write_enabled
 from core.errors import ConfigError, ModuleError
+from core.files import private_folder, write_private
 from core.modules import closure, dependents, resolve_order
 
 
@@ -28,8 +29,8 @@ def init_workspace(folder: Path, *, name: str = "", siren: str = "", vat_number:
     from core.config import parse_config
 
     parse_config(text, path)  # refuse a bad SIREN or VAT number before writing anything (folder included)
-    folder.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    private_folder(folder)
+    write_private(path, text.encode("utf-8"))  # 0600: the file names the database and the company
     app = App(load_config(path), today=today)
     migrate(app)
     for module in modules:

@@ -40,13 +40,9 @@ def _show(state, hook: str, start, end, team, html_path, as_json, locale, label:
 
 
 def _write(path: str, text: str) -> None:
-    import os
-    from pathlib import Path
+    from core.files import write_private
 
-    target = Path(path)
-    tmp = target.with_name(target.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, target)
+    write_private(path, text.encode("utf-8"))
 
 
 @click.group()
