@@ -252,7 +252,7 @@ class Demo:
     def write_csv(self, name: str, header: list[str], rows: list[list]) -> None:
         path = self.folder / name
         private_folder(path.parent)
-        with path.open("w", newline="", encoding="utf-8", opener=opener) as file:
+        with open(path, "w", newline="", encoding="utf-8", opener=opener) as file:
             writer = csv.writer(file)
             writer.writerow(header)
             writer.writerows(rows)

@@ -24,6 +24,13 @@ def init_workspace(folder: Path, *, name: str = "", siren: str = "", vat_number:
     path = folder / CONFIG_NAME
     if path.exists():
         raise ConfigError(f"{path} already exists: this folder is already a workspace")
+    if database_url:
+        from core.config import check_database_url
+
+        try:
+            check_database_url(database_url)
+        except ConfigError as exc:
+            raise ConfigError(f"--database-url: {exc}") from None
     text = default_config_text(name=name, siren=siren, vat_number=vat_number,
                                database_url=database_url or "sqlite:///crm.db")
     from core.config import parse_config

@@ -190,7 +190,7 @@ def test_an_unsupported_database_is_one_line(workspace, tmp_path, monkeypatch):
 
     runner = CrmRunner(workspace, None)
     result = runner("init", str(tmp_path / "other"), "--database-url", "mysql://root:secret@db/crm", expect=1)
-    assert result.stderr.strip() == f"error: crm.toml: database.url: {UNSUPPORTED}"
+    assert result.stderr.strip() == f"error: --database-url: {UNSUPPORTED}"
     assert not (tmp_path / "other").exists()
     monkeypatch.setenv("CRM_DATABASE_URL", "mysql://root:secret@db/crm")
     result = runner("partner", "list", expect=1)

@@ -115,3 +115,17 @@ def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_the_demo_workspace_is_private(tmp_path, umask, monkeypatch):
+    """The demo writes its CSV imports, bank statements, database, outbox and reports: all private."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
+    CrmRunner(Workspace(tmp_path, "", "sqlite"), None)("demo", str(tmp_path / "demo"), "--days", "3", "--json")
+    folder = tmp_path / "demo"
+    made = {path.relative_to(folder).as_posix(): stat.S_IMODE(path.stat().st_mode)
+            for path in [folder, *folder.rglob("*")]}
+    assert {"crm.toml", "crm.db", "imports", "reports", "reports/period.html"} <= set(made)
+    wrong = {name: oct(mode) for name, mode in made.items()
+             if mode != ((0o700 if (folder / name).is_dir() else 0o600) & ~umask)}
+    assert wrong == {}
