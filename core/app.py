@@ -18,21 +18,29 @@ from core.errors import ConfigError, CrmError, HookError, ModuleError
 
 
 def parse_today(value: str | None) -> dt.date | None:
-    """Parse ``--today`` / ``CRM_TODAY`` (YYYY-MM-DD)."""
+    """Parse ``--today`` / ``CRM_TODAY`` (YYYY-MM-DD, from 2000-01-01 to 2099-12-31)."""
+    from core.validators import FIRST_DATE, LAST_DATE
+
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise ConfigError(f"today: {value!r} is not a date (expected YYYY-MM-DD)") from None
+        raise ConfigError(f"--today: {value!r} is not a date (expected YYYY-MM-DD)") from None
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise ConfigError(f"--today: {value} is out of range (business dates run from {FIRST_DATE} "
+                          f"to {LAST_DATE})")
+    return day
 
 
 class App:
     """One running Entonnoir: what every service and hook receives as ``app``."""
 
-    def __init__(self, config: Config, *, today: dt.date | None = None, entries=None):
+    def __init__(self, config: Config, *, today: dt.date | None = None, entries=None, check_settings: bool = True):
         self.config = config
         self._today = today
+        #: check every section of the config when the modules load (off only to list commands cheaply)
+        self.check_settings = check_settings
         if entries is not None:
             self.__dict__["entries"] = entries
 
@@ -67,7 +75,24 @@ class App:
         """The pluggy plugin manager with the enabled modules registered (imported on first use)."""
         from core.modules import build_plugin_manager
 
-        return build_plugin_manager(self.entries, self.modules)
+        pm = build_plugin_manager(self.entries, self.modules)
+        if self.check_settings:
+            # Every section is checked against its module's schema as the modules load, so a
+            # typo stops every command with its real cause (core.settings).
+            self.__dict__["pm"] = pm
+            try:
+                from core.settings import validate
+
+                validate(self)
+            except BaseException:
+                del self.__dict__["pm"]
+                raise
+        return pm
+
+    def settings(self, section: str) -> dict:
+        """Section ``section`` of the config, checked by its schema, with its defaults."""
+        self.pm  # the modules' schemas are attached as they load
+        return self.config.section(section)
 
     def is_enabled(self, name: str) -> bool:
         return name in self.config.enabled

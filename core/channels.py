@@ -134,14 +134,14 @@ class FileSender:
 
         self.app = app
         self.sender = _sender(app)
-        self.folder = app.config.folder / settings(app).get("folder", "outbox")
-        self.folder.mkdir(parents=True, exist_ok=True)
+        from core.files import private_folder
+
+        self.folder = private_folder(app.config.folder / settings(app).get("folder", "outbox"))
 
     def send(self, message) -> None:
-        target = self.folder / f"{message.id:08d}.eml"
-        tmp = target.with_suffix(".eml.tmp")
-        tmp.write_bytes(build_email(message, sender=self.sender).as_bytes())
-        os.replace(tmp, target)
+        from core.files import write_private
+
+        write_private(self.folder / f"{message.id:08d}.eml", build_email(message, sender=self.sender).as_bytes())
 
     def close(self) -> None:  # nothing held open between messages
         pass

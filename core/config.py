@@ -2,8 +2,9 @@
 
 Lookup order for the file: ``--config PATH``, then ``CRM_CONFIG``, then ``./crm.toml``.
 ``CRM_DATABASE_URL`` overrides ``database.url``. A relative SQLite path is relative to the
-config file's folder. Sections other than the kernel's belong to plugins (``[billing]``...)
-and are handed to them as they are.
+config file's folder. Every section is checked when the config loads: the kernel's by
+:mod:`core.configschema`, a module's by the schema it declares (``register_settings``), see
+:mod:`core.settings`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import ConfigError
+from core.files import write_private
 
 CONFIG_NAME = "crm.toml"
 
@@ -59,33 +61,55 @@ class Company:
 
 @dataclass
 class Config:
-    """A loaded configuration. ``path`` is None for an in-memory config (tests, ``crm init``)."""
+    """A loaded configuration. ``path`` is None for an in-memory config (tests, ``crm init``).
+
+    ``sections`` holds the other sections as the file has them (``[billing]``, ``[notifications]``);
+    ``schemas`` the schema of each section the kernel or an enabled module declared, so that
+    :meth:`section` returns the section checked and with its defaults.
+    """
 
     path: Path | None
     enabled: list[str] = field(default_factory=list)
     database_url: str = "sqlite:///crm.db"
     company: Company = field(default_factory=Company)
     sections: dict = field(default_factory=dict)
+    schemas: dict = field(default_factory=dict, repr=False)
+    _checked: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def folder(self) -> Path:
         return self.path.parent if self.path else Path.cwd()
 
+    @property
+    def label(self) -> str:
+        """How errors name the file (``crm.toml``)."""
+        return self.path.name if self.path else CONFIG_NAME
+
     def section(self, name: str) -> dict:
-        """A plugin's own section (``[billing]``...), empty if absent."""
-        return self.sections.get(name, {})
+        """A section (``[billing]``...), checked by its schema with its defaults; empty if absent.
 
+        :raises ConfigError: the section breaks its schema (the first problem, naming the key).
+        """
+        raw = self.sections.get(name, {})
+        schema = self.schemas.get(name)
+        if schema is None:
+            return raw
+        checked = self._checked.get(name)
+        if checked is not None and checked[0] == raw:
+            return checked[1]
+        from core.configschema import check_section
 
-def _flatten(messages, prefix=""):
-    for key, value in messages.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, dict):
-            yield from _flatten(value, dotted + ".")
-        else:
-            text = value[0] if isinstance(value, list) else value
-            if text == "Unknown field.":
-                text = "unknown key"
-            yield dotted, str(text).rstrip(".")
+        data, problems = check_section(self.label, name, schema, raw)
+        if problems:
+            raise ConfigError(problems[0])
+        self.remember(name, raw, data)
+        return data
+
+    def remember(self, name: str, raw: dict, data: dict) -> None:
+        """Keep ``data`` as the checked form of section ``name`` while it reads ``raw``."""
+        import copy
+
+        self._checked[name] = (copy.deepcopy(raw), data)
 
 
 def find_config_path(explicit: str | os.PathLike | None = None) -> Path:
@@ -106,44 +130,96 @@ def resolve_database_url(url: str, folder: Path) -> str:
     return url
 
 
-def parse_config(text: str, path: Path | None) -> Config:
-    """Parse and validate the text of a config file; errors name the key."""
+SUPPORTED_DATABASES = {"sqlite": "sqlite", "sqlite+pysqlite": "sqlite", "postgresql": "postgresql",
+                       "postgres": "postgresql", "postgresql+psycopg": "postgresql"}
+
+
+def check_database_url(url: str) -> str:
+    """``url`` if it names a database Entonnoir runs on (SQLite or PostgreSQL through psycopg 3).
+
+    :raises ConfigError: another database, or not a URL (the message never repeats a password).
+    """
+    scheme, separator, _ = str(url).partition("://")
+    if not separator or not scheme:
+        raise ConfigError(f"{url.split('@')[-1]!r} is not a database URL "
+                          f"(expected sqlite:///crm.db or postgresql://user@host/db)")
+    if scheme.lower() not in SUPPORTED_DATABASES:
+        raise ConfigError(f"unsupported database {scheme!r}: only sqlite (sqlite:///crm.db) and postgresql "
+                          f"(postgresql://user@host/db) are supported")
+    return url
+
+
+def read_config(text: str, path: Path | None) -> tuple[Config, list[str]]:
+    """Parse the text of a config file and check the kernel's sections.
+
+    :returns: the config (a section with a problem takes its defaults) and every problem found,
+        each one line naming the dotted key.
+    """
+    from core.configschema import CORE_SECTIONS, check_section, kernel_schemas
+
     label = path.name if path else CONFIG_NAME
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{label}: not valid TOML: {exc}") from None
-    from marshmallow import ValidationError as SchemaError
-
-    from core.configschema import ConfigSchema
-
-    kernel = {key: raw[key] for key in ("modules", "database", "company") if key in raw}
-    try:
-        data = ConfigSchema().load(kernel)
-    except SchemaError as exc:
-        key, message = next(_flatten(exc.messages))
-        raise ConfigError(f"{label}: {key}: {message}") from None
+    problems: list[str] = []
+    data = {}
+    for name, schema in CORE_SECTIONS.items():
+        loaded, found = check_section(label, name, schema(), raw.get(name, {}))
+        problems += found
+        data[name] = loaded if loaded is not None else schema().load({})
     enabled = data["modules"]["enabled"]
     duplicates = sorted({name for name in enabled if enabled.count(name) > 1})
     if duplicates:
-        raise ConfigError(f"{label}: modules.enabled: {', '.join(duplicates)} listed twice")
-    config = Config(path=path, enabled=list(enabled), company=Company(**data["company"]),
-                    sections={k: v for k, v in raw.items() if k not in kernel})
-    url = os.environ.get("CRM_DATABASE_URL") or data["database"]["url"]
+        problems.append(f"{label}: modules.enabled: {', '.join(duplicates)} listed twice")
+    config = Config(path=path, enabled=list(dict.fromkeys(enabled)), company=Company(**data["company"]),
+                    sections={k: v for k, v in raw.items() if k not in CORE_SECTIONS},
+                    schemas=kernel_schemas())
+    for name, schema in config.schemas.items():
+        if name in config.sections:
+            loaded, found = check_section(label, name, schema, config.sections[name])
+            problems += found
+    url = data["database"]["url"]
+    if os.environ.get("CRM_DATABASE_URL"):
+        url = os.environ["CRM_DATABASE_URL"]
+        try:
+            check_database_url(url)
+        except ConfigError as exc:
+            problems.append(f"$CRM_DATABASE_URL: {exc}")
     config.database_url = resolve_database_url(url, config.folder)
+    return config, problems
+
+
+def parse_config(text: str, path: Path | None) -> Config:
+    """Parse and validate the text of a config file; the first problem is raised, naming the key."""
+    config, problems = read_config(text, path)
+    if problems:
+        raise ConfigError(more(problems))
     return config
+
+
+def more(problems: list[str]) -> str:
+    """The first problem, and how many others ``crm config check`` would list."""
+    rest = len(problems) - 1
+    if not rest:
+        return problems[0]
+    return f"{problems[0]} (and {rest} more problem{'s' if rest > 1 else ''}: `crm config check` lists them)"
+
+
+def read_text(path: Path) -> str:
+    """The text of the config file at ``path``; a missing or unreadable file is a :class:`ConfigError`."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"no configuration at {path}: run `crm init` there, or pass --config") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def load_config(explicit: str | os.PathLike | None = None) -> Config:
     """Find, read and validate the config file."""
     path = find_config_path(explicit)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"no configuration at {path}: run `crm init` there, or pass --config") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    return parse_config(text, path)
+    return parse_config(read_text(path), path)
 
 
 def peek_enabled(explicit: str | os.PathLike | None = None) -> Config | None:
@@ -172,9 +248,24 @@ def write_enabled(path: Path, enabled: list[str]) -> None:
     array = tomlkit.array()
     array.extend(enabled)
     document["modules"]["enabled"] = array
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(tomlkit.dumps(document), encoding="utf-8")
-    tmp.replace(path)
+    write_private(path, tomlkit.dumps(document).encode("utf-8"))
+
+
+def set_value(path: Path, dotted: list[str], value) -> str:
+    """The text of the config file at ``path`` with ``dotted`` (section, [table,] key) set to ``value``.
+
+    tomlkit keeps the admin's comments, order and layout; a missing section or table is added.
+    """
+    import tomlkit
+
+    document = tomlkit.parse(read_text(path))
+    table = document
+    for key in dotted[:-1]:
+        if key not in table:
+            table[key] = tomlkit.table()
+        table = table[key]
+    table[dotted[-1]] = value
+    return tomlkit.dumps(document)
 
 
 def default_config_text(name: str = "", siren: str = "", vat_number: str = "",

@@ -48,12 +48,45 @@ def normalise_url(url: str) -> str:
     return url
 
 
+#: The widest integer a column holds (BIGINT, SQLite's INTEGER).
+MAX_INTEGER = 2**63 - 1
+
+
+def _unbounded(value):
+    """An integer no column holds, as a number that compares like it (PostgreSQL's numeric does)."""
+    if type(value) is int and not -MAX_INTEGER - 1 <= value <= MAX_INTEGER:
+        return float("inf") if value > 0 else float("-inf")
+    return value
+
+
 def make_engine(url: str) -> Engine:
-    """Create the engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
-    url = normalise_url(url)
+    """Create the engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout.
+
+    :raises ConfigError: a database other than SQLite or PostgreSQL (one line, not a missing driver).
+    """
+    from core.config import check_database_url
+
+    url = normalise_url(check_database_url(url))
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
+        path = make_url(url).database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            from core.files import create_private
+
+            create_private(path)  # 0600 before SQLite makes it 0644; its -wal and -shm copy the mode
         engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "before_cursor_execute", retval=True)
+        def _out_of_range_reads(conn, cursor, statement, parameters, context, executemany):
+            # A record id typed as 99999999999999999999999 finds nothing on PostgreSQL (compared as
+            # numeric); SQLite's driver raises OverflowError instead. Reads compare it the same way
+            # here, so the command says "not found" on both; writes keep their own range checks.
+            if not executemany and parameters and statement.lstrip()[:6].upper() == "SELECT":
+                if isinstance(parameters, dict):
+                    parameters = {key: _unbounded(value) for key, value in parameters.items()}
+                else:
+                    parameters = type(parameters)(_unbounded(value) for value in parameters)
+            return statement, parameters
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):

@@ -23,6 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from core.errors import CrmError
+from core.files import opener, private_folder, write_private
 
 COMPANY = ("Lumière & Cie SAS", "Paris")
 FIRST_NAMES = ("Camille", "Léa", "Manon", "Chloé", "Inès", "Sarah", "Julie", "Emma", "Claire", "Anne",
@@ -175,7 +176,7 @@ class Demo:
     def run(self) -> dict:
         if self.folder.exists() and any(self.folder.iterdir()):
             raise CrmError(f"{self.folder}: the folder is not empty (the demo creates its own workspace)")
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_folder(self.folder)
         self.setup()
         days = [self.start + dt.timedelta(days=n) for n in range(self.days)]
         with self.progress() as advance:
@@ -308,8 +309,8 @@ class Demo:
 
     def write_csv(self, name: str, header: list[str], rows: list[list]) -> None:
         path = self.folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", newline="", encoding="utf-8") as file:
+        private_folder(path.parent)
+        with open(path, "w", newline="", encoding="utf-8", opener=opener) as file:
             writer = csv.writer(file)
             writer.writerow(header)
             writer.writerows(rows)
@@ -555,7 +556,7 @@ class Demo:
     def summary(self, last: dt.date) -> dict:
         """Figures read back through the commands, and the reports written into the workspace."""
         crm, counts, reports = self.crm, self.counts, self.folder / "reports"
-        reports.mkdir(exist_ok=True)
+        private_folder(reports)
         summary: dict = {"workspace": str(self.folder.resolve()), "seed": self.seed, "days": self.days,
                          "from": self.start.isoformat(), "to": last.isoformat(), "modules": self.modules,
                          "reports": {}}
@@ -620,7 +621,7 @@ class Demo:
         aging = crm(last, "aging", as_json=True)
         if aging is not None:
             text = json.dumps(aging, indent=2, ensure_ascii=False) + "\n"
-            (reports / "aging.json").write_text(text, encoding="utf-8")
+            write_private(reports / "aging.json", text.encode("utf-8"))
         levels: dict[str, int] = {}
         for case in crm(last, "reminders", "list", "--all", as_json=True) or []:
             for sent in case.get("history") or case.get("levels") or []:

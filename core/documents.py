@@ -57,9 +57,15 @@ def render(app, session, kind: str, ref, *, locale: str | None = None) -> Docume
     return known[kind].render(app, session, str(ref), locale or app.config.company.locale)
 
 
-def html_to_pdf(html: str, *, base_url: str | Path | None = None, pdf_variant: str | None = None,
+def html_to_pdf(html: str, *, app=None, base_url: str | Path | None = None, pdf_variant: str | None = None,
                 attachments: list | None = None) -> bytes:
     """Lay ``html`` out as a PDF (A4 unless the page's CSS says otherwise).
+
+    The page may use the files of the template folders (the modules' and, with ``app``, the
+    workspace's override folder; relative URLs resolve against the workspace's folder) and
+    ``data:`` URLs, nothing else: a template asking for ``file:///etc/passwd`` or a network URL
+    stops the layout with an error naming the URL (an admin edits the override templates; the
+    PDF goes to customers).
 
     :param pdf_variant: e.g. ``"pdf/a-3b"`` for an archivable PDF (Factur-X requires PDF/A-3).
     """
@@ -67,14 +73,61 @@ def html_to_pdf(html: str, *, base_url: str | Path | None = None, pdf_variant: s
 
     from weasyprint import HTML
 
+    from core.rendering import asset_folders
+
     # WeasyPrint logs every CSS property it ignores at WARNING; a template is not a bug report.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     options = {"pdf_variant": pdf_variant} if pdf_variant else {}
     if attachments:
         options["attachments"] = attachments
-    return HTML(string=html, base_url=str(base_url) if base_url else None).write_pdf(
-        font_config=_font_config(), **options)
+    if base_url is None and app is not None:
+        base_url = app.config.folder
+    fetcher = _asset_fetcher(tuple(asset_folders(app)) if app is not None else ())
+    try:
+        return HTML(string=html, base_url=str(base_url) if base_url else None, url_fetcher=fetcher).write_pdf(
+            font_config=_font_config(), **options)
+    except _refused_class() as exc:
+        raise CrmError(f"template asset {exc.url}: refused (a document may use only the files of the "
+                       f"template folders and data: URLs)") from None
+
+
+def _asset_fetcher(folders: tuple):
+    """A WeasyPrint URL fetcher that fetches only ``data:`` URLs and files inside ``folders``."""
+    from urllib.parse import unquote, urlsplit
+
+    import weasyprint
+    from weasyprint.urls import URLFetcher
+
+    # WeasyPrint's own stylesheets and the template folders; resolved, so ``..`` cannot climb out.
+    roots = [Path(weasyprint.__file__).parent.resolve(), *(Path(folder).resolve() for folder in folders)]
+
+    class AssetFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            scheme = url.split(":", 1)[0].lower()
+            if scheme == "data":
+                return super().fetch(url, headers)
+            if scheme == "file":
+                parts = urlsplit(url)
+                path = Path(unquote(parts.path)).resolve()
+                if not parts.netloc and any(path.is_relative_to(root) for root in roots):
+                    return super().fetch(url, headers)
+            raise _refused_class()(url)
+
+    return AssetFetcher(allowed_protocols=("file", "data"), allow_redirects=False)
+
+
+@cache
+def _refused_class():
+    """The error that stops a layout at a refused URL (WeasyPrint swallows any other as a warning)."""
+    from weasyprint.urls import FatalURLFetchingError
+
+    class Refused(FatalURLFetchingError):
+        def __init__(self, url):
+            super().__init__(url)
+            self.url = url
+
+    return Refused
 
 
 @cache
@@ -92,32 +145,29 @@ def _font_config():
 def pdf(app, session, kind: str, ref, *, locale: str | None = None) -> tuple[Document, bytes]:
     """The document and its PDF bytes."""
     document = render(app, session, kind, ref, locale=locale)
-    return document, html_to_pdf(document.html, base_url=app.config.folder)
+    return document, html_to_pdf(document.html, app=app)
 
 
-def write(app, session, kind: str, ref, *, output: Path | None = None, html: bool = False,
+def write(app, session, kind: str, ref, *, output: str | Path | None = None, html: bool = False,
           locale: str | None = None) -> Path:
-    """Write the PDF (or, with ``html``, the page) to ``output`` or ``<filename>.pdf`` in the current folder."""
+    """Write the PDF (or, with ``html``, the page) to ``output`` or ``<filename>.pdf`` in the current folder.
+
+    ``output`` may name a folder: an existing one, or one to make when it ends with ``/``.
+    """
     return save(app, render(app, session, kind, ref, locale=locale), output=output, html=html)
 
 
-def save(app, document: Document, *, output: Path | None = None, html: bool = False) -> Path:
+def save(app, document: Document, *, output: str | Path | None = None, html: bool = False) -> Path:
     """Lay ``document`` out and write it, to a temporary name then renamed (a reader never sees half a file).
 
     Needs no database: callers render the documents in a short transaction, then lay them out
     (the slow part) after it ended, so on SQLite they never hold the write lock meanwhile.
     """
-    import os
+    from core.files import output_path, write_private
 
     suffix = "html" if html else "pdf"
-    content = document.html.encode("utf-8") if html else html_to_pdf(document.html, base_url=app.config.folder)
-    target = Path(output) if output else Path.cwd() / f"{document.filename}.{suffix}"
-    if target.is_dir():
-        target = target / f"{document.filename}.{suffix}"
-    tmp = target.with_name(target.name + ".part")
-    tmp.write_bytes(content)
-    os.replace(tmp, target)
-    return target
+    content = document.html.encode("utf-8") if html else html_to_pdf(document.html, app=app)
+    return write_private(output_path(output, f"{document.filename}.{suffix}"), content)
 
 
 def attachments_for(app, references: list[dict], *, session=None) -> list:
@@ -167,9 +217,11 @@ def write_many(app, kind: str, refs: list, folder: Path, *, jobs: int | None = N
     import shutil
     import tempfile
 
+    from core.files import private_folder
+
     folder = Path(folder).absolute()
     made = next((p for p in reversed([folder, *folder.parents]) if not p.exists()), None)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     staging = Path(tempfile.mkdtemp(prefix=".printing-", dir=folder))
     try:
         staged = _write_staged(app, kind, [str(r) for r in refs], staging, jobs, locale, progress)

@@ -185,6 +185,40 @@ def register_channels(register):
     """
 
 
+@hookspec
+def register_settings(register):
+    """Declare the schema of this module's section of ``crm.toml`` (``[billing]``...).
+
+    Called when the app loads its modules, before any command runs, outside any transaction. The
+    kernel checks the module's section with the schema then: an unknown key is refused with the
+    closest valid key suggested (``billing.post_on_confirn: unknown key (did you mean
+    post_on_confirm?)``), a wrong type or value names its key, a key that would hold a secret
+    (``password``, ``token``...) is refused, and every command stops there with the real cause.
+    ``app.config.section(name)`` then returns the checked section with the schema's defaults, and
+    ``crm config set`` parses a typed value with the schema. The kernel checks its own sections
+    (``[modules]``, ``[database]``, ``[company]``, ``[notifications]``, ``[jobs]``,
+    ``[templates]``) with :mod:`core.configschema`, whose field types (``Boolean``,
+    ``WholeNumber``, ``Text``, ``Amount``, ``ChannelName``...) a module's schema uses too; a module
+    that declares nothing has its section handed over unchecked.
+
+    :param register: call ``register(section, schema)`` with the section's name, which must be the
+        module's own, and a marshmallow ``Schema`` (class or instance; derive it from
+        :class:`core.configschema.SettingsSchema` so unknown keys are refused). Anything else, or
+        a section two modules register, is an error naming the module.
+    :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def register_settings(register):
+            from core.configschema import Boolean, SettingsSchema
+
+            class CreditHoldSettings(SettingsSchema):
+                hold_on_overdue = Boolean(load_default=True)
+
+            register("credit_hold", CreditHoldSettings)
+    """
+
 # --- Life cycle ---------------------------------------------------------------------------------
 
 @hookspec

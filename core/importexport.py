@@ -220,7 +220,9 @@ def write_rejects(target: Path, header, rows, rejected) -> None:
     reasons = {}
     for line, fld, message in rejected:
         reasons.setdefault(line, f"{fld}: {message}")
-    with open(target, "w", newline="", encoding="utf-8") as handle:
+    from core.files import opener
+
+    with open(target, "w", newline="", encoding="utf-8", opener=opener) as handle:
         writer = csv.writer(handle)
         writer.writerow(["line", *header, "error"])
         for line, row in rows:

@@ -14,6 +14,7 @@ from pathlib import Path
 from core.app import App
 from core.config import CONFIG_NAME, default_config_text, load_config, write_enabled
 from core.errors import ConfigError, ModuleError
+from core.files import private_folder, write_private
 from core.modules import closure, dependents, resolve_order
 
 
@@ -23,13 +24,20 @@ def init_workspace(folder: Path, *, name: str = "", siren: str = "", vat_number:
     path = folder / CONFIG_NAME
     if path.exists():
         raise ConfigError(f"{path} already exists: this folder is already a workspace")
+    if database_url:
+        from core.config import check_database_url
+
+        try:
+            check_database_url(database_url)
+        except ConfigError as exc:
+            raise ConfigError(f"--database-url: {exc}") from None
     text = default_config_text(name=name, siren=siren, vat_number=vat_number,
                                database_url=database_url or "sqlite:///crm.db")
     from core.config import parse_config
 
     parse_config(text, path)  # refuse a bad SIREN or VAT number before writing anything (folder included)
-    folder.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    private_folder(folder)
+    write_private(path, text.encode("utf-8"))  # 0600: the file names the database and the company
     app = App(load_config(path), today=today)
     migrate(app)
     for module in modules:

@@ -93,6 +93,17 @@ def environment(app, *, locale: str | None = None):
     return env
 
 
+def asset_folders(app) -> list[Path]:
+    """The folders a document's page may take files from: the workspace's override folder and
+    every module's template folder (what ``register_template_dirs`` gives)."""
+    cache = app.__dict__
+    if "_asset_folders" not in cache:
+        folders = [Path(p) for result in app.call("register_template_dirs") for p in result]
+        folder = app.config.section("templates").get("folder")
+        cache["_asset_folders"] = ([app.config.folder / folder] if folder else []) + folders
+    return cache["_asset_folders"]
+
+
 def render(app, name: str, /, *, locale: str | None = None, **context) -> str:
     """Render template ``name`` (``billing/reminder.txt``) with ``context``."""
     from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError

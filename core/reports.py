@@ -55,7 +55,13 @@ _YEAR = re.compile(r"^(\d{4})$")
 
 def parse_period(text: str) -> tuple[dt.date, dt.date]:
     """``2027-Q1``, ``2027-H2``, ``2027-03`` or ``2027`` into its first and last day."""
+    from core.validators import FIRST_DATE, LAST_DATE
+
     value = text.strip()
+    year = value[:4]
+    if year.isdigit() and not FIRST_DATE.year <= int(year) <= LAST_DATE.year:
+        raise ValidationError(f"{text!r}: the year is out of range ({FIRST_DATE.year} to {LAST_DATE.year})",
+                              record="plan", field="period")
     if m := _QUARTER.match(value):
         year, first = int(m[1]), 3 * int(m[2]) - 2
         return dt.date(year, first, 1), _month_end(year, first + 2)

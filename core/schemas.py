@@ -83,6 +83,13 @@ class VatNumber(_Checked):
     check = staticmethod(validators.vat_number)
 
 
+class Day(fields.Date):
+    """A date (YYYY-MM-DD) within the business range, 2000-01-01 to 2099-12-31."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return validators.business_date(super()._deserialize(value, attr, data, **kwargs))
+
+
 class Flag(fields.Boolean):
     """A yes/no cell: true/false, yes/no, oui/non, 1/0, x/empty."""
 
@@ -90,23 +97,55 @@ class Flag(fields.Boolean):
     falsy = fields.Boolean.falsy | {"non", "Non", "NON", ""}
 
 
+#: Control characters: C0 (line breaks, tabs, escape...), DEL, C1, and the bidirectional embeddings,
+#: overrides and isolates that make a name read backwards in a table or a letter.
+CONTROLS_RE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: In free text (notes), line breaks and tabs are text; the other controls are not.
+TEXT_CONTROLS_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def has_controls(value: str, multiline: bool = False) -> bool:
+    """Whether ``value`` holds a character :class:`_Base` refuses (line breaks are fine in free text)."""
+    return (TEXT_CONTROLS_RE if multiline else CONTROLS_RE).search(value) is not None
+
+
+def _controls(key, value, pattern) -> None:
+    if "\x00" in value:  # PostgreSQL refuses NUL in text columns
+        raise ValidationError("must not contain a NUL character", str(key))
+    found = pattern.search(value)
+    if found:
+        raise ValidationError(f"must not contain control characters (found U+{ord(found.group()):04X}: line "
+                              f"breaks, tabs, escapes and bidirectional marks are refused)", str(key))
+
+
 class _Base(Schema):
     class Meta:
         unknown = RAISE
 
+    #: the free-text fields, where line breaks and tabs are allowed
+    multiline = frozenset({"note", "notes"})
+
     @pre_load
     def _strip(self, data, **kwargs):
-        """CSV cells and options arrive as text: trim them; an empty cell is an absent value."""
+        """CSV cells and options arrive as text: trim them; an empty cell is an absent value.
+
+        Names and text refuse control characters, naming the field: a CR/LF or a bidi override
+        in a name breaks tables, CSV exports and the letters a customer reads.
+        """
         if not isinstance(data, dict):
             return data
         cleaned = {}
         for key, value in data.items():
-            if isinstance(value, str) and "\x00" in value:  # PostgreSQL refuses NUL in text columns
-                raise ValidationError("must not contain a NUL character", str(key))
+            pattern = TEXT_CONTROLS_RE if key in self.multiline else CONTROLS_RE
             if isinstance(value, str):
                 value = value.strip()
+                _controls(key, value, pattern)
                 if value == "":
                     continue
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    if isinstance(item, str):
+                        _controls(key, item.strip(), pattern)
             cleaned[key] = value
         return cleaned
 
@@ -208,7 +247,7 @@ class OrderSchema(_Base):
     customer = fields.String(required=True)
     salesperson = fields.String(load_default=None)
     team = fields.String(load_default=None)
-    order_date = fields.Date(load_default=None)
+    order_date = Day(load_default=None)
     origin = _optional_text(100)
     note = fields.String(load_default=None)
     delivery_street = _optional_text(200)

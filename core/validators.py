@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from marshmallow import ValidationError
+
+#: Business dates Entonnoir accepts: far enough either way for any real replay, and clear of the
+#: calendar's end, where a due date 60 days later would not exist (OverflowError).
+FIRST_DATE = dt.date(2000, 1, 1)
+LAST_DATE = dt.date(2099, 12, 31)
 
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
@@ -51,3 +57,10 @@ def _countries() -> frozenset:
     from babel.core import get_global
 
     return frozenset(get_global("territory_currencies")) - {"EU", "ZZ"}
+
+
+def business_date(value: dt.date) -> dt.date:
+    """A date within :data:`FIRST_DATE` .. :data:`LAST_DATE`."""
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise ValidationError(f"{value} is out of range (dates run from {FIRST_DATE} to {LAST_DATE})")
+    return value

@@ -51,7 +51,8 @@ class State:
         from core.config import peek_enabled
 
         config = peek_enabled(self.config_path)
-        return App(config) if config is not None else None
+        # Listing commands checks nothing: the command that runs loads and checks the whole file.
+        return App(config, check_settings=False) if config is not None else None
 
     def close(self) -> None:
         if self._app is not None:
@@ -59,6 +60,45 @@ class State:
 
 
 pass_state = click.make_pass_decorator(State, ensure=True)
+
+
+class DayType(click.ParamType):
+    """A business date typed as YYYY-MM-DD, from 2000-01-01 to 2099-12-31 (a ``datetime.date``)."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):
+        import datetime as dt
+
+        from core.validators import FIRST_DATE, LAST_DATE
+
+        if isinstance(value, dt.date):
+            return value
+        try:
+            day = dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a date (expected YYYY-MM-DD)", param, ctx)
+        if not FIRST_DATE <= day <= LAST_DATE:
+            self.fail(f"{value} is out of range (dates run from {FIRST_DATE} to {LAST_DATE})", param, ctx)
+        return day
+
+
+#: the click type of every date option
+DAY = DayType()
+
+
+def parse_amount(text: str, option: str, places: int = 2):
+    """An exact amount typed after ``option``, at least 0; a usage error naming the option otherwise."""
+    from decimal import Decimal
+
+    from marshmallow import ValidationError
+
+    from core.schemas import Exact
+
+    try:
+        return Exact(places, minimum=Decimal(0)).deserialize(text)
+    except ValidationError as exc:
+        raise click.BadParameter(exc.messages[0], param_hint=option) from None
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output (stable keys).")
 

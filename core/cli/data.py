@@ -96,8 +96,9 @@ class ProgressBar:
 
 @click.command()
 @click.argument("kind")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file instead of standard output.")
+@click.option("--output", "-o", type=click.Path(), default=None,
+              help="Write to this file instead of standard output (a folder, or a name ending with '/': "
+                   "KIND.csv in it, the folder made if missing).")
 @pass_state
 def export(state, kind, output):
     """Export every record of KIND as CSV (formula-like cells are neutralised)."""
@@ -108,6 +109,9 @@ def export(state, kind, output):
     if output is None:
         write_export(app, data_kind, sys.stdout)
         return
-    with open(output, "w", newline="", encoding="utf-8") as handle:
+    from core.files import opener, output_path
+
+    output = output_path(output, f"{kind}.csv")
+    with open(output, "w", newline="", encoding="utf-8", opener=opener) as handle:
         count = write_export(app, data_kind, handle)
     click.echo(f"{count} {kind} written to {output}", err=True)

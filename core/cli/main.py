@@ -33,10 +33,11 @@ KERNEL_COMMANDS = {
     "documents": "core.cli.documents:documents",
     "plan": "core.cli.reports:plan",
     "demo": "core.cli.demo:demo",
+    "config": "core.cli.config:config",
 }
 HELP_OPTIONS = {"-h", "--help"}
 #: Commands that must work even when a module is broken, so an admin can recover.
-RECOVERY_COMMANDS = {"init", "modules", "migrate", "hooks", "plugin", "demo"}
+RECOVERY_COMMANDS = {"init", "modules", "migrate", "hooks", "plugin", "demo", "config"}
 
 
 class CrmGroup(click.Group):
@@ -71,6 +72,11 @@ class CrmGroup(click.Group):
         commands = self._plugin_commands(ctx)
         if name not in commands and ctx.obj and ctx.obj.plugin_error is not None:
             raise ctx.obj.plugin_error
+        if name not in commands and ctx.obj and not ctx.resilient_parsing:
+            # The modules' commands were listed from a quick read of [modules]; if that found no
+            # usable config, the command may be a module's that the broken file hides: the
+            # config's own error is the real cause, not "No such command".
+            ctx.obj.app.pm
         return commands.get(name)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from core.cli.context import emit_json, json_option, pass_state
+from core.cli.context import DAY, emit_json, json_option, pass_state
 
 LOCALES = click.Choice(["fr_FR", "en_GB", "en_US"])
 
@@ -40,13 +40,9 @@ def _show(state, hook: str, start, end, team, html_path, as_json, locale, label:
 
 
 def _write(path: str, text: str) -> None:
-    import os
-    from pathlib import Path
+    from core.files import write_private
 
-    target = Path(path)
-    tmp = target.with_name(target.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, target)
+    write_private(path, text.encode("utf-8"))
 
 
 @click.group()
@@ -55,8 +51,8 @@ def report():
 
 
 @report.command("period")
-@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day (YYYY-MM-DD).")
-@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Last day, included.")
+@click.option("--from", "start", type=DAY, required=True, help="First day (YYYY-MM-DD).")
+@click.option("--to", "end", type=DAY, required=True, help="Last day, included.")
 @click.option("--team", default=None, help="Only this sales team's leads, deals, customers and orders.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
               help="Also write the report with its charts to this HTML file.")
@@ -66,7 +62,7 @@ def report():
 def report_period(state, start, end, team, html_path, locale, as_json):
     """What happened between two dates: leads and deals, activities, invoicing and collection,
     receivables and their aging, purchases and stock (each enabled module adds its section)."""
-    _show(state, "report_sections", start.date(), end.date(), team, html_path, as_json, locale)
+    _show(state, "report_sections", start, end, team, html_path, as_json, locale)
 
 
 @click.command("plan")

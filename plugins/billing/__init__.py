@@ -96,6 +96,13 @@ def register_channels(register):
 
 
 @hookimpl
+def register_settings(register):
+    from plugins.billing.settings import BillingSettings
+
+    register("billing", BillingSettings)
+
+
+@hookimpl
 def register_documents(register):
     from plugins.billing.documents import document_kinds
 

@@ -11,14 +11,14 @@ message's stable identity, so a repeat (at-least-once delivery) overwrites the s
 from __future__ import annotations
 
 import hashlib
-import os
 
 
 class LetterSender:
     def __init__(self, app):
         self.app = app
-        self.folder = app.config.folder / app.config.section("billing").get("letters_folder", "letters")
-        self.folder.mkdir(parents=True, exist_ok=True)
+        from core.files import private_folder
+
+        self.folder = private_folder(app.config.folder / app.config.section("billing").get("letters_folder", "letters"))
 
     def send(self, message) -> None:
         name = hashlib.sha256(message.message_id.encode()).hexdigest()[:16]
@@ -26,7 +26,7 @@ class LetterSender:
         if message.html:  # the PDF first: a .txt present means the letter is complete
             from core.documents import html_to_pdf
 
-            letter = html_to_pdf(message.html, base_url=self.app.config.folder)
+            letter = html_to_pdf(message.html, app=self.app)
             enclosed = [a.content for a in message.attachments if a.content_type == "application/pdf"]
             _replace(stem.with_suffix(".pdf"), _bind([letter, *enclosed]) if enclosed else letter)
         text = f"{', '.join(message.recipients)}\n\n{message.subject}\n\n{message.text}"
@@ -51,9 +51,9 @@ def _bind(pdfs: list[bytes]) -> bytes:
 
 def _replace(target, content: bytes) -> None:
     """Write ``content`` to ``target`` under a temporary name, then rename: a reader never sees half a file."""
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(content)
-    os.replace(tmp, target)
+    from core.files import write_private
+
+    write_private(target, content)
 
 
 def letter_channel():

@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from core.cli.context import emit_json, emit_record, emit_table, json_option, pass_state
+from core.cli.context import DAY, emit_json, emit_record, emit_table, json_option, pass_state, parse_amount
 
 
 # --- terms ------------------------------------------------------------------------------------------
@@ -82,22 +82,19 @@ def term_assign(state, customer, code):
 
 @term.command("due")
 @click.argument("code")
-@click.option("--date", "invoice_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Invoice date (default --today).")
+@click.option("--date", "invoice_date", type=DAY, default=None, help="Invoice date (default --today).")
 @click.option("--total", default="100.00", help="Invoice total to split (default 100.00).")
 @json_option
 @pass_state
 def term_due(state, code, invoice_date, total, as_json):
     """Show the due dates and amounts CODE gives an invoice of --date."""
-    from decimal import Decimal
-
     from plugins.billing.services_terms import get_term, schedule, term_lines
 
     app = state.app
-    day = invoice_date.date() if invoice_date else app.today
+    day = invoice_date or app.today
     with app.transaction() as session:
         rows = [{"due_date": d.isoformat(), "amount": str(a)}
-                for d, a in schedule(Decimal(total), day, term_lines(get_term(session, code)))]
+                for d, a in schedule(parse_amount(total, "--total"), day, term_lines(get_term(session, code)))]
     emit_json(rows) if as_json else emit_table(rows, [("due_date", "Due date"), ("amount", "Amount")])
 
 

@@ -6,15 +6,14 @@ path it wrote, nothing else, so a script can pick the file up.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from core.cli.context import pass_state
 
 LOCALES = click.Choice(["fr_FR", "en_GB", "en_US"])
-output_option = click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
-                             help="File or folder to write to (default: the document's file name, here).")
+output_option = click.option("--output", "-o", type=click.Path(), default=None,
+                             help="File or folder to write to (a name ending with '/' is a folder, made if "
+                                  "missing; default: the document's file name, here).")
 locale_option = click.option("--locale", type=LOCALES, default=None,
                              help="Language of the document (default: the company's, [company] locale).")
 

@@ -146,7 +146,7 @@ def facturx_pdf(app, session, ref, *, locale: str | None = None):
     xml = invoice_xml(app, session, invoice, locale=locale)
     check_xml(xml, f"invoice {invoice.number}")
     document = render(app, session, "billing.invoice", invoice.number, locale=locale)
-    pdf = html_to_pdf(document.html, base_url=app.config.folder, pdf_variant="pdf/a-3b")
+    pdf = html_to_pdf(document.html, app=app, pdf_variant="pdf/a-3b")
     logging.getLogger("factur-x").setLevel(logging.ERROR)
     metadata = {"author": invoice.seller_name or app.config.company.name, "keywords": "Factur-X, EN 16931",
                 "title": document.title, "subject": f"{document.title} — {invoice.buyer_name or invoice.partner.name}"}
@@ -157,17 +157,10 @@ def facturx_pdf(app, session, ref, *, locale: str | None = None):
 
 def write_facturx(app, session, ref, *, output: Path | None = None, locale: str | None = None) -> Path:
     """Write the Factur-X PDF to ``output`` (a file or a folder) or ``<filename>-facturx.pdf`` here."""
-    import os
+    from core.files import output_path, write_private
 
     document, content = facturx_pdf(app, session, ref, locale=locale)
-    name = f"{document.filename}-facturx.pdf"
-    target = Path(output) if output else Path.cwd() / name
-    if target.is_dir():
-        target = target / name
-    tmp = target.with_name(target.name + ".part")
-    tmp.write_bytes(content)
-    os.replace(tmp, target)
-    return target
+    return write_private(output_path(output, f"{document.filename}-facturx.pdf"), content)
 
 
 # --- pieces ----------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from core.schemas import Exact, Flag, OrderLineSchema, _Base
+from core.schemas import Day, Exact, Flag, OrderLineSchema, _Base
 from plugins.billing.models import CHANNELS, PAYMENT_METHODS
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,19}$")
@@ -77,7 +77,7 @@ class InvoiceSchema(_Base):
 
     customer = fields.String(required=True)
     term = fields.String(load_default=None)
-    invoice_date = fields.Date(load_default=None)
+    invoice_date = Day(load_default=None)
     salesperson = fields.String(load_default=None)
     note = fields.String(load_default=None)
     lines = fields.List(fields.Nested(OrderLineSchema), required=True,
@@ -87,7 +87,7 @@ class InvoiceSchema(_Base):
 class PaymentSchema(_Base):
     """A payment received: from the CLI or one row of a bank export (``crm payment import``)."""
 
-    date = fields.Date(required=True)
+    date = Day(required=True)
     amount = Exact(2, required=True, validate=validate.Range(min=Decimal("0.01"), error="must be positive"))
     customer = fields.String(load_default=None)
     method = fields.String(load_default="transfer", validate=validate.OneOf(PAYMENT_METHODS))
@@ -105,6 +105,6 @@ class RefundSchema(_Base):
 
     customer = fields.String(required=True, validate=validate.Length(min=1))
     amount = Exact(2, required=True, validate=validate.Range(min=Decimal("0.01"), error="must be positive"))
-    date = fields.Date(required=True)
+    date = Day(required=True)
     method = fields.String(load_default="transfer", validate=validate.OneOf(PAYMENT_METHODS))
     reference = fields.String(load_default=None, validate=validate.Length(max=140))

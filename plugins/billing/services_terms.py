@@ -107,7 +107,12 @@ def term_lines(term: PaymentTerm) -> list[tuple]:
 
 
 def check_lines(code: str, lines: list[tuple], *, allow_beyond_legal: bool) -> None:
-    """Percentages summing below 100 with a balance line last; the legal maximum unless overridden."""
+    """Shares adding up to exactly 100 %, the last one given or left as the balance; the legal
+    maximum unless overridden.
+
+    A last share that is typed must make the total exactly 100 % (``60:days:30 50:days:60`` is
+    110 %: refused, never silently turned into a 40 % balance); left out, it takes the balance.
+    """
     record = f"term {code}"
     if not lines:
         raise ValidationError("a term needs at least one instalment", record=record, field="lines")
@@ -119,9 +124,16 @@ def check_lines(code: str, lines: list[tuple], *, allow_beyond_legal: bool) -> N
                                   f"end_of_month_days)", record=record, field="lines")
         if days < 0 or days > 3650:
             raise ValidationError("days must be between 0 and 3650", record=record, field="lines")
+        if percent is not None and percent <= 0:
+            raise ValidationError(f"instalment {index + 1}: a share of {percent} %: it must be above 0",
+                                  record=record, field="lines")
         if last:
+            if percent is not None and shares + percent != HUNDRED:
+                raise ValidationError(f"the instalments add up to {(shares + percent).normalize():f} %: they must "
+                                      f"add up to exactly 100 % (or leave the last share out: it takes the "
+                                      f"balance)", record=record, field="lines")
             continue
-        if percent is None or percent <= 0:
+        if percent is None:
             raise ValidationError(f"instalment {index + 1}: a percentage above 0 is needed (only the last "
                                   f"instalment takes the balance)", record=record, field="lines")
         shares += percent

@@ -1,4 +1,4 @@
-"""The ``[billing]`` section of ``crm.toml``, with its defaults.
+"""The ``[billing]`` section of ``crm.toml``: its schema (checked when the config loads) and its defaults.
 
 ```toml
 [billing]
@@ -10,6 +10,12 @@ recovery_indemnity = "40"     # euros per late invoice, business customers only 
 collections = "role:collections"  # who collections is (outbox recipient specs, comma-separated)
 dso_days = 90                 # period of sales the DSO is computed on
 case_assignment = "round_robin"  # who works a new collection case: round_robin, salesperson or user:LOGIN
+letters_folder = "letters"    # where the letter channel writes formal notices (relative to crm.toml)
+iban = "FR76 3000 6000 0112 3456 7890 189"   # bank details printed on invoices (checked)
+bic = "AGRIFRPP"
+bank = "Crédit Agricole"
+legal_footer = "SAS au capital de 10 000 €"
+# [[billing.reminder_levels]]  the reminder policy seeded when the module is enabled
 ```
 """
 
@@ -17,45 +23,68 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from core.errors import ConfigError
+from marshmallow import ValidationError, fields, validate
 
-DEFAULTS = {
-    "post_on_confirm": True,
-    "default_term": "30J",
-    "operation_category": "goods",
-    "penalty_margin": "10",
-    "recovery_indemnity": "40",
-    "collections": "role:collections",
-    "dso_days": 90,
-    "case_assignment": "round_robin",
-}
+from core.configschema import Amount, Boolean, ChannelName, SettingsSchema, Text, WholeNumber
+
 CATEGORIES = ("goods", "services", "mixed")
 
 
+def _iban(value: str) -> None:
+    from stdnum import iban
+
+    if not iban.is_valid(value):
+        raise ValidationError(f"{value!r} is not a valid IBAN")
+
+
+def _case_assignment(value: str) -> None:
+    if not (value in ("round_robin", "salesperson") or (value.startswith("user:") and value[5:].strip())):
+        raise ValidationError(f"{value!r}: must be round_robin, salesperson or user:LOGIN")
+
+
+def _level_schema():
+    from plugins.billing.models import CHANNELS
+    from plugins.billing.schemas import ReminderLevelSchema
+
+    class ReminderLevelSettings(ReminderLevelSchema):
+        """One ``[[billing.reminder_levels]]`` table: numbered by its place, its channel a real one."""
+
+        level = WholeNumber(minimum=1, maximum=20)
+        name = Text(required=True, validate=validate.Length(min=1, max=100))
+        delay_days = WholeNumber(required=True, minimum=0, maximum=3650)
+        channel = ChannelName(load_default="email", aliases=("email",), choices=CHANNELS)
+        recipients = Text(load_default="customer")
+        template = Text(load_default="billing/reminder_friendly", validate=validate.Length(min=1, max=100))
+        interest = Boolean(load_default=False)
+        indemnity = Boolean(load_default=False)
+        handover = Boolean(load_default=False)
+        attach_invoices = Boolean(load_default=False)
+
+    return ReminderLevelSettings
+
+
+class BillingSettings(SettingsSchema):
+    """``[billing]``: how invoices are made and customers reminded."""
+
+    post_on_confirm = Boolean(load_default=True)
+    default_term = Text(load_default="30J", validate=validate.Length(min=1, max=20))
+    operation_category = Text(load_default="goods", choices=CATEGORIES)
+    penalty_margin = Amount(load_default=Decimal("10"))
+    recovery_indemnity = Amount(load_default=Decimal("40"))
+    collections = Text(load_default="role:collections", validate=validate.Length(min=1))
+    dso_days = WholeNumber(minimum=1, maximum=3660, load_default=90)
+    case_assignment = Text(load_default="round_robin", validate=_case_assignment)
+    letters_folder = Text(load_default="letters", validate=validate.Length(min=1))
+    iban = Text(load_default=None, validate=_iban)
+    bic = Text(load_default=None)
+    bank = Text(load_default=None)
+    legal_footer = Text(load_default=None)
+    reminder_levels = fields.List(fields.Nested(_level_schema), load_default=None)
+
+
 def settings(app) -> dict:
-    """The billing section merged over the defaults, checked (a bad key names itself)."""
-    section = dict(app.config.section("billing"))
-    result = {**DEFAULTS, **{k: v for k, v in section.items() if k in DEFAULTS}}
-    if not isinstance(result["post_on_confirm"], bool):
-        raise ConfigError("crm.toml: billing.post_on_confirm: must be true or false")
-    if result["operation_category"] not in CATEGORIES:
-        raise ConfigError(f"crm.toml: billing.operation_category: must be one of {', '.join(CATEGORIES)}")
-    for key in ("penalty_margin", "recovery_indemnity"):
-        value = result[key]
-        if isinstance(value, float):
-            raise ConfigError(f"crm.toml: billing.{key}: write it as a string (\"{value}\"), money is exact")
-        try:
-            result[key] = Decimal(str(value))
-        except Exception:
-            raise ConfigError(f"crm.toml: billing.{key}: {value!r} is not a number") from None
-    if not isinstance(result["dso_days"], int) or result["dso_days"] <= 0:
-        raise ConfigError("crm.toml: billing.dso_days: must be a positive number of days")
-    rule = result["case_assignment"]
-    if not isinstance(rule, str) or not (rule in ("round_robin", "salesperson") or
-                                         (rule.startswith("user:") and rule[5:].strip())):
-        raise ConfigError(f"crm.toml: billing.case_assignment: {rule!r}: must be round_robin, salesperson "
-                          "or user:LOGIN")
-    return result
+    """The billing section, checked when the config loaded, with its defaults."""
+    return app.settings("billing")
 
 
 def collections_specs(app) -> list[str]:

@@ -40,6 +40,13 @@ def register_data_kinds(register):
 
 
 @hookimpl
+def register_settings(register):
+    from plugins.funnel.settings import FunnelSettings
+
+    register("funnel", FunnelSettings)
+
+
+@hookimpl
 def register_template_dirs():
     from pathlib import Path
 

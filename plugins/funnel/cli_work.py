@@ -184,8 +184,10 @@ def funnel_report_command(state, start, end, team, owner, pipeline, html_path, l
         from core.rendering import render
         from plugins.funnel.charts import charts
 
-        html_path.write_text(render(app, "funnel/report.html", locale=locale, report=data, charts=charts(data)),
-                             encoding="utf-8")
+        from core.files import write_private
+
+        write_private(html_path, render(app, "funnel/report.html", locale=locale, report=data,
+                                        charts=charts(data)).encode("utf-8"))
     if as_json:
         emit_json(data)
         return

@@ -29,7 +29,7 @@ from core.db import utcnow
 from core.errors import CrmError
 from core.importexport import DataKind, read_csv, refusal, write_rejects
 from core.models import Contact, Partner, Team, User
-from core.schemas import flatten_messages
+from core.schemas import flatten_messages, has_controls
 from plugins.funnel.leads import set_keys
 from plugins.funnel.matching import (KEYS, PERSON_KEYS, company_key, domain_key, email_key, lead_keys, phone_key,
                                      siren_key)
@@ -134,10 +134,10 @@ def validate_rows(rows) -> list:
                 error = (key, "unknown field")
                 break
             if isinstance(value, str):
-                if "\x00" in value:
-                    error = (key, "must not contain a NUL character")
-                    break
                 value = value.strip()
+                if has_controls(value, key in schema.multiline):  # the schema words the message
+                    error = (key, "control characters")
+                    break
                 if value == "":
                     continue
             cache = memo[key]

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from core.schemas import Exact, LOGIN_RE, Siren, _Base
+from core.schemas import Day, Exact, LOGIN_RE, Siren, _Base
 from plugins.funnel.models import ACTIVITY_KINDS, PERIOD_KINDS
 
 
@@ -30,7 +30,7 @@ class LeadSchema(_Base):
     owner = fields.String(load_default=None, validate=validate.Regexp(LOGIN_RE, error="not a user login"))
     team = _text(100)
     notes = fields.String(load_default=None, validate=validate.Length(max=10000))
-    created_on = fields.Date(load_default=None)
+    created_on = Day(load_default=None)
 
 
 LEAD_FIELDS = tuple(LeadSchema().fields)
@@ -54,7 +54,7 @@ class DealSchema(_Base):
     value = Exact(2, minimum=Decimal(0), load_default=None)
     probability = Exact(2, load_default=None, validate=validate.Range(
         min=Decimal(0), max=Decimal(100), error="must be between 0 and 100"))
-    expected_close = fields.Date(required=True)
+    expected_close = Day(required=True)
     owner = fields.String(load_default=None, validate=validate.Regexp(LOGIN_RE, error="not a user login"))
     team = _text(100)
     pipeline = _text(100)
@@ -67,7 +67,7 @@ class ActivitySchema(_Base):
     kind = fields.String(required=True, validate=validate.OneOf(ACTIVITY_KINDS))
     subject = fields.String(required=True, validate=validate.Length(min=1, max=200))
     owner = fields.String(required=True, validate=validate.Regexp(LOGIN_RE, error="not a user login"))
-    due_date = fields.Date(required=True)
+    due_date = Day(required=True)
     lead = fields.Integer(load_default=None, strict=False)
     deal = fields.Integer(load_default=None, strict=False)
     partner = _text(200)

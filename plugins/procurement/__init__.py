@@ -34,6 +34,13 @@ def register_commands(cli):
 
 
 @hookimpl
+def register_settings(register):
+    from plugins.procurement.settings import ProcurementSettings
+
+    register("procurement", ProcurementSettings)
+
+
+@hookimpl
 def register_template_dirs():
     from pathlib import Path
 

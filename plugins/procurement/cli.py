@@ -346,7 +346,8 @@ def po_show(state, ref, as_json):
 @po.command("pdf")
 @click.argument("ref")
 @click.option("--output", "-o", type=click.Path(), default=None,
-              help="File or folder to write (default: bon-de-commande-NUMBER.pdf in the current folder).")
+              help="File or folder to write (a name ending with '/' is a folder, made if missing; "
+                   "default: bon-de-commande-NUMBER.pdf in the current folder).")
 @click.option("--html", "as_html", is_flag=True, help="Write the HTML page instead of the PDF.")
 @click.option("--locale", type=click.Choice(["fr_FR", "en_GB", "en_US"]), default=None,
               help="Language of the document (default: the company's).")

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from sqlalchemy import bindparam, insert, select, text
 
-from core.errors import ConfigError, CrmError, ValidationError
+from core.errors import CrmError, ValidationError
 from core.models import Product
 from plugins.procurement.models import StockLevel, StockMove
 
@@ -37,25 +37,9 @@ def from_units(units) -> Decimal:
     return Decimal(int(units or 0)).scaleb(-3).quantize(Decimal("0.001"))
 
 
-#: ``[procurement]`` keys of ``crm.toml`` and their defaults (all booleans)
-SETTINGS = {
-    "allow_negative": False,     # sell, deliver or adjust below zero available (reported to purchasing)
-    "ship_on_confirm": False,    # goods leave when the order is confirmed, not when it is delivered
-    "confirm_generated": False,  # orders raised by the reorder rules are confirmed (sent) at once
-}
-
-
 def settings(app) -> dict:
-    """``[procurement]`` of ``crm.toml``, checked: every key known (:data:`SETTINGS`), every value a boolean."""
-    section = app.config.section("procurement")
-    values = dict(SETTINGS)
-    for key, value in section.items():
-        if key not in values:
-            raise ConfigError(f"crm.toml: procurement.{key}: unknown key (known: {', '.join(sorted(values))})")
-        if not isinstance(value, bool):
-            raise ConfigError(f"crm.toml: procurement.{key}: must be true or false")
-        values[key] = value
-    return values
+    """``[procurement]`` of ``crm.toml``, checked by :class:`plugins.procurement.settings.ProcurementSettings`."""
+    return app.settings("procurement")
 
 
 # --- levels -------------------------------------------------------------------------------------

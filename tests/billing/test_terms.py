@@ -98,3 +98,33 @@ def test_customer_default_term_is_used_for_its_invoices(books, crm):
     assert (first.term.code, first.due_date) == ("45FDM", D("2026-03-31"))
     assert (second.term.code, second.due_date) == ("FDM45", D("2026-03-17"))
     assert crm("term", "assign", "Martin", "NOPE", expect=1).stderr.startswith("error: term 'NOPE': no such")
+
+
+@pytest.mark.parametrize("instalments, total", [
+    (["60:days:30", "50:days:60"], "110"),
+    (["60:days:30", "30:days:60"], "90"),
+    (["50:days:30"], "50"),
+    (["33.33:days:0", "33.33:days:30", "33.33:days:60"], "99.99"),
+])
+@pytestmark_db
+def test_instalment_shares_must_add_up_to_exactly_100(crm, instalments, total):
+    """110 % used to be silently reworded into a 40 % balance: now the term is refused."""
+    argv = [arg for instalment in instalments for arg in ("--instalment", instalment)]
+    refused = crm("term", "create", "SPLIT", *argv, expect=1)
+    assert refused.stderr.strip() == (f"error: term SPLIT: lines: the instalments add up to {total} %: they must "
+                                      f"add up to exactly 100 % (or leave the last share out: it takes the balance)")
+    assert "SPLIT" not in crm("term", "list").stdout
+
+
+@pytest.mark.parametrize("instalments, shares", [
+    (["60:days:30", "40:days:60"], ["60.00", "40.00"]),
+    (["60:days:30", "days:60"], ["60.00", "40.00"]),
+    (["100:days:30"], ["100.00"]),
+    (["33.33:days:0", "33.33:days:30", "33.34:days:60"], ["33.33", "33.33", "33.34"]),
+])
+@pytestmark_db
+def test_instalments_adding_up_to_100_or_with_a_balance_are_accepted(crm, instalments, shares):
+    argv = [arg for instalment in instalments for arg in ("--instalment", instalment)]
+    crm("term", "create", "SPLIT", *argv)
+    due = crm("term", "due", "SPLIT", "--total", "100.00", "--json").json
+    assert [row["amount"] for row in due] == shares

@@ -198,7 +198,7 @@ def test_help_works_in_an_empty_folder(tmp_path):
 def test_bad_today_is_a_one_line_error(workspace):
     runner = CrmRunner(workspace, None)
     result = runner("--today", "2026-13-01", "order", "list", expect=1)
-    assert one_line(result.stderr) == "error: today: '2026-13-01' is not a date (expected YYYY-MM-DD)"
+    assert one_line(result.stderr) == "error: --today: '2026-13-01' is not a date (expected YYYY-MM-DD)"
 
 
 def test_missing_config_suggests_crm_init(tmp_path):

@@ -49,6 +49,11 @@ def register_channels(register):
 
 
 @hookimpl
+def register_settings(register):
+    _seen("register_settings", register=register)
+
+
+@hookimpl
 def install(app, session):
     _seen("install", app=app, session=session)
 
