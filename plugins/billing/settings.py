@@ -10,6 +10,8 @@ recovery_indemnity = "40"     # euros per late invoice, business customers only 
 collections = "role:collections"  # who collections is (outbox recipient specs, comma-separated)
 dso_days = 90                 # period of sales the DSO is computed on
 case_assignment = "round_robin"  # who works a new collection case: round_robin, salesperson or user:LOGIN
+overpayment = "oldest_open"   # what a payment leaves over: the customer's other open invoices, or "credit"
+write_off_threshold = "1.00"  # an invoice left open by at most this is written off (0: never)
 ```
 """
 
@@ -28,7 +30,10 @@ DEFAULTS = {
     "collections": "role:collections",
     "dso_days": 90,
     "case_assignment": "round_robin",
+    "overpayment": "oldest_open",
+    "write_off_threshold": "1.00",
 }
+OVERPAYMENT = ("oldest_open", "credit")
 CATEGORIES = ("goods", "services", "mixed")
 
 
@@ -40,7 +45,9 @@ def settings(app) -> dict:
         raise ConfigError("crm.toml: billing.post_on_confirm: must be true or false")
     if result["operation_category"] not in CATEGORIES:
         raise ConfigError(f"crm.toml: billing.operation_category: must be one of {', '.join(CATEGORIES)}")
-    for key in ("penalty_margin", "recovery_indemnity"):
+    if result["overpayment"] not in OVERPAYMENT:
+        raise ConfigError(f"crm.toml: billing.overpayment: must be one of {', '.join(OVERPAYMENT)}")
+    for key in ("penalty_margin", "recovery_indemnity", "write_off_threshold"):
         value = result[key]
         if isinstance(value, float):
             raise ConfigError(f"crm.toml: billing.{key}: write it as a string (\"{value}\"), money is exact")

@@ -1,0 +1,260 @@
+"""Settle a statement's credit lines in bulk: plan in memory, write set-based.
+
+The lines and the open invoices of their customers are read in two queries; the plan follows
+the same rule as ``crm payment add`` (:func:`plugins.billing.services_payments.order_targets`:
+named invoices first, then what is left to the oldest open ones or kept as credit, an invoice
+dated after the payment left out), line after line in booking order, so a customer's second
+payment sees what the first one settled. A named invoice the line leaves open by no more than
+``[billing] write_off_threshold`` is written off (:mod:`plugins.billing.services_write_offs`).
+Then payments, write-offs, allocations, invoices and lines are written with one statement each
+(executemany). What needs a row-by-row path takes it: customers with an early-payment discount
+on offer go through :func:`~plugins.billing.services_payments.record_payment` (it posts discount
+credit notes), cleared invoices with an open reminder case are closed one by one (a message to
+collections each), and ``payment_recorded`` listeners get each payment loaded back (with none,
+nothing is loaded).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import insert, select, text, update
+
+from core.db import utcnow
+from core.errors import ValidationError
+from plugins.billing.models import (OPEN_STATES, Allocation, BankLine, BankLineInvoice, Invoice, Payment,
+                                    WriteOff)
+
+ZERO = Decimal("0.00")
+
+
+@dataclass
+class _Open:
+    """An invoice as the plan sees it."""
+
+    id: int
+    number: str
+    partner_id: int
+    invoice_date: object
+    residual: Decimal
+    settled: Decimal
+    state: str
+    changed: bool = False
+
+
+def settle(app, session, statement, entries: dict, result, *, source: str) -> None:
+    """Turn the statement's matched credit lines into payments (see the module docstring)."""
+    from plugins.billing.services_payments import order_targets
+    from plugins.billing.services_write_offs import AUTOMATIC_REASON, operator, threshold
+    from plugins.billing.settings import settings
+
+    overpayment, limit = settings(app)["overpayment"], threshold(app)
+    lines = session.execute(
+        select(BankLine.id, BankLine.line_key, BankLine.partner_id, BankLine.amount, BankLine.booking_date,
+               BankLine.method, BankLine.remittance)
+        .where(BankLine.statement_id == statement.id, BankLine.direction == "credit")
+        .order_by(BankLine.booking_date, BankLine.line_number, BankLine.id)).all()
+    named = _named(session, statement)
+    invoices, by_partner, slow = _open_invoices(app, session, statement)
+    errors, payments, allocations, write_offs, slow_lines = [], [], [], [], []
+    for line in lines:
+        entry = entries[line.line_key]
+        if line.partner_id is None:
+            if result.format == "csv":
+                errors.append((entry, line.id, "customer", "no customer given and no invoice found in the reference"))
+            continue
+        problems = [problem for number, invoice_id in named.get(line.id, []) if entry.numbers_from == "invoice"
+                    and (problem := _strict_problem(number, invoices.get(invoice_id), line))]
+        if problems:
+            errors.append((entry, line.id, *problems[0]))
+            continue
+        if line.partner_id in slow:
+            slow_lines.append(line)
+            continue
+        chosen = [invoice for invoice in (invoices.get(invoice_id) for _, invoice_id in named.get(line.id, []))
+                  if invoice is not None and invoice.partner_id == line.partner_id and invoice.state in OPEN_STATES
+                  and invoice.invoice_date <= line.booking_date]
+        left, paid = line.amount, set()
+        index = len(payments)
+        for invoice in order_targets(chosen, by_partner.get(line.partner_id, []), line.amount, line.booking_date,
+                                     overpayment):
+            if left <= 0:
+                break
+            if invoice.state not in OPEN_STATES:
+                continue
+            amount = min(left, invoice.residual)
+            _settle(invoice, amount)
+            allocations.append({"invoice_id": invoice.id, "payment": index, "amount": amount,
+                                "allocated_on": app.today})
+            paid.add(invoice.id)
+            left -= amount
+        if left == 0:  # a named invoice this line paid, left open by a few cents: written off
+            for invoice in chosen:
+                if invoice.id in paid and 0 < invoice.residual <= limit:
+                    write_offs.append({"invoice": invoice, "amount": invoice.residual, "line_id": line.id})
+                    _settle(invoice, invoice.residual)
+        payments.append({"partner_id": line.partner_id, "payment_date": line.booking_date, "amount": line.amount,
+                         "method": line.method, "reference": (line.remittance or None) and line.remittance[:140],
+                         "created_at": utcnow(), "unallocated": left, "line_id": line.id})
+    if errors:
+        _refuse(result, errors, session)
+    _write(app, session, payments, allocations, write_offs, invoices, source, operator(), AUTOMATIC_REASON)
+    session.expire_all()
+    _row_by_row(app, session, statement, slow_lines, named, entries)
+    result.write_offs = len(write_offs)
+
+
+def _named(session, statement) -> dict:
+    """``{line id: [(number, invoice id or None)]}`` in the order the line named them."""
+    rows = session.execute(select(BankLineInvoice.line_id, BankLineInvoice.number, BankLineInvoice.invoice_id)
+                           .join(BankLine, BankLine.id == BankLineInvoice.line_id)
+                           .where(BankLine.statement_id == statement.id)
+                           .order_by(BankLineInvoice.line_id, BankLineInvoice.sequence))
+    found: dict = {}
+    for line_id, number, invoice_id in rows:
+        found.setdefault(line_id, []).append((number, invoice_id))
+    return found
+
+
+def _open_invoices(app, session, statement):
+    """The open invoices of the statement's customers and those its lines name, locked on PostgreSQL.
+
+    Returns ``({id: _Open}, {partner: [_Open oldest due first]}, {partners with a discount on offer}``).
+    """
+    customers = select(BankLine.partner_id).where(BankLine.statement_id == statement.id,
+                                                  BankLine.partner_id.is_not(None))
+    named = select(BankLineInvoice.invoice_id).join(BankLine, BankLine.id == BankLineInvoice.line_id).where(
+        BankLine.statement_id == statement.id, BankLineInvoice.invoice_id.is_not(None))
+    query = (select(Invoice.id, Invoice.number, Invoice.partner_id, Invoice.invoice_date, Invoice.residual,
+                    Invoice.settled, Invoice.state, Invoice.discount_until)
+             .where(Invoice.kind == "invoice", ((Invoice.state.in_(OPEN_STATES)) & Invoice.partner_id.in_(customers))
+                    | Invoice.id.in_(named))
+             .order_by(Invoice.partner_id, Invoice.due_date, Invoice.invoice_date, Invoice.id))
+    if app.dialect == "postgresql":
+        query = query.with_for_update()  # two imports, or an import and `payment add`, queue up
+    invoices, by_partner, slow = {}, {}, set()
+    first = statement.imported_on.replace(year=statement.imported_on.year - 11)
+    for row in session.execute(query):
+        invoice = _Open(row.id, row.number, row.partner_id, row.invoice_date, row.residual, row.settled, row.state)
+        invoices[row.id] = invoice
+        if row.state in OPEN_STATES:
+            by_partner.setdefault(row.partner_id, []).append(invoice)
+            if row.discount_until is not None and row.discount_until >= first and row.settled == 0:
+                slow.add(row.partner_id)
+    return invoices, by_partner, slow
+
+
+def _strict_problem(number, invoice, line):
+    """What is wrong with an invoice the CSV ``invoice`` column names: ``(field, message)`` or None."""
+    if invoice is None or invoice.partner_id != line.partner_id:
+        return "invoice", f"{number}: no such invoice of this customer"
+    if invoice.state not in OPEN_STATES:
+        return "invoice", f"invoice {number} is {invoice.state}: nothing is left to pay"
+    if invoice.invoice_date > line.booking_date:
+        return "date", (f"{line.booking_date.isoformat()} is before invoice {number}'s date "
+                        f"{invoice.invoice_date.isoformat()}: it cannot pay it")
+    return None
+
+
+def _settle(invoice: _Open, amount: Decimal) -> None:
+    invoice.settled += amount
+    invoice.residual -= amount
+    invoice.state = "paid" if invoice.residual == 0 else "partially_paid"
+    invoice.changed = True
+
+
+def _refuse(result, errors, session) -> None:
+    """Bad lines: the whole file refused (every bad line listed), or with ``--skip-invalid`` left out."""
+    from sqlalchemy import delete
+
+    from core.importexport import refusal
+
+    rejected = [(entry.line_number, fld, message) for entry, _, fld, message in errors]
+    if not result.skip_invalid:
+        result.rejected = rejected
+        raise refusal(result.file, result)
+    result.rejected += rejected
+    ids = [line_id for _, line_id, _, _ in errors]
+    session.execute(delete(BankLineInvoice).where(BankLineInvoice.line_id.in_(ids)))
+    session.execute(delete(BankLine).where(BankLine.id.in_(ids)))
+    result.new -= len(ids)
+    result.lines -= len(ids)
+
+
+def _write(app, session, payments, allocations, write_offs, invoices, source, who, reason) -> None:
+    """Every planned row, one statement per table."""
+    if payments:
+        ids = session.execute(insert(Payment).returning(Payment.id, sort_by_parameter_order=True),
+                              [{k: v for k, v in p.items() if k != "line_id"} for p in payments]).scalars().all()
+        for payment, payment_id in zip(payments, ids):
+            payment["id"] = payment_id
+        session.execute(update(BankLine), [{"id": p["line_id"], "payment_id": p["id"], "state": "paid"}
+                                           for p in payments])
+    rows = [{"invoice_id": a["invoice_id"], "payment_id": payments[a["payment"]]["id"], "amount": a["amount"],
+             "allocated_on": a["allocated_on"]} for a in allocations]
+    if write_offs:
+        ids = session.execute(insert(WriteOff).returning(WriteOff.id, sort_by_parameter_order=True), [
+            {"invoice_id": w["invoice"].id, "partner_id": w["invoice"].partner_id, "amount": w["amount"],
+             "write_off_date": app.today, "reason": reason, "recorded_by": who, "source": source[:300],
+             "bank_line_id": w["line_id"]} for w in write_offs]).scalars().all()
+        rows += [{"invoice_id": w["invoice"].id, "write_off_id": write_off_id, "amount": w["amount"],
+                  "allocated_on": app.today} for w, write_off_id in zip(write_offs, ids)]
+    if rows:
+        session.execute(insert(Allocation), rows)
+    changed = [{"id": i.id, "settled": i.settled, "residual": i.residual, "state": i.state}
+               for i in invoices.values() if i.changed]
+    if changed:
+        session.execute(update(Invoice), changed)
+
+
+def _row_by_row(app, session, statement, slow_lines, named, entries) -> None:
+    """What a set cannot do: discount offers, cases to close, listeners of ``payment_recorded``."""
+    from core.models import Partner
+    from plugins.billing.services_invoices import get_invoice
+    from plugins.billing.services_payments import _refresh_due_date, close_case, record_payment
+
+    touched = text("""SELECT a.invoice_id FROM billing_allocation a JOIN billing_bank_line l ON l.payment_id = a.payment_id
+                      WHERE l.statement_id = :statement
+                      UNION SELECT w.invoice_id FROM billing_write_off w JOIN billing_bank_line l ON l.id = w.bank_line_id
+                      WHERE l.statement_id = :statement""")
+    params = {"statement": statement.id}
+    to_close = session.execute(text(f"""SELECT c.invoice_id FROM billing_reminder_case c
+        JOIN billing_invoice i ON i.id = c.invoice_id
+        WHERE c.closed_on IS NULL AND i.state = 'paid' AND c.invoice_id IN ({touched.text})"""), params).scalars().all()
+    for invoice_id in to_close:
+        close_case(app, session, get_invoice(session, invoice_id), "paid")
+    instalments = session.execute(text(f"""SELECT i.id FROM billing_invoice i
+        WHERE i.state = 'partially_paid' AND i.id IN ({touched.text})
+          AND (SELECT COUNT(*) FROM billing_invoice_due d WHERE d.invoice_id = i.id) > 1"""), params).scalars().all()
+    for invoice_id in instalments:
+        _refresh_due_date(get_invoice(session, invoice_id))
+    if app.pm.hook.payment_recorded.get_hookimpls():
+        _tell_listeners(app, session, statement)
+    for line in slow_lines:
+        entry = entries[line.line_key]
+        data = {"date": line.booking_date, "amount": line.amount, "method": line.method,
+                "reference": (line.remittance or None) and line.remittance[:140], "invoice": None}
+        payment, _ = record_payment(app, session, data, record=entry.label, validated=True,
+                                    partner=session.get(Partner, line.partner_id),
+                                    numbers=[number for number, _ in named.get(line.id, [])])
+        session.execute(update(BankLine).where(BankLine.id == line.id).values(payment_id=payment.id, state="paid"))
+    session.flush()
+
+
+def _tell_listeners(app, session, statement) -> None:
+    """``payment_recorded`` for each bulk payment, loaded back with its allocations, in order."""
+    payments = session.scalars(select(Payment).join(BankLine, BankLine.payment_id == Payment.id)
+                               .where(BankLine.statement_id == statement.id).order_by(Payment.id)).all()
+    rows = session.execute(select(Allocation.payment_id, Invoice, Allocation.amount)
+                           .join(Invoice, Invoice.id == Allocation.invoice_id)
+                           .where(Allocation.payment_id.in_(select(BankLine.payment_id).where(
+                               BankLine.statement_id == statement.id))).order_by(Allocation.id)).all()
+    by_payment: dict = {}
+    for payment_id, invoice, amount in rows:
+        by_payment.setdefault(payment_id, []).append((invoice, amount))
+    for payment in payments:
+        allocations = by_payment.get(payment.id, [])
+        cleared = [invoice for invoice, _ in allocations if invoice.residual == 0]
+        app.call("payment_recorded", app=app, session=session, payment=payment, allocations=allocations,
+                 cleared=cleared)
