@@ -72,7 +72,7 @@ class _Reader:
         validator = schema(version)
         if not validator.validate(root):
             error = validator.error_log.filter_from_errors()[0]
-            self.fail(self._where_line(root, error.line), _element_of(error.message), _schema_message(error.message))
+            self.fail(self._where(root, error), _element_of(error.message), _schema_message(error.message))
         entries = []
         statements = root.findall("c:BkToCstmrStmt/c:Stmt", self.ns)
         for statement in statements:
@@ -91,20 +91,27 @@ class _Reader:
         return (self._text(statement, "c:Acct/c:Id/c:IBAN") or self._text(statement, "c:Acct/c:Id/c:Othr/c:Id")
                 or "").replace(" ", "").upper()
 
-    def _where_line(self, root, line: int) -> str:
-        """The statement and entry a schema error's line falls in."""
-        where = "statement header"
-        for statement in root.iterfind("{*}BkToCstmrStmt/{*}Stmt"):
-            if statement.sourceline and statement.sourceline <= line:
-                ident = statement.find("{*}Id")
-                where = f"statement {ident.text if ident is not None else '?'}"
-                for index, entry in enumerate(statement.iterfind("{*}Ntry"), start=1):
-                    if entry.sourceline and entry.sourceline <= line:
-                        reference = entry.find("{*}AcctSvcrRef")
-                        if reference is None:
-                            reference = entry.find("{*}NtryRef")
-                        suffix = f" (ref {reference.text})" if reference is not None else ""
-                        where = f"statement {ident.text if ident is not None else '?'}, entry {index}{suffix}"
+    def _where(self, root, error) -> str:
+        """The statement and entry a schema error is in (the failing element's ancestors)."""
+        found = root.xpath(error.path) if getattr(error, "path", None) else []
+        element = found[0] if found else None
+        entry = statement = None
+        while element is not None:
+            name = etree_name(element)
+            if name == "Ntry" and entry is None:
+                entry = element
+            elif name == "Stmt":
+                statement = element
+            element = element.getparent()
+        if statement is None:
+            return "statement header"
+        ident = statement.find("{*}Id")
+        where = f"statement {ident.text if ident is not None else '?'}"
+        if entry is not None:
+            index = statement.findall("{*}Ntry").index(entry) + 1
+            reference = entry.find("{*}AcctSvcrRef")
+            reference = reference if reference is not None else entry.find("{*}NtryRef")
+            where += f", entry {index}" + (f" (ref {reference.text})" if reference is not None else "")
         return where
 
     def _statement(self, statement, currency: str) -> list[BankEntry]:
@@ -166,6 +173,10 @@ class _Reader:
             return dt.date.fromisoformat(text)
         except ValueError:
             self.fail(where, path[2:], f"{text!r} is not a date")
+
+
+def etree_name(element) -> str:
+    return element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""
 
 
 def _element_of(message: str) -> str:
