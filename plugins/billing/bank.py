@@ -31,6 +31,8 @@ NUMBER_RE = re.compile(r"\b(F\d{4}-\d{6,})\b", re.IGNORECASE)
 #: an invoice number written without its dash (an RF payload is alphanumeric): F2026000042
 COMPACT_NUMBER_RE = re.compile(r"^(F)(\d{4})(\d{6,})$")
 RF_RE = re.compile(r"^RF\d{2}[A-Z0-9]{1,21}$")
+#: ISO 11649 reads letters as numbers: A = 10 ... Z = 35
+_AS_DIGITS = str.maketrans({chr(c): str(c - 55) for c in range(ord("A"), ord("Z") + 1)})
 FORMATS = ("camt", "csv")
 
 
@@ -79,14 +81,13 @@ def rf_is_valid(reference: str) -> bool:
     text = reference.replace(" ", "").upper()
     if not RF_RE.match(text):
         return False
-    digits = "".join(str(int(c, 36)) for c in text[4:] + text[:4])
-    return int(digits) % 97 == 1
+    return int((text[4:] + text[:4]).translate(_AS_DIGITS)) % 97 == 1
 
 
 def rf_reference(payload: str) -> str:
     """The RF creditor reference of ``payload`` (letters and digits), check digits computed."""
     body = re.sub(r"[^A-Z0-9]", "", payload.upper())
-    check = 98 - int("".join(str(int(c, 36)) for c in body + "RF00")) % 97
+    check = 98 - int((body + "RF00").translate(_AS_DIGITS)) % 97
     return f"RF{check:02d}{body}"
 
 

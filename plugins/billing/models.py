@@ -215,6 +215,8 @@ class Payment(Timestamped, Base):
     method: Mapped[str] = mapped_column(String(20), default="transfer")
     reference: Mapped[str | None] = mapped_column(String(140))
     unallocated: Mapped[Money] = mapped_column(default=Decimal("0"))
+    #: the bank statement line it came from (``crm payment import``): one payment per line at most
+    bank_line_id: Mapped[int | None] = mapped_column(ForeignKey("billing_bank_line.id"), index=True, unique=True)
 
     partner: Mapped[Partner] = relationship()
 
@@ -482,8 +484,8 @@ class BankLine(Base):
     state: Mapped[str] = mapped_column(String(10))
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("core_partner.id"), index=True)
     #: which rule found the customer: reference, remittance, customer (CSV column), account, name, manual
+    #: (the payment made of the line points back to it: ``billing_payment.bank_line_id``)
     matched_by: Mapped[str | None] = mapped_column(String(12))
-    payment_id: Mapped[int | None] = mapped_column(ForeignKey("billing_payment.id"), index=True)
 
 
 class BankLineInvoice(Base):

@@ -20,11 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, select, text, update
 
 from core.errors import CrmError, ValidationError
 from plugins.billing.bank import BankEntry, detect_format, file_hash, read_csv_entries
 from plugins.billing.models import BankLine, BankLineInvoice, BankStatement, Payment
+from plugins.billing.plainsql import PlainStatement, insert_statement
 
 MATCH_STEPS = (
     # the named numbers' invoices (any customer; the settlement checks the customer)
@@ -60,6 +61,27 @@ MATCH_STEPS = (
        WHERE billing_bank_line.statement_id = :statement AND billing_bank_line.partner_id IS NULL
          AND billing_bank_line.direction = 'credit' AND lower(billing_bank_line.counterparty_name) = m.name""",
 )
+
+
+def _insert_line(dialect: str):
+    """``INSERT INTO billing_bank_line ... ON CONFLICT (line_key) DO NOTHING``: a line seen before is skipped."""
+    def build():
+        from importlib import import_module
+
+        from sqlalchemy import bindparam
+
+        table = BankLine.__table__
+        columns = [c.name for c in table.columns if c.name not in ("id", "partner_id")]
+        statement = import_module(f"sqlalchemy.dialects.{dialect}").insert(table).values(
+            {name: bindparam(name, type_=table.c[name].type) for name in columns})
+        return statement.on_conflict_do_nothing(index_elements=["line_key"])
+
+    return PlainStatement(build)
+
+
+_INSERT_LINE = {"sqlite": _insert_line("sqlite"), "postgresql": _insert_line("postgresql")}
+_INSERT_REFERENCE = PlainStatement(lambda: insert_statement(BankLineInvoice.__table__,
+                                                            ["line_id", "sequence", "number"])())
 
 
 @dataclass
@@ -175,19 +197,14 @@ def _store(app, session, path, content, result, info, entries) -> BankStatement:
              "remittance": e.remittance, "method": e.method,
              "state": "debit" if e.direction == "debit" else "unmatched",
              "matched_by": e.numbers_from if e.numbers else None} for e in entries]
-    if rows:
-        if app.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        session.execute(dialect_insert(BankLine).on_conflict_do_nothing(index_elements=["line_key"]), rows)
+    connection = session.connection()
+    _INSERT_LINE[app.dialect].execute_many(connection, rows)
     ids = {key: line_id for key, line_id in session.execute(
         select(BankLine.line_key, BankLine.id).where(BankLine.statement_id == statement.id))}
     by_key = {e.line_key: e for e in entries}
-    references = [{"line_id": line_id, "sequence": n, "number": number[:20]}
-                  for key, line_id in ids.items() for n, number in enumerate(by_key[key].numbers, start=1)]
-    if references:
-        session.execute(insert(BankLineInvoice), references)
+    _INSERT_REFERENCE.execute_many(connection, [
+        {"line_id": line_id, "sequence": n, "number": number[:20]}
+        for key, line_id in ids.items() for n, number in enumerate(by_key[key].numbers, start=1)])
     statement.lines_new = result.new = len(ids)
     return statement
 
@@ -224,7 +241,7 @@ def _summarise(session, statement, result) -> None:
             result.debits += count
     paid = session.execute(select(func.count(), func.coalesce(func.sum(Payment.amount), 0),
                                   func.coalesce(func.sum(Payment.amount - Payment.unallocated), 0))
-                           .join(BankLine, BankLine.payment_id == Payment.id)
+                           .join(BankLine, BankLine.id == Payment.bank_line_id)
                            .where(BankLine.statement_id == statement.id)).one()
     result.payments = paid[0]
     result.amount, result.allocated = f"{paid[1]:.2f}", f"{paid[2]:.2f}"
@@ -263,8 +280,7 @@ def line_dict(line: BankLine, file_name: str) -> dict:
     return {"line": line.id, "file": file_name, "line_number": line.line_number, "date": line.booking_date.isoformat(),
             "direction": line.direction, "amount": str(line.amount), "counterparty": line.counterparty_name,
             "iban": line.counterparty_iban, "bank_reference": line.bank_reference,
-            "structured_reference": line.structured_reference, "remittance": line.remittance, "state": line.state,
-            "payment": line.payment_id}
+            "structured_reference": line.structured_reference, "remittance": line.remittance, "state": line.state}
 
 
 def allocate_line(app, session, line_id: int, *, customer: str | None = None, numbers: list[str] | None = None):
@@ -299,7 +315,8 @@ def allocate_line(app, session, line_id: int, *, customer: str | None = None, nu
     data = {"date": line.booking_date, "amount": line.amount, "method": line.method,
             "reference": (line.remittance or None) and line.remittance[:140], "invoice": " ".join(numbers) or None}
     payment, allocations = record_payment(app, session, data, record=record, validated=True, partner=partner)
-    line.payment_id, line.partner_id, line.state, line.matched_by = payment.id, partner.id, "paid", "manual"
+    payment.bank_line_id = line.id
+    line.partner_id, line.state, line.matched_by = partner.id, "paid", "manual"
     if line.counterparty_iban and session.get(PartnerAccount, line.counterparty_iban) is None:
         session.add(PartnerAccount(iban=line.counterparty_iban, partner_id=partner.id, learnt_on=app.today))
     session.flush()

@@ -19,10 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 
 from core.db import utcnow
 from core.errors import ValidationError
+from plugins.billing.plainsql import PlainStatement, insert_statement
 from plugins.billing.models import (OPEN_STATES, Allocation, BankLine, BankLineInvoice, Invoice, Payment,
                                     WriteOff)
 
@@ -40,7 +41,6 @@ class _Open:
     residual: Decimal
     settled: Decimal
     state: str
-    changed: bool = False
 
 
 def settle(app, session, statement, entries: dict, result, *, source: str) -> None:
@@ -96,10 +96,10 @@ def settle(app, session, statement, entries: dict, result, *, source: str) -> No
                     _settle(invoice, invoice.residual)
         payments.append({"partner_id": line.partner_id, "payment_date": line.booking_date, "amount": line.amount,
                          "method": line.method, "reference": (line.remittance or None) and line.remittance[:140],
-                         "created_at": utcnow(), "unallocated": left, "line_id": line.id})
+                         "created_at": utcnow(), "unallocated": left, "bank_line_id": line.id})
     if errors:
         _refuse(result, errors, session)
-    _write(app, session, payments, allocations, write_offs, invoices, source, operator(), AUTOMATIC_REASON)
+    _write(app, session, statement.id, payments, allocations, write_offs, source, operator(), AUTOMATIC_REASON)
     session.expire_all()
     _row_by_row(app, session, statement, slow_lines, named, entries)
     result.write_offs = len(write_offs)
@@ -161,7 +161,6 @@ def _settle(invoice: _Open, amount: Decimal) -> None:
     invoice.settled += amount
     invoice.residual -= amount
     invoice.state = "paid" if invoice.residual == 0 else "partially_paid"
-    invoice.changed = True
 
 
 def _refuse(result, errors, session) -> None:
@@ -182,30 +181,63 @@ def _refuse(result, errors, session) -> None:
     result.lines -= len(ids)
 
 
-def _write(app, session, payments, allocations, write_offs, invoices, source, who, reason) -> None:
-    """Every planned row, one statement per table."""
-    if payments:
-        ids = session.execute(insert(Payment).returning(Payment.id, sort_by_parameter_order=True),
-                              [{k: v for k, v in p.items() if k != "line_id"} for p in payments]).scalars().all()
-        for payment, payment_id in zip(payments, ids):
-            payment["id"] = payment_id
-        session.execute(update(BankLine), [{"id": p["line_id"], "payment_id": p["id"], "state": "paid"}
-                                           for p in payments])
-    rows = [{"invoice_id": a["invoice_id"], "payment_id": payments[a["payment"]]["id"], "amount": a["amount"],
-             "allocated_on": a["allocated_on"]} for a in allocations]
+def _new_ids(app, session, table, count: int) -> list[int]:
+    """Ids for ``count`` new rows of ``table``, taken before the rows are written (no RETURNING needed)."""
+    if count == 0:
+        return []
+    if app.dialect == "postgresql":
+        return list(session.execute(text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                                         "FROM generate_series(1, :count)"), {"table": table.name, "count": count})
+                    .scalars())
+    # SQLite: this transaction holds the database's write lock since it wrote the statement row,
+    # so nobody else can take these ids before the rows are in
+    last = session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar()
+    return list(range(last + 1, last + count + 1))
+
+
+_PAYMENT_COLUMNS = ["id", "partner_id", "payment_date", "amount", "method", "reference", "unallocated", "created_at",
+                    "bank_line_id"]
+_INSERT_PAYMENT = PlainStatement(lambda: insert_statement(Payment.__table__, _PAYMENT_COLUMNS)())
+_INSERT_ALLOCATION = PlainStatement(lambda: insert_statement(Allocation.__table__, [
+    "invoice_id", "payment_id", "write_off_id", "amount", "allocated_on"])())
+#: the statement's allocations (of its payments and of its write-offs), summed per invoice
+_SETTLED_NOW = """SELECT a.invoice_id, SUM(a.amount) AS amount FROM billing_allocation a
+    WHERE a.payment_id IN (SELECT p.id FROM billing_payment p JOIN billing_bank_line l ON l.id = p.bank_line_id
+                           WHERE l.statement_id = :statement)
+       OR a.write_off_id IN (SELECT w.id FROM billing_write_off w JOIN billing_bank_line l ON l.id = w.bank_line_id
+                             WHERE l.statement_id = :statement)
+    GROUP BY a.invoice_id"""
+_APPLY = (
+    f"""UPDATE billing_invoice SET settled = settled + d.amount, residual = residual - d.amount,
+            state = CASE WHEN residual - d.amount = 0 THEN 'paid' ELSE 'partially_paid' END
+        FROM ({_SETTLED_NOW}) AS d WHERE billing_invoice.id = d.invoice_id""",
+    """UPDATE billing_bank_line SET state = 'paid'
+       WHERE statement_id = :statement AND id IN (SELECT bank_line_id FROM billing_payment
+                                                  WHERE bank_line_id IS NOT NULL)""",
+)
+
+
+def _write(app, session, statement_id, payments, allocations, write_offs, source, who, reason) -> None:
+    """Every planned row, one executemany per table, each value through its column type
+    (:class:`~plugins.billing.plainsql.PlainStatement`: no ORM bookkeeping per row)."""
+    connection = session.connection()
+    for payment, payment_id in zip(payments, _new_ids(app, session, Payment.__table__, len(payments))):
+        payment["id"] = payment_id
+    _INSERT_PAYMENT.execute_many(connection, payments)
+    rows = [{"invoice_id": a["invoice_id"], "payment_id": payments[a["payment"]]["id"], "write_off_id": None,
+             "amount": a["amount"], "allocated_on": a["allocated_on"]} for a in allocations]
     if write_offs:
-        ids = session.execute(insert(WriteOff).returning(WriteOff.id, sort_by_parameter_order=True), [
-            {"invoice_id": w["invoice"].id, "partner_id": w["invoice"].partner_id, "amount": w["amount"],
-             "write_off_date": app.today, "reason": reason, "recorded_by": who, "source": source[:300],
-             "bank_line_id": w["line_id"]} for w in write_offs]).scalars().all()
-        rows += [{"invoice_id": w["invoice"].id, "write_off_id": write_off_id, "amount": w["amount"],
-                  "allocated_on": app.today} for w, write_off_id in zip(write_offs, ids)]
-    if rows:
-        session.execute(insert(Allocation), rows)
-    changed = [{"id": i.id, "settled": i.settled, "residual": i.residual, "state": i.state}
-               for i in invoices.values() if i.changed]
-    if changed:
-        session.execute(update(Invoice), changed)
+        table = WriteOff.__table__
+        ids = _new_ids(app, session, table, len(write_offs))
+        session.execute(insert(table), [
+            {"id": write_off_id, "invoice_id": w["invoice"].id, "partner_id": w["invoice"].partner_id,
+             "amount": w["amount"], "write_off_date": app.today, "reason": reason, "recorded_by": who,
+             "source": source[:300], "bank_line_id": w["line_id"]} for w, write_off_id in zip(write_offs, ids)])
+        rows += [{"invoice_id": w["invoice"].id, "payment_id": None, "write_off_id": write_off_id,
+                  "amount": w["amount"], "allocated_on": app.today} for w, write_off_id in zip(write_offs, ids)]
+    _INSERT_ALLOCATION.execute_many(connection, rows)
+    for statement in _APPLY:  # the plan's figures, applied by the database from the rows just written
+        session.execute(text(statement), {"statement": statement_id})
 
 
 def _row_by_row(app, session, statement, slow_lines, named, entries) -> None:
@@ -214,10 +246,7 @@ def _row_by_row(app, session, statement, slow_lines, named, entries) -> None:
     from plugins.billing.services_invoices import get_invoice
     from plugins.billing.services_payments import _refresh_due_date, close_case, record_payment
 
-    touched = text("""SELECT a.invoice_id FROM billing_allocation a JOIN billing_bank_line l ON l.payment_id = a.payment_id
-                      WHERE l.statement_id = :statement
-                      UNION SELECT w.invoice_id FROM billing_write_off w JOIN billing_bank_line l ON l.id = w.bank_line_id
-                      WHERE l.statement_id = :statement""")
+    touched = text(f"SELECT invoice_id FROM ({_SETTLED_NOW}) AS settled")
     params = {"statement": statement.id}
     to_close = session.execute(text(f"""SELECT c.invoice_id FROM billing_reminder_case c
         JOIN billing_invoice i ON i.id = c.invoice_id
@@ -238,17 +267,19 @@ def _row_by_row(app, session, statement, slow_lines, named, entries) -> None:
         payment, _ = record_payment(app, session, data, record=entry.label, validated=True,
                                     partner=session.get(Partner, line.partner_id),
                                     numbers=[number for number, _ in named.get(line.id, [])])
-        session.execute(update(BankLine).where(BankLine.id == line.id).values(payment_id=payment.id, state="paid"))
+        payment.bank_line_id = line.id
+        session.execute(update(BankLine).where(BankLine.id == line.id).values(state="paid"))
     session.flush()
 
 
 def _tell_listeners(app, session, statement) -> None:
     """``payment_recorded`` for each bulk payment, loaded back with its allocations, in order."""
-    payments = session.scalars(select(Payment).join(BankLine, BankLine.payment_id == Payment.id)
+    payments = session.scalars(select(Payment).join(BankLine, BankLine.id == Payment.bank_line_id)
                                .where(BankLine.statement_id == statement.id).order_by(Payment.id)).all()
     rows = session.execute(select(Allocation.payment_id, Invoice, Allocation.amount)
                            .join(Invoice, Invoice.id == Allocation.invoice_id)
-                           .where(Allocation.payment_id.in_(select(BankLine.payment_id).where(
+                           .where(Allocation.payment_id.in_(select(Payment.id).join(
+                               BankLine, BankLine.id == Payment.bank_line_id).where(
                                BankLine.statement_id == statement.id))).order_by(Allocation.id)).all()
     by_payment: dict = {}
     for payment_id, invoice, amount in rows:

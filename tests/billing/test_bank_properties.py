@@ -66,7 +66,7 @@ def _write(tmp_path, lines, numbers, fmt: str) -> tuple:
 
 def _payments(books, statement: int) -> list:
     return books.sql("SELECT p.id, p.partner_id, p.amount, p.payment_date FROM billing_payment p "
-                     "JOIN billing_bank_line l ON l.payment_id = p.id WHERE l.statement_id = :s ORDER BY p.id",
+                     "JOIN billing_bank_line l ON l.id = p.bank_line_id WHERE l.statement_id = :s ORDER BY p.id",
                      s=statement)
 
 
@@ -91,9 +91,10 @@ def test_property_a_statement_imported_twice_is_imported_once_and_adds_up(ledger
     # every cent explained: allocated + left as credit = received, and no invoice settled beyond its total
     assert books.sql("SELECT COUNT(*) FROM billing_invoice WHERE residual < 0 OR settled > total") == [(0,)]
     allocated = books.sql("SELECT COALESCE(SUM(a.amount), 0) FROM billing_allocation a "
-                          "JOIN billing_bank_line l ON l.payment_id = a.payment_id WHERE l.statement_id = :s",
+                          "JOIN billing_payment p ON p.id = a.payment_id JOIN billing_bank_line l "
+                          "ON l.id = p.bank_line_id WHERE l.statement_id = :s",
                           s=first.statement_id)[0][0]
     left = books.sql("SELECT COALESCE(SUM(p.unallocated), 0) FROM billing_payment p "
-                     "JOIN billing_bank_line l ON l.payment_id = p.id WHERE l.statement_id = :s",
+                     "JOIN billing_bank_line l ON l.id = p.bank_line_id WHERE l.statement_id = :s",
                      s=first.statement_id)[0][0]
     assert Decimal(allocated + left) / 100 == total

@@ -63,19 +63,16 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=10), nullable=False),
     sa.Column('partner_id', sa.Integer(), nullable=True),
     sa.Column('matched_by', sa.String(length=12), nullable=True),
-    sa.Column('payment_id', sa.Integer(), nullable=True),
     sa.CheckConstraint("direction IN ('credit', 'debit')", name=op.f('ck_billing_bank_line_direction')),
     sa.CheckConstraint("state IN ('paid', 'unmatched', 'debit')", name=op.f('ck_billing_bank_line_state')),
     sa.CheckConstraint('amount > 0', name=op.f('ck_billing_bank_line_amount_positive')),
     sa.ForeignKeyConstraint(['partner_id'], ['core_partner.id'], name=op.f('fk_billing_bank_line_partner_id_core_partner')),
-    sa.ForeignKeyConstraint(['payment_id'], ['billing_payment.id'], name=op.f('fk_billing_bank_line_payment_id_billing_payment')),
     sa.ForeignKeyConstraint(['statement_id'], ['billing_bank_statement.id'], name=op.f('fk_billing_bank_line_statement_id_billing_bank_statement')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_billing_bank_line')),
     sa.UniqueConstraint('line_key', name=op.f('uq_billing_bank_line_line_key'))
     )
     op.create_index(op.f('ix_billing_bank_line_counterparty_iban'), 'billing_bank_line', ['counterparty_iban'], unique=False)
     op.create_index(op.f('ix_billing_bank_line_partner_id'), 'billing_bank_line', ['partner_id'], unique=False)
-    op.create_index(op.f('ix_billing_bank_line_payment_id'), 'billing_bank_line', ['payment_id'], unique=False)
     op.create_index(op.f('ix_billing_bank_line_statement_id'), 'billing_bank_line', ['statement_id'], unique=False)
     op.create_table('billing_bank_line_invoice',
     sa.Column('line_id', sa.Integer(), nullable=False),
@@ -104,27 +101,30 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_billing_write_off_invoice_id'), 'billing_write_off', ['invoice_id'], unique=False)
     op.create_index(op.f('ix_billing_write_off_partner_id'), 'billing_write_off', ['partner_id'], unique=False)
-    # a plain nullable ADD COLUMN with its reference inline: SQLite adds it in place, no table copy
-    name = op.f('fk_billing_allocation_write_off_id_billing_write_off')
-    if op.get_bind().dialect.name == 'sqlite':
-        op.execute(f'ALTER TABLE billing_allocation ADD COLUMN write_off_id INTEGER CONSTRAINT {name} '
-                   f'REFERENCES billing_write_off (id)')
-    else:
-        op.add_column('billing_allocation', sa.Column('write_off_id', sa.Integer(), nullable=True))
-        op.create_foreign_key(name, 'billing_allocation', 'billing_write_off', ['write_off_id'], ['id'])
+    # plain nullable ADD COLUMNs with their reference inline: SQLite adds them in place, no table copy
+    for table, column, target in (('billing_allocation', 'write_off_id', 'billing_write_off'),
+                                  ('billing_payment', 'bank_line_id', 'billing_bank_line')):
+        name = op.f(f'fk_{table}_{column}_{target}')
+        if op.get_bind().dialect.name == 'sqlite':
+            op.execute(f'ALTER TABLE {table} ADD COLUMN {column} INTEGER CONSTRAINT {name} REFERENCES {target} (id)')
+        else:
+            op.add_column(table, sa.Column(column, sa.Integer(), nullable=True))
+            op.create_foreign_key(name, table, target, [column], ['id'])
+    op.create_index(op.f('ix_billing_payment_bank_line_id'), 'billing_payment', ['bank_line_id'], unique=True)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
-        op.drop_constraint(op.f('fk_billing_allocation_write_off_id_billing_write_off'), 'billing_allocation',
-                           type_='foreignkey')
-    op.drop_column('billing_allocation', 'write_off_id')
+    op.drop_index(op.f('ix_billing_payment_bank_line_id'), table_name='billing_payment')
+    for table, column, target in (('billing_payment', 'bank_line_id', 'billing_bank_line'),
+                                  ('billing_allocation', 'write_off_id', 'billing_write_off')):
+        if op.get_bind().dialect.name == 'postgresql':
+            op.drop_constraint(op.f(f'fk_{table}_{column}_{target}'), table, type_='foreignkey')
+        op.drop_column(table, column)
     op.drop_index(op.f('ix_billing_write_off_partner_id'), table_name='billing_write_off')
     op.drop_index(op.f('ix_billing_write_off_invoice_id'), table_name='billing_write_off')
     op.drop_table('billing_write_off')
     op.drop_table('billing_bank_line_invoice')
     op.drop_index(op.f('ix_billing_bank_line_statement_id'), table_name='billing_bank_line')
-    op.drop_index(op.f('ix_billing_bank_line_payment_id'), table_name='billing_bank_line')
     op.drop_index(op.f('ix_billing_bank_line_partner_id'), table_name='billing_bank_line')
     op.drop_index(op.f('ix_billing_bank_line_counterparty_iban'), table_name='billing_bank_line')
     op.drop_table('billing_bank_line')
