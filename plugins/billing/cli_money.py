@@ -166,7 +166,7 @@ def payment_refund(state, customer, amount, date_, method, reference, as_json):
 @pass_state
 def payment_credit(state, customer, as_json):
     """Customer credit: unallocated payments, unused credit notes, refunded so far, available."""
-    from plugins.billing.services_payments import credit_summary
+    from plugins.billing.services_credit import credit_summary
 
     with state.app.transaction() as session:
         rows = credit_summary(session, customer)

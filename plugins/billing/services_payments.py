@@ -21,10 +21,7 @@ the invoice, then the payment covers the rest, and the invoice is paid. Paid aft
 too little to clear the invoice with the discount: no discount, the payment is allocated as usual.
 Credit used later (``crm payment allocate``) earns none: the discount rewards money arriving early.
 
-Refunds (``crm payment refund``): credit paid back to the customer, drawn on their credits oldest
-first (unallocated payments, unused credit notes, dated on or before the refund); each part is a
-:class:`~plugins.billing.models.RefundSource`, so every cent of a payment stays explained:
-amount = allocations + refunds + unallocated. Refunds touch no invoice: aging is unchanged.
+Refunds (:func:`refund_credit`) keep every cent explained: amount = allocations + refunds + unallocated.
 """
 
 from __future__ import annotations
@@ -40,7 +37,6 @@ from core.schemas import load
 from plugins.billing.models import (OPEN_STATES, Allocation, Invoice, Payment, Refund, RefundSource,
                                     ReminderCase)
 
-NUMBER_RE = re.compile(r"\b(F\d{4}-\d{6,})\b", re.IGNORECASE)
 ZERO = Decimal("0.00")
 
 
@@ -134,12 +130,13 @@ def _partner_of(session, data: dict, record: str):
 def _named_numbers(data: dict) -> list[str]:
     if data.get("invoice"):
         return [n.upper() for n in re.split(r"[\s,;]+", data["invoice"].strip()) if n]
-    return [m.upper() for m in NUMBER_RE.findall(data.get("reference") or "")]
+    from plugins.billing.bank import numbers_in_text
+
+    return numbers_in_text(data.get("reference"))
 
 
 def check_payment_date(app, day: dt.date, record: str) -> None:
-    """A payment is dated on or before the business date, and at most ten years before it (how long
-    the books are kept, Code de commerce L123-22): 1900-01-01 or 9999-12-31 are typing mistakes."""
+    """On or before the business date, at most ten years before it (books are kept ten years, L123-22)."""
     if day > app.today:
         raise ValidationError(f"{day.isoformat()} is after the business date {app.today.isoformat()}: a payment "
                               f"is dated the day the money arrived", record=record, field="date")
@@ -343,37 +340,6 @@ def refund_credit(app, session, raw: dict, *, record: str = "refund") -> Refund:
     session.add(refund)
     session.flush()
     return refund
-
-
-def credit_summary(session, customer=None) -> list[dict]:
-    """Per customer with credit or refunds: unallocated payments, unused credit notes, refunded, available."""
-    from sqlalchemy import literal, union_all
-
-    from core.models import Partner
-    from core.services.partners import get_partner
-
-    parts = union_all(
-        select(Payment.partner_id.label("partner_id"), Payment.unallocated.label("payments"),
-               literal(ZERO, Payment.unallocated.type).label("notes"),
-               literal(ZERO, Payment.unallocated.type).label("refunded")),
-        select(Invoice.partner_id, literal(ZERO, Invoice.residual.type), Invoice.residual,
-               literal(ZERO, Invoice.residual.type)).where(Invoice.kind == "credit_note", Invoice.state != "draft"),
-        select(Refund.partner_id, literal(ZERO, Refund.amount.type), literal(ZERO, Refund.amount.type),
-               Refund.amount)).subquery()
-    query = (select(Partner.id, Partner.name, func.sum(parts.c.payments), func.sum(parts.c.notes),
-                    func.sum(parts.c.refunded)).join(parts, parts.c.partner_id == Partner.id)
-             .group_by(Partner.id, Partner.name).order_by(Partner.name, Partner.id))
-    partner = get_partner(session, customer) if customer is not None else None
-    if partner is not None:
-        query = query.where(Partner.id == partner.id)
-    found = [(partner_id, name, *(Decimal(v or 0).quantize(ZERO) for v in amounts))
-             for partner_id, name, *amounts in session.execute(query)]
-    if partner is not None and not found:
-        found = [(partner.id, partner.name, ZERO, ZERO, ZERO)]
-    return [{"customer": name, "customer_id": partner_id, "payments": str(payments), "credit_notes": str(notes),
-             "refunded": str(refunded), "available": str(payments + notes)}
-            for partner_id, name, payments, notes, refunded in found
-            if partner is not None or payments + notes > 0 or refunded > 0]
 
 
 def list_payments(session, customer=None, limit: int = 100) -> list[dict]:
