@@ -149,7 +149,7 @@ def import_bank_file(app, path: Path, *, fmt: str | None = None, skip_invalid: b
     result.lines = len(entries)
     with app.transaction() as session:
         statement = _store(app, session, path, content, result, info, entries)
-        _resolve_customers(session, statement, entries, result, skip_invalid)
+        _resolve_customers(session, statement, entries, result)
         for step in MATCH_STEPS:
             session.execute(text(step), {"statement": statement.id, "today": app.today})
         from plugins.billing.settlement import settle
@@ -209,22 +209,28 @@ def _store(app, session, path, content, result, info, entries) -> BankStatement:
     return statement
 
 
-def _resolve_customers(session, statement, entries, result, skip_invalid) -> None:
+def _resolve_customers(session, statement, entries, result) -> None:
     """The CSV ``customer`` column (id or exact name): looked up once per distinct value."""
     from core.services.partners import get_partner
+    from plugins.billing.settlement import reject_lines
 
-    named = {}
+    named, errors = {}, []
     for entry in entries:
         if entry.customer:
             named.setdefault(entry.customer, []).append(entry)
+    ids = {key: line_id for key, line_id in session.execute(
+        select(BankLine.line_key, BankLine.id).where(BankLine.statement_id == statement.id))} if named else {}
     for customer, lines in named.items():
+        lines = [entry for entry in lines if entry.line_key in ids]  # the new ones
         try:
             partner_id = get_partner(session, customer).id
         except CrmError as exc:
-            raise ValidationError(f"{exc} (nothing was imported)", record=lines[0].label, field="customer") from None
-        session.execute(update(BankLine).where(BankLine.statement_id == statement.id,
-                                               BankLine.line_key.in_([e.line_key for e in lines]))
+            errors += [(entry, ids[entry.line_key], "customer", str(exc)) for entry in lines]
+            continue
+        session.execute(update(BankLine).where(BankLine.id.in_([ids[e.line_key] for e in lines]))
                         .values(partner_id=partner_id, matched_by="customer"))
+    if errors:
+        reject_lines(result, errors, session)
 
 
 def _summarise(session, statement, result) -> None:
@@ -239,8 +245,10 @@ def _summarise(session, statement, result) -> None:
             result.unmatched += count
         else:
             result.debits += count
-    paid = session.execute(select(func.count(), func.coalesce(func.sum(Payment.amount), 0),
-                                  func.coalesce(func.sum(Payment.amount - Payment.unallocated), 0))
+    money = Payment.amount.type  # the sums stay exact decimals (the column type reads them back)
+    paid = session.execute(select(func.count(), func.coalesce(func.sum(Payment.amount, type_=money), 0, type_=money),
+                                  func.coalesce(func.sum(Payment.amount - Payment.unallocated, type_=money), 0,
+                                                type_=money))
                            .join(BankLine, BankLine.id == Payment.bank_line_id)
                            .where(BankLine.statement_id == statement.id)).one()
     result.payments = paid[0]

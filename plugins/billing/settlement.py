@@ -98,7 +98,7 @@ def settle(app, session, statement, entries: dict, result, *, source: str) -> No
                          "method": line.method, "reference": (line.remittance or None) and line.remittance[:140],
                          "created_at": utcnow(), "unallocated": left, "bank_line_id": line.id})
     if errors:
-        _refuse(result, errors, session)
+        reject_lines(result, errors, session)
     _write(app, session, statement.id, payments, allocations, write_offs, source, operator(), AUTOMATIC_REASON)
     session.expire_all()
     _row_by_row(app, session, statement, slow_lines, named, entries)
@@ -163,15 +163,16 @@ def _settle(invoice: _Open, amount: Decimal) -> None:
     invoice.state = "paid" if invoice.residual == 0 else "partially_paid"
 
 
-def _refuse(result, errors, session) -> None:
-    """Bad lines: the whole file refused (every bad line listed), or with ``--skip-invalid`` left out."""
+def reject_lines(result, errors, session) -> None:
+    """Bad lines ``[(entry, line id, field, message)]``: the whole file refused (every bad line
+    listed), or with ``--skip-invalid`` those lines taken out again and listed as rejected."""
     from sqlalchemy import delete
 
     from core.importexport import refusal
 
     rejected = [(entry.line_number, fld, message) for entry, _, fld, message in errors]
     if not result.skip_invalid:
-        result.rejected = rejected
+        result.rejected = sorted(result.rejected + rejected)
         raise refusal(result.file, result)
     result.rejected += rejected
     ids = [line_id for _, line_id, _, _ in errors]

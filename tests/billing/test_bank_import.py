@@ -198,3 +198,44 @@ def test_dates_and_numbers_that_mean_one_thing(books, crm, tmp_path):
     english = crm("payment", "import", str(ambiguous), "--decimal-separator", ".", "--json").json
     assert english["amount"] == "1234.00"
     assert books.sql("SELECT COUNT(*) FROM billing_payment") == [(1,)]
+
+
+def test_skip_invalid_writes_the_good_lines_and_lists_the_others_with_their_reason(books, crm, tmp_path):
+    customer = books.customer("Durand")
+    number = books.confirm("2026-02-01", customer)
+    statement = tmp_path / "bank.csv"
+    statement.write_text(f"date;amount;customer;invoice\n2026-02-10;100,00;Durand;{number}\n"
+                         f"2026-02-10;5,00;Personne;\n2026-02-10;7,00;Durand;F2026-999999\n"
+                         f"2026-02-10;1,234;Durand;\n", encoding="utf-8")
+    refused = crm("payment", "import", str(statement), expect=1)
+    assert "line 5: amount: '1,234' is ambiguous" in refused.stderr and books.sql(
+        "SELECT COUNT(*) FROM billing_bank_line") == [(0,)]
+    done = crm("payment", "import", str(statement), "--skip-invalid", "--json").json
+    assert (done["created"], done["amount"], done["allocated"], done["rejected"]) == (1, "100.00", "100.00", 3)
+    assert [(e["line"], e["field"]) for e in done["errors"]] == [(3, "customer"), (4, "invoice"), (5, "amount")]
+    rejects = (tmp_path / "bank.rejected.csv").read_text(encoding="utf-8").splitlines()
+    assert rejects[0] == "line,date,amount,customer,invoice,error" and len(rejects) == 4
+    assert books.invoice(number).residual == Decimal("20.00")
+    # the rejected lines were not kept: fixed and imported again, they are new lines
+    assert books.sql("SELECT COUNT(*) FROM billing_bank_line") == [(1,)]
+
+
+def test_amounts_written_with_a_comma_and_three_digits_are_ambiguous():
+    from marshmallow import ValidationError as SchemaError
+
+    from core.schemas import Exact, decimal_separator
+
+    field = Exact(2)
+    assert [field.deserialize(text) for text in ("12,50", "1 234,50", "1\u202f234,5", "0,10", "1234")] == [
+        Decimal("12.50"), Decimal("1234.50"), Decimal("1234.50"), Decimal("0.10"), Decimal("1234.00")]
+    for text in ("1,234", "-12,500", "999,999"):
+        with pytest.raises(SchemaError, match="ambiguous"):
+            field.deserialize(text)
+    with decimal_separator("."):
+        assert field.deserialize("1,234") == Decimal("1234.00")
+        assert field.deserialize("1,234.50") == Decimal("1234.50")
+    with decimal_separator(","):
+        assert field.deserialize("1.234,50") == Decimal("1234.50")
+        with pytest.raises(SchemaError, match="at most 2 decimals"):
+            field.deserialize("1,234")
+    assert Exact(4).deserialize("0,001") == Decimal("0.0010")  # no thousands start with 0: not ambiguous
