@@ -55,6 +55,8 @@ def settings(app) -> dict:
             result[key] = Decimal(str(value))
         except Exception:
             raise ConfigError(f"crm.toml: billing.{key}: {value!r} is not a number") from None
+    if result["write_off_threshold"] < 0:
+        raise ConfigError("crm.toml: billing.write_off_threshold: must be 0 (no write-off) or more")
     if not isinstance(result["dso_days"], int) or result["dso_days"] <= 0:
         raise ConfigError("crm.toml: billing.dso_days: must be a positive number of days")
     rule = result["case_assignment"]

@@ -134,13 +134,16 @@ def _open_invoices(app, session, statement):
     if app.dialect == "postgresql":
         query = query.with_for_update()  # two imports, or an import and `payment add`, queue up
     invoices, by_partner, slow = {}, {}, set()
-    first = statement.imported_on.replace(year=statement.imported_on.year - 11)
+    # the earliest day a line was paid: an offer running until then or later may be earned
+    first = session.execute(select(func.min(BankLine.booking_date)).where(BankLine.statement_id == statement.id,
+                                                                         BankLine.direction == "credit")).scalar()
     for row in session.execute(query):
         invoice = _Open(row.id, row.number, row.partner_id, row.invoice_date, row.residual, row.settled, row.state)
         invoices[row.id] = invoice
         if row.state in OPEN_STATES:
             by_partner.setdefault(row.partner_id, []).append(invoice)
-            if row.discount_until is not None and row.discount_until >= first and row.settled == 0:
+            if row.discount_until is not None and first is not None and row.discount_until >= first \
+                    and row.settled == 0:
                 slow.add(row.partner_id)
     return invoices, by_partner, slow
 

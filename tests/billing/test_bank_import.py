@@ -239,3 +239,19 @@ def test_amounts_written_with_a_comma_and_three_digits_are_ambiguous():
         with pytest.raises(SchemaError, match="at most 2 decimals"):
             field.deserialize("1,234")
     assert Exact(4).deserialize("0,001") == Decimal("0.0010")  # no thousands start with 0: not ambiguous
+
+
+def test_a_bank_line_within_the_discount_window_earns_the_early_payment_discount(books, crm, tmp_path):
+    """The customer's lines go through `payment add`'s path: the discount credit note is posted."""
+    crm("term", "create", "ESC2", "--instalment", "days:30", "--discount", "2", "--discount-days", "10")
+    durand = books.customer("Durand", term="ESC2")
+    plain = books.customer("Petit")
+    number = books.confirm("2026-02-10", durand, lines=(("P20", "1", "100"), ("P55", "1", "50")))  # 172.75
+    other = books.confirm("2026-02-10", plain)  # 120.00, no discount offered
+    statement = tmp_path / "releve.xml"
+    statement.write_bytes(camt053([{"ref": "D1", "amount": "169.29", "date": "2026-02-20", "text": f"FACT {number}"},
+                                   {"ref": "D2", "amount": "120.00", "date": "2026-02-20", "text": f"FACT {other}"}]))
+    done = crm("payment", "import", str(statement), "--json").json
+    assert (done["created"], done["amount"], done["allocated"]) == (2, "289.29", "289.29")
+    assert [books.invoice(n).state for n in (number, other)] == ["paid", "paid"]
+    assert books.sql("SELECT total FROM billing_invoice WHERE kind = 'credit_note'") == [(346,)]  # 3.46
