@@ -71,7 +71,7 @@ def allocate(app, session, invoice: Invoice, amount: Decimal, *, payment: Paymen
             Allocation.invoice_id == invoice.id, (Allocation.payment_id.is_not(None)) |
             (Allocation.write_off_id.is_not(None))).limit(1)).first()
         invoice.state = "credited" if only_credits else "paid"
-        close_case(app, session, invoice, "credited" if only_credits else "paid")
+        close_case(app, session, invoice, "credited" if only_credits else "written_off" if write_off else "paid")
     else:
         invoice.state = "partially_paid"
         _refresh_due_date(invoice)

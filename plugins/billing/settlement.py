@@ -255,8 +255,10 @@ def _row_by_row(app, session, statement, slow_lines, named, entries) -> None:
     to_close = session.execute(text(f"""SELECT c.invoice_id FROM billing_reminder_case c
         JOIN billing_invoice i ON i.id = c.invoice_id
         WHERE c.closed_on IS NULL AND i.state = 'paid' AND c.invoice_id IN ({touched.text})"""), params).scalars().all()
+    written_off = set(session.execute(select(WriteOff.invoice_id).join(BankLine, BankLine.id == WriteOff.bank_line_id)
+                                      .where(BankLine.statement_id == statement.id)).scalars())
     for invoice_id in to_close:
-        close_case(app, session, get_invoice(session, invoice_id), "paid")
+        close_case(app, session, get_invoice(session, invoice_id), "written_off" if invoice_id in written_off else "paid")
     instalments = session.execute(text(f"""SELECT i.id FROM billing_invoice i
         WHERE i.state = 'partially_paid' AND i.id IN ({touched.text})
           AND (SELECT COUNT(*) FROM billing_invoice_due d WHERE d.invoice_id = i.id) > 1"""), params).scalars().all()

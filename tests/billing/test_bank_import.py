@@ -168,9 +168,10 @@ def test_small_difference_written_off_at_import_and_by_hand(books, crm, tmp_path
     rows = crm("payment", "write-offs", "--json").json
     assert [(r["invoice"], r["amount"], r["source"]) for r in rows] == [
         (f3, "0.80", "crm payment write-off"), (f1, "0.50", "crm payment import bank.csv")]
-    closed = books.sql("SELECT i.number FROM billing_reminder_case c JOIN billing_invoice i ON i.id = c.invoice_id "
-                       "WHERE c.closed_on IS NOT NULL ORDER BY i.number")
-    assert closed == [(f1,), (f3,)]
+    closed = books.sql("SELECT i.number, c.closed_reason FROM billing_reminder_case c JOIN billing_invoice i "
+                       "ON i.id = c.invoice_id WHERE c.closed_on IS NOT NULL ORDER BY i.number")
+    assert closed == [(f1, "written_off"), (f3, "written_off")]
+    assert all("passé en perte" in body for *_, body in books.messages("billing:case-closed:%"))
     # every cent explained: allocations of payments and write-offs make the settled amounts
     assert books.sql("SELECT SUM(amount) FROM billing_allocation WHERE write_off_id IS NOT NULL") == [(130,)]
 

@@ -4,8 +4,8 @@ A bank line is identified once and for all (``line_key``: the bank's entry refer
 file and the line), so a statement imported twice writes nothing and two identical lines are two
 payments. A write-off settles an invoice through an allocation of its own (``write_off_id``).
 
-Revision ID: billing_0005
-Revises: billing_0004
+Revision ID: billing_0007
+Revises: billing_0006
 Create Date: 2026-12-06
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 import core.types
 
 
-revision = 'billing_0005'
-down_revision = 'billing_0004'
+revision = 'billing_0007'
+down_revision = 'billing_0006'
 branch_labels = None
 depends_on = None
 
