@@ -279,19 +279,27 @@ def _row_by_row(app, session, statement, slow_lines, named, entries) -> None:
 
 
 def _tell_listeners(app, session, statement) -> None:
-    """``payment_recorded`` for each bulk payment, loaded back with its allocations, in order."""
+    """``payment_recorded`` for each bulk payment, loaded back with its allocations, in order.
+
+    ``cleared``: the invoices whose last allocation of this import is the payment's and which are
+    now paid (a write-off after it, or a later line of the same statement, cleared them otherwise).
+    """
     payments = session.scalars(select(Payment).join(BankLine, BankLine.id == Payment.bank_line_id)
                                .where(BankLine.statement_id == statement.id).order_by(Payment.id)).all()
-    rows = session.execute(select(Allocation.payment_id, Invoice, Allocation.amount)
+    rows = session.execute(select(Allocation.id, Allocation.payment_id, Invoice, Allocation.amount)
                            .join(Invoice, Invoice.id == Allocation.invoice_id)
-                           .where(Allocation.payment_id.in_(select(Payment.id).join(
-                               BankLine, BankLine.id == Payment.bank_line_id).where(
-                               BankLine.statement_id == statement.id))).order_by(Allocation.id)).all()
+                           .where(Allocation.invoice_id.in_(text(f"SELECT invoice_id FROM ({_SETTLED_NOW}) AS s")
+                                                            .bindparams(statement=statement.id)))
+                           .order_by(Allocation.id)).all()
+    mine = {payment.id for payment in payments}
     by_payment: dict = {}
-    for payment_id, invoice, amount in rows:
-        by_payment.setdefault(payment_id, []).append((invoice, amount))
+    last: dict = {}
+    for allocation_id, payment_id, invoice, amount in rows:
+        last[invoice.id] = payment_id
+        if payment_id in mine:
+            by_payment.setdefault(payment_id, []).append((invoice, amount))
     for payment in payments:
         allocations = by_payment.get(payment.id, [])
-        cleared = [invoice for invoice, _ in allocations if invoice.residual == 0]
+        cleared = [invoice for invoice, _ in allocations if invoice.residual == 0 and last[invoice.id] == payment.id]
         app.call("payment_recorded", app=app, session=session, payment=payment, allocations=allocations,
                  cleared=cleared)

@@ -256,3 +256,28 @@ def test_a_bank_line_within_the_discount_window_earns_the_early_payment_discount
     assert (done["created"], done["amount"], done["allocated"]) == (2, "289.29", "289.29")
     assert [books.invoice(n).state for n in (number, other)] == ["paid", "paid"]
     assert books.sql("SELECT total FROM billing_invoice WHERE kind = 'credit_note'") == [(346,)]  # 3.46
+
+
+def test_payment_recorded_listeners_hear_each_imported_payment_and_what_it_cleared(books, tmp_path):
+    from core.hookspecs import hookimpl
+    from plugins.billing.services_bank import import_bank_file
+
+    heard = []
+
+    class Listener:
+        @hookimpl
+        def payment_recorded(self, app, session, payment, allocations, cleared):
+            heard.append((str(payment.amount), [(i.number, str(a)) for i, a in allocations],
+                          [i.number for i in cleared]))
+
+    customer = books.customer("Durand")
+    f1, f2 = books.confirm("2026-02-01", customer), books.confirm("2026-02-02", customer)
+    app = books.app(TODAY)
+    app.pm.register(Listener())
+    statement = tmp_path / "releve.xml"
+    statement.write_bytes(camt053([{"ref": "L1", "amount": "50.00", "date": "2026-02-10", "text": f"FACT {f1}"},
+                                   {"ref": "L2", "amount": "70.00", "date": "2026-02-11", "text": f"FACT {f1}"},
+                                   {"ref": "L3", "amount": "119.50", "date": "2026-02-12", "text": f"FACT {f2}"}]))
+    assert import_bank_file(app, statement).write_offs == 1
+    assert heard == [("50.00", [(f1, "50.00")], []), ("70.00", [(f1, "70.00")], [f1]),
+                     ("119.50", [(f2, "119.50")], [])]  # the write-off, not the payment, cleared F2
