@@ -24,7 +24,8 @@ from sqlalchemy import func, select, text, update
 
 from core.errors import CrmError, ValidationError
 from plugins.billing.bank import BankEntry, detect_format, file_hash, read_csv_entries
-from plugins.billing.models import BankLine, BankLineInvoice, BankStatement, Payment
+from plugins.billing.models import Payment
+from plugins.billing.models_bank import BankLine, BankLineInvoice, BankStatement
 from plugins.billing.plainsql import PlainStatement, insert_statement
 
 MATCH_STEPS = (
@@ -300,7 +301,8 @@ def allocate_line(app, session, line_id: int, *, customer: str | None = None, nu
     """
     from core.errors import NotFound, StateError
     from core.services.partners import get_partner
-    from plugins.billing.models import Invoice, PartnerAccount
+    from plugins.billing.models import Invoice
+    from plugins.billing.models_bank import PartnerAccount
     from plugins.billing.services_payments import record_payment
 
     query = select(BankLine).where(BankLine.id == line_id)

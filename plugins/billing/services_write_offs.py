@@ -23,7 +23,8 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from core.errors import StateError, ValidationError
-from plugins.billing.models import OPEN_STATES, Invoice, WriteOff
+from plugins.billing.models import OPEN_STATES, Invoice
+from plugins.billing.models_bank import WriteOff
 
 AUTOMATIC_REASON = "écart de règlement sous le seuil (automatique)"
 

@@ -24,8 +24,8 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from core.db import utcnow
 from core.errors import ValidationError
 from plugins.billing.plainsql import PlainStatement, insert_statement
-from plugins.billing.models import (OPEN_STATES, Allocation, BankLine, BankLineInvoice, Invoice, Payment,
-                                    WriteOff)
+from plugins.billing.models import OPEN_STATES, Allocation, Invoice, Payment
+from plugins.billing.models_bank import BankLine, BankLineInvoice, WriteOff
 
 ZERO = Decimal("0.00")
 
