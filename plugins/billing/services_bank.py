@@ -170,8 +170,6 @@ def import_bank_file(app, path: Path, *, fmt: str | None = None, skip_invalid: b
 def _check_date(app, entry: BankEntry, result: BankImport, skip_invalid: bool) -> None:
     from plugins.billing.services_payments import check_payment_date
 
-    if entry.direction != "credit":
-        return
     try:
         check_payment_date(app, entry.booking_date, entry.label)
     except ValidationError as exc:

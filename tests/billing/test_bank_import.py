@@ -125,6 +125,11 @@ def test_refused_camt_names_the_statement_entry_and_element_and_writes_nothing(b
     later.write_bytes(camt053([{"ref": "F-1", "amount": "1.00", "date": "2026-03-01"}], statement_id="RLV-8"))
     assert "statement RLV-8, entry 1 (ref F-1): BookgDt: 2026-03-01 is after the business date 2026-02-27" in \
         crm("payment", "import", str(later), expect=1).stderr
+    absurd = tmp_path / "absurde.xml"
+    absurd.write_bytes(camt053([{"ref": "D-1", "amount": "1.00", "date": "1900-01-01", "direction": "debit"}],
+                               statement_id="RLV-9"))
+    assert "statement RLV-9, entry 1 (ref D-1): BookgDt: 1900-01-01 is more than ten years before" in \
+        crm("payment", "import", str(absurd), expect=1).stderr
     twice = tmp_path / "double.xml"
     twice.write_bytes(camt053([{"ref": "R", "amount": "1.00", "date": "2026-02-01"},
                                {"ref": "R", "amount": "2.00", "date": "2026-02-01"}]))
