@@ -7,6 +7,8 @@ identifiers) and refuses anything else with a message naming the field.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
@@ -20,10 +22,32 @@ SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 NUMBER_TEXT_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 #: the largest integer the scaled columns (BigInteger) can hold.
 MAX_SCALED = 2**63 - 1
+#: "1,234": a comma then exactly three digits, no other separator: 1.234 or 1234? ("0,001" is not: no
+#: thousands start with 0)
+AMBIGUOUS_RE = re.compile(r"^[+-]?[1-9]\d{0,2},\d{3}$")
+#: the decimal separator a file declares (``--decimal-separator``), for the Exact fields loaded meanwhile
+_DECIMAL_SEPARATOR: ContextVar[str | None] = ContextVar("decimal_separator", default=None)
+
+
+@contextmanager
+def decimal_separator(separator: str | None):
+    """Read numbers with this declared decimal separator ("," or ".") inside the block."""
+    if separator not in (None, ",", "."):
+        raise ValueError(f"decimal separator {separator!r}: expected ',' or '.'")
+    token = _DECIMAL_SEPARATOR.set(separator)
+    try:
+        yield
+    finally:
+        _DECIMAL_SEPARATOR.reset(token)
 
 
 class Exact(fields.Field):
-    """An exact decimal from text ("12.50", "12,50", "1 234,5") or int/Decimal; floats refused."""
+    """An exact decimal from text ("12.50", "12,50", "1 234,5") or int/Decimal; floats refused.
+
+    "1,234" (a comma then exactly three digits, no other separator) reads as 1.234 in France and
+    1234 in England: it is refused as ambiguous unless a decimal separator was declared (see
+    :func:`decimal_separator`); then the other mark is a thousands separator ("1.234,50" with ",").
+    """
 
     def __init__(self, places: int, *, minimum: Decimal | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -35,7 +59,15 @@ class Exact(fields.Field):
             raise ValidationError("must be written as an exact decimal, not a float")
         if isinstance(value, str):
             text = value.strip().replace("\u202f", "").replace("\xa0", "").replace(" ", "")
-            if text.count(",") == 1 and "." not in text:
+            declared = _DECIMAL_SEPARATOR.get()
+            if declared == ".":
+                text = text.replace(",", "")
+            elif declared == ",":
+                text = text.replace(".", "").replace(",", ".")
+            elif AMBIGUOUS_RE.match(text):
+                raise ValidationError(f"{value!r} is ambiguous (1.234 or 1234?): write {text.replace(',', '.')} "
+                                      f"or {text.replace(',', '')}, or declare the file's decimal separator")
+            elif text.count(",") == 1 and "." not in text:
                 text = text.replace(",", ".")
             if not NUMBER_TEXT_RE.match(text):
                 raise ValidationError(f"{value!r} is not a number")

@@ -60,7 +60,7 @@ def _run_reminders(app, session, as_of):
 
 @hookimpl
 def register_data_kinds(register):
-    from plugins.billing.services_payments import payment_kind
+    from plugins.billing.services_bank import payment_kind
 
     register(payment_kind())
 

@@ -11,7 +11,7 @@ from core.cli.context import emit_json, emit_table, json_option, pass_state
 
 @click.group()
 def payment():
-    """Payments received: add, import a bank export, allocate or refund credit, list."""
+    """Payments received: add, import a bank statement, allocate, write off, refund credit, list."""
 
 
 @payment.command("add")
@@ -51,40 +51,80 @@ def payment_add(state, amount, customer, date_, method, reference, invoices, as_
 
 @payment.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--skip-invalid", is_flag=True, help="Write the good rows; put the bad ones, with the reason, in a CSV.")
-@click.option("--map", "pairs", multiple=True, metavar="FILECOLUMN=FIELD", help="Rename a column of the file.")
+@click.option("--format", "fmt", type=click.Choice(["camt", "csv"]), default=None,
+              help="camt (ISO 20022 camt.053 XML, 001.02 or 001.08) or csv; default: detected from the content.")
+@click.option("--decimal-separator", type=click.Choice([",", "."]), default=None,
+              help="The CSV's decimal separator, so that 1,234 means one thing (refused as ambiguous otherwise).")
+@click.option("--skip-invalid", is_flag=True, help="CSV: write the good rows; put the bad ones, with the reason, "
+                                                   "in a CSV.")
+@click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where the rejected rows go (default: FILE.rejected.csv).")
+@click.option("--map", "pairs", multiple=True, metavar="FILECOLUMN=FIELD", help="CSV: rename a column of the file.")
 @json_option
-@click.pass_context
-def payment_import(ctx, file, skip_invalid, pairs, as_json):
-    """Import a bank export (columns: date, amount, customer, method, reference, invoice).
+@pass_state
+def payment_import(state, file, fmt, decimal_separator, skip_invalid, rejects, pairs, as_json):
+    """Import a bank statement: camt.053 XML, or a CSV (date, amount, customer, method, reference, invoice).
 
-    Same rules as `crm import payments FILE`: every row validated first, nothing written if one is
-    bad (unless --skip-invalid); a line already imported (customer, date, amount, reference) is skipped.
+    Each line is identified by the bank's entry reference, else by the file and its line: importing
+    the same statement again creates nothing, and two identical lines are two payments. Credits
+    become payments of the customer found by the invoice number in the structured reference or in
+    the remittance text, the CSV customer column, the account that paid before, or the debtor's
+    name; the named invoices are paid first, what is left goes to the customer's oldest open
+    invoices ([billing] overpayment), and a named invoice left open by at most [billing]
+    write_off_threshold is written off. Lines nobody is found for are listed by `crm payment
+    unmatched`. A bad line refuses the whole file, naming the line (statement and entry) and field.
     """
-    from core.cli.data import import_
+    from core.cli.data import parse_mapping, run_with_report
+    from plugins.billing.services_bank import import_bank_file
 
-    args = ["payments", str(file)] + (["--skip-invalid"] if skip_invalid else []) + \
-        [f"--map={p}" for p in pairs] + (["--json"] if as_json else [])
-    ctx.invoke(import_, **import_.make_context("import", args, parent=ctx).params)
+    app = state.app
+    result = run_with_report(lambda progress: import_bank_file(
+        app, file, fmt=fmt, skip_invalid=skip_invalid, rejects_path=rejects, mapping=parse_mapping(pairs),
+        decimal_separator=decimal_separator, progress=progress), kind="payments", as_json=as_json)
+    data = result.as_dict()
+    if as_json:
+        emit_json(data)
+        return
+    rules = ", ".join(f"{count} by {rule}" for rule, count in sorted(data["matched_by"].items()))
+    click.echo(f"{data['file']} ({data['format']}): {data['rows']} line(s), {data['skipped']} already imported; "
+               f"{data['created']} payment(s) of {data['amount']}" + (f" ({rules})" if rules else "")
+               + f", {data['allocated']} allocated; {data['unmatched']} unmatched, {data['debits']} debit(s) kept, "
+               f"{data['write_offs']} write-off(s), {data['rejected']} rejected"
+               + (f" (see {data['rejects_file']})" if data["rejects_file"] else ""))
 
 
 @payment.command("allocate")
-@click.argument("payment_id", type=int)
+@click.argument("payment_id", type=int, required=False)
+@click.option("--line", "line_id", type=int, default=None, help="An unmatched bank line (crm payment unmatched) "
+                                                                "instead of a payment.")
+@click.option("--customer", default=None, help="With --line: whose payment it is (id or exact name).")
 @click.option("--invoice", "invoices", multiple=True, help="Use the credit on this invoice (repeat).")
 @json_option
 @pass_state
-def payment_allocate(state, payment_id, invoices, as_json):
-    """Use what is left of payment PAYMENT_ID (customer credit) on open invoices, oldest due first."""
+def payment_allocate(state, payment_id, line_id, customer, invoices, as_json):
+    """Use what is left of payment PAYMENT_ID (customer credit) on open invoices, oldest due first.
+
+    With --line LINE (and --customer C or --invoice N): the unmatched bank line becomes C's payment,
+    allocated like any payment; the account it came from is C's from now on.
+    """
+    from plugins.billing.services_bank import allocate_line
     from plugins.billing.services_payments import allocate_credit, payment_dict
 
+    if (payment_id is None) == (line_id is None):
+        raise click.UsageError("give either PAYMENT_ID or --line LINE")
+    if customer and line_id is None:
+        raise click.UsageError("--customer goes with --line")
     app = state.app
     with app.transaction() as session:
-        found, allocations = allocate_credit(app, session, payment_id, list(invoices) or None)
+        if line_id is not None:
+            found, allocations = allocate_line(app, session, line_id, customer=customer, numbers=list(invoices))
+        else:
+            found, allocations = allocate_credit(app, session, payment_id, list(invoices) or None)
         data = payment_dict(found, allocations)
     if as_json:
         emit_json(data)
     else:
-        click.echo(f"payment {payment_id}: " + (", ".join(f"{a['invoice']} {a['amount']}" for a in data["allocations"])
+        click.echo(f"payment {data['id']}: " + (", ".join(f"{a['invoice']} {a['amount']}" for a in data["allocations"])
                                                or "no open invoice") + f"; credit left {data['unallocated']}")
 
 
@@ -126,7 +166,7 @@ def payment_refund(state, customer, amount, date_, method, reference, as_json):
 @pass_state
 def payment_credit(state, customer, as_json):
     """Customer credit: unallocated payments, unused credit notes, refunded so far, available."""
-    from plugins.billing.services_payments import credit_summary
+    from plugins.billing.services_credit import credit_summary
 
     with state.app.transaction() as session:
         rows = credit_summary(session, customer)
@@ -287,3 +327,13 @@ def level_remove(state, number):
     with state.app.transaction() as session:
         remove_level(session, number)
     click.echo(f"reminder level {number} removed")
+
+
+def _bank_commands():
+    from plugins.billing.cli_bank import payment_unmatched, payment_write_off, payment_write_offs
+
+    for command in (payment_unmatched, payment_write_off, payment_write_offs):
+        payment.add_command(command)
+
+
+_bank_commands()

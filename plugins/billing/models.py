@@ -211,6 +211,8 @@ class Payment(Timestamped, Base):
     method: Mapped[str] = mapped_column(String(20), default="transfer")
     reference: Mapped[str | None] = mapped_column(String(140))
     unallocated: Mapped[Money] = mapped_column(default=Decimal("0"))
+    #: the bank statement line it came from (``crm payment import``): one payment per line at most
+    bank_line_id: Mapped[int | None] = mapped_column(ForeignKey("billing_bank_line.id"), index=True, unique=True)
 
     partner: Mapped[Partner] = relationship()
 
@@ -225,6 +227,8 @@ class Allocation(Base):
     invoice_id: Mapped[int] = mapped_column(ForeignKey("billing_invoice.id"), index=True)
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("billing_payment.id"), index=True)
     credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("billing_invoice.id"))
+    #: a small difference written off (:class:`WriteOff`) rather than paid or credited
+    write_off_id: Mapped[int | None] = mapped_column(ForeignKey("billing_write_off.id"))
     amount: Mapped[Money]
     allocated_on: Mapped[dt.date]
 
@@ -418,3 +422,7 @@ class Penalty(Base):
     interest_to: Mapped[dt.date]
     interest: Mapped[Money]
     indemnity: Mapped[Money]
+
+
+# the bank's tables are billing's too (a payment points to its bank line, an allocation to its write-off)
+import plugins.billing.models_bank  # noqa: E402,F401

@@ -1,8 +1,13 @@
 """Payments and their allocation to invoices; clearing an invoice closes its reminder case.
 
-Allocation: to the invoices the operator names, else to the invoice numbers found in the bank
-reference ("VIR SEPA FACT F2026-000042"), else to the customer's open invoices oldest due first.
-What is left is the customer's credit (``unallocated``), usable later with ``crm payment allocate``.
+Allocation (:func:`order_targets`, one rule for ``crm payment add`` and the bank imports): to the
+invoices the operator names, else to the invoice numbers found in the bank reference ("VIR SEPA
+FACT F2026-000042"); what that leaves over goes to the customer's other open invoices oldest due
+first (``[billing] overpayment = "credit"`` keeps it as credit instead). Without a number: the
+open invoice whose open amount is the payment's, else oldest due first. An invoice dated after
+the payment is never paid by it (naming one is refused). What is left is the customer's credit
+(``unallocated``), usable later with ``crm payment allocate``. A payment is dated on or before
+the business date and at most ten years before it (:func:`check_payment_date`).
 Everything happens in the recording transaction: a payment that clears an invoice marks it paid,
 closes its reminder case and tells collections, or nothing at all is written.
 
@@ -16,14 +21,12 @@ the invoice, then the payment covers the rest, and the invoice is paid. Paid aft
 too little to clear the invoice with the discount: no discount, the payment is allocated as usual.
 Credit used later (``crm payment allocate``) earns none: the discount rewards money arriving early.
 
-Refunds (``crm payment refund``): credit paid back to the customer, drawn on their credits oldest
-first (unallocated payments, unused credit notes, dated on or before the refund); each part is a
-:class:`~plugins.billing.models.RefundSource`, so every cent of a payment stays explained:
-amount = allocations + refunds + unallocated. Refunds touch no invoice: aging is unchanged.
+Refunds (:func:`refund_credit`) keep every cent explained: amount = allocations + refunds + unallocated.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 
@@ -34,7 +37,6 @@ from core.schemas import load
 from plugins.billing.models import (OPEN_STATES, Allocation, Invoice, Payment, Refund, RefundSource,
                                     ReminderCase)
 
-NUMBER_RE = re.compile(r"\b(F\d{4}-\d{6,})\b", re.IGNORECASE)
 ZERO = Decimal("0.00")
 
 
@@ -51,23 +53,25 @@ def _refresh_due_date(invoice: Invoice) -> None:
 
 
 def allocate(app, session, invoice: Invoice, amount: Decimal, *, payment: Payment | None = None,
-             credit_note: Invoice | None = None) -> bool:
-    """Settle ``amount`` of ``invoice``; returns True when this clears it (then its case is closed)."""
+             credit_note: Invoice | None = None, write_off=None) -> bool:
+    """Settle ``amount`` of ``invoice`` by a payment, a credit note or a write-off; returns True when
+    this clears it (then its case is closed; paid unless only credit notes settled it)."""
     if invoice.state not in OPEN_STATES:
         raise StateError(f"invoice {invoice.number} is {invoice.state}: nothing is left to pay")
     if amount <= 0 or amount > invoice.residual:
         raise ValidationError(f"{amount} cannot be allocated, {invoice.residual} is open",
                               record=f"invoice {invoice.number}", field="amount")
     session.add(Allocation(invoice_id=invoice.id, payment_id=payment.id if payment else None,
-                           credit_note_id=credit_note.id if credit_note else None, amount=amount,
-                           allocated_on=app.today))
+                           credit_note_id=credit_note.id if credit_note else None,
+                           write_off_id=write_off.id if write_off else None, amount=amount, allocated_on=app.today))
     invoice.settled += amount
     invoice.residual -= amount
     if invoice.residual == 0:
         only_credits = credit_note is not None and not session.scalars(select(Allocation.id).where(
-            Allocation.invoice_id == invoice.id, Allocation.payment_id.is_not(None)).limit(1)).first()
+            Allocation.invoice_id == invoice.id, (Allocation.payment_id.is_not(None)) |
+            (Allocation.write_off_id.is_not(None))).limit(1)).first()
         invoice.state = "credited" if only_credits else "paid"
-        close_case(app, session, invoice, "credited" if only_credits else "paid")
+        close_case(app, session, invoice, "credited" if only_credits else "written_off" if write_off else "paid")
     else:
         invoice.state = "partially_paid"
         _refresh_due_date(invoice)
@@ -126,7 +130,35 @@ def _partner_of(session, data: dict, record: str):
 def _named_numbers(data: dict) -> list[str]:
     if data.get("invoice"):
         return [n.upper() for n in re.split(r"[\s,;]+", data["invoice"].strip()) if n]
-    return [m.upper() for m in NUMBER_RE.findall(data.get("reference") or "")]
+    from plugins.billing.bank import numbers_in_text
+
+    return numbers_in_text(data.get("reference"))
+
+
+def check_payment_date(app, day: dt.date, record: str) -> None:
+    """On or before the business date, at most ten years before it (books are kept ten years, L123-22)."""
+    if day > app.today:
+        raise ValidationError(f"{day.isoformat()} is after the business date {app.today.isoformat()}: a payment "
+                              f"is dated the day the money arrived", record=record, field="date")
+    oldest = app.today - dt.timedelta(days=3653)
+    if day < oldest:
+        raise ValidationError(f"{day.isoformat()} is more than ten years before the business date "
+                              f"{app.today.isoformat()}", record=record, field="date")
+
+
+def order_targets(named: list, open_invoices: list, amount: Decimal, day: dt.date, overpayment: str) -> list:
+    """The invoices a payment of ``amount`` dated ``day`` settles, in order (see the module docstring).
+
+    ``named``: the open invoices its reference or the operator named, in that order; ``open_invoices``:
+    the customer's open invoices oldest due first. Works on any objects with ``id``, ``residual``
+    and ``invoice_date`` (models, or the rows a bank import plans with).
+    """
+    eligible = [i for i in open_invoices if i.invoice_date <= day]
+    if named:
+        chosen = {i.id for i in named}
+        return list(named) + ([] if overpayment == "credit" else [i for i in eligible if i.id not in chosen])
+    exact = [i for i in eligible if i.residual == amount][:1]
+    return exact + [i for i in eligible if not exact or i.id != exact[0].id]
 
 
 class Recorded(tuple):
@@ -138,33 +170,44 @@ class Recorded(tuple):
         return recorded
 
 
-def record_payment(app, session, raw: dict, *, record: str = "payment", validated: bool = False) -> Recorded:
-    """Record a payment and allocate it, early-payment discounts included; ``(payment, [(invoice, amount)])``."""
+def record_payment(app, session, raw: dict, *, record: str = "payment", validated: bool = False, partner=None,
+                   numbers: list[str] | None = None) -> Recorded:
+    """Record a payment and allocate it, early-payment discounts included; ``(payment, [(invoice, amount)])``.
+
+    A bank import passes the ``partner`` it found and the ``numbers`` the line named (not strict:
+    a number of another customer, paid or dated after the payment is passed over).
+    """
     from plugins.billing.schemas import PaymentSchema
+    from plugins.billing.settings import settings
 
     data = raw if validated else load(PaymentSchema(), raw, record)
-    partner = _partner_of(session, data, record)
+    check_payment_date(app, data["date"], record)
+    partner = partner or _partner_of(session, data, record)
     payment = Payment(partner_id=partner.id, payment_date=data["date"], amount=data["amount"],
                       method=data["method"], reference=data.get("reference"), unallocated=data["amount"])
     session.add(payment)
     session.flush()
-    numbers = _named_numbers(data)
+    strict = bool(data.get("invoice")) and numbers is None
+    numbers = _named_numbers(data) if numbers is None else numbers
+    named = []
     if numbers:
-        targets = _open_invoices(app, session, partner.id, numbers)
-        found = {invoice.number for invoice in targets}
+        found = {i.number: i for i in _open_invoices(app, session, partner.id, numbers)}
         missing = [n for n in numbers if n not in found]
-        if missing and data.get("invoice"):
+        if missing and strict:
             raise ValidationError(f"{', '.join(missing)}: no such invoice of {partner.name}", record=record,
                                   field="invoice")
-        closed = [i for i in targets if i.state not in OPEN_STATES]
-        if closed and data.get("invoice"):
+        named = [found[n] for n in numbers if n in found]
+        closed = [i for i in named if i.state not in OPEN_STATES]
+        if closed and strict:
             raise ValidationError(f"invoice {closed[0].number} is {closed[0].state}: nothing is left to pay",
                                   record=record, field="invoice")
-        targets = [i for i in targets if i.state in OPEN_STATES]
-        if not targets:  # a reference naming only settled invoices: oldest first, like no reference
-            targets = _open_invoices(app, session, partner.id)
-    else:
-        targets = _open_invoices(app, session, partner.id)
+        later = [i for i in named if i.invoice_date > data["date"]]
+        if later and strict:
+            raise ValidationError(f"{data['date'].isoformat()} is before invoice {later[0].number}'s date "
+                                  f"{later[0].invoice_date.isoformat()}: it cannot pay it", record=record, field="date")
+        named = [i for i in named if i.state in OPEN_STATES and i.invoice_date <= data["date"]]
+    targets = order_targets(named, _open_invoices(app, session, partner.id), data["amount"], data["date"],
+                            settings(app)["overpayment"])
     discounts = []
     allocations, cleared = spread(app, session, payment, targets, discounts=discounts)
     app.call("payment_recorded", app=app, session=session, payment=payment, allocations=allocations, cleared=cleared)
@@ -299,37 +342,6 @@ def refund_credit(app, session, raw: dict, *, record: str = "refund") -> Refund:
     return refund
 
 
-def credit_summary(session, customer=None) -> list[dict]:
-    """Per customer with credit or refunds: unallocated payments, unused credit notes, refunded, available."""
-    from sqlalchemy import literal, union_all
-
-    from core.models import Partner
-    from core.services.partners import get_partner
-
-    parts = union_all(
-        select(Payment.partner_id.label("partner_id"), Payment.unallocated.label("payments"),
-               literal(ZERO, Payment.unallocated.type).label("notes"),
-               literal(ZERO, Payment.unallocated.type).label("refunded")),
-        select(Invoice.partner_id, literal(ZERO, Invoice.residual.type), Invoice.residual,
-               literal(ZERO, Invoice.residual.type)).where(Invoice.kind == "credit_note", Invoice.state != "draft"),
-        select(Refund.partner_id, literal(ZERO, Refund.amount.type), literal(ZERO, Refund.amount.type),
-               Refund.amount)).subquery()
-    query = (select(Partner.id, Partner.name, func.sum(parts.c.payments), func.sum(parts.c.notes),
-                    func.sum(parts.c.refunded)).join(parts, parts.c.partner_id == Partner.id)
-             .group_by(Partner.id, Partner.name).order_by(Partner.name, Partner.id))
-    partner = get_partner(session, customer) if customer is not None else None
-    if partner is not None:
-        query = query.where(Partner.id == partner.id)
-    found = [(partner_id, name, *(Decimal(v or 0).quantize(ZERO) for v in amounts))
-             for partner_id, name, *amounts in session.execute(query)]
-    if partner is not None and not found:
-        found = [(partner.id, partner.name, ZERO, ZERO, ZERO)]
-    return [{"customer": name, "customer_id": partner_id, "payments": str(payments), "credit_notes": str(notes),
-             "refunded": str(refunded), "available": str(payments + notes)}
-            for partner_id, name, payments, notes, refunded in found
-            if partner is not None or payments + notes > 0 or refunded > 0]
-
-
 def list_payments(session, customer=None, limit: int = 100) -> list[dict]:
     """Payments and refunds, newest first: ``kind`` says which; a payment says what was refunded of it."""
     from core.services.partners import get_partner
@@ -373,36 +385,3 @@ def refund_dict(session, refund: Refund) -> dict:
             "reference": refund.reference,
             "sources": [{"payment": s.payment_id, "credit_note": numbers.get(s.credit_note_id), "amount": str(s.amount)}
                         for s in refund.sources]}
-
-
-# --- import (crm import payments FILE / crm payment import FILE) -----------------------------------
-
-COLUMNS = ("date", "amount", "customer", "method", "reference", "invoice")
-
-
-def payment_kind():
-    from core.importexport import DataKind
-    from plugins.billing.schemas import PaymentSchema
-
-    return DataKind(name="payments", schema=PaymentSchema, write=_write_payment, export=_export_payments,
-                    columns=COLUMNS, summary="payments received (bank exports), allocated to invoices")
-
-
-def _write_payment(app, session, data, *, update, record, provided):
-    """One bank line; the same line imported again (customer, date, amount, reference) is skipped."""
-    partner = _partner_of(session, data, record)
-    same = select(Payment.id).where(Payment.partner_id == partner.id, Payment.payment_date == data["date"],
-                                    Payment.amount == data["amount"])
-    same = same.where(Payment.reference == data["reference"]) if data.get("reference") else \
-        same.where(Payment.reference.is_(None))
-    if session.scalars(same.limit(1)).first() is not None:
-        return "skipped"
-    record_payment(app, session, data, record=record, validated=True)
-    return "created"
-
-
-def _export_payments(app, session):
-    for payment in session.scalars(select(Payment).order_by(Payment.payment_date, Payment.id)):
-        yield {"date": payment.payment_date.isoformat(), "amount": str(payment.amount),
-               "customer": str(payment.partner_id), "method": payment.method, "reference": payment.reference,
-               "invoice": None}

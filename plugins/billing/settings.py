@@ -10,6 +10,8 @@ recovery_indemnity = "40"     # euros per late invoice, business customers only 
 collections = "role:collections"  # who collections is (outbox recipient specs, comma-separated)
 dso_days = 90                 # period of sales the DSO is computed on
 case_assignment = "round_robin"  # who works a new collection case: round_robin, salesperson or user:LOGIN
+overpayment = "oldest_open"   # what a payment leaves over: the customer's other open invoices, or "credit"
+write_off_threshold = "1.00"  # an invoice left open by at most this is written off (0: never)
 letters_folder = "letters"    # where the letter channel writes formal notices (relative to crm.toml)
 iban = "FR76 3000 6000 0112 3456 7890 189"   # bank details printed on invoices (checked)
 bic = "AGRIFRPP"
@@ -27,6 +29,7 @@ from marshmallow import ValidationError, fields, validate
 
 from core.configschema import Amount, Boolean, ChannelName, SettingsSchema, Text, WholeNumber
 
+OVERPAYMENT = ("oldest_open", "credit")
 CATEGORIES = ("goods", "services", "mixed")
 
 
@@ -74,6 +77,8 @@ class BillingSettings(SettingsSchema):
     collections = Text(load_default="role:collections", validate=validate.Length(min=1))
     dso_days = WholeNumber(minimum=1, maximum=3660, load_default=90)
     case_assignment = Text(load_default="round_robin", validate=_case_assignment)
+    overpayment = Text(load_default="oldest_open", choices=OVERPAYMENT)
+    write_off_threshold = Amount(load_default=Decimal("1.00"))
     letters_folder = Text(load_default="letters", validate=validate.Length(min=1))
     iban = Text(load_default=None, validate=_iban)
     bic = Text(load_default=None)

@@ -1,0 +1,331 @@
+"""``crm payment import FILE``: a bank statement in, each credit a customer payment, nothing lost or doubled.
+
+One transaction: read the file (camt.053 or CSV, :mod:`plugins.billing.bank`), refuse it whole
+if one line is bad (naming the line and the field), then
+
+1. **store** the statement and insert its lines set-based; a line whose ``line_key`` is already
+   there (imported before) is skipped by the database itself (``ON CONFLICT DO NOTHING``);
+2. **match** in SQL: the invoice numbers the lines name are looked up (``billing_invoice.number``),
+   the customer is the named invoice's, else the CSV ``customer`` column, else the customer whose
+   bank account (IBAN) paid us before (learnt from the lines matched by reference), else the one
+   customer with the debtor's name; the rest stay **unmatched** (``crm payment unmatched``) until
+   ``crm payment allocate --line``;
+3. **settle** in bulk (:mod:`plugins.billing.settlement`): payments, allocations and write-offs.
+
+Debits are stored (state ``debit``) for a supplier-bill module to clear; they pay no invoice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select, text, update
+
+from core.errors import CrmError, ValidationError
+from plugins.billing.bank import BankEntry, detect_format, file_hash, read_csv_entries
+from plugins.billing.models import Payment
+from plugins.billing.models_bank import BankLine, BankLineInvoice, BankStatement
+from plugins.billing.plainsql import PlainStatement, insert_statement
+
+MATCH_STEPS = (
+    # the named numbers' invoices (any customer; the settlement checks the customer)
+    """UPDATE billing_bank_line_invoice SET invoice_id = (
+           SELECT i.id FROM billing_invoice i WHERE i.number = billing_bank_line_invoice.number AND i.kind = 'invoice')
+       WHERE line_id IN (SELECT id FROM billing_bank_line WHERE statement_id = :statement)""",
+    # the customer of the first named invoice found
+    """UPDATE billing_bank_line SET partner_id = (
+           SELECT i.partner_id FROM billing_bank_line_invoice r JOIN billing_invoice i ON i.id = r.invoice_id
+           WHERE r.line_id = billing_bank_line.id ORDER BY r.sequence LIMIT 1)
+       WHERE statement_id = :statement AND direction = 'credit' AND partner_id IS NULL AND EXISTS (
+           SELECT 1 FROM billing_bank_line_invoice r WHERE r.line_id = billing_bank_line.id AND r.invoice_id IS NOT NULL)""",
+    """UPDATE billing_bank_line SET matched_by = NULL
+       WHERE statement_id = :statement AND partner_id IS NULL AND matched_by IS NOT NULL""",
+    # an account that paid us with a reference is the customer's from now on
+    """INSERT INTO billing_partner_account (iban, partner_id, learnt_on)
+       SELECT counterparty_iban, MIN(partner_id), :today FROM billing_bank_line
+       WHERE statement_id = :statement AND direction = 'credit' AND partner_id IS NOT NULL
+         AND counterparty_iban IS NOT NULL
+         AND counterparty_iban NOT IN (SELECT iban FROM billing_partner_account)
+       GROUP BY counterparty_iban""",
+    """UPDATE billing_bank_line SET matched_by = 'account', partner_id = (
+           SELECT a.partner_id FROM billing_partner_account a WHERE a.iban = billing_bank_line.counterparty_iban)
+       WHERE statement_id = :statement AND direction = 'credit' AND partner_id IS NULL
+         AND counterparty_iban IN (SELECT iban FROM billing_partner_account)""",
+    # the one customer with the debtor's name (case folded as the database does)
+    """UPDATE billing_bank_line SET matched_by = 'name', partner_id = m.id
+       FROM (SELECT lower(name) AS name, MIN(id) AS id FROM core_partner
+             WHERE is_customer AND lower(name) IN (
+                 SELECT lower(counterparty_name) FROM billing_bank_line
+                 WHERE statement_id = :statement AND partner_id IS NULL AND direction = 'credit')
+             GROUP BY lower(name) HAVING COUNT(*) = 1) AS m
+       WHERE billing_bank_line.statement_id = :statement AND billing_bank_line.partner_id IS NULL
+         AND billing_bank_line.direction = 'credit' AND lower(billing_bank_line.counterparty_name) = m.name""",
+)
+
+
+def _insert_line(dialect: str):
+    """``INSERT INTO billing_bank_line ... ON CONFLICT (line_key) DO NOTHING``: a line seen before is skipped."""
+    def build():
+        from importlib import import_module
+
+        from sqlalchemy import bindparam
+
+        table = BankLine.__table__
+        columns = [c.name for c in table.columns if c.name not in ("id", "partner_id")]
+        statement = import_module(f"sqlalchemy.dialects.{dialect}").insert(table).values(
+            {name: bindparam(name, type_=table.c[name].type) for name in columns})
+        return statement.on_conflict_do_nothing(index_elements=["line_key"])
+
+    return PlainStatement(build)
+
+
+_INSERT_LINE = {"sqlite": _insert_line("sqlite"), "postgresql": _insert_line("postgresql")}
+_INSERT_REFERENCE = PlainStatement(lambda: insert_statement(BankLineInvoice.__table__,
+                                                            ["line_id", "sequence", "number"])())
+
+
+@dataclass
+class BankImport:
+    """What an import did (``as_dict`` keeps the keys of ``crm import``'s result)."""
+
+    file: str
+    format: str
+    statement_id: int | None = None
+    lines: int = 0
+    new: int = 0
+    payments: int = 0
+    amount: str = "0.00"
+    allocated: str = "0.00"
+    unmatched: int = 0
+    debits: int = 0
+    write_offs: int = 0
+    not_booked: int = 0
+    matched_by: dict = field(default_factory=dict)
+    rejected: list = field(default_factory=list)
+    rejects_file: str | None = None
+    skip_invalid: bool = False
+
+    def as_dict(self) -> dict:
+        return {"kind": "payments", "file": self.file, "format": self.format, "statement": self.statement_id,
+                "rows": self.lines + len(self.rejected), "created": self.payments, "updated": 0, "skipped": self.lines - self.new,
+                "new_lines": self.new, "amount": self.amount, "allocated": self.allocated,
+                "unmatched": self.unmatched, "debits": self.debits, "write_offs": self.write_offs,
+                "not_booked": self.not_booked, "matched_by": self.matched_by, "rejected": len(self.rejected),
+                "rejects_file": self.rejects_file,
+                "errors": [{"line": line, "field": fld, "message": msg} for line, fld, msg in self.rejected]}
+
+
+def import_bank_file(app, path: Path, *, fmt: str | None = None, skip_invalid: bool = False,
+                     rejects_path: Path | None = None, mapping: dict | None = None,
+                     decimal_separator: str | None = None, progress=None, update: bool = False) -> BankImport:
+    """Import a bank file in one transaction (see the module docstring); returns what it did."""
+    from core.importexport import refusal, write_rejects
+    from core.schemas import decimal_separator as declared
+
+    path = Path(path)
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        raise CrmError(f"{path}: no such file") from None
+    kind = detect_format(path, content, fmt)
+    result = BankImport(file=path.name, format="camt053" if kind == "camt" else "csv", skip_invalid=skip_invalid)
+    info, header, rows = {}, None, None
+    if kind == "camt":
+        from plugins.billing.camt import read_camt
+
+        entries, info = read_camt(path, content, app.config.section("company").get("currency", "EUR"))
+        result.not_booked = info["not_booked"]
+    else:
+        with declared(decimal_separator):
+            entries, result.rejected, header, rows = read_csv_entries(path, content, mapping=mapping)
+        if result.rejected and not skip_invalid:
+            raise refusal(path, result)
+    for entry in entries:
+        _check_date(app, entry, result, skip_invalid)
+    if result.rejected and not skip_invalid:
+        raise refusal(path, result)
+    bad = {line for line, _, _ in result.rejected}
+    entries = [e for e in entries if e.line_number not in bad or kind == "camt"]
+    result.lines = len(entries)
+    with app.transaction() as session:
+        statement = _store(app, session, path, content, result, info, entries)
+        _resolve_customers(session, statement, entries, result)
+        for step in MATCH_STEPS:
+            session.execute(text(step), {"statement": statement.id, "today": app.today})
+        from plugins.billing.settlement import settle
+
+        settle(app, session, statement, {e.line_key: e for e in entries}, result, source=f"crm payment import "
+                                                                                         f"{path.name}")
+        statement.lines_new = result.new
+        _summarise(session, statement, result)
+    if result.rejected:
+        result.rejected.sort()
+        target = rejects_path or path.with_name(path.stem + ".rejected.csv")
+        write_rejects(target, header, rows, result.rejected)
+        result.rejects_file = str(target)
+    return result
+
+
+def _check_date(app, entry: BankEntry, result: BankImport, skip_invalid: bool) -> None:
+    from plugins.billing.services_payments import check_payment_date
+
+    try:
+        check_payment_date(app, entry.booking_date, entry.label)
+    except ValidationError as exc:
+        if result.format == "camt053":
+            raise ValidationError(str(exc).split(": date: ", 1)[-1] + " (nothing was imported)", record=entry.label,
+                                  field="BookgDt") from None
+        result.rejected.append((entry.line_number, "date", str(exc).split(": date: ", 1)[-1]))
+
+
+def _store(app, session, path, content, result, info, entries) -> BankStatement:
+    """The statement row and its new lines (those already imported are skipped by their key)."""
+    from core.db import utcnow
+
+    statement = BankStatement(format=result.format, file_name=path.name[:255], file_hash=file_hash(content),
+                              statement_ref=info.get("statement_ref"), account=info.get("account") or None,
+                              imported_on=app.today, imported_at=utcnow(), lines_read=len(entries))
+    session.add(statement)
+    session.flush()
+    result.statement_id = statement.id
+    rows = [{"statement_id": statement.id, "line_key": e.line_key, "line_number": e.line_number,
+             "bank_reference": e.bank_reference, "direction": e.direction, "amount": e.amount, "currency": e.currency,
+             "booking_date": e.booking_date, "value_date": e.value_date, "counterparty_name": e.counterparty_name,
+             "counterparty_iban": e.counterparty_iban, "structured_reference": e.structured_reference,
+             "remittance": e.remittance, "method": e.method,
+             "state": "debit" if e.direction == "debit" else "unmatched",
+             "matched_by": e.numbers_from if e.numbers else None} for e in entries]
+    connection = session.connection()
+    _INSERT_LINE[app.dialect].execute_many(connection, rows)
+    ids = {key: line_id for key, line_id in session.execute(
+        select(BankLine.line_key, BankLine.id).where(BankLine.statement_id == statement.id))}
+    by_key = {e.line_key: e for e in entries}
+    _INSERT_REFERENCE.execute_many(connection, [
+        {"line_id": line_id, "sequence": n, "number": number[:20]}
+        for key, line_id in ids.items() for n, number in enumerate(by_key[key].numbers, start=1)])
+    statement.lines_new = result.new = len(ids)
+    return statement
+
+
+def _resolve_customers(session, statement, entries, result) -> None:
+    """The CSV ``customer`` column (id or exact name): looked up once per distinct value."""
+    from core.services.partners import get_partner
+    from plugins.billing.settlement import reject_lines
+
+    named, errors = {}, []
+    for entry in entries:
+        if entry.customer:
+            named.setdefault(entry.customer, []).append(entry)
+    ids = {key: line_id for key, line_id in session.execute(
+        select(BankLine.line_key, BankLine.id).where(BankLine.statement_id == statement.id))} if named else {}
+    for customer, lines in named.items():
+        lines = [entry for entry in lines if entry.line_key in ids]  # the new ones
+        try:
+            partner_id = get_partner(session, customer).id
+        except CrmError as exc:
+            errors += [(entry, ids[entry.line_key], "customer", str(exc)) for entry in lines]
+            continue
+        session.execute(update(BankLine).where(BankLine.id.in_([ids[e.line_key] for e in lines]))
+                        .values(partner_id=partner_id, matched_by="customer"))
+    if errors:
+        reject_lines(result, errors, session)
+
+
+def _summarise(session, statement, result) -> None:
+    rows = session.execute(select(BankLine.state, BankLine.matched_by, func.count(), func.sum(BankLine.amount))
+                           .where(BankLine.statement_id == statement.id)
+                           .group_by(BankLine.state, BankLine.matched_by)).all()
+    result.matched_by = {}
+    for state, rule, count, amount in rows:
+        if state == "paid":
+            result.matched_by[rule or "customer"] = result.matched_by.get(rule or "customer", 0) + count
+        elif state == "unmatched":
+            result.unmatched += count
+        else:
+            result.debits += count
+    money = Payment.amount.type  # the sums stay exact decimals (the column type reads them back)
+    paid = session.execute(select(func.count(), func.coalesce(func.sum(Payment.amount, type_=money), 0, type_=money),
+                                  func.coalesce(func.sum(Payment.amount - Payment.unallocated, type_=money), 0,
+                                                type_=money))
+                           .join(BankLine, BankLine.id == Payment.bank_line_id)
+                           .where(BankLine.statement_id == statement.id)).one()
+    result.payments = paid[0]
+    result.amount, result.allocated = f"{paid[1]:.2f}", f"{paid[2]:.2f}"
+
+
+def payment_kind():
+    """``crm import payments FILE``: the same import as ``crm payment import`` (a CSV bank export)."""
+    from core.importexport import DataKind
+    from plugins.billing.schemas import PaymentSchema
+
+    def bulk(app, path, *, skip_invalid, update, rejects_path, mapping, progress):
+        return import_bank_file(app, path, fmt="csv", skip_invalid=skip_invalid, rejects_path=rejects_path,
+                                mapping=mapping, progress=progress)
+
+    return DataKind(name="payments", schema=PaymentSchema, write=None, export=_export_payments,
+                    columns=("date", "amount", "customer", "method", "reference", "invoice"), bulk=bulk,
+                    summary="payments received (bank exports), allocated to invoices")
+
+
+def _export_payments(app, session):
+    for payment in session.scalars(select(Payment).order_by(Payment.payment_date, Payment.id)):
+        yield {"date": payment.payment_date.isoformat(), "amount": str(payment.amount),
+               "customer": str(payment.partner_id), "method": payment.method, "reference": payment.reference,
+               "invoice": None}
+
+
+def unmatched_lines(session, *, include_debits: bool = False) -> list[dict]:
+    """Credit lines no customer was found for (``include_debits``: the debits kept too), oldest first."""
+    states = ("unmatched", "debit") if include_debits else ("unmatched",)
+    query = (select(BankLine, BankStatement.file_name).join(BankStatement, BankStatement.id == BankLine.statement_id)
+             .where(BankLine.state.in_(states)).order_by(BankLine.booking_date, BankLine.id))
+    return [line_dict(line, file_name) for line, file_name in session.execute(query)]
+
+
+def line_dict(line: BankLine, file_name: str) -> dict:
+    return {"line": line.id, "file": file_name, "line_number": line.line_number, "date": line.booking_date.isoformat(),
+            "direction": line.direction, "amount": str(line.amount), "counterparty": line.counterparty_name,
+            "iban": line.counterparty_iban, "bank_reference": line.bank_reference,
+            "structured_reference": line.structured_reference, "remittance": line.remittance, "state": line.state}
+
+
+def allocate_line(app, session, line_id: int, *, customer: str | None = None, numbers: list[str] | None = None):
+    """Make an unmatched credit line the payment of ``customer`` (or of the invoices named), allocated.
+
+    The invoices named are paid first (strictly: an unknown, settled or later invoice is refused);
+    the account that paid becomes the customer's (``billing_partner_account``), so its next lines match.
+    Returns ``(payment, allocations)``.
+    """
+    from core.errors import NotFound, StateError
+    from core.services.partners import get_partner
+    from plugins.billing.models import Invoice
+    from plugins.billing.models_bank import PartnerAccount
+    from plugins.billing.services_payments import record_payment
+
+    query = select(BankLine).where(BankLine.id == line_id)
+    line = session.scalars(query.with_for_update() if app.dialect == "postgresql" else query).first()
+    if line is None:
+        raise NotFound(f"bank line {line_id}: no such line (see `crm payment unmatched`)")
+    if line.state != "unmatched":
+        raise StateError(f"bank line {line_id} is {line.state}: only unmatched credits can be allocated")
+    record = f"bank line {line_id}"
+    numbers = [n.upper() for n in numbers or []]
+    if customer:
+        partner = get_partner(session, customer)
+    elif numbers:
+        partner_id = session.scalars(select(Invoice.partner_id).where(Invoice.number == numbers[0])).first()
+        if partner_id is None:
+            raise ValidationError(f"{numbers[0]}: no such invoice", record=record, field="invoice")
+        partner = get_partner(session, partner_id)
+    else:
+        raise ValidationError("say whose payment it is: --customer or --invoice", record=record, field="customer")
+    data = {"date": line.booking_date, "amount": line.amount, "method": line.method,
+            "reference": (line.remittance or None) and line.remittance[:140], "invoice": " ".join(numbers) or None}
+    payment, allocations = record_payment(app, session, data, record=record, validated=True, partner=partner)
+    payment.bank_line_id = line.id
+    line.partner_id, line.state, line.matched_by = partner.id, "paid", "manual"
+    if line.counterparty_iban and session.get(PartnerAccount, line.counterparty_iban) is None:
+        session.add(PartnerAccount(iban=line.counterparty_iban, partner_id=partner.id, learnt_on=app.today))
+    session.flush()
+    return payment, allocations
