@@ -86,11 +86,32 @@ def environment(app, *, locale: str | None = None):
     env.catalog = translations([*overrides, *plugin_dirs], locale)
     env.install_gettext_callables(env.catalog.gettext, env.catalog.ngettext, newstyle=True)
     env.filters.update(_filters(locale, app.config.company.currency))
-    env.globals["company"] = app.config.company
+    env.globals["company"] = CompanyGlobal(app)
     env.globals["lang"] = locale.split("_")[0]
     env.globals["locale"] = locale
     cache[locale] = env
     return env
+
+
+class CompanyGlobal:
+    """``company`` in templates: the identity in the database (``crm company set``), read when first
+    used, with the configured ``currency`` and ``locale``. A document that renders inside its own
+    transaction passes ``company=`` in its context instead, which wins over this global."""
+
+    def __init__(self, app):
+        self._app = app
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in ("currency", "locale"):
+            return getattr(self._app.config.company, name)
+        from core.services.company import current
+
+        data = current(self._app)
+        if name not in data:
+            raise AttributeError(name)
+        return data[name]
 
 
 def render(app, name: str, /, *, locale: str | None = None, **context) -> str:
