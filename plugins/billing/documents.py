@@ -12,9 +12,10 @@ the invoice) and lays out ``billing/formal_notice.html`` from the data the remin
 with the message: the same open amounts, interest to the day and indemnities the run computed,
 not a second computation that could disagree with the letter that was sent.
 
-Optional ``[billing]`` keys read here: ``iban``, ``bic`` and ``bank`` (bank details printed on
-invoices and given in the Factur-X payment means) and ``legal_footer`` (legal form, share capital,
-RCS...).
+The seller's identity (legal form, RCS, share capital, IBAN and BIC, VAT-on-debits option,
+e-invoicing address) is the company's (``crm company set``), frozen on the invoice at posting.
+Optional ``[billing]`` keys read here: ``iban``, ``bic`` and ``bank`` (deprecated: bank details of
+a company that has none in its identity) and ``legal_footer`` (any further text for the footer).
 """
 
 from __future__ import annotations
@@ -78,14 +79,17 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
     from plugins.billing.services_invoices import address_text, order_delivery
     from plugins.billing.settings import settings
 
+    from types import SimpleNamespace
+
     _ = gettext(app, locale)
     options = settings(app)
-    company, partner = app.config.company, invoice.partner
+    partner = invoice.partner
     posted = invoice.state != "draft"
-    seller = {"name": invoice.seller_name or company.name, "siren": invoice.seller_siren or company.siren or None,
-              "vat_number": invoice.seller_vat_number or company.vat_number or None,
-              "address": _lines(invoice.seller_address if posted else address_text(company)),
-              "country": company.country}
+    seller = seller_identity(session, invoice)
+    seller["address"] = _lines(invoice.seller_address if posted and invoice.seller_address
+                               else address_text(SimpleNamespace(**seller)))
+    seller["country"] = seller.get("country") or "FR"
+    seller["share_capital_text"] = env_money(app, locale, seller.get("share_capital"))
     buyer = {"name": invoice.buyer_name or partner.name, "siren": invoice.buyer_siren if posted else partner.siren,
              "vat_number": invoice.buyer_vat_number if posted else partner.vat_number,
              "address": _lines(invoice.buyer_address if posted else address_text(partner)),
@@ -100,6 +104,7 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
             party["country_name"] = Locale.parse(locale).territories.get(party["country"], party["country"])
     env = environment(app, locale=locale)
     credit_note = invoice.kind == "credit_note"
+    origin_total = invoice.origin.total if credit_note and invoice.origin is not None else None
     return {
         "invoice": invoice, "posted": posted, "credit_note": credit_note,
         "heading": _("Credit note") if credit_note else _("Invoice"),
@@ -113,7 +118,10 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
         "dues": list(invoice.dues), "term_name": invoice.term.name if invoice.term else None,
         "early_discount": early_discount_mention(invoice, _, env.filters),
         "penalty_margin": options["penalty_margin"],
-        "bank": bank_details(app), "legal_footer": app.config.section("billing").get("legal_footer") or None,
+        # a credit note says whether it cancels its invoice wholly or in part (CGI 242 nonies A)
+        "cancels": None if origin_total is None else ("whole" if invoice.total >= origin_total else "part"),
+        "payment_reference": invoice.number,
+        "bank": bank_details(app, seller), "legal_footer": app.config.section("billing").get("legal_footer") or None,
         "unit_price": _unit_price_format(locale, invoice.currency),
     }
 
@@ -146,14 +154,39 @@ def early_discount_mention(invoice, _, filters) -> str | None:
         "percent": filters["percent"](Decimal(found["percent"])), "date": filters["date"](found["until"])}
 
 
-def bank_details(app) -> dict | None:
-    """``{iban, bic, bank}`` from ``[billing]``, or None; a malformed IBAN is refused, not printed."""
+def seller_identity(session, invoice) -> dict:
+    """The seller as the invoice froze it at posting; a draft (or an invoice posted before the
+    identity was frozen whole) reads the company's identity now, under the columns it did freeze."""
+    from core.services.company import get_company, identity
+
+    if invoice.seller_identity:
+        return json.loads(invoice.seller_identity)
+    seller = identity(get_company(session))
+    if invoice.state != "draft":
+        seller.update(name=invoice.seller_name or seller["name"], siren=invoice.seller_siren or seller["siren"],
+                      vat_number=invoice.seller_vat_number or seller["vat_number"])
+    return seller
+
+
+def env_money(app, locale: str, value) -> str | None:
+    """An amount as the page prints it (the share capital: "50 000,00 €")."""
+    from core.rendering import environment
+
+    return None if value in (None, "") else environment(app, locale=locale).filters["money"](Decimal(value))
+
+
+def bank_details(app, seller: dict | None = None) -> dict | None:
+    """``{iban, bic, bank}`` of the seller's identity, else of ``[billing]`` (deprecated), or None;
+    a malformed IBAN in the config is refused, not printed."""
+    from stdnum import iban as iban_check
+
+    if seller and seller.get("iban"):
+        return {"iban": seller["iban"], "iban_display": iban_check.format(seller["iban"]),
+                "bic": seller.get("bic"), "bank": seller.get("bank")}
     section = app.config.section("billing")
     iban = "".join(str(section.get("iban") or "").split()).upper()
     if not iban:
         return None
-    from stdnum import iban as iban_check
-
     if not iban_check.is_valid(iban):
         raise ConfigError(f"crm.toml: billing.iban: {section.get('iban')!r} is not a valid IBAN")
     return {"iban": iban, "iban_display": iban_check.format(iban), "bic": section.get("bic") or None,
