@@ -93,7 +93,7 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
     buyer = {"name": invoice.buyer_name or partner.name, "siren": invoice.buyer_siren if posted else partner.siren,
              "vat_number": invoice.buyer_vat_number if posted else partner.vat_number,
              "address": _lines(invoice.buyer_address if posted else address_text(partner)),
-             "country": partner.country, "business": invoice.buyer_is_business if posted else partner.is_business}
+             "country": partner.country, "email": partner.email, "business": invoice.buyer_is_business if posted else partner.is_business}
     order = session.get(SalesOrder, invoice.order_id) if invoice.order_id else None
     where, where_country = (invoice.delivery_address, invoice.delivery_country) if posted else order_delivery(order)
     delivery = {"address": _lines(where), "country": where_country} if where else None
