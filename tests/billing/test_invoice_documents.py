@@ -152,7 +152,7 @@ def test_formal_notice_letter_shows_the_run_figures(books, crm, tmp_path):
     consumer = pdf_text(written(crm("reminders", "letter", "F2026-000002", "--locale", "en_GB",
                                     "--output", str(tmp_path))))
     assert "FORMAL NOTICE" in consumer and "Total claimed €1,216.66" in consumer and "40.00" not in consumer
-    assert "Jean Dupont 3 rue B 69003 Lyon" in consumer and "On 10 July 2026" in consumer
+    assert "Jean Dupont 3 rue B 69003 Lyon" in consumer and "Lyon, 10 July 2026" in consumer
 
 
 def test_a_letter_is_only_for_a_formal_notice(books, crm):
