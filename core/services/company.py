@@ -177,3 +177,19 @@ def company_hint(missing: list[tuple[str, str]]) -> str:
     labels = ", ".join(label.lower() for _, label in missing)
     command = " ".join(f"{flag(field)} {EXAMPLES.get(field, '...')}" for field, _ in missing)
     return f"company {labels} (`crm company set {command}`)"
+
+
+#: the locale a partner's language is written in (``Partner.language``)
+LANGUAGE_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+
+
+def reader_locale(app, partner) -> str:
+    """The locale of what ``partner`` reads (e-mails, PDFs, subjects): their language, else the company's.
+
+    Staff read the company's locale; a customer or supplier reads theirs.
+    """
+    company_locale = app.config.company.locale
+    language = getattr(partner, "language", None) if partner is not None else None
+    if not language or company_locale.split("_")[0] == language:
+        return company_locale
+    return LANGUAGE_LOCALES.get(language, company_locale)

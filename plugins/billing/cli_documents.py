@@ -16,7 +16,7 @@ LOCALES = click.Choice(["fr_FR", "en_GB", "en_US"])
 output_option = click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
                              help="File or folder to write to (default: the document's file name, here).")
 locale_option = click.option("--locale", type=LOCALES, default=None,
-                             help="Language of the document (default: the company's, [company] locale).")
+                             help="Language of the document (default: the customer's, else the company's).")
 
 
 def _write(state, kind: str, ref: str, output, as_html: bool, locale) -> None:

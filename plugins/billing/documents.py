@@ -41,9 +41,27 @@ _NO_DISCOUNT = "Pas d'escompte pour paiement anticipé"
 def document_kinds() -> list[DocumentKind]:
     """The kinds billing registers with the kernel (``register_documents``)."""
     return [DocumentKind("billing.invoice", "an invoice or credit note (id or number), A4 with the legal mentions",
-                         render_invoice),
+                         render_invoice, reader_locale=invoice_reader_locale),
             DocumentKind("billing.formal_notice", "a formal notice letter (notification id, or an invoice number: "
-                         "the latest notice listing it)", render_formal_notice)]
+                         "the latest notice listing it)", render_formal_notice, reader_locale=notice_reader_locale)]
+
+
+def invoice_reader_locale(app, session, ref: str) -> str:
+    """The customer's language (``crm partner edit N --language en``), else the company's."""
+    from core.services.company import reader_locale
+    from plugins.billing.services_invoices import get_invoice
+
+    return reader_locale(app, get_invoice(session, ref).partner)
+
+
+def notice_reader_locale(app, session, ref: str) -> str:
+    """The language of the customer the formal notice was sent to."""
+    from core.models import Partner
+    from core.services.company import reader_locale
+
+    context = json.loads(formal_notice_message(session, ref).context or "{}")
+    customer = context.get("customer", {}).get("id")
+    return reader_locale(app, session.get(Partner, customer) if customer else None)
 
 
 def file_name(locale: str, key: str) -> str:

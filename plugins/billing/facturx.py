@@ -156,14 +156,16 @@ def facturx_pdf(app, session, ref, *, locale: str | None = None):
     from core.documents import html_to_pdf, render
     from plugins.billing.services_invoices import get_invoice
 
+    from core.services.company import reader_locale
+
     invoice = get_invoice(session, ref)
-    locale = locale or app.config.company.locale
+    locale = locale or reader_locale(app, invoice.partner)
     xml = invoice_xml(app, session, invoice, locale=locale)
     check_xml(xml, f"invoice {invoice.number}")
     document = render(app, session, "billing.invoice", invoice.number, locale=locale)
     pdf = html_to_pdf(document.html, base_url=app.config.folder, pdf_variant="pdf/a-3b")
     logging.getLogger("factur-x").setLevel(logging.ERROR)
-    metadata = {"author": invoice.seller_name or app.config.company.name, "keywords": "Factur-X, EN 16931",
+    metadata = {"author": invoice.seller_name or "", "keywords": "Factur-X, EN 16931",
                 "title": document.title, "subject": f"{document.title} — {invoice.buyer_name or invoice.partner.name}"}
     content = facturx.generate_from_binary(pdf, xml, flavor="factur-x", level="en16931", check_xsd=False,
                                            pdf_metadata=metadata, lang=locale.replace("_", "-"))
