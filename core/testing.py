@@ -115,7 +115,7 @@ def sample_siren(n: int) -> str:
     """A valid SIREN (Luhn key) made of ``n``: test customers get distinct, plausible ones."""
     from stdnum import luhn
 
-    body = f"{(n * 7919) % 10**8:08d}"
+    body = f"{(n * 7919 + 31415926) % 10**8:08d}"
     return body + luhn.calc_check_digit(body)
 
 

@@ -133,7 +133,7 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
         # where the goods went, when the order named a place other than the buyer's address
         "delivery": delivery if delivery and delivery["address"] != buyer["address"] else None,
         "origin": invoice.origin, "credit_reason": _credit_reason(invoice),
-        "dues": list(invoice.dues), "term_name": invoice.term.name if invoice.term else None,
+        "dues": list(invoice.dues), "term_name": term_label(invoice.term, _, locale, app.config.company.locale),
         "early_discount": early_discount_mention(invoice, _, env.filters),
         "penalty_margin": options["penalty_margin"],
         # a credit note says whether it cancels its invoice wholly or in part (CGI 242 nonies A)
@@ -142,6 +142,24 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
         "bank": bank_details(app, seller), "legal_footer": app.config.section("billing").get("legal_footer") or None,
         "unit_price": _unit_price_format(locale, invoice.currency),
     }
+
+
+def term_label(term, _, locale: str, company_locale: str) -> str | None:
+    """The payment term as the page words it: its name (the admin's words, in the company's
+    language), or in another language a description from its instalments ("30 days end of month"),
+    never the company's code or name."""
+    if term is None:
+        return None
+    if locale.split("_")[0] == company_locale.split("_")[0]:
+        return term.name
+    words = {"immediate": _("on receipt"), "days": _("%(days)s days"),
+             "days_end_of_month": _("%(days)s days end of month"), "end_of_month_days": _("end of month + %(days)s days")}
+    parts = []
+    for line in term.lines:
+        when = words[line.method] % {"days": line.days} if "%(days)s" in words[line.method] else words[line.method]
+        parts.append(when if line.percent is None and len(term.lines) == 1 else
+                     f"{_('balance') if line.percent is None else f'{line.percent.normalize():f} %'} {when}")
+    return ", ".join(parts)
 
 
 def _unit_price_format(locale: str, currency: str):
