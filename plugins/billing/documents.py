@@ -255,6 +255,21 @@ def render_formal_notice(app, session, ref: str, locale: str) -> Document:
     return Document(title=title, filename=f"{file_name(locale, 'notice')}-{context['today']}-{row.id}", html=html)
 
 
+def formal_notice_pdf(app, session, ref: str, *, locale: str | None = None):
+    """``(document, pdf bytes)``: the formal notice as the ``letter`` channel posts it, the letter
+    followed by the pages of the invoices it encloses (rendered as at delivery)."""
+    from core.documents import attachments_for, html_to_pdf, render
+    from plugins.billing.channels import bind_pdfs
+
+    row = formal_notice_message(session, ref)
+    document = render(app, session, "billing.formal_notice", ref, locale=locale)
+    letter = html_to_pdf(document.html, base_url=app.config.folder)
+    references = [a for a in json.loads(row.attachments or "[]") if "document" in a]
+    enclosed = [a.content for a in attachments_for(app, references, session=session)
+                if a.content_type == "application/pdf"] if references else []
+    return document, (bind_pdfs([letter, *enclosed]) if enclosed else letter)
+
+
 def formal_notice_message(session, ref: str):
     """The outbox row of a formal notice: by notification id, or the latest one listing invoice ``ref``.
 

@@ -21,8 +21,10 @@ SELLER = ["Entonnoir Test SAS", "SAS au capital de 50 000,00 €", "RCS Lyon 732
 
 def pdftotext(path) -> str:
     """The PDF as text, blanks (and the no-break spaces of amounts) made single spaces."""
+    import unicodedata
+
     out = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
-    return " ".join(out.replace("\u202f", " ").replace("\xa0", " ").split())
+    return " ".join(unicodedata.normalize("NFC", out).replace("\u202f", " ").replace("\xa0", " ").split())
 
 
 @pytest.fixture
@@ -122,3 +124,25 @@ def test_a_customer_reads_in_their_language_and_never_a_french_term_label(sale, 
     # staff keep the company's language when they ask for it
     assert "Facture" in pdftotext(written(crm("invoice", "pdf", sale, "--locale", "fr_FR",
                                               "--output", str(tmp_path / "fr.pdf"))))
+
+
+def test_the_letter_printed_again_has_the_pages_of_the_letter_sent(books, crm, workspace, tmp_path):
+    """The formal notice: the sender's full identity, the place and date, "copies enclosed" before the
+    signature, then the invoices; `crm reminders letter` gives the same pages as the letter posted."""
+    durand = books.customer("Durand")
+    first = books.confirm("2026-01-05", durand)
+    books.confirm("2026-01-16", durand, [("P20", "2", "100")])
+    books.run("2026-03-10")  # level 3: the formal notice, by letter, enclosing both invoices
+    crm("notifications", "deliver")
+    (sent,) = (workspace.folder / "letters").glob("*.pdf")
+    again = written(crm("reminders", "letter", first, "--output", str(tmp_path)))
+    from pypdf import PdfReader
+
+    assert len(PdfReader(str(again)).pages) == len(PdfReader(str(sent)).pages) >= 3
+    text, sent_text = pdftotext(again), pdftotext(sent)
+    assert text == sent_text
+    for words in [*SELLER, "contact@entonnoir-test.fr", "Lyon, le 10 mars 2026", "Durand"]:
+        assert words in text, words
+    enclosed = text.index("Vous trouverez ci-joint une copie de chaque facture.")
+    signature = text.index("Veuillez agréer, Madame, Monsieur, nos salutations distinguées.")
+    assert enclosed < signature < text.index("Facture N° F2026-000001") < text.index("Facture N° F2026-000002")
