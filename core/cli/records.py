@@ -199,6 +199,9 @@ def partner_statement(state, ref, start, end, output, send, locale):
         if not kinds:
             raise CrmError(f"partner {partner.name}: no enabled module offers a statement of account")
         document_ref = f"{partner.id}:{start.isoformat()}:{end.isoformat()}"
+        from core.services.company import reader_locale
+
+        locale = locale or reader_locale(app, partner)  # the customer reads it in their language
         document = render(app, session, kinds[0], document_ref, locale=locale)
         if send:
             if not partner.email:
@@ -224,11 +227,14 @@ def _day(value: str, option: str):
 
 
 def _statement_text(app, locale, start, end) -> str:
+    from core.services.company import current
+
+    sender = current(app)["name"] or ""
     if (locale or app.config.company.locale).startswith("fr"):
         return (f"Bonjour,\n\nVeuillez trouver ci-joint votre relevé de compte du {start.isoformat()} au "
-                f"{end.isoformat()}.\n\nCordialement,\n{app.config.company.name}\n")
+                f"{end.isoformat()}.\n\nCordialement,\n{sender}\n")
     return (f"Hello,\n\nPlease find attached your statement of account from {start.isoformat()} to "
-            f"{end.isoformat()}.\n\nKind regards,\n{app.config.company.name}\n")
+            f"{end.isoformat()}.\n\nKind regards,\n{sender}\n")
 
 
 PRODUCT_COLUMNS = [("sku", "SKU"), ("name", "Name"), ("unit", "Unit"), ("list_price", "Price"),
