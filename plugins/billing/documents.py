@@ -55,13 +55,9 @@ def invoice_reader_locale(app, session, ref: str) -> str:
 
 
 def notice_reader_locale(app, session, ref: str) -> str:
-    """The language of the customer the formal notice was sent to."""
-    from core.models import Partner
-    from core.services.company import reader_locale
-
+    """The language of the customer the formal notice was sent to (the run stored it), else the company's."""
     context = json.loads(formal_notice_message(session, ref).context or "{}")
-    customer = context.get("customer", {}).get("id")
-    return reader_locale(app, session.get(Partner, customer) if customer else None)
+    return context.get("locale") or app.config.company.locale
 
 
 def file_name(locale: str, key: str) -> str:
@@ -249,6 +245,7 @@ def render_formal_notice(app, session, ref: str, locale: str) -> Document:
 
     row = formal_notice_message(session, ref)
     context = json.loads(row.context or "{}")
+    context.pop("locale", None)  # the reader's language: ``locale`` says which, the caller chose it
     _ = gettext(app, locale)
     title = f"{_('Formal notice')} — {context['customer']['name']}"
     html = render(app, f"{FORMAL_NOTICE_TEMPLATE}.html", locale=locale, **context)

@@ -146,3 +146,29 @@ def test_the_letter_printed_again_has_the_pages_of_the_letter_sent(books, crm, w
     enclosed = text.index("Vous trouverez ci-joint une copie de chaque facture.")
     signature = text.index("Veuillez agréer, Madame, Monsieur, nos salutations distinguées.")
     assert enclosed < signature < text.index("Facture N° F2026-000001") < text.index("Facture N° F2026-000002")
+
+
+def test_reminders_reach_each_customer_in_their_language(books, crm, workspace):
+    """An English-speaking customer's reminder (subject, text, the invoice attached) is in English; a
+    French one's in French; what staff read (the summary) stays in the company's language."""
+    import email
+    from email import policy
+
+    smith = books.customer("Smith Ltd", email="accounts@smith.co.uk")
+    crm("partner", "edit", str(smith), "--language", "en")
+    durand = books.customer("Durand")
+    english, french = books.confirm("2026-01-05", smith), books.confirm("2026-01-05", durand)
+    books.run("2026-02-10")  # the friendly reminder, by e-mail, the invoices attached
+    crm("notifications", "deliver")
+    mails = [email.message_from_bytes(p.read_bytes(), policy=policy.default)
+             for p in sorted((workspace.folder / "outbox").iterdir())]
+    (to_smith,) = [m for m in mails if "accounts@smith.co.uk" in m["To"]]
+    (to_durand,) = [m for m in mails if "durand@client.fr" in m["To"]]
+    assert to_smith["Subject"] == "Friendly reminder: 1 overdue invoice (Smith Ltd)"
+    assert to_durand["Subject"].startswith("Relance amiable : 1 facture en retard (Durand)")
+    assert "Dear Smith Ltd," in to_smith.get_body(("plain",)).get_content()
+    assert "Bonjour Durand," in to_durand.get_body(("plain",)).get_content()
+    assert [a.get_filename() for a in to_smith.iter_attachments()] == [f"invoice-{english}.pdf"]
+    assert [a.get_filename() for a in to_durand.iter_attachments()] == [f"facture-{french}.pdf"]
+    summaries = [m["Subject"] for m in mails if m["Subject"].startswith("Relances du")]
+    assert summaries  # staff read the run's summary in the company's language
