@@ -66,12 +66,17 @@ def company_show(state, as_json):
     """Show the identity, and the mentions an invoice still needs (posting is refused until given)."""
     from core.services.company import FIELDS, company_dict, get_company
 
-    with state.app.transaction() as session:
+    app = state.app
+    with app.transaction() as session:
         data = company_dict(get_company(session))
     if as_json:
         emit_json(data)
         return
     emit_record({**data, "missing": ", ".join(data["missing"]) or "-"}, [*FIELDS, ("missing", "Missing")])
+    legacy = sorted(app.config.company.legacy)
+    if legacy:  # an older crm.toml: those keys were copied into the database once and are not read any more
+        click.echo(f"note: crm.toml [company] still has {', '.join(legacy)}: no longer read (deprecated); "
+                   f"change the identity with `crm company set`", err=True)
 
 
 @company.command("set")

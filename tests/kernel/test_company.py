@@ -98,3 +98,12 @@ def test_products_have_a_kind_and_partners_a_language(crm, kind):
     partner = crm("partner", "add", "Smith Ltd", "--country", "GB", "--language", "en", "--json").json
     assert partner["language"] == "en"
     assert "must be one of fr, en" in crm("partner", "edit", str(partner["id"]), "--language", "de", expect=1).stderr
+
+
+def test_show_says_the_old_config_keys_are_no_longer_read(crm, workspace):
+    config = workspace.config_path
+    config.write_text(config.read_text().replace("[company]\n", '[company]\nname = "Ancien Nom"\n'))
+    shown = crm("company", "show")
+    assert "Entonnoir Test SAS" in shown.stdout and "Ancien Nom" not in shown.stdout
+    assert shown.stderr.strip() == ("note: crm.toml [company] still has name: no longer read (deprecated); "
+                                    "change the identity with `crm company set`")
