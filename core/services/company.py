@@ -107,7 +107,16 @@ def identity(company: Company) -> dict:
         # the French directory addresses a company by its SIREN unless it chose another address
         data["einvoice_address"], data["einvoice_scheme"] = company.siren, DEFAULT_SCHEME
     data["registration"] = registration_text(data)
+    data["display_name"] = display_name(data.get("name"), data.get("legal_form"))
     return data
+
+
+def display_name(name: str | None, legal_form: str | None) -> str:
+    """The name with its legal form ("Atelier Durand SARL"), once: "Lumière & Cie SAS" stays as it is."""
+    name = name or ""
+    if not legal_form or name.upper().split()[-1:] == [legal_form.upper()]:
+        return name
+    return f"{name} {legal_form}"
 
 
 def registration_text(data: dict) -> str | None:

@@ -195,8 +195,11 @@ def seller_identity(session, invoice) -> dict:
         return json.loads(invoice.seller_identity)
     seller = identity(get_company(session))
     if invoice.state != "draft":
+        from core.services.company import display_name
+
         seller.update(name=invoice.seller_name or seller["name"], siren=invoice.seller_siren or seller["siren"],
                       vat_number=invoice.seller_vat_number or seller["vat_number"])
+        seller["display_name"] = display_name(seller["name"], seller.get("legal_form"))
     return seller
 
 
