@@ -28,10 +28,6 @@ FIELDS = [("name", "Name"), ("legal_form", "Legal form"), ("street", "Street"), 
           ("vat_number", "VAT number"), ("iban", "IBAN"), ("bic", "BIC"), ("bank", "Bank"),
           ("vat_on_debits", "VAT on debits"), ("einvoice_address", "E-invoicing address"),
           ("einvoice_scheme", "E-invoicing scheme"), ("email", "E-mail"), ("phone", "Phone"), ("logo", "Logo")]
-#: an example value for each mandatory field, for the hint (``crm company set --rcs-city Lyon``)
-EXAMPLES = {"name": '"Atelier Durand"', "legal_form": "SAS", "street": '"12 rue des Lilas"', "postal_code": "69003",
-            "city": "Lyon", "siren": "732829320", "vat_number": "FR44732829320", "register_city": "Lyon",
-            "share_capital": "10000", "trade_register": "RCS"}
 #: the e-invoicing scheme when only an address is given, or none: the SIREN-based French address
 DEFAULT_SCHEME = "0225"
 
@@ -182,10 +178,20 @@ def missing_mentions(company) -> list[tuple[str, str]]:
 
 
 def company_hint(missing: list[tuple[str, str]]) -> str:
-    """``legal form, RCS city (crm company set --legal-form SAS --register-city Lyon)``."""
+    """``company legal form, register city (`crm company set --legal-form ... --rcs-city ...`)``.
+
+    The registry's city is asked as ``--rcs-city`` (which also sets the RCS when no register is
+    set), the most common case; ``--trade-register RM|RNE`` is there for the others.
+    """
+    fields = [field for field, _ in missing]
     labels = ", ".join(label.lower() for _, label in missing)
-    command = " ".join(f"{flag(field)} {EXAMPLES.get(field, '...')}" for field, _ in missing)
-    return f"company {labels} (`crm company set {command}`)"
+    options = []
+    for field in fields:
+        if field == "trade_register" and "register_city" in fields:
+            continue  # --rcs-city sets both
+        options.append("--rcs-city ..." if field == "register_city" else
+                       "--trade-register RCS|RM|RNE" if field == "trade_register" else f"{flag(field)} ...")
+    return f"company {labels} (`crm company set {' '.join(options)}`)"
 
 
 #: the locale a partner's language is written in (``Partner.language``)

@@ -16,8 +16,6 @@ from core.errors import ValidationError
 EU = frozenset("AT BE BG CY CZ DE DK EE EL ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split())
 BUYER_LABELS = {"name": "name", "street": "street", "postal_code": "postal code", "city": "city",
                 "siren": "SIREN", "vat_number": "VAT number"}
-BUYER_EXAMPLES = {"street": '"1 rue de la Paix"', "postal_code": "75002", "city": "Paris", "siren": "552081317",
-                  "vat_number": "FR03552081317", "name": '"Durand SA"'}
 
 
 def buyer_missing(buyer: dict) -> list[str]:
@@ -44,7 +42,7 @@ def refusal(company, buyer: dict, partner_id: int) -> str | None:
     missing = buyer_missing(buyer)
     if missing:
         labels = ", ".join(BUYER_LABELS[field] for field in missing)
-        options = " ".join(f"--{field.replace('_', '-')} {BUYER_EXAMPLES[field]}" for field in missing)
+        options = " ".join(f"--{field.replace('_', '-')} ..." for field in missing)
         parts.append(f"customer {partner_id} ({buyer.get('name')}) {labels} "
                      f"(`crm partner edit {partner_id} {options}`)")
     return "; ".join(parts) or None

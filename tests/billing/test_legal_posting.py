@@ -38,7 +38,7 @@ def test_a_company_without_legal_form_rcs_and_capital_cannot_post(books, crm, ap
     assert "\n" not in line
     assert line.startswith("error: invoice draft #")
     assert "company legal form, register city, share capital" in line
-    assert "`crm company set --legal-form SAS --register-city Lyon --share-capital 10000`" in line
+    assert "(`crm company set --legal-form ... --rcs-city ... --share-capital ...`)" in line
     assert _counts(app) == before  # no draft, no number: the transaction was rolled back whole
     # a refused order confirmation leaves the order a draft and takes no number either
     order = crm("order", "create", "--customer", str(customer), "--line", "P20:1", "--json").json
@@ -58,7 +58,7 @@ def test_order_confirmation_names_the_customer_fields_missing_on_both_paths(book
     order = crm("order", "create", "--customer", str(person["id"]), "--line", "P20:1", "--json").json
     refused = crm("order", "confirm", str(order["id"]), expect=1).stderr.strip()
     assert f"customer {person['id']} (Atelier Sans Adresse) street, postal code, city, SIREN" in refused
-    assert f"`crm partner edit {person['id']} --street" in refused and "--siren" in refused
+    assert f"(`crm partner edit {person['id']} --street ... --postal-code ... --city ... --siren ...`)" in refused
     assert "company" not in refused.split("mentions missing:")[1]  # the seller is complete: only the buyer named
     assert _counts(app) == before
     assert crm("order", "show", str(order["id"]), "--json").json["state"] == "draft"
@@ -88,7 +88,7 @@ def test_a_credit_note_is_refused_too_and_writes_nothing(books, crm, app):
     before = _counts(app)
     refused = crm("invoice", "credit", number, expect=1).stderr.strip()
     assert refused.startswith("error: credit note draft #") and "company vat number" in refused
-    assert "--vat-number FR44732829320" in refused
+    assert "(`crm company set --vat-number ...`)" in refused
     assert _counts(app) == before
     assert crm("invoice", "show", number, "--json").json["state"] == "posted"
 
