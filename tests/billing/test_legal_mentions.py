@@ -172,3 +172,25 @@ def test_reminders_reach_each_customer_in_their_language(books, crm, workspace):
     assert [a.get_filename() for a in to_durand.iter_attachments()] == [f"facture-{french}.pdf"]
     summaries = [m["Subject"] for m in mails if m["Subject"].startswith("Relances du")]
     assert summaries  # staff read the run's summary in the company's language
+
+
+def test_the_logo_is_printed_on_the_invoice(sale, crm, tmp_path):
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    logo = tmp_path / "logo-source.png"  # a 2 x 2 red PNG
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
+    logo.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    crm("company", "set", "--logo", str(logo))
+    draft = crm("invoice", "create", "--customer", "Durand SA", "--line", "P20:1", "--json").json
+    path = written(crm("invoice", "pdf", str(draft["id"]), "--output", str(tmp_path / "out.pdf")))
+    images = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
+    assert len(images.strip().splitlines()) == 3  # the header, the rule, one image: the logo
+    before = subprocess.run(["pdfimages", "-list", str(written(crm("invoice", "pdf", sale, "--output",
+                                                                   str(tmp_path / "old.pdf"))))],
+                            capture_output=True, text=True, check=True).stdout
+    assert len(before.strip().splitlines()) == 2  # posted before the logo: it keeps the identity it had
