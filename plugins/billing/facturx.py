@@ -325,6 +325,9 @@ def _notes(invoice, context: dict, env) -> list[tuple[str, str]]:
         notes.append((_("Fixed indemnity for recovery costs in case of late payment: %(amount)s (art. L441-10 and "
                         "D441-5 of the French Commercial Code).") % {
             "amount": filters["money"](invoice.recovery_indemnity)}, "PMT"))
+    else:  # the French rules ask every document for the PMT note: a consumer owes no indemnity
+        notes.append((_("No fixed indemnity for recovery costs: the customer is not a business (art. L441-10 of "
+                        "the French Commercial Code)."), "PMT"))
     notes.append((context["early_discount"] or _("No discount for early payment"), "AAB"))
     return notes
 

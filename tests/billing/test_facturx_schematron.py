@@ -104,3 +104,11 @@ def test_an_invoice_missing_the_french_mentions_would_fail(books, crm, durand, t
         element.getparent().remove(element)
     ids = {item["id"] for item in failed_assertions(etree.tostring(tree), "FR CTC") if item["flag"] != "warning"}
     assert {"BR-FR-12_BT-49", "BR-FR-13_BT-34"} <= ids
+
+
+def test_a_consumer_invoice_passes_too_addressed_by_e_mail(books, crm, durand, tmp_path):
+    jean = books.customer("Jean Dupont", kind="person", email="jean.dupont@exemple.fr")
+    xml = _xml(crm, books.confirm("2026-01-31", jean), tmp_path)
+    assert fatal(xml) == []
+    assert _value(xml, "//ram:BuyerTradeParty/ram:URIUniversalCommunication/ram:URIID") == ["jean.dupont@exemple.fr"]
+    assert _value(xml, "//ram:BuyerTradeParty/ram:URIUniversalCommunication/ram:URIID/@schemeID") == ["EM"]
