@@ -112,3 +112,11 @@ def test_a_consumer_invoice_passes_too_addressed_by_e_mail(books, crm, durand, t
     assert fatal(xml) == []
     assert _value(xml, "//ram:BuyerTradeParty/ram:URIUniversalCommunication/ram:URIID") == ["jean.dupont@exemple.fr"]
     assert _value(xml, "//ram:BuyerTradeParty/ram:URIUniversalCommunication/ram:URIID/@schemeID") == ["EM"]
+
+
+def test_an_intra_eu_business_invoice_passes_too(books, crm, durand, tmp_path):
+    brussels = books.customer("Brussels Trading SA", country="BE", vat_number="BE0403019261",
+                              street="Rue Neuve 1", postal_code="1000", city="Bruxelles")
+    xml = _xml(crm, books.confirm("2026-01-31", brussels), tmp_path)
+    assert fatal(xml) == []
+    assert _value(xml, "//ram:BuyerTradeParty/ram:SpecifiedTaxRegistration/ram:ID") == ["BE0403019261"]
