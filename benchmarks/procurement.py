@@ -203,8 +203,11 @@ def confirmations(quick: bool, modules=("procurement",)) -> list[dict]:
     orders = 500 if quick else 10_000
     products = 1_000
     with tempfile.TemporaryDirectory() as folder:
-        app = init_workspace(Path(folder) / "ws", name="Bench SAS", siren="732829320",
-                             vat_number="FR44732829320", modules=list(modules), today=dt.date(2026, 11, 28))
+        # a complete identity: billing posts the invoices of the confirmed orders
+        app = init_workspace(Path(folder) / "ws", name="Bench SAS", siren="732829320", vat_number="FR44732829320",
+                             legal_form="SAS", street="1 rue du Banc", postal_code="69003", city="Lyon",
+                             trade_register="RCS", register_city="Lyon", share_capital="10000",
+                             modules=list(modules), today=dt.date(2026, 11, 28))
         try:
             _seed(app, products, 20, below_every=10**9)
             now = dt.datetime(2026, 11, 28, 8, 0)
@@ -213,7 +216,8 @@ def confirmations(quick: bool, modules=("procurement",)) -> list[dict]:
                 connection.exec_driver_sql("UPDATE procurement_stock_level SET on_hand = 30000")
                 connection.exec_driver_sql(
                     "INSERT INTO core_partner (id, name, kind, is_customer, is_supplier, email, country, active, "
-                    "created_at) VALUES (100000, 'Customer', 'company', 1, 0, 'c@client.fr', 'FR', 1, '2026-11-28')")
+                    "street, postal_code, city, siren, created_at) VALUES (100000, 'Customer', 'company', 1, 0, "
+                    "'c@client.fr', 'FR', 1, '1 rue de la Paix', '75002', 'Paris', '552081317', '2026-11-28')")
                 _bulk(connection, "INSERT INTO core_sales_order (id, number, customer_id, state, order_date, currency, "
                       "total_untaxed, total_tax, total, created_at) VALUES (:id, :number, 100000, 'draft', "
                       "'2026-11-28', 'EUR', 2000, 400, 2400, :now)",

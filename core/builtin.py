@@ -87,7 +87,7 @@ def _export_partners(app, session):
     for partner in session.scalars(query):
         row = {column: getattr(partner, column, None) for column in
                ("name", "kind", "is_customer", "is_supplier", "email", "phone", "street", "postal_code",
-                "city", "country", "siren", "siret", "vat_number")}
+                "city", "country", "siren", "siret", "vat_number", "language")}
         row["salesperson"] = partner.salesperson.login if partner.salesperson else None
         yield row
 
@@ -116,4 +116,4 @@ def _export_products(app, session):
 
     for product in session.scalars(select(Product).order_by(Product.sku)):
         yield {column: getattr(product, column) for column in
-               ("sku", "name", "unit", "list_price", "vat_rate", "stockable")}
+               ("sku", "name", "unit", "list_price", "vat_rate", "stockable", "kind")}

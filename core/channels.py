@@ -64,7 +64,9 @@ class Channel:
 def _sender(app) -> str:
     from core.outbox import settings
 
-    return settings(app).get("sender") or f"{app.config.company.name or 'Entonnoir'} <crm@localhost>"
+    from core.services.company import current
+
+    return settings(app).get("sender") or f"{current(app)['name'] or 'Entonnoir'} <crm@localhost>"
 
 
 def _header(value: str) -> str | Header:

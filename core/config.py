@@ -1,4 +1,9 @@
-"""``crm.toml``: enabled modules, database, company identity; environment overrides.
+"""``crm.toml``: enabled modules, database, the company's locale and currency; environment overrides.
+
+The company's legal identity (name, address, SIREN, RCS...) is data in the database
+(``core_company``, ``crm company set``), not configuration. Older files that still carry it in
+``[company]`` are accepted: those keys are read once, by ``crm migrate``, to fill the database
+row (``Company.legacy``), and ignored afterwards.
 
 Lookup order for the file: ``--config PATH``, then ``CRM_CONFIG``, then ``./crm.toml``.
 ``CRM_DATABASE_URL`` overrides ``database.url``. A relative SQLite path is relative to the
@@ -32,31 +37,27 @@ enabled = []
 url = {database_url}
 
 [company]
-name = {name}
-siren = {siren}
-vat_number = {vat_number}
-street = ""
-postal_code = ""
-city = ""
-country = "FR"
+# The company's identity (name, address, SIREN, RCS, VAT number, IBAN...) is kept in the database:
+# see `crm company show` and `crm company set --help`.
 currency = "EUR"
-locale = "fr_FR"
+locale = {locale}
 """
+
+#: the identity keys ``[company]`` used to hold (now ``crm company set``): accepted, deprecated
+LEGACY_COMPANY_KEYS = ("name", "siren", "vat_number", "street", "postal_code", "city", "country")
 
 
 @dataclass
 class Company:
-    """The seller's identity, printed on documents."""
+    """The company's configuration: the currency it invoices in and the language staff read.
 
-    name: str = ""
-    siren: str = ""
-    vat_number: str = ""
-    street: str = ""
-    postal_code: str = ""
-    city: str = ""
-    country: str = "FR"
+    ``legacy``: identity keys an older ``crm.toml`` still carries (deprecated; ``crm migrate``
+    copies them into the database once, see :mod:`core.services.company`).
+    """
+
     currency: str = "EUR"
     locale: str = "fr_FR"
+    legacy: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -172,7 +173,9 @@ def read_config(text: str, path: Path | None) -> tuple[Config, list[str]]:
     duplicates = sorted({name for name in enabled if enabled.count(name) > 1})
     if duplicates:
         problems.append(f"{label}: modules.enabled: {', '.join(duplicates)} listed twice")
-    config = Config(path=path, enabled=list(dict.fromkeys(enabled)), company=Company(**data["company"]),
+    company = dict(data["company"])
+    legacy = {key: company.pop(key) for key in LEGACY_COMPANY_KEYS if key in company}
+    config = Config(path=path, enabled=list(dict.fromkeys(enabled)), company=Company(**company, legacy=legacy),
                     sections={k: v for k, v in raw.items() if k not in CORE_SECTIONS},
                     schemas=kernel_schemas())
     for name, schema in config.schemas.items():
@@ -268,10 +271,8 @@ def set_value(path: Path, dotted: list[str], value) -> str:
     return tomlkit.dumps(document)
 
 
-def default_config_text(name: str = "", siren: str = "", vat_number: str = "",
-                        database_url: str = "sqlite:///crm.db") -> str:
-    """The text ``crm init`` writes."""
+def default_config_text(database_url: str = "sqlite:///crm.db", locale: str = "fr_FR") -> str:
+    """The text ``crm init`` writes (the identity goes to the database)."""
     import json
 
-    return DEFAULT_CONFIG.format(name=json.dumps(name), siren=json.dumps(siren),
-                                 vat_number=json.dumps(vat_number), database_url=json.dumps(database_url))
+    return DEFAULT_CONFIG.format(database_url=json.dumps(database_url), locale=json.dumps(locale))

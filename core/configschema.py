@@ -166,13 +166,14 @@ class _CompanySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = fields.String(load_default="")
-    siren = fields.String(load_default="", validate=lambda v: not v or validators.siren(v))
-    vat_number = fields.String(load_default="", validate=lambda v: not v or validators.vat_number(v))
-    street = fields.String(load_default="")
-    postal_code = fields.String(load_default="")
-    city = fields.String(load_default="")
-    country = fields.String(load_default="FR", validate=validators.country)
+    # deprecated: the identity is in the database now (`crm company set`); read once to seed it
+    name = fields.String()
+    siren = fields.String(validate=lambda v: not v or validators.siren(v))
+    vat_number = fields.String(validate=lambda v: not v or validators.vat_number(v))
+    street = fields.String()
+    postal_code = fields.String()
+    city = fields.String()
+    country = fields.String(validate=validators.country)
     currency = fields.String(load_default="EUR", validate=validate.OneOf(["EUR"]))
     locale = fields.String(load_default="fr_FR", validate=validate.OneOf(["fr_FR", "en_GB", "en_US"]))
 

@@ -26,6 +26,12 @@ from core.errors import CrmError
 from core.files import opener, private_folder, write_private
 
 COMPANY = ("Lumière & Cie SAS", "Paris")
+#: the demo company's identity, complete (an invoice is not posted without it) and plausible: the
+#: check digits of the SIREN, SIRET, VAT number and IBAN hold (``crm company set`` checks them)
+IDENTITY = {"--legal-form": "SAS", "--street": "24 rue de la Paix", "--postal-code": "75002", "--city": "Paris",
+            "--siret": "73282932000009", "--rcs-city": "Paris", "--share-capital": "120000",
+            "--iban": "FR7630006000011234567890189", "--bic": "AGRIFRPP", "--bank": "Crédit Agricole",
+            "--email": "contact@lumiere-cie.fr", "--phone": "01 42 60 00 00"}
 FIRST_NAMES = ("Camille", "Léa", "Manon", "Chloé", "Inès", "Sarah", "Julie", "Emma", "Claire", "Anne",
                "Lucas", "Hugo", "Louis", "Thomas", "Nicolas", "Julien", "Antoine", "Mathieu", "Pierre", "Yann")
 LAST_NAMES = ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy",
@@ -222,21 +228,23 @@ class Demo:
         self.sirens.add(own)
         with contextlib.redirect_stdout(io.StringIO()):
             main(["--today", day.isoformat(), "init", str(self.folder), "--name", COMPANY[0], "--siren", own,
-                  "--vat-number", vat_number(own), "--modules", ",".join(self.modules)])
+                  "--vat-number", vat_number(own), *[a for pair in IDENTITY.items() for a in pair],
+                  "--modules", ",".join(self.modules)])
         for login, name, role, _ in USERS:
             crm(day, "user", "add", login, name, "--email", f"{login}@lumiere-cie.fr", "--role", role)
         for team in ("Grands comptes", "PME"):
             members = [u[0] for u in USERS if u[3] == team]
             crm(day, "team", "add", team, "--leader", members[0], *[a for m in members[1:] for a in ("--member", m)])
-        self.write_csv("imports/produits.csv", ["sku", "name", "list_price", "vat_rate", "unit", "stockable"],
-                       [[p[0], p[1], p[2], p[3], "hour" if p[6] is None else "unit", "non" if p[6] is None else "oui"]
-                        for p in PRODUCTS])
+        self.write_csv("imports/produits.csv", ["sku", "name", "list_price", "vat_rate", "unit", "stockable", "kind"],
+                       [[p[0], p[1], p[2], p[3], "hour" if p[6] is None else "unit", "non" if p[6] is None else "oui",
+                         "service" if p[6] is None else "goods"] for p in PRODUCTS])
         crm(day, "import", "products", self.folder / "imports/produits.csv")
         partners = []
-        for name, _ in SUPPLIERS:
+        for n, (name, _) in enumerate(SUPPLIERS):
             siren = self.new_siren()
-            partners.append([name, "non", "oui", f"commandes@{slug(name)}.fr", "", "", "", siren,
-                             vat_number(siren), ""])
+            postal_code, city = CITIES[(n * 3 + 1) % len(CITIES)]  # a purchase order prints the supplier's address
+            partners.append([name, "non", "oui", f"commandes@{slug(name)}.fr", f"{12 + n * 7} {STREETS[n % len(STREETS)]}",
+                             postal_code, city, siren, vat_number(siren), ""])
         companies = [self.company() for _ in range(12)]
         for company in companies:
             partners.append([company["name"], "oui", "non", f"compta@{company['domain']}", company["street"],
@@ -358,6 +366,9 @@ class Demo:
         customer = (deal.get("customer") or {}).get("id")
         if customer is not None and customer not in self.customers:
             self.customers[customer] = lead["company"]
+            company = lead["company"]  # the lead had no address: an invoice needs the customer's
+            self.crm(day, "partner", "edit", customer, "--street", company["street"],
+                     "--postal-code", company["postal_code"], "--city", company["city"])
             if self.has("billing") and rng.random() < 0.3:  # else the default term
                 self.crm(day, "term", "assign", customer, rng.choice(TERMS))
         value = Decimal(0)

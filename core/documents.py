@@ -33,11 +33,14 @@ class DocumentKind:
 
     :param render: ``render(app, session, ref, locale) -> Document``; ``ref`` is the text the
         user typed or the notification stored (an id or a number); raises :class:`NotFound`.
+    :param reader_locale: optional ``reader_locale(app, session, ref) -> str | None``: the locale
+        of the person the document is for (a customer's, a supplier's), used when none is asked.
     """
 
     name: str
     summary: str
     render: Callable
+    reader_locale: Callable | None = None
 
 
 def kinds(app) -> dict[str, DocumentKind]:
@@ -49,12 +52,16 @@ def kinds(app) -> dict[str, DocumentKind]:
 
 
 def render(app, session, kind: str, ref, *, locale: str | None = None) -> Document:
-    """Render document ``kind`` for record ``ref`` as HTML, in ``locale`` (the company's by default)."""
+    """Render document ``kind`` for record ``ref`` as HTML, in ``locale`` (by default its reader's:
+    the customer's or supplier's language, else the company's)."""
     known = kinds(app)
     if kind not in known:
         raise NotFound(f"document kind {kind!r} is not known (enabled modules offer: "
                        f"{', '.join(sorted(known)) or 'none'})")
-    return known[kind].render(app, session, str(ref), locale or app.config.company.locale)
+    chosen = known[kind]
+    if locale is None and chosen.reader_locale is not None:
+        locale = chosen.reader_locale(app, session, str(ref))
+    return chosen.render(app, session, str(ref), locale or app.config.company.locale)
 
 
 def html_to_pdf(html: str, *, app=None, base_url: str | Path | None = None, pdf_variant: str | None = None,

@@ -18,9 +18,12 @@ from core.files import private_folder, write_private
 from core.modules import closure, dependents, resolve_order
 
 
-def init_workspace(folder: Path, *, name: str = "", siren: str = "", vat_number: str = "",
-                   database_url: str | None = None, modules: list[str] = (), today=None) -> App:
-    """Write ``crm.toml`` in ``folder``, create the database, enable ``modules``."""
+def init_workspace(folder: Path, *, company: dict | None = None, database_url: str | None = None,
+                   modules: list[str] = (), today=None, locale: str = "fr_FR", **identity) -> App:
+    """Write ``crm.toml`` in ``folder``, create the database with the ``company``'s identity
+    (fields of ``crm company set``; ``identity`` keywords such as ``name=`` add to it), enable ``modules``."""
+    from core.schemas import CompanySchema, load
+
     path = folder / CONFIG_NAME
     if path.exists():
         raise ConfigError(f"{path} already exists: this folder is already a workspace")
@@ -31,15 +34,21 @@ def init_workspace(folder: Path, *, name: str = "", siren: str = "", vat_number:
             check_database_url(database_url)
         except ConfigError as exc:
             raise ConfigError(f"--database-url: {exc}") from None
-    text = default_config_text(name=name, siren=siren, vat_number=vat_number,
-                               database_url=database_url or "sqlite:///crm.db")
+    text = default_config_text(database_url=database_url or "sqlite:///crm.db", locale=locale)
     from core.config import parse_config
 
-    parse_config(text, path)  # refuse a bad SIREN or VAT number before writing anything (folder included)
+    parse_config(text, path)
+    company = {key: value for key, value in {**(company or {}), **identity}.items() if value not in (None, "")}
+    load(CompanySchema(), company, "company")  # refuse a bad SIREN or IBAN before writing anything (folder included)
     private_folder(folder)
-    write_private(path, text.encode("utf-8"))  # 0600: the file names the database and the company
+    write_private(path, text.encode("utf-8"))  # 0600: the file names the database
     app = App(load_config(path), today=today)
     migrate(app)
+    if company:
+        from core.services.company import set_company
+
+        with app.transaction() as session:
+            set_company(app, session, company)
     for module in modules:
         app = enable_module(app, module)
     return app

@@ -30,6 +30,8 @@ def alembic_config(app, connection=None):
 
     cfg.set_main_option("version_locations", os.pathsep.join(locations))
     cfg.attributes["connection"] = connection
+    # what crm.toml [company] said before the identity moved to the database (core_0007 seeds it)
+    cfg.attributes["company_seed"] = dict(getattr(app.config.company, "legacy", None) or {})
     return cfg
 
 

@@ -18,6 +18,10 @@ from core.types import Money, Percent, Quantity, UnitPrice
 ROLES = ("sales", "collections", "purchasing", "admin")
 PARTNER_KINDS = ("company", "person")
 ORDER_STATES = ("draft", "confirmed", "delivered", "cancelled")
+#: what a product is for the law (CGI art. 242 nonies A: the invoice says goods, services or both)
+PRODUCT_KINDS = ("goods", "service")
+#: the languages a partner can read documents in (the company's locale by default)
+LANGUAGES = ("fr", "en")
 #: French VAT rates (percent): normal, intermediate, reduced, super-reduced, and exempt.
 VAT_RATES = (Decimal("20"), Decimal("10"), Decimal("5.5"), Decimal("2.1"), Decimal("0"))
 
@@ -42,6 +46,8 @@ class Partner(Timestamped, Base):
     siren: Mapped[str | None] = mapped_column(String(9), index=True)
     siret: Mapped[str | None] = mapped_column(String(14))
     vat_number: Mapped[str | None] = mapped_column(String(20))
+    #: the language of what this partner reads (e-mails, PDFs); None: the company's
+    language: Mapped[str | None] = mapped_column(String(2))
     salesperson_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
     active: Mapped[bool] = mapped_column(default=True)
 
@@ -110,6 +116,7 @@ class Product(Timestamped, Base):
     """Something we sell and possibly stock."""
 
     __tablename__ = "core_product"
+    __table_args__ = (CheckConstraint("kind IN ('goods', 'service')", name="kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sku: Mapped[str] = mapped_column(String(64), unique=True)
@@ -118,6 +125,8 @@ class Product(Timestamped, Base):
     list_price: Mapped[UnitPrice] = mapped_column(default=Decimal("0"))
     vat_rate: Mapped[Percent] = mapped_column(default=Decimal("20"))
     stockable: Mapped[bool] = mapped_column(default=True)
+    #: goods or service: the invoice's nature of the operation (2026 e-invoicing reform) comes from it
+    kind: Mapped[str] = mapped_column(String(10), default="goods", server_default="goods")
     active: Mapped[bool] = mapped_column(default=True)
 
 
@@ -178,3 +187,42 @@ class SalesOrderLine(Base):
 
     order: Mapped[SalesOrder] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship()
+
+
+class Company(Timestamped, Base):
+    """Our own legal identity, printed on every invoice, letter and purchase order: one row.
+
+    Code de commerce L441-9 and R123-237, CGI art. 242 nonies A: name, legal form, address, SIREN,
+    registry, share capital, VAT number; the 2026 e-invoicing reform adds the VAT-on-debits option
+    and the electronic address invoices are received at. Changed with ``crm company set``.
+    """
+
+    __tablename__ = "core_company"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    name: Mapped[str | None] = mapped_column(String(200))
+    legal_form: Mapped[str | None] = mapped_column(String(20))
+    street: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    city: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2), default="FR")
+    siren: Mapped[str | None] = mapped_column(String(9))
+    siret: Mapped[str | None] = mapped_column(String(14))
+    #: RCS (commerce), RM (crafts: répertoire des métiers) or RNE (other sole traders)
+    trade_register: Mapped[str | None] = mapped_column(String(3))
+    register_city: Mapped[str | None] = mapped_column(String(100))
+    share_capital: Mapped[Money | None]
+    vat_number: Mapped[str | None] = mapped_column(String(20))
+    iban: Mapped[str | None] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    bank: Mapped[str | None] = mapped_column(String(100))
+    #: "option pour le paiement de la TVA d'après les débits" (CGI art. 269-2-c), printed when chosen
+    vat_on_debits: Mapped[bool] = mapped_column(default=False)
+    #: where e-invoices reach us, and its scheme (0225: SIREN-based French address, 0009: SIRET)
+    einvoice_address: Mapped[str | None] = mapped_column(String(100))
+    einvoice_scheme: Mapped[str | None] = mapped_column(String(4))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    #: a file in the workspace (``crm company set --logo`` copies it there), relative to the config
+    logo: Mapped[str | None] = mapped_column(String(200))

@@ -86,7 +86,7 @@ def environment(app, *, locale: str | None = None):
     env.catalog = translations([*overrides, *plugin_dirs], locale)
     env.install_gettext_callables(env.catalog.gettext, env.catalog.ngettext, newstyle=True)
     env.filters.update(_filters(locale, app.config.company.currency))
-    env.globals["company"] = app.config.company
+    env.globals["company"] = CompanyGlobal(app)
     env.globals["lang"] = locale.split("_")[0]
     env.globals["locale"] = locale
     cache[locale] = env
@@ -102,6 +102,27 @@ def asset_folders(app) -> list[Path]:
         folder = app.config.section("templates").get("folder")
         cache["_asset_folders"] = ([app.config.folder / folder] if folder else []) + folders
     return cache["_asset_folders"]
+
+
+class CompanyGlobal:
+    """``company`` in templates: the identity in the database (``crm company set``), read when first
+    used, with the configured ``currency`` and ``locale``. A document that renders inside its own
+    transaction passes ``company=`` in its context instead, which wins over this global."""
+
+    def __init__(self, app):
+        self._app = app
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in ("currency", "locale"):
+            return getattr(self._app.config.company, name)
+        from core.services.company import current
+
+        data = current(self._app)
+        if name not in data:
+            raise AttributeError(name)
+        return data[name]
 
 
 def render(app, name: str, /, *, locale: str | None = None, **context) -> str:

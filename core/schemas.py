@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from core import validators
-from core.models import PARTNER_KINDS, ROLES, VAT_RATES
+from core.models import LANGUAGES, PARTNER_KINDS, PRODUCT_KINDS, ROLES, VAT_RATES
 
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
@@ -202,12 +202,16 @@ class PartnerSchema(_Base):
     siren = Siren(load_default=None)
     siret = Siret(load_default=None)
     vat_number = VatNumber(load_default=None)
+    language = fields.String(load_default=None, validate=validate.OneOf(
+        LANGUAGES, error="must be one of fr, en (the language of what the partner reads)"))
     salesperson = fields.String(load_default=None)
 
     @pre_load
     def _upper_country(self, data, **kwargs):
         if isinstance(data, dict) and isinstance(data.get("country"), str):
             data["country"] = data["country"].strip().upper()
+        if isinstance(data, dict) and isinstance(data.get("language"), str):
+            data["language"] = data["language"].strip().lower()
         return data
 
     @validates_schema
@@ -260,6 +264,8 @@ class ProductSchema(_Base):
     vat_rate = Exact(2, load_default=Decimal("20.00"), validate=validate.OneOf(
         VAT_RATES, error="must be one of 20, 10, 5.5, 2.1 or 0 (French VAT rates)"))
     stockable = Flag(load_default=True)
+    kind = fields.String(load_default="goods", validate=validate.OneOf(
+        PRODUCT_KINDS, error="must be goods or service (the invoice says which: CGI art. 242 nonies A)"))
 
 
 class OrderLineSchema(_Base):
@@ -301,6 +307,75 @@ class OrderSchema(_Base):
         for key in ("delivery_street", "delivery_city"):
             if given and not data.get(key):
                 raise ValidationError("a delivery address needs a street and a city", key)
+
+
+#: legal forms (the ones people write after the name); EI and EIRL have no share capital
+LEGAL_FORMS = ("SAS", "SASU", "SARL", "EURL", "SA", "SNC", "SCS", "SCA", "SCOP", "SCI", "SELARL", "SELAS",
+               "EI", "EIRL")
+WITHOUT_CAPITAL = ("EI", "EIRL")
+REGISTRIES = ("RCS", "RM", "RNE")
+#: electronic address schemes (EAS code list) the French platforms route on
+EINVOICE_SCHEMES = ("0225", "0009", "0002", "0088", "EM")
+
+class Iban(_Checked):
+    check = staticmethod(validators.iban)
+
+
+class Bic(_Checked):
+    check = staticmethod(validators.bic)
+
+
+class CompanySchema(_Base):
+    """The company's legal identity (``crm company set``, ``crm init``): every field optional, checked.
+
+    The posting check (:func:`core.services.company.missing_mentions`) says which ones an invoice
+    needs; this schema only refuses what is wrong.
+    """
+
+    name = _optional_text(200)
+    legal_form = fields.String(load_default=None, validate=validate.OneOf(
+        LEGAL_FORMS, error=f"must be one of {', '.join(LEGAL_FORMS)}"))
+    street = _optional_text(200)
+    postal_code = _optional_text(20)
+    city = _optional_text(100)
+    country = fields.String(load_default="FR", validate=validators.country)
+    siren = Siren(load_default=None)
+    siret = Siret(load_default=None)
+    trade_register = fields.String(load_default=None, validate=validate.OneOf(
+        REGISTRIES, error="must be RCS (trade register), RM (crafts) or RNE (national register)"))
+    register_city = _optional_text(100)
+    share_capital = Exact(2, minimum=Decimal(0), load_default=None)
+    vat_number = VatNumber(load_default=None)
+    iban = Iban(load_default=None)
+    bic = Bic(load_default=None)
+    bank = _optional_text(100)
+    vat_on_debits = Flag(load_default=False)
+    einvoice_address = _optional_text(100)
+    einvoice_scheme = fields.String(load_default=None, validate=validate.OneOf(
+        EINVOICE_SCHEMES, error="must be 0225 (SIREN-based French address), 0009 (SIRET), 0002 (SIREN), "
+                                "0088 (GLN) or EM (e-mail)"))
+    email = fields.Email(load_default=None, validate=validate.Length(max=254))
+    phone = _optional_text(40)
+    logo = _optional_text(200)
+
+    @pre_load
+    def _normalise_codes(self, data, **kwargs):
+        if isinstance(data, dict):
+            for key in ("country", "legal_form", "trade_register"):
+                if isinstance(data.get(key), str):
+                    data[key] = data[key].strip().upper()
+        return data
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        siren, siret, vat = data.get("siren"), data.get("siret"), data.get("vat_number")
+        if siret and siren and not siret.startswith(siren):
+            raise ValidationError(f"SIRET {siret} does not belong to SIREN {siren}", "siret")
+        if vat and vat.startswith("FR") and (siren or siret) and vat[4:] != (siren or siret[:9]):
+            raise ValidationError(f"French VAT number {vat} does not match SIREN {siren or siret[:9]}",
+                                  "vat_number")
+        if data.get("legal_form") in WITHOUT_CAPITAL and data.get("share_capital"):
+            raise ValidationError(f"a {data['legal_form']} has no share capital", "share_capital")
 
 
 #: the fields of an order's delivery address (all empty: the goods go to the customer's address)

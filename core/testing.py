@@ -101,12 +101,31 @@ def pg_database_url():
         yield url
 
 
+#: a complete, valid identity (check digits of SIREN, SIRET, VAT number and IBAN hold): invoices post
+TEST_COMPANY = {
+    "name": "Entonnoir Test SAS", "legal_form": "SAS", "street": "12 rue des Lilas", "postal_code": "69003",
+    "city": "Lyon", "country": "FR", "siren": "732829320", "siret": "73282932000009", "trade_register": "RCS",
+    "register_city": "Lyon", "share_capital": "50000.00", "vat_number": "FR44732829320",
+    "iban": "FR7630006000011234567890189", "bic": "AGRIFRPP", "email": "contact@entonnoir-test.fr",
+    "phone": "04 72 00 00 00",
+}
+
+
+def sample_siren(n: int) -> str:
+    """A valid SIREN (Luhn key) made of ``n``: test customers get distinct, plausible ones."""
+    from stdnum import luhn
+
+    body = f"{(n * 7919 + 31415926) % 10**8:08d}"
+    return body + luhn.calc_check_digit(body)
+
+
 def make_workspace(folder: Path, database_url: str, modules=()) -> Workspace:
-    """Create a migrated workspace in ``folder`` on ``database_url`` with ``modules`` enabled."""
+    """Create a migrated workspace in ``folder`` on ``database_url`` with ``modules`` enabled,
+    for :data:`TEST_COMPANY`."""
     from core.lifecycle import init_workspace
 
-    app = init_workspace(folder, name="Entonnoir Test SAS", siren="732829320", vat_number="FR44732829320",
-                         database_url=database_url, modules=list(modules), today=DEFAULT_TODAY)
+    app = init_workspace(folder, company=TEST_COMPANY, database_url=database_url, modules=list(modules),
+                         today=DEFAULT_TODAY)
     app.close()
     return Workspace(folder=folder, database_url=database_url,
                      backend="sqlite" if database_url.startswith("sqlite") else "postgresql", modules=list(modules))
@@ -205,7 +224,10 @@ class Factory:
         from core.services.partners import create_partner
 
         n = self._next()
-        data = {"name": f"Customer {n}", "email": f"customer{n}@example.com", **values}
+        data = {"name": f"Customer {n}", "email": f"customer{n}@example.com", "street": f"{n} rue du Commerce",
+                "postal_code": "75011", "city": "Paris", **values}
+        if data.get("kind", "company") == "company" and data.get("country", "FR") == "FR" and "siren" not in values:
+            data["siren"] = sample_siren(1000 + n)  # a French business buyer's SIREN: a mandatory mention
         with self.app.transaction() as session:
             return create_partner(self.app, session, data)
 

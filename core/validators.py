@@ -45,6 +45,20 @@ def vat_number(value: str) -> str:
     return _stdnum(mod, "VAT number", value)
 
 
+def iban(value: str) -> str:
+    """An IBAN with a valid check (spaces dropped, upper case)."""
+    from stdnum import iban as mod
+
+    return _stdnum(mod, "IBAN", value)
+
+
+def bic(value: str) -> str:
+    """A BIC (SWIFT code): 8 or 11 characters naming a bank, a country and a place."""
+    from stdnum import bic as mod
+
+    return _stdnum(mod, "BIC", value)
+
+
 def country(value: str) -> str:
     """An ISO 3166 alpha-2 country code that names a country (FR, BE, DE...; not XX)."""
     if not COUNTRY_RE.match(value or "") or value not in _countries():

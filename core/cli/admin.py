@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from core.cli.company import company_options, company_values
 from core.cli.context import emit_json, emit_record, emit_table, json_option, pass_state
 
 BUILT_IN = ("funnel", "billing", "procurement")
@@ -13,21 +14,25 @@ BUILT_IN = ("funnel", "billing", "procurement")
 
 @click.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".")
-@click.option("--name", default="", help="Company name, printed on documents.")
-@click.option("--siren", default="", help="Company SIREN (9 digits, checked).")
-@click.option("--vat-number", default="", help="Company VAT number (FR + key + SIREN, checked).")
+@company_options
+@click.option("--locale", type=click.Choice(["fr_FR", "en_GB", "en_US"]), default="fr_FR", show_default=True,
+              help="The company's language: what staff read, and customers unless theirs is set.")
 @click.option("--modules", "modules_text", default=",".join(BUILT_IN), show_default=True,
               help="Modules to enable, comma-separated ('' for none).")
 @click.option("--database-url", default=None, help="Database URL instead of the SQLite file crm.db.")
 @pass_state
-def init(state, folder, name, siren, vat_number, modules_text, database_url):
-    """Create crm.toml and the database in FOLDER (default: here) and enable modules."""
+def init(state, folder, modules_text, database_url, locale, **identity):
+    """Create crm.toml and the database in FOLDER (default: here) and enable modules.
+
+    The company options are those of `crm company set` (the identity printed on invoices); what is
+    not given now can be set later, and posting an invoice says what is still missing.
+    """
     from core.app import parse_today
     from core.lifecycle import init_workspace
 
     modules = [m.strip() for m in modules_text.split(",") if m.strip()]
-    app = init_workspace(folder, name=name, siren=siren, vat_number=vat_number, database_url=database_url,
-                         modules=modules, today=parse_today(state.today_text))
+    app = init_workspace(folder, company=company_values(identity), database_url=database_url,
+                         modules=modules, today=parse_today(state.today_text), locale=locale)
     state.set_app(app)
     click.echo(f"created {app.config.path} (database: {_safe_url(app.config.database_url)}); "
                f"enabled: {', '.join(app.config.enabled) or 'none'}")

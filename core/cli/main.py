@@ -19,6 +19,7 @@ KERNEL_COMMANDS = {
     "modules": "core.cli.admin:modules",
     "hooks": "core.cli.admin:hooks",
     "migrate": "core.cli.admin:migrate",
+    "company": "core.cli.company:company",
     "partner": "core.cli.records:partner",
     "product": "core.cli.records:product",
     "user": "core.cli.records:user",

@@ -17,6 +17,7 @@ PARTNER_OPTIONS = [
     ("--siren", "siren", "SIREN (9 digits, checked)."),
     ("--siret", "siret", "SIRET (14 digits, checked; gives the SIREN)."),
     ("--vat-number", "vat_number", "Intra-EU VAT number (checked)."),
+    ("--language", "language", "Language of what the partner reads: fr or en (default: the company's)."),
     ("--salesperson", "salesperson", "Login of the user who owns this customer."),
 ]
 
@@ -128,7 +129,8 @@ def partner_show(state, ref, as_json):
                 [("id", "Id"), ("name", "Name"), ("kind", "Kind"), ("is_customer", "Customer"),
                  ("is_supplier", "Supplier"), ("email", "E-mail"), ("phone", "Phone"), ("street", "Street"),
                  ("postal_code", "Postal code"), ("city", "City"), ("country", "Country"), ("siren", "SIREN"),
-                 ("siret", "SIRET"), ("vat_number", "VAT number"), ("salesperson", "Salesperson"),
+                 ("siret", "SIRET"), ("vat_number", "VAT number"), ("language", "Language"),
+                 ("salesperson", "Salesperson"),
                  ("contacts", "Contacts")])
 
 
@@ -197,6 +199,9 @@ def partner_statement(state, ref, start, end, output, send, locale):
         if not kinds:
             raise CrmError(f"partner {partner.name}: no enabled module offers a statement of account")
         document_ref = f"{partner.id}:{start.isoformat()}:{end.isoformat()}"
+        from core.services.company import reader_locale
+
+        locale = locale or reader_locale(app, partner)  # the customer reads it in their language
         document = render(app, session, kinds[0], document_ref, locale=locale)
         if send:
             if not partner.email:
@@ -222,15 +227,18 @@ def _day(value: str, option: str):
 
 
 def _statement_text(app, locale, start, end) -> str:
+    from core.services.company import current
+
+    sender = current(app)["name"] or ""
     if (locale or app.config.company.locale).startswith("fr"):
         return (f"Bonjour,\n\nVeuillez trouver ci-joint votre relevé de compte du {start.isoformat()} au "
-                f"{end.isoformat()}.\n\nCordialement,\n{app.config.company.name}\n")
+                f"{end.isoformat()}.\n\nCordialement,\n{sender}\n")
     return (f"Hello,\n\nPlease find attached your statement of account from {start.isoformat()} to "
-            f"{end.isoformat()}.\n\nKind regards,\n{app.config.company.name}\n")
+            f"{end.isoformat()}.\n\nKind regards,\n{sender}\n")
 
 
 PRODUCT_COLUMNS = [("sku", "SKU"), ("name", "Name"), ("unit", "Unit"), ("list_price", "Price"),
-                   ("vat_rate", "VAT %"), ("stockable", "Stocked")]
+                   ("vat_rate", "VAT %"), ("stockable", "Stocked"), ("kind", "Kind")]
 
 
 @click.group()
@@ -244,13 +252,20 @@ def product():
 @click.option("--price", "list_price", default=None, help="List price excl. VAT (exact, e.g. 12.50).")
 @click.option("--vat-rate", default=None, help="VAT rate in percent: 20, 10, 5.5, 2.1 or 0 (default 20).")
 @click.option("--unit", default=None, help="Unit of measure (default: unit).")
-@click.option("--stockable/--service", default=None, help="Kept in stock (default) or a service.")
+@click.option("--stockable/--not-stocked", default=None,
+              help="Kept in stock (default) or not. --service is kept for older scripts: not stocked, a service.")
+@click.option("--service", "service_flag", is_flag=True, hidden=True)
+@click.option("--kind", type=click.Choice(["goods", "service"]), default=None,
+              help="Goods (default) or a service: the invoice's nature of the operation comes from it.")
 @json_option
 @pass_state
-def product_add(state, sku, name, as_json, **values):
+def product_add(state, sku, name, as_json, service_flag, **values):
     """Add product SKU called NAME."""
     from core.services.catalog import create_product, product_dict
 
+    if service_flag:  # the older spelling: a service is not stocked
+        values["stockable"] = False if values.get("stockable") is None else values["stockable"]
+        values["kind"] = values.get("kind") or "service"
     with state.app.transaction() as session:
         data = product_dict(create_product(session, {"sku": sku, "name": name, **_given(values)}))
     emit_json(data) if as_json else click.echo(f"product {data['sku']}: {data['name']}")

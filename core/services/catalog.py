@@ -59,4 +59,4 @@ def product_dict(product: Product) -> dict:
     return {"id": product.id, "sku": product.sku, "name": product.name, "unit": product.unit,
             "list_price": str(Decimal(product.list_price).quantize(Decimal("0.0001"))),
             "vat_rate": str(Decimal(product.vat_rate).quantize(Decimal("0.01"))),
-            "stockable": product.stockable}
+            "stockable": product.stockable, "kind": product.kind}

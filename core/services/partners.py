@@ -172,6 +172,7 @@ def partner_dict(partner: Partner) -> dict:
         "email": partner.email, "phone": partner.phone, "street": partner.street,
         "postal_code": partner.postal_code, "city": partner.city, "country": partner.country,
         "siren": partner.siren, "siret": partner.siret, "vat_number": partner.vat_number,
+        "language": partner.language,
         "salesperson": partner.salesperson.login if partner.salesperson else None,
         "contacts": [{"id": c.id, "name": c.name, "email": c.email, "phone": c.phone, "function": c.function}
                      for c in partner.contacts],

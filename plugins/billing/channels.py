@@ -28,7 +28,7 @@ class LetterSender:
 
             letter = html_to_pdf(message.html, app=self.app)
             enclosed = [a.content for a in message.attachments if a.content_type == "application/pdf"]
-            _replace(stem.with_suffix(".pdf"), _bind([letter, *enclosed]) if enclosed else letter)
+            _replace(stem.with_suffix(".pdf"), bind_pdfs([letter, *enclosed]) if enclosed else letter)
         text = f"{', '.join(message.recipients)}\n\n{message.subject}\n\n{message.text}"
         _replace(stem.with_suffix(".txt"), text.encode("utf-8"))
 
@@ -36,7 +36,7 @@ class LetterSender:
         pass
 
 
-def _bind(pdfs: list[bytes]) -> bytes:
+def bind_pdfs(pdfs: list[bytes]) -> bytes:
     """One PDF of the pages of ``pdfs``, in order: the letter, then what it encloses."""
     import io
 

@@ -201,7 +201,9 @@ def invoice_show(state, ref, printable, locale, as_json):
         data = invoice_dict(session, found, app.today)
         text = None
         if printable:
-            locale = locale or app.config.company.locale
+            from core.services.company import reader_locale
+
+            locale = locale or reader_locale(app, found.partner)
             text = render(app, "billing/invoice.txt", locale=locale, data=data,
                           **invoice_context(app, session, found, locale))
     if as_json:

@@ -15,7 +15,7 @@ output_option = click.option("--output", "-o", type=click.Path(), default=None,
                              help="File or folder to write to (a name ending with '/' is a folder, made if "
                                   "missing; default: the document's file name, here).")
 locale_option = click.option("--locale", type=LOCALES, default=None,
-                             help="Language of the document (default: the company's, [company] locale).")
+                             help="Language of the document (default: the customer's, else the company's).")
 
 
 def _write(state, kind: str, ref: str, output, as_html: bool, locale) -> None:
@@ -78,6 +78,26 @@ def reminders_letter(state, ref, output, as_html, locale):
     """Write the formal notice REF as a PDF letter, with the figures the reminder run sent.
 
     REF is the notification id of the formal notice (`crm notifications list`) or an invoice
-    number: the latest formal notice that listed that invoice.
+    number: the latest formal notice that listed that invoice. The PDF has the pages of the letter
+    that was sent: the letter, then the copies of the invoices it encloses.
     """
-    _write(state, "billing.formal_notice", ref, output, as_html, locale)
+    if as_html:
+        _write(state, "billing.formal_notice", ref, output, as_html, locale)
+        return
+    import os
+
+    from plugins.billing.documents import formal_notice_pdf
+
+    app = state.app
+    with app.session() as session:
+        try:
+            document, content = formal_notice_pdf(app, session, ref, locale=locale)
+        finally:
+            session.rollback()  # printing writes nothing to the database
+    target = Path(output) if output else Path.cwd() / f"{document.filename}.pdf"
+    if target.is_dir():
+        target = target / f"{document.filename}.pdf"
+    tmp = target.with_name(target.name + ".part")
+    tmp.write_bytes(content)
+    os.replace(tmp, target)
+    click.echo(str(target))

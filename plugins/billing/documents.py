@@ -12,9 +12,10 @@ the invoice) and lays out ``billing/formal_notice.html`` from the data the remin
 with the message: the same open amounts, interest to the day and indemnities the run computed,
 not a second computation that could disagree with the letter that was sent.
 
-Optional ``[billing]`` keys read here: ``iban``, ``bic`` and ``bank`` (bank details printed on
-invoices and given in the Factur-X payment means) and ``legal_footer`` (legal form, share capital,
-RCS...).
+The seller's identity (legal form, RCS, share capital, IBAN and BIC, VAT-on-debits option,
+e-invoicing address) is the company's (``crm company set``), frozen on the invoice at posting.
+Optional ``[billing]`` keys read here: ``iban``, ``bic`` and ``bank`` (deprecated: bank details of
+a company that has none in its identity) and ``legal_footer`` (any further text for the footer).
 """
 
 from __future__ import annotations
@@ -40,9 +41,23 @@ _NO_DISCOUNT = "Pas d'escompte pour paiement anticipé"
 def document_kinds() -> list[DocumentKind]:
     """The kinds billing registers with the kernel (``register_documents``)."""
     return [DocumentKind("billing.invoice", "an invoice or credit note (id or number), A4 with the legal mentions",
-                         render_invoice),
+                         render_invoice, reader_locale=invoice_reader_locale),
             DocumentKind("billing.formal_notice", "a formal notice letter (notification id, or an invoice number: "
-                         "the latest notice listing it)", render_formal_notice)]
+                         "the latest notice listing it)", render_formal_notice, reader_locale=notice_reader_locale)]
+
+
+def invoice_reader_locale(app, session, ref: str) -> str:
+    """The customer's language (``crm partner edit N --language en``), else the company's."""
+    from core.services.company import reader_locale
+    from plugins.billing.services_invoices import get_invoice
+
+    return reader_locale(app, get_invoice(session, ref).partner)
+
+
+def notice_reader_locale(app, session, ref: str) -> str:
+    """The language of the customer the formal notice was sent to (the run stored it), else the company's."""
+    context = json.loads(formal_notice_message(session, ref).context or "{}")
+    return context.get("locale") or app.config.company.locale
 
 
 def file_name(locale: str, key: str) -> str:
@@ -78,18 +93,21 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
     from plugins.billing.services_invoices import address_text, order_delivery
     from plugins.billing.settings import settings
 
+    from types import SimpleNamespace
+
     _ = gettext(app, locale)
     options = settings(app)
-    company, partner = app.config.company, invoice.partner
+    partner = invoice.partner
     posted = invoice.state != "draft"
-    seller = {"name": invoice.seller_name or company.name, "siren": invoice.seller_siren or company.siren or None,
-              "vat_number": invoice.seller_vat_number or company.vat_number or None,
-              "address": _lines(invoice.seller_address if posted else address_text(company)),
-              "country": company.country}
+    seller = seller_identity(session, invoice)
+    seller["address"] = _lines(invoice.seller_address if posted and invoice.seller_address
+                               else address_text(SimpleNamespace(**seller)))
+    seller["country"] = seller.get("country") or "FR"
+    seller["share_capital_text"] = env_money(app, locale, seller.get("share_capital"))
     buyer = {"name": invoice.buyer_name or partner.name, "siren": invoice.buyer_siren if posted else partner.siren,
              "vat_number": invoice.buyer_vat_number if posted else partner.vat_number,
              "address": _lines(invoice.buyer_address if posted else address_text(partner)),
-             "country": partner.country, "business": invoice.buyer_is_business if posted else partner.is_business}
+             "country": partner.country, "email": partner.email, "business": invoice.buyer_is_business if posted else partner.is_business}
     order = session.get(SalesOrder, invoice.order_id) if invoice.order_id else None
     where, where_country = (invoice.delivery_address, invoice.delivery_country) if posted else order_delivery(order)
     delivery = {"address": _lines(where), "country": where_country} if where else None
@@ -100,6 +118,7 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
             party["country_name"] = Locale.parse(locale).territories.get(party["country"], party["country"])
     env = environment(app, locale=locale)
     credit_note = invoice.kind == "credit_note"
+    origin_total = invoice.origin.total if credit_note and invoice.origin is not None else None
     return {
         "invoice": invoice, "posted": posted, "credit_note": credit_note,
         "heading": _("Credit note") if credit_note else _("Invoice"),
@@ -110,12 +129,33 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
         # where the goods went, when the order named a place other than the buyer's address
         "delivery": delivery if delivery and delivery["address"] != buyer["address"] else None,
         "origin": invoice.origin, "credit_reason": _credit_reason(invoice),
-        "dues": list(invoice.dues), "term_name": invoice.term.name if invoice.term else None,
+        "dues": list(invoice.dues), "term_name": term_label(invoice.term, _, locale, app.config.company.locale),
         "early_discount": early_discount_mention(invoice, _, env.filters),
         "penalty_margin": options["penalty_margin"],
-        "bank": bank_details(app), "legal_footer": app.config.section("billing").get("legal_footer") or None,
+        # a credit note says whether it cancels its invoice wholly or in part (CGI 242 nonies A)
+        "cancels": None if origin_total is None else ("whole" if invoice.total >= origin_total else "part"),
+        "payment_reference": invoice.number,
+        "bank": bank_details(app, seller), "legal_footer": app.config.section("billing").get("legal_footer") or None,
         "unit_price": _unit_price_format(locale, invoice.currency),
     }
+
+
+def term_label(term, _, locale: str, company_locale: str) -> str | None:
+    """The payment term as the page words it: its name (the admin's words, in the company's
+    language), or in another language a description from its instalments ("30 days end of month"),
+    never the company's code or name."""
+    if term is None:
+        return None
+    if locale.split("_")[0] == company_locale.split("_")[0]:
+        return term.name
+    words = {"immediate": _("on receipt"), "days": _("%(days)s days"),
+             "days_end_of_month": _("%(days)s days end of month"), "end_of_month_days": _("end of month + %(days)s days")}
+    parts = []
+    for line in term.lines:
+        when = words[line.method] % {"days": line.days} if "%(days)s" in words[line.method] else words[line.method]
+        parts.append(when if line.percent is None and len(term.lines) == 1 else
+                     f"{_('balance') if line.percent is None else f'{line.percent.normalize():f} %'} {when}")
+    return ", ".join(parts)
 
 
 def _unit_price_format(locale: str, currency: str):
@@ -146,14 +186,42 @@ def early_discount_mention(invoice, _, filters) -> str | None:
         "percent": filters["percent"](Decimal(found["percent"])), "date": filters["date"](found["until"])}
 
 
-def bank_details(app) -> dict | None:
-    """``{iban, bic, bank}`` from ``[billing]``, or None; a malformed IBAN is refused, not printed."""
+def seller_identity(session, invoice) -> dict:
+    """The seller as the invoice froze it at posting; a draft (or an invoice posted before the
+    identity was frozen whole) reads the company's identity now, under the columns it did freeze."""
+    from core.services.company import get_company, identity
+
+    if invoice.seller_identity:
+        return json.loads(invoice.seller_identity)
+    seller = identity(get_company(session))
+    if invoice.state != "draft":
+        from core.services.company import display_name
+
+        seller.update(name=invoice.seller_name or seller["name"], siren=invoice.seller_siren or seller["siren"],
+                      vat_number=invoice.seller_vat_number or seller["vat_number"])
+        seller["display_name"] = display_name(seller["name"], seller.get("legal_form"))
+    return seller
+
+
+def env_money(app, locale: str, value) -> str | None:
+    """An amount as the page prints it (the share capital: "50 000,00 €")."""
+    from core.rendering import environment
+
+    return None if value in (None, "") else environment(app, locale=locale).filters["money"](Decimal(value))
+
+
+def bank_details(app, seller: dict | None = None) -> dict | None:
+    """``{iban, bic, bank}`` of the seller's identity, else of ``[billing]`` (deprecated), or None;
+    a malformed IBAN in the config is refused, not printed."""
+    from stdnum import iban as iban_check
+
+    if seller and seller.get("iban"):
+        return {"iban": seller["iban"], "iban_display": iban_check.format(seller["iban"]),
+                "bic": seller.get("bic"), "bank": seller.get("bank")}
     section = app.config.section("billing")
     iban = "".join(str(section.get("iban") or "").split()).upper()
     if not iban:
         return None
-    from stdnum import iban as iban_check
-
     if not iban_check.is_valid(iban):
         raise ConfigError(f"crm.toml: billing.iban: {section.get('iban')!r} is not a valid IBAN")
     return {"iban": iban, "iban_display": iban_check.format(iban), "bic": section.get("bic") or None,
@@ -180,10 +248,26 @@ def render_formal_notice(app, session, ref: str, locale: str) -> Document:
 
     row = formal_notice_message(session, ref)
     context = json.loads(row.context or "{}")
+    context.pop("locale", None)  # the reader's language: ``locale`` says which, the caller chose it
     _ = gettext(app, locale)
     title = f"{_('Formal notice')} — {context['customer']['name']}"
     html = render(app, f"{FORMAL_NOTICE_TEMPLATE}.html", locale=locale, **context)
     return Document(title=title, filename=f"{file_name(locale, 'notice')}-{context['today']}-{row.id}", html=html)
+
+
+def formal_notice_pdf(app, session, ref: str, *, locale: str | None = None):
+    """``(document, pdf bytes)``: the formal notice as the ``letter`` channel posts it, the letter
+    followed by the pages of the invoices it encloses (rendered as at delivery)."""
+    from core.documents import attachments_for, html_to_pdf, render
+    from plugins.billing.channels import bind_pdfs
+
+    row = formal_notice_message(session, ref)
+    document = render(app, session, "billing.formal_notice", ref, locale=locale)
+    letter = html_to_pdf(document.html, base_url=app.config.folder)
+    references = [a for a in json.loads(row.attachments or "[]") if "document" in a]
+    enclosed = [a.content for a in attachments_for(app, references, session=session)
+                if a.content_type == "application/pdf"] if references else []
+    return document, (bind_pdfs([letter, *enclosed]) if enclosed else letter)
 
 
 def formal_notice_message(session, ref: str):

@@ -17,7 +17,14 @@ Mapping worth knowing:
   instalment, and the French notes PMD (penalties), PMT (40 € indemnity) and AAB (early-payment
   discount) carry the legal mentions;
 - the amount due (BT-115) is the invoice total: the document says what was invoiced, not what
-  was paid since.
+  was paid since;
+- French e-invoicing rules (CTC, the "BR-FR" Schematron): the business process BT-23 is B1, S1 or
+  M1 (goods, services, both: the nature of the operation, from the products' kind); the seller's
+  and buyer's electronic addresses BT-34/BT-49 (``URIUniversalCommunication``, scheme ``0225``:
+  the SIREN-based French address unless the company set another); the seller's legal form, share
+  capital and RCS go in BT-33 (``Description``); the VAT-on-debits option is the VAT point date
+  code BT-8 = 5 (the invoice date) instead of 72 (payment);
+- the tests run the official EN 16931 and French CTC Schematrons on every kind of document.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ QDT = "urn:un:unece:uncefact:data:standard:QualifiedDataType:100"
 UDT = "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100"
 PROFILE = "urn:cen.eu:en16931:2017"
 TYPE_CODES = {"invoice": "380", "credit_note": "381"}
+#: BT-23 business process (French CTC): B1 goods, S1 services, M1 both
+BUSINESS_PROCESS = {"goods": "B1", "services": "S1", "mixed": "M1"}
 #: UN/ECE recommendation 20 unit codes for the product units people type (others: C62, "one")
 UNIT_CODES = {"unit": "C62", "piece": "C62", "pce": "C62", "hour": "HUR", "h": "HUR", "day": "DAY", "kg": "KGM",
               "g": "GRM", "l": "LTR", "m": "MTR", "m2": "MTK", "month": "MON", "year": "ANN", "box": "XBX"}
@@ -54,7 +63,10 @@ def invoice_xml(app, session, invoice, *, locale: str | None = None) -> bytes:
     context = invoice_context(app, session, invoice, locale)
     currency = invoice.currency
     root = etree.Element(f"{{{RSM}}}CrossIndustryInvoice", nsmap={"rsm": RSM, "ram": RAM, "qdt": QDT, "udt": UDT})
-    guideline = _sub(_sub(root, RSM, "ExchangedDocumentContext"), RAM, "GuidelineSpecifiedDocumentContextParameter")
+    document_context = _sub(root, RSM, "ExchangedDocumentContext")
+    _sub(_sub(document_context, RAM, "BusinessProcessSpecifiedDocumentContextParameter"), RAM, "ID",
+         BUSINESS_PROCESS.get(invoice.operation_category, "B1"))
+    guideline = _sub(document_context, RAM, "GuidelineSpecifiedDocumentContextParameter")
     _sub(guideline, RAM, "ID", PROFILE)
     document = _sub(root, RSM, "ExchangedDocument")
     _sub(document, RAM, "ID", invoice.number)
@@ -69,8 +81,9 @@ def invoice_xml(app, session, invoice, *, locale: str | None = None) -> bytes:
     for line in context["lines"]:
         _line(transaction, line, exemption)
     agreement = _sub(transaction, RAM, "ApplicableHeaderTradeAgreement")
-    _party(agreement, "SellerTradeParty", context["seller"])
-    _party(agreement, "BuyerTradeParty", context["buyer"])
+    _party(agreement, "SellerTradeParty", context["seller"], description=_seller_description(context["seller"], env),
+           address=_seller_address(context["seller"]))
+    _party(agreement, "BuyerTradeParty", context["buyer"], address=_buyer_address(context["buyer"]))
     if context["order_number"]:
         _sub(_sub(agreement, RAM, "BuyerOrderReferencedDocument"), RAM, "IssuerAssignedID", context["order_number"])
     delivery = _sub(transaction, RAM, "ApplicableHeaderTradeDelivery")
@@ -100,6 +113,8 @@ def invoice_xml(app, session, invoice, *, locale: str | None = None) -> bytes:
             _sub(tax, RAM, "ExemptionReason", exemption)
         _sub(tax, RAM, "BasisAmount", _amount(row["base"]))
         _sub(tax, RAM, "CategoryCode", _category(rate))
+        if context["seller"].get("vat_on_debits"):
+            _sub(tax, RAM, "DueDateTypeCode", "5")  # BT-8: VAT due at the invoice date (option on debits)
         _sub(tax, RAM, "RateApplicablePercent", _amount(rate))
     terms = _sub(settlement, RAM, "SpecifiedTradePaymentTerms")
     _sub(terms, RAM, "Description", _terms_text(invoice, context, env))
@@ -141,14 +156,16 @@ def facturx_pdf(app, session, ref, *, locale: str | None = None):
     from core.documents import html_to_pdf, render
     from plugins.billing.services_invoices import get_invoice
 
+    from core.services.company import reader_locale
+
     invoice = get_invoice(session, ref)
-    locale = locale or app.config.company.locale
+    locale = locale or reader_locale(app, invoice.partner)
     xml = invoice_xml(app, session, invoice, locale=locale)
     check_xml(xml, f"invoice {invoice.number}")
     document = render(app, session, "billing.invoice", invoice.number, locale=locale)
     pdf = html_to_pdf(document.html, app=app, pdf_variant="pdf/a-3b")
     logging.getLogger("factur-x").setLevel(logging.ERROR)
-    metadata = {"author": invoice.seller_name or app.config.company.name, "keywords": "Factur-X, EN 16931",
+    metadata = {"author": invoice.seller_name or "", "keywords": "Factur-X, EN 16931",
                 "title": document.title, "subject": f"{document.title} — {invoice.buyer_name or invoice.partner.name}"}
     content = facturx.generate_from_binary(pdf, xml, flavor="factur-x", level="en16931", check_xsd=False,
                                            pdf_metadata=metadata, lang=locale.replace("_", "-"))
@@ -218,14 +235,47 @@ def _line(transaction, line, exemption: str) -> None:
     _sub(summation, RAM, "LineTotalAmount", _amount(line.subtotal))
 
 
-def _party(agreement, tag: str, party: dict) -> None:
+def _party(agreement, tag: str, party: dict, *, description: str | None = None,
+           address: tuple[str, str] | None = None) -> None:
     element = _sub(agreement, RAM, tag)
     _sub(element, RAM, "Name", party["name"])
+    if description:
+        _sub(element, RAM, "Description", description)
     if party["siren"]:
         _sub(_sub(element, RAM, "SpecifiedLegalOrganization"), RAM, "ID", party["siren"]).set("schemeID", "0002")
     _postal_address(element, party["address"], party["country"])
+    if address:  # BT-34 / BT-49: where e-invoices reach the party
+        _sub(_sub(element, RAM, "URIUniversalCommunication"), RAM, "URIID", address[0]).set("schemeID", address[1])
     if party["vat_number"]:
         _sub(_sub(element, RAM, "SpecifiedTaxRegistration"), RAM, "ID", party["vat_number"]).set("schemeID", "VA")
+
+
+def _seller_address(seller: dict) -> tuple[str, str] | None:
+    """BT-34: the company's e-invoicing address (its SIREN, scheme 0225, unless it set another)."""
+    if seller.get("einvoice_address"):
+        return seller["einvoice_address"], seller.get("einvoice_scheme") or "0225"
+    return (seller["siren"], "0225") if seller.get("siren") else None
+
+
+def _buyer_address(buyer: dict) -> tuple[str, str] | None:
+    """BT-49: a business buyer's SIREN-based address (0225), else its e-mail (EM)."""
+    if buyer.get("siren"):
+        return buyer["siren"], "0225"
+    return (buyer["email"], "EM") if buyer.get("email") else None
+
+
+def _seller_description(seller: dict, env) -> str | None:
+    """BT-33, the seller's additional legal information: legal form, share capital, registry."""
+    _ = env.catalog.gettext
+    parts = []
+    if seller.get("legal_form"):
+        capital = seller.get("share_capital_text")
+        parts.append(_("%(form)s with a share capital of %(capital)s") % {"form": seller["legal_form"],
+                                                                          "capital": capital}
+                     if capital else seller["legal_form"])
+    if seller.get("registration"):
+        parts.append(seller["registration"])
+    return " — ".join(parts) or None
 
 
 def _postal_address(element, lines: list[str], country: str | None) -> None:
@@ -251,11 +301,12 @@ def _split_address(lines: list[str]) -> tuple[str | None, str | None, str | None
 
 
 def _notes(invoice, context: dict, env) -> list[tuple[str, str]]:
-    """The legal mentions as notes with the French subject codes (PMD penalties, PMT indemnity, AAB discount)."""
+    """The legal mentions as notes with the French subject codes (PMD penalties, PMT indemnity, AAB discount).
+
+    A credit note carries them too (the French rule BR-FR-05 asks every document for them).
+    """
     _ = env.catalog.gettext
     filters = env.filters
-    if invoice.kind != "invoice":
-        return []
     notes = []
     if invoice.penalty_rate is not None:
         notes.append((_("Late-payment penalties: annual rate of %(rate)s (the ECB refinancing rate plus %(margin)s "
@@ -267,8 +318,10 @@ def _notes(invoice, context: dict, env) -> list[tuple[str, str]]:
         notes.append((_("Fixed indemnity for recovery costs in case of late payment: %(amount)s (art. L441-10 and "
                         "D441-5 of the French Commercial Code).") % {
             "amount": filters["money"](invoice.recovery_indemnity)}, "PMT"))
-    if context["early_discount"]:
-        notes.append((context["early_discount"], "AAB"))
+    else:  # the French rules ask every document for the PMT note: a consumer owes no indemnity
+        notes.append((_("No fixed indemnity for recovery costs: the customer is not a business (art. L441-10 of "
+                        "the French Commercial Code)."), "PMT"))
+    notes.append((context["early_discount"] or _("No discount for early payment"), "AAB"))
     return notes
 
 

@@ -130,6 +130,9 @@ class Invoice(Timestamped, Base):
     seller_siren: Mapped[str | None] = mapped_column(String(9))
     seller_vat_number: Mapped[str | None] = mapped_column(String(20))
     seller_address: Mapped[str | None] = mapped_column(Text)
+    #: the company's whole identity as posting found it (JSON: legal form, RCS, capital, IBAN,
+    #: VAT-on-debits option, e-invoicing address...), so a reprint says what the original said
+    seller_identity: Mapped[str | None] = mapped_column(Text)
     buyer_name: Mapped[str | None] = mapped_column(String(200))
     buyer_siren: Mapped[str | None] = mapped_column(String(9))
     buyer_vat_number: Mapped[str | None] = mapped_column(String(20))

@@ -12,7 +12,9 @@ whole or in part by a credit note. Numbers are given at posting, continuous per 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
+from types import SimpleNamespace
 
 from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import selectinload
@@ -22,6 +24,7 @@ from core.models import Partner, SalesOrder
 from core.schemas import load
 from core.services.orders import compute_totals
 from core.types import round_money
+from plugins.billing.mentions import check_mentions, operation_category, refusal
 from plugins.billing.models import OPEN_STATES, Invoice, InvoiceLine
 from plugins.billing.plainsql import PlainStatement, insert_statement
 
@@ -29,7 +32,7 @@ TRANSITIONS = {"post": (("draft",), "posted")}
 HOLDABLE = OPEN_STATES
 #: what posting freezes
 FROZEN = ("number", "kind", "partner_id", "invoice_date", "total_untaxed", "total_tax", "total", "term_id",
-          "currency", "seller_name", "seller_siren", "seller_vat_number", "buyer_name", "buyer_siren",
+          "currency", "seller_name", "seller_siren", "seller_vat_number", "seller_identity", "buyer_name", "buyer_siren",
           "buyer_vat_number", "buyer_address", "delivery_address", "delivery_country", "penalty_rate", "recovery_indemnity", "final_due_date",
           "discount_percent", "discount_until")
 
@@ -161,7 +164,7 @@ def order_invoice_id(app, session, order: SalesOrder) -> int:
         "half_year": dt.date(today.year, 1 if today.month <= 6 else 7, 1)})
     if rows and rows[0][_EXISTING] is not None:
         return rows[0][_EXISTING]
-    facts = _post_facts(app, options, order, rows)
+    facts = _post_facts(app, session, options, order, rows)
     if facts is None:
         return _invoice_from_order_orm(app, session, order).id
     values, lines, dues = facts
@@ -198,7 +201,12 @@ def _order_facts():
         "SELECT p.name, p.kind, p.street, p.postal_code, p.city, p.siren, p.vat_number, p.salesperson_id, "
         "t.id AS term_id, t.discount_percent, t.discount_days, l.percent, l.method, l.days, "
         "(SELECT i.id FROM billing_invoice i WHERE i.order_id = :order_id AND i.kind = 'invoice') AS existing_id, "
-        f"{rate.format(kind='ecb_refinancing')} AS ecb_rate, {rate.format(kind='legal')} AS legal_rate "
+        f"{rate.format(kind='ecb_refinancing')} AS ecb_rate, {rate.format(kind='legal')} AS legal_rate, "
+        "p.country, "
+        # the nature of the operation: goods, service, or mixed when the order has both
+        "(SELECT CASE WHEN MIN(pr.kind) = MAX(pr.kind) THEN MIN(pr.kind) ELSE 'mixed' END "
+        "FROM core_sales_order_line ol JOIN core_product pr ON pr.id = ol.product_id "
+        "WHERE ol.order_id = :order_id) AS operation_kind "
         "FROM core_partner p "
         "LEFT JOIN billing_partner_term pt ON pt.partner_id = p.id "
         "JOIN billing_payment_term t ON t.id = COALESCE(pt.term_id, "
@@ -210,7 +218,8 @@ def _order_facts():
     ).columns(name=String(), kind=String(), street=String(), postal_code=String(), city=String(),
               siren=String(), vat_number=String(), salesperson_id=Integer(), term_id=Integer(),
               discount_percent=percent, discount_days=Integer(), percent=percent, method=String(),
-              days=Integer(), existing_id=Integer(), ecb_rate=percent, legal_rate=percent)
+              days=Integer(), existing_id=Integer(), ecb_rate=percent, legal_rate=percent, country=String(),
+              operation_kind=String())
 
 
 def _take_number():
@@ -225,11 +234,11 @@ def _take_number():
 
 #: the columns of the facts row, by position
 (_NAME, _KIND, _STREET, _POSTAL_CODE, _CITY, _SIREN, _VAT_NUMBER, _SALESPERSON, _TERM, _DISCOUNT_PERCENT,
- _DISCOUNT_DAYS, _PERCENT, _METHOD, _DAYS, _EXISTING, _ECB_RATE, _LEGAL_RATE) = range(17)
+ _DISCOUNT_DAYS, _PERCENT, _METHOD, _DAYS, _EXISTING, _ECB_RATE, _LEGAL_RATE, _COUNTRY, _OPERATION_KIND) = range(19)
 _INVOICE_COLUMNS = ["number", "kind", "state", "partner_id", "order_id", "origin_id", "salesperson_id", "term_id",
                     "invoice_date", "posted_on", "due_date", "final_due_date", "currency", "total_untaxed",
                     "total_tax", "total", "settled", "residual", "hold", "hold_reason", "seller_name",
-                    "seller_siren", "seller_vat_number", "seller_address", "buyer_name", "buyer_siren",
+                    "seller_siren", "seller_vat_number", "seller_address", "seller_identity", "buyer_name", "buyer_siren",
                     "buyer_vat_number", "buyer_address", "delivery_address", "delivery_country",
                     "buyer_is_business", "operation_category", "penalty_rate",
                     "recovery_indemnity", "early_discount", "discount_percent", "discount_until", "note",
@@ -252,7 +261,7 @@ _INSERT_LINE = PlainStatement(lambda: insert_statement(_tables()[1], _LINE_COLUM
 _INSERT_DUE = PlainStatement(lambda: insert_statement(_tables()[2], _DUE_COLUMNS)())
 
 
-def _post_facts(app, options, order: SalesOrder, rows):
+def _post_facts(app, session, options, order: SalesOrder, rows):
     """``(invoice values, lines, instalments)`` of the order's posted invoice, exactly as
     :func:`post_invoice` makes them; None when the general path must decide (and raise)."""
     from types import SimpleNamespace
@@ -269,10 +278,17 @@ def _post_facts(app, options, order: SalesOrder, rows):
     compute_totals(totals)  # the kernel's own rule, as post_invoice applies it
     if totals.total <= 0:
         return None
+    from core.services.company import get_company, identity
+
+    company = get_company(session)
+    buyer = {"name": first[_NAME], "kind": first[_KIND], "street": first[_STREET], "postal_code": first[_POSTAL_CODE],
+             "city": first[_CITY], "country": first[_COUNTRY], "siren": first[_SIREN], "vat_number": first[_VAT_NUMBER]}
+    if refusal(company, buyer, order.customer_id):
+        return None  # the general path refuses, naming every missing mention
+    seller = identity(company)
     today = app.today
     dues = schedule(totals.total, today, [(row[_PERCENT], row[_METHOD], row[_DAYS]) for row in rows])
     discount_percent, until = _discount_offered(first[_DISCOUNT_PERCENT], first[_DISCOUNT_DAYS], today)
-    company = app.config.company
     business = first[_KIND] == "company"  # ``Partner.is_business``
     buyer = SimpleNamespace(street=first[_STREET], postal_code=first[_POSTAL_CODE], city=first[_CITY])
     delivery = order_delivery(order)
@@ -280,15 +296,16 @@ def _post_facts(app, options, order: SalesOrder, rows):
         "kind": "invoice", "state": "posted", "partner_id": order.customer_id, "order_id": order.id,
         "origin_id": None, "salesperson_id": order.salesperson_id if order.salesperson_id is not None
         else first[_SALESPERSON], "term_id": first[_TERM], "invoice_date": today, "posted_on": today,
-        "due_date": dues[0][0], "final_due_date": dues[-1][0], "currency": company.currency,
+        "due_date": dues[0][0], "final_due_date": dues[-1][0], "currency": app.config.company.currency,
         "total_untaxed": totals.total_untaxed, "total_tax": totals.total_tax, "total": totals.total,
         "settled": Decimal("0.00"), "residual": totals.total, "hold": None, "hold_reason": None,
-        "seller_name": company.name, "seller_siren": company.siren or None,
-        "seller_vat_number": company.vat_number or None, "seller_address": address_text(company) or None,
+        "seller_name": seller["name"], "seller_siren": seller["siren"], "seller_vat_number": seller["vat_number"],
+        "seller_address": address_text(SimpleNamespace(**seller)) or None,
+        "seller_identity": json.dumps(seller, sort_keys=True),
         "buyer_name": first[_NAME], "buyer_siren": first[_SIREN], "buyer_vat_number": first[_VAT_NUMBER],
         "buyer_address": address_text(buyer) or None, "buyer_is_business": business,
         "delivery_address": delivery[0], "delivery_country": delivery[1],
-        "operation_category": options["operation_category"],
+        "operation_category": operation_category([first[_OPERATION_KIND]], options["operation_category"]),
         "penalty_rate": max(first[_ECB_RATE] + options["penalty_margin"], 3 * first[_LEGAL_RATE]),
         "recovery_indemnity": options["recovery_indemnity"] if business else None,
         "early_discount": _discount_mention(discount_percent, until), "discount_percent": discount_percent,
@@ -439,15 +456,20 @@ def post_invoice(app, session, invoice: Invoice, *, series: str | None = None) -
     if invoice.total <= 0:
         raise ValidationError("the total must be above zero", record=f"invoice {label(invoice)}", field="total")
     options = settings(app)
-    company, partner = app.config.company, invoice.partner
-    invoice.seller_name, invoice.seller_siren = company.name, company.siren or None
-    invoice.seller_vat_number, invoice.seller_address = company.vat_number or None, address_text(company) or None
+    partner = invoice.partner
+    seller = check_mentions(session, invoice, partner)  # before a number is taken: a refusal leaves no gap
+    invoice.seller_name, invoice.seller_siren = seller["name"], seller["siren"]
+    invoice.seller_vat_number = seller["vat_number"]
+    invoice.seller_address = address_text(SimpleNamespace(**seller)) or None
+    invoice.seller_identity = json.dumps(seller, sort_keys=True)
     invoice.buyer_name, invoice.buyer_siren, invoice.buyer_vat_number = partner.name, partner.siren, partner.vat_number
     invoice.buyer_address = address_text(partner) or None
     order = session.get(SalesOrder, invoice.order_id) if invoice.order_id and invoice.kind == "invoice" else None
     invoice.delivery_address, invoice.delivery_country = order_delivery(order)
     invoice.buyer_is_business = partner.is_business
-    invoice.operation_category = options["operation_category"]
+    invoice.operation_category = operation_category(
+        [line.product.kind if line.product is not None else None for line in invoice.lines],
+        options["operation_category"])
     invoice.penalty_rate = RateTable(session, options["penalty_margin"]).penalty_rate(invoice.invoice_date)
     invoice.recovery_indemnity = options["recovery_indemnity"] if partner.is_business else None
     invoice.posted_on = app.today

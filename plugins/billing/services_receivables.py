@@ -155,8 +155,9 @@ def invoice_dict(session, invoice: Invoice, today: dt.date) -> dict:
                             for d in invoice.dues],
             "allocations": [{"amount": str(a.amount), "date": a.allocated_on.isoformat(), "payment": a.payment_id,
                              "credit_note": a.credit_note_id} for a in allocations],
-            "mentions": {"seller": {"name": invoice.seller_name, "siren": invoice.seller_siren,
-                                    "vat_number": invoice.seller_vat_number, "address": invoice.seller_address},
+            "mentions": {"seller": {**_frozen_identity(invoice), "name": invoice.seller_name,
+                                    "siren": invoice.seller_siren, "vat_number": invoice.seller_vat_number,
+                                    "address": invoice.seller_address},
                          "buyer": {"name": invoice.buyer_name, "siren": invoice.buyer_siren,
                                    "vat_number": invoice.buyer_vat_number, "address": invoice.buyer_address,
                                    "business": invoice.buyer_is_business},
@@ -166,7 +167,17 @@ def invoice_dict(session, invoice: Invoice, today: dt.date) -> dict:
                          "penalty_rate": None if invoice.penalty_rate is None else str(invoice.penalty_rate),
                          "recovery_indemnity": None if invoice.recovery_indemnity is None
                          else str(invoice.recovery_indemnity),
-                         "early_discount": invoice.early_discount}}
+                         "early_discount": invoice.early_discount,
+                         "payment_reference": invoice.number,
+                         "cancels": None if invoice.kind != "credit_note" or invoice.origin is None
+                         else ("whole" if invoice.total >= invoice.origin.total else "part")}}
+
+
+def _frozen_identity(invoice: Invoice) -> dict:
+    """The rest of the seller's identity posting froze (legal form, RCS, capital, bank, e-address)."""
+    import json
+
+    return json.loads(invoice.seller_identity) if invoice.seller_identity else {}
 
 
 def _iso(value):

@@ -78,7 +78,7 @@ class Composer:
         if with_rates:
             rate_instalments(session, self.today)
         params = {"run": self.run_id, "today": self.today, "today_iso": self.today.isoformat(),
-                  "indemnity": self.indemnity}
+                  "indemnity": self.indemnity, "company_language": self.app.config.company.locale.split("_")[0]}
         session.execute(text(customers_sql(self.dialect, open_condition, with_rates, _amount(self.indemnity)))
                         .bindparams(bindparam("today", type_=Date)), params)
         day = session.execute(text("SELECT MIN(unrated) FROM billing_run_customer")).scalar()
@@ -142,8 +142,8 @@ class Composer:
         if rows:
             self.session.execute(text(
                 "INSERT INTO billing_run_route (level, owner_id, has_email, seq, channel, to_customer, others, "
-                "subject_head, key_suffix, template) VALUES (:level, :owner_id, :has_email, :seq, :channel, "
-                ":to_customer, :others, :subject_head, :key_suffix, :template)"), rows)
+                "subject_head, subject_head_en, key_suffix, template) VALUES (:level, :owner_id, :has_email, :seq, "
+                ":channel, :to_customer, :others, :subject_head, :subject_head_en, :key_suffix, :template)"), rows)
 
     def _tally(self, open_condition: str) -> None:
         """One short row per customer, in customer order: the summaries, tasks, failures and the CLI's list."""
@@ -230,9 +230,16 @@ class Composer:
         self.written += notify_many(self.app, self.session, rows)
 
 
+#: the subject's head for a customer who reads English, by the level's template (level names are the
+#: company's words, in its language)
+ENGLISH_HEADS = {"billing/reminder_friendly": "Friendly reminder", "billing/reminder_firm": "Second reminder",
+                 "billing/formal_notice": "Formal notice", "billing/handover": "Handed over to collections"}
+
+
 def _route(key: dict, level, channel: str, to_customer: str, others: list, prefix: str = "", suffix: str = "") -> dict:
     return {**key, "channel": channel, "to_customer": to_customer, "others": json.dumps(others),
-            "subject_head": f"{prefix}{level.name} : ", "key_suffix": suffix}
+            "subject_head": f"{prefix}{level.name} : ",
+            "subject_head_en": f"{ENGLISH_HEADS.get(level.template, 'Payment reminder')}: ", "key_suffix": suffix}
 
 
 def _more(lines) -> list[str]:
@@ -292,7 +299,8 @@ TEMP_TABLES = {
                             "lines TEXT, attachments TEXT",
     "billing_run_route": "level INTEGER NOT NULL, owner_id INTEGER NOT NULL, has_email INTEGER NOT NULL, "
                          "seq INTEGER NOT NULL, channel VARCHAR(40) NOT NULL, to_customer VARCHAR(10) NOT NULL, "
-                         "others TEXT NOT NULL, subject_head TEXT NOT NULL, key_suffix VARCHAR(10) NOT NULL, "
+                         "others TEXT NOT NULL, subject_head TEXT NOT NULL, subject_head_en TEXT NOT NULL, "
+                         "key_suffix VARCHAR(10) NOT NULL, "
                          "template VARCHAR(200) NOT NULL, PRIMARY KEY (level, owner_id, has_email, seq)",
 }
 
@@ -440,7 +448,10 @@ def messages_sql(dialect: str) -> str:
         ("total_indemnity", json_money(total_indemnity)),
         ("total_claimed", json_money(f"c.total_open + {total_interest} + {total_indemnity}")),
         ("invoices", JsonSql("[%s]", ["c.lines"], "'[' || c.lines || ']'")),
-        ("attached", json_bool("c.attachments IS NOT NULL"))]).sql(dialect)
+        ("attached", json_bool("c.attachments IS NOT NULL")),
+        # the customer reads the message in their language; none (null): the company's, at delivery
+        ("locale", json_string("CASE p.language WHEN 'en' THEN 'en_GB' WHEN 'fr' THEN 'fr_FR' END"))
+    ]).sql(dialect)
     return f"""
         SELECT r.channel AS channel,
                CASE r.to_customer
@@ -448,8 +459,12 @@ def messages_sql(dialect: str) -> str:
                                       || CASE WHEN r.others = '[]' THEN ']' ELSE ', ' || substr(r.others, 2) END
                     WHEN 'letter' THEN '[' || {json_string(address).sql(dialect)} || ']'
                     ELSE r.others END AS recipients,
-               r.subject_head || CAST(c.invoices AS TEXT) || ' facture'
-                   || CASE WHEN c.invoices > 1 THEN 's' ELSE '' END || ' en retard (' || p.name || ')' AS subject,
+               CASE WHEN r.to_customer <> '' AND COALESCE(p.language, :company_language) = 'en'
+                    THEN r.subject_head_en || CAST(c.invoices AS TEXT) || ' overdue invoice'
+                         || CASE WHEN c.invoices > 1 THEN 's' ELSE '' END || ' (' || p.name || ')'
+                    ELSE r.subject_head || CAST(c.invoices AS TEXT) || ' facture'
+                         || CASE WHEN c.invoices > 1 THEN 's' ELSE '' END || ' en retard (' || p.name || ')'
+               END AS subject,
                r.template AS template, {context} AS context,
                'core_partner:' || CAST(c.partner_id AS TEXT) AS related,
                '[' || c.attachments || ']' AS attachments,

@@ -23,7 +23,16 @@ KIND = "procurement.purchase_order"
 
 def document_kinds() -> list[DocumentKind]:
     """The documents procurement prints (registered through ``register_documents``)."""
-    return [DocumentKind(KIND, "a purchase order, as sent to the supplier", render=render_purchase_order)]
+    return [DocumentKind(KIND, "a purchase order, as sent to the supplier", render=render_purchase_order,
+                         reader_locale=supplier_locale)]
+
+
+def supplier_locale(app, session, ref: str) -> str:
+    """The supplier's language (``crm partner edit N --language en``), else the company's."""
+    from core.services.company import reader_locale
+    from plugins.procurement.services_purchase import get_purchase_order
+
+    return reader_locale(app, get_purchase_order(session, ref).supplier)
 
 
 def render_purchase_order(app, session, ref: str, locale: str) -> Document:
@@ -35,8 +44,20 @@ def render_purchase_order(app, session, ref: str, locale: str) -> Document:
     _ = gettext(app, locale)
     number = order.number or f"{order.id}"
     data = purchase_order_document(app, session, order, locale=locale)
-    html = render(app, "procurement/purchase_order.html", locale=locale, order=data)
+    from core.services.company import get_company, identity
+
+    html = render(app, "procurement/purchase_order.html", locale=locale, order=data,
+                  company=_company_for_print(app, identity(get_company(session)), locale))
     return Document(title=f"{_('Purchase order')} {number}", filename=f"{_('purchase-order')}-{number}", html=html)
+
+
+def _company_for_print(app, company: dict, locale: str) -> dict:
+    """The sender's identity as the page prints it (the share capital as money, the registration)."""
+    from core.rendering import environment
+
+    capital = company.get("share_capital")
+    return {**company, "currency": app.config.company.currency,
+            "share_capital_text": environment(app, locale=locale).filters["money"](Decimal(capital)) if capital else None}
 
 
 def purchase_order_document(app, session, order, *, locale: str | None = None) -> dict:
@@ -55,7 +76,10 @@ def purchase_order_document(app, session, order, *, locale: str | None = None) -
     supplier = order.supplier
     data["supplier"] = {key: getattr(supplier, key) for key in (
         "id", "name", "email", "phone", "street", "postal_code", "city", "country", "siren", "vat_number")}
-    company = app.config.company
+    from core.services.company import get_company
+
+    company, settings = get_company(session), app.config.company
+    # our delivery address: the company's (a warehouse elsewhere would be a setting of its own)
     data["delivery"] = {"name": company.name, "street": company.street, "postal_code": company.postal_code,
                         "city": company.city, "country": company.country}
     sent_on = order.confirmed_at or app.today  # a draft is printed as if it left today
@@ -66,8 +90,8 @@ def purchase_order_document(app, session, order, *, locale: str | None = None) -
         per_rate[rate] += Decimal(row["subtotal"])
         row["vat_rate"] = str(rate)
         row["unit"] = line.product.unit
-        row["unit_price_text"] = format_currency(line.unit_price.normalize(), company.currency,
-                                                 locale=locale or company.locale, decimal_quantization=False)
+        row["unit_price_text"] = format_currency(line.unit_price.normalize(), settings.currency,
+                                                 locale=locale or settings.locale, decimal_quantization=False)
         day = expected.get(line.id)
         row["expected_date"] = day.isoformat() if day else None
     data["vat"] = [{"rate": str(rate), "base": str(base), "tax": str(round_money(base * rate / Decimal(100)))}

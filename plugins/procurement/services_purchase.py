@@ -72,8 +72,15 @@ def confirm_purchase_order(app, session, ref) -> PurchaseOrder:
     order.confirmed_at = app.today
     session.flush()
     # The PDF is laid out when the message is delivered: only its reference is stored here.
-    notify(app, session, recipients=recipients, subject=f"Purchase order {order.number} — {app.config.company.name}",
-           text=render(app, "procurement/purchase_order.txt", order=purchase_order_dict(order)),
+    # The supplier reads it in their language (else the company's).
+    from core.rendering import gettext
+    from core.services.company import get_company, reader_locale
+
+    locale, sender = reader_locale(app, order.supplier), get_company(session).name or ""
+    _ = gettext(app, locale)
+    notify(app, session, recipients=recipients,
+           subject=_("Purchase order %(number)s — %(company)s") % {"number": order.number, "company": sender},
+           text=render(app, "procurement/purchase_order.txt", locale=locale, order=purchase_order_dict(order)),
            attachments=[DocumentAttachment("procurement.purchase_order", str(order.id))],
            related=f"procurement_purchase_order:{order.id}", dedup_key=f"procurement:po-sent:{order.number}")
     return order
@@ -146,10 +153,17 @@ def cancel_purchase_order(app, session, ref, reason: str = "") -> PurchaseOrder:
     session.flush()
     recipients = resolve_recipients(session, f"partner:{order.supplier_id}") if sent else []
     if recipients:
-        notify(app, session, recipients=recipients, subject=f"Cancelled: purchase order {order.number}",
-               text=f"Please cancel our purchase order {order.number}"
-                    f"{' (what has not been delivered yet)' if any(l.received_quantity for l in order.lines) else ''}."
-                    f"{' Reason: ' + reason if reason else ''}\n\n{app.config.company.name}\n",
+        from core.rendering import gettext
+        from core.services.company import get_company, reader_locale
+
+        _ = gettext(app, reader_locale(app, order.supplier))
+        partly = any(line.received_quantity for line in order.lines)
+        notify(app, session, recipients=recipients,
+               subject=_("Cancelled: purchase order %(number)s") % {"number": order.number},
+               text=(_("Please cancel our purchase order %(number)s (what has not been delivered yet).") if partly
+                     else _("Please cancel our purchase order %(number)s.")) % {"number": order.number}
+                    + (" " + _("Reason: %(reason)s") % {"reason": reason} if reason else "")
+                    + f"\n\n{get_company(session).name or ''}\n",
                related=f"procurement_purchase_order:{order.id}", dedup_key=f"procurement:po-cancelled:{order.number}")
     return order
 

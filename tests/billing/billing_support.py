@@ -53,7 +53,14 @@ class Books:
 
         if email == "auto":
             email = f"{name.lower().replace(' ', '.')}@client.fr"
-        data = {"name": name, "kind": kind, "salesperson": salesperson, **values}
+        from core.testing import sample_siren
+
+        # an invoice names the buyer's address, and a French business buyer's SIREN (L441-9, the 2026 reform)
+        defaults = {"street": "3 place Bellecour", "postal_code": "69002", "city": "Lyon"}
+        if kind == "company" and values.get("country", "FR") == "FR" and "siren" not in values \
+                and "siret" not in values:
+            defaults["siren"] = sample_siren(sum(map(ord, name)) * 31 + len(name))
+        data = {"name": name, "kind": kind, "salesperson": salesperson, **defaults, **values}
         if email:
             data["email"] = email
         with self.tx() as session:

@@ -66,9 +66,9 @@ def test_two_months_of_billing_and_reminders(books, crm):
         # 27 February: Durand's second invoice reaches level 2 (Dupont paid on the 25th)
         ("2026-02-27", "Relance ferme", ["durand@client.fr", "bob@acme.fr"]),
         # 7 March: formal notices by letter, with a copy to the owner
-        ("2026-03-07", "Mise en demeure", ["Durand"]),
+        ("2026-03-07", "Mise en demeure", ["Durand, 3 place Bellecour, 69002 Lyon"]),
         ("2026-03-07", "Copie", ["bob@acme.fr"]),
-        ("2026-03-07", "Mise en demeure", ["Petit"]),
+        ("2026-03-07", "Mise en demeure", ["Petit, 3 place Bellecour, 69002 Lyon"]),
         ("2026-03-07", "Copie", ["bob@acme.fr"]),
     ]
     summaries = sorted({d for d, _, kind, _ in log if kind == "summary"})

@@ -87,7 +87,7 @@ def test_a_month_of_collections(workspace, crm, books, tmp_path):
         ("2026-03-11", "Relance amiable", ["ernst.sarl@client.fr"]),  # F6 (due 7 Mar), paid on the 12th
         # 13 March: Colin's F4 would reach level 2, but it is disputed; F3 was paid on the 5th
         ("2026-03-16", "Relance amiable", ["arnaud.sa@client.fr"]),  # F7 (due 12 Mar)
-        ("2026-03-22", "Mise en demeure", ["Bernard SARL"]),  # the letter (22 > 19 Feb + 30)
+        ("2026-03-22", "Mise en demeure", ["Bernard SARL, 3 place Bellecour, 69002 Lyon"]),  # the letter (22 > 19 Feb + 30)
         ("2026-03-22", "Copie", ["alice@acme.fr"]),
     ]
     # the formal notice claims interest on what is open that day: 140.00 x 12.15 x 31 days (20 Feb - 22 Mar)

@@ -66,7 +66,7 @@ def test_invoice_pdf_in_english_with_the_option_or_the_company_locale(books, crm
                   "Late-payment penalties: annual rate of 12.15 %",
                   "Fixed indemnity for recovery costs in case of late payment: €40.00"):
         assert words in text, words
-    assert "Facture" not in text and "IBAN" not in text  # no bank details configured: none printed
+    assert "Facture" not in text and "IBAN FR76 3000 6000 0112 3456 7890 189" in text  # the identity's bank details
     path = workspace.config_path
     path.write_text(path.read_text(encoding="utf-8").replace('locale = "fr_FR"', 'locale = "en_GB"'),
                     encoding="utf-8")
@@ -137,7 +137,7 @@ def test_formal_notice_letter_shows_the_run_figures(books, crm, tmp_path):
     _formal_notices(books, crm)
     path = written(crm("reminders", "letter", "F2026-000001", "--output", str(tmp_path)))
     text = pdf_text(path)
-    for words in ("Entonnoir Test SAS", "Durand SA 1 rue de la Paix 75002 Paris", "Le 10 juillet 2026",
+    for words in ("Entonnoir Test SAS", "Durand SA 1 rue de la Paix 75002 Paris", "Lyon, le 10 juillet 2026",
                   "LETTRE RECOMMANDÉE AVEC ACCUSÉ DE RÉCEPTION", "MISE EN DEMEURE",
                   # interest to the day as the run computed it (see test_reminders), 40 € for a business
                   "F2026-000001 30 avril 2026 30 mai 2026 41 1 200,00 € 1 200,00 € 16,66 € 40,00 €",
@@ -152,7 +152,7 @@ def test_formal_notice_letter_shows_the_run_figures(books, crm, tmp_path):
     consumer = pdf_text(written(crm("reminders", "letter", "F2026-000002", "--locale", "en_GB",
                                     "--output", str(tmp_path))))
     assert "FORMAL NOTICE" in consumer and "Total claimed €1,216.66" in consumer and "40.00" not in consumer
-    assert "Jean Dupont 3 rue B 69003 Lyon" in consumer and "On 10 July 2026" in consumer
+    assert "Jean Dupont 3 rue B 69003 Lyon" in consumer and "Lyon, 10 July 2026" in consumer
 
 
 def test_a_letter_is_only_for_a_formal_notice(books, crm):

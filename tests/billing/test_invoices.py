@@ -30,8 +30,11 @@ def test_confirmed_order_is_invoiced_and_posted_with_vat_per_rate_and_mentions(b
     assert (data["total_untaxed"], data["total_tax"], data["total"]) == ("130.28", "21.00", "151.28")
     assert (data["state"], data["term"], data["due_date"]) == ("posted", "30J", "2026-03-02")
     mentions = data["mentions"]
-    assert mentions["seller"] == {"name": "Entonnoir Test SAS", "siren": "732829320", "vat_number": "FR44732829320",
-                                  "address": None}
+    seller = mentions["seller"]
+    assert (seller["name"], seller["siren"], seller["vat_number"], seller["address"]) == \
+        ("Entonnoir Test SAS", "732829320", "FR44732829320", "12 rue des Lilas\n69003 Lyon")
+    assert (seller["legal_form"], seller["registration"], seller["share_capital"]) == \
+        ("SAS", "RCS Lyon 732 829 320", "50000.00")
     assert mentions["buyer"]["siren"] == "552081317" and mentions["buyer"]["vat_number"] == "FR03552081317"
     assert mentions["buyer"]["address"] == "1 rue de la Paix\n75002 Paris"
     # ECB 2.15 % (in force on 1 January 2026) + 10 points, above 3 x the legal rate 2.76 %

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-PARTNER_KEYS = {"id", "name", "kind", "is_customer", "is_supplier", "email", "phone", "street", "postal_code",
+PARTNER_KEYS = {"id", "name", "kind", "language", "is_customer", "is_supplier", "email", "phone", "street", "postal_code",
                 "city", "country", "siren", "siret", "vat_number", "salesperson", "contacts", "created_at"}
 
 
@@ -137,7 +137,7 @@ def test_product_add_keeps_exact_prices(crm):
     assert (shown["list_price"], shown["vat_rate"]) == ("0.1234", "5.50")
     assert crm("product", "show", "WID-1", "--json").json == a  # same text whether just written or read back
     free = crm("product", "add", "SRV-3", "Advice", "--service", "--json").json
-    assert (free["list_price"], free["vat_rate"], free["stockable"]) == ("0.0000", "20.00", False)
+    assert (free["list_price"], free["vat_rate"], free["stockable"], free["kind"]) == ("0.0000", "20.00", False, "service")
     assert crm("product", "show", "SRV-3", "--json").json == free
     assert [p["sku"] for p in crm("product", "list", "--json").json] == ["SCR-2", "SRV-3", "WID-1"]
 

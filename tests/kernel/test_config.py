@@ -42,9 +42,10 @@ def write(tmp_path: Path, text: str, name: str = "crm.toml") -> Path:
 def test_valid_file_loads(tmp_path):
     config = load_config(write(tmp_path, GOOD))
     assert config.enabled == ["billing"]
-    assert config.company.name == "Dupont SAS"
-    assert config.company.siren == "732829320"
-    assert config.company.vat_number == "FR44732829320"
+    # the identity keys of an older file are kept aside, for `crm migrate` to copy into the database once
+    assert config.company.legacy["name"] == "Dupont SAS"
+    assert config.company.legacy["siren"] == "732829320"
+    assert config.company.legacy["vat_number"] == "FR44732829320"
     assert config.company.currency == "EUR"
     assert config.path == tmp_path / "crm.toml"
 
@@ -52,7 +53,7 @@ def test_valid_file_loads(tmp_path):
 def test_missing_sections_take_defaults(tmp_path):
     config = load_config(write(tmp_path, ""))
     assert config.enabled == []
-    assert config.company.country == "FR"
+    assert (config.company.locale, config.company.currency, config.company.legacy) == ("fr_FR", "EUR", {})
     assert config.database_url == "sqlite:///" + str((tmp_path / "crm.db").resolve())
 
 

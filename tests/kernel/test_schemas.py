@@ -188,7 +188,7 @@ def test_product_other_vat_rates_refused(rate):
 def test_product_defaults_and_sku():
     data = ProductSchema().load({"sku": "KG/10", "name": "Flour", "list_price": "0,1234"})
     assert data == {"sku": "KG/10", "name": "Flour", "unit": "unit", "list_price": Decimal("0.1234"),
-                    "vat_rate": Decimal("20"), "stockable": True}
+                    "vat_rate": Decimal("20"), "stockable": True, "kind": "goods"}
     assert "sku" in problems(ProductSchema(), {"sku": "A 1", "name": "A"})
     assert "list_price" in problems(ProductSchema(), {"sku": "A", "name": "A", "list_price": "-1"})
     assert "list_price" in problems(ProductSchema(), {"sku": "A", "name": "A", "list_price": "0.12345"})

@@ -37,7 +37,10 @@ def test_init_writes_config_and_sqlite_database_with_defaults(initialised, monke
     assert one_line(result.stdout).endswith("enabled: funnel, billing, procurement")
     text = (folder / "crm.toml").read_text()
     assert 'enabled = ["funnel", "billing", "procurement"]' in text
-    assert 'url = "sqlite:///crm.db"' in text and 'siren = "552100554"' in text
+    # the identity is data in the database, not configuration
+    assert 'url = "sqlite:///crm.db"' in text and "siren" not in text and "Atelier Dupont" not in text
+    with sqlite3.connect(folder / "crm.db") as raw:
+        assert raw.execute("SELECT name, siren FROM core_company").fetchall() == [("Atelier Dupont", "552100554")]
     with sqlite3.connect(folder / "crm.db") as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -63,7 +66,7 @@ def test_init_twice_is_refused(initialised):
 def test_init_with_a_bad_siren_writes_nothing(tmp_path):
     folder = tmp_path / "new"
     result = runner_in(folder)("init", str(folder), "--siren", "123", expect=1)
-    assert one_line(result.stderr).startswith("error: crm.toml: company.siren: invalid SIREN '123'")
+    assert one_line(result.stderr).startswith("error: company: siren: invalid SIREN '123'")
     assert not folder.exists()
 
 

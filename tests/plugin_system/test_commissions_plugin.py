@@ -34,11 +34,21 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
     return site, source
 
 
+#: what an invoice needs to name its seller (posting is refused without it)
+IDENTITY = ["--legal-form", "SAS", "--siren", "732829320", "--vat-number", "FR44732829320", "--street", "24 rue de la Paix",
+            "--postal-code", "75002", "--city", "Paris", "--rcs-city", "Paris", "--share-capital", "120000"]
+
+
+def address(siren: str) -> list[str]:
+    """A customer's address and SIREN, which its invoices name."""
+    return ["--street", "1 rue du Port", "--postal-code", "44000", "--city", "Nantes", "--siren", siren]
+
+
 @pytest.fixture
 def crm(installed, database_url, tmp_path) -> Crm:
     """A fresh workspace with no module enabled, on the backend of ``database_url``."""
     site, _ = installed
-    Crm(site, tmp_path, TODAY)("init", "ws", "--modules", "", "--name", "Lumière & Cie SAS",
+    Crm(site, tmp_path, TODAY)("init", "ws", "--modules", "", "--name", "Lumière & Cie SAS", *IDENTITY,
                                "--database-url", database_url)
     return Crm(site, tmp_path / "ws", TODAY)
 
@@ -102,8 +112,8 @@ def test_a_month_of_commissions_replayed_day_by_day(crm, installed, database_url
     assert [(p["salesperson"], p["team"], p["rate"], p["tiers"]) for p in plans] == [
         ("bob", None, "3.00", []), (None, "North", "5.00", [{"threshold": "10000.00", "rate": "7.00"}]),
         (None, "South", "4.00", [])]
-    crm("partner", "add", "Dupont SA", "--salesperson", "alice")
-    crm("partner", "add", "Martin SARL", "--salesperson", "bob")
+    crm("partner", "add", "Dupont SA", "--salesperson", "alice", *address("314238452"))
+    crm("partner", "add", "Martin SARL", "--salesperson", "bob", *address("314317645"))
     crm("product", "add", "WID-1", "Widget", "--price", "1000", "--vat-rate", "20")  # 1,200.00 incl. VAT
     crm("order", "create", "--customer", "Dupont SA", "--line", "WID-1:5", "--confirm")    # F2026-000001 6,000.00
     crm("order", "create", "--customer", "Martin SARL", "--line", "WID-1:3", "--confirm")  # F2026-000002 3,600.00

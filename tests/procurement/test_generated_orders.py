@@ -23,7 +23,7 @@ def test_the_sale_that_raises_the_need_confirms_and_sends_the_order(shop, confir
     shop.sell(("A", 50))  # forecast 50 < 60: 50 ordered, confirmed, sent
     assert shop.lines() == [("PO2026-000001", "confirmed", "A", D(50), D(50))]
     (sent,) = outbox.messages(recipient="orders@grossiste.fr")
-    assert sent["subject"].startswith("Purchase order PO2026-000001")
+    assert sent["subject"].startswith("Bon de commande PO2026-000001")  # in the supplier's language (the company's)
     assert sent["related"] == "procurement_purchase_order:1" and sent["attachments"] == ["procurement.purchase_order 1"]
     assert shop.level("A") == (D(100), D(50), D(50), D(100))  # a confirmed order is incoming as a draft was
     with shop.app.transaction() as session:  # the next crossing cannot join a sent order: a new one, sent too

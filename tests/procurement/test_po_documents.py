@@ -35,10 +35,7 @@ def ordered(workspace, crm):
       at 4.125 (from 20 m) = 115.50 (lead 5 days).
     Untaxed 855.50; VAT 148.00 + 6.35 (6.3525) = 154.35; total 1,009.85.
     """
-    config = workspace.config_path
-    config.write_text(config.read_text(encoding="utf-8").replace('street = ""', 'street = "12 rue des Tanneurs"')
-                      .replace('postal_code = ""', 'postal_code = "69002"').replace('city = ""', 'city = "Lyon"'),
-                      encoding="utf-8")
+    crm("company", "set", "--street", "12 rue des Tanneurs", "--postal-code", "69002", "--city", "Lyon")
     crm("partner", "add", "Atelier Bois SARL", "--supplier", "--no-customer", "--email", "commandes@bois.fr",
         "--street", "4 chemin des Scieries", "--postal-code", "88000", "--city", "Épinal",
         "--siren", "443061841", "--vat-number", "FR64443061841")
@@ -64,14 +61,14 @@ def test_the_purchase_order_in_french_has_both_parties_the_lines_and_the_totals(
         "Bon de commande", "PO2026-000001", "Date de commande 28 novembre 2026",
         "BROUILLON : NON CONFIRMÉ",  # the banner and the boxes' titles are set in capitals
         # the buyer, with its identifiers, and the delivery address (the company's)
-        "Entonnoir Test SAS", "SIREN 732829320", "N° TVA FR44732829320", "ADRESSE DE LIVRAISON",
+        "Entonnoir Test SAS", "RCS Lyon 732 829 320", "SAS au capital de 50 000,00 €", "Lyon, le ", "N° TVA FR44732829320", "ADRESSE DE LIVRAISON",
         "12 rue des Tanneurs", "69002 Lyon",
         # the supplier
         "FOURNISSEUR", "Atelier Bois SARL", "4 chemin des Scieries", "88000 Épinal", "SIREN 443061841",
         "N° TVA FR64443061841", "commandes@bois.fr",
         # the lines: quantity, unit price to its four decimals, VAT rate, amount, expected delivery
-        "CH-01 Chaise hêtre 40 18,50 € 20 % 740,00 € 08/12/2026",
-        "PL-02 Planche chêne 28 m 4,125 € 5,5 % 115,50 € 03/12/2026",
+        "CH-01 Chaise hêtre 40 18,50 € 20 % 740,00 € 8 décembre 2026",
+        "PL-02 Planche chêne 28 m 4,125 € 5,5 % 115,50 € 3 décembre 2026",
         # the totals, VAT per rate on the rate's total
         "Total HT 855,50 €", "TVA 20 % sur 740,00 € 148,00 €", "TVA 5,5 % sur 115,50 € 6,35 €",
         "Total TTC 1 009,85 €", "Page 1 sur 1",
@@ -131,12 +128,12 @@ def test_printing_an_unknown_order_says_so(ordered):
 def test_the_confirmation_mail_carries_the_pdf(ordered, workspace):
     """Needs services_purchase.confirm_purchase_order to attach DocumentAttachment("procurement.purchase_order")."""
     ordered("po", "confirm", "PO2026-000001")
-    [sent] = [n for n in ordered("notifications", "list", "--json").json if n["subject"].startswith("Purchase order")]
+    [sent] = [n for n in ordered("notifications", "list", "--json").json if n["subject"].startswith("Bon de commande PO2026-000001 — Entonnoir Test SAS")]
     assert sent["recipients"] == ["commandes@bois.fr"]
     assert sent["attachments"] == ["procurement.purchase_order 1"]  # only the reference is stored
     assert ordered("notifications", "deliver").stdout.startswith("sent ")
     [eml] = [p for p in (workspace.folder / "outbox").iterdir()
-             if "Purchase order" in BytesParser(policy=policy.default).parsebytes(p.read_bytes())["Subject"]]
+             if "Bon de commande" in BytesParser(policy=policy.default).parsebytes(p.read_bytes())["Subject"]]
     email = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
     assert "Veuillez trouver ci-joint notre bon de commande PO2026-000001." in email.get_body(("plain",)).get_content()
     [attachment] = list(email.iter_attachments())

@@ -96,7 +96,7 @@ def test_sales_drive_a_draft_purchase_order_confirmed_and_received_in_two_parts(
     sent = [n for n in crm("notifications", "list", "--json").json if "commandes@dupont.fr" in n["recipients"]]
     po_id = crm("po", "show", number, "--json").json["id"]
     assert [(n["subject"].split(" — ")[0], n["attachments"]) for n in sent] == [
-        (f"Purchase order {number}", [f"procurement.purchase_order {po_id}"])]  # the PDF, laid out at delivery
+        (f"Bon de commande {number}", [f"procurement.purchase_order {po_id}"])]  # the PDF, laid out at delivery
     assert level(crm, "FARINE-T55")["incoming"] == "48.000"  # a confirmed order still counts as incoming
 
     # Delivery of the first two sales takes them out of stock (forecast unchanged).

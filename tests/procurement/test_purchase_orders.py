@@ -15,7 +15,7 @@ def test_cancelling_an_order_frees_the_need_for_the_next_run(crm, shop):
     crm("po", "cancel", "PO2026-000001", "--reason", "supplier out of stock")
     assert crm("po", "show", "PO2026-000001", "--json").json["state"] == "cancelled"
     assert crm("stock", "check", "--json").json["ok"] is True
-    cancelled = [n for n in crm("notifications", "list", "--json").json if n["subject"].startswith("Cancelled")]
+    cancelled = [n for n in crm("notifications", "list", "--json").json if n["subject"].startswith("Annulation : bon de commande")]
     assert [n["recipients"] for n in cancelled] == [["orders@grossiste.fr"]]
     assert crm("reorder", "run", "--json").json["lines"] == 1  # forecast 34 − 25 = 9 < 10 once the rest is cancelled
     assert crm("reorder", "run").stdout.strip() == ("0 line(s) ordered (0 joining a line already on a draft), "

@@ -33,8 +33,8 @@ def sales(crm):
     crm("team", "add", "North", "--member", "alice", "--member", "bob")
     crm("commissions", "plan", "add", "--team", "North", "--rate", "5", "--tier", "10000:7", "--from", "2026-11-01")
     crm("commissions", "plan", "add", "--salesperson", "bob", "--rate", "4", "--from", "2026-11-01")
-    crm("partner", "add", "Dupont SA", "--salesperson", "alice")
-    crm("partner", "add", "Martin SARL", "--salesperson", "bob")
+    crm("partner", "add", "Dupont SA", "--salesperson", "alice", "--street", "1 rue du Port", "--postal-code", "44000", "--city", "Nantes", "--siren", "314238452")
+    crm("partner", "add", "Martin SARL", "--salesperson", "bob", "--street", "1 rue du Port", "--postal-code", "44000", "--city", "Nantes", "--siren", "314317645")
     crm("product", "add", "WID-1", "Widget", "--price", "1000", "--vat-rate", "20")
     return crm
 
@@ -118,7 +118,7 @@ def test_credit_notes_take_back_only_what_was_collected(sales):
 
 def test_no_plan_no_commission_and_a_statement_for_someone_who_earned_nothing(crm):
     crm("user", "add", "carol", "Carol Petit")
-    crm("partner", "add", "Durand SAS", "--salesperson", "carol")
+    crm("partner", "add", "Durand SAS", "--salesperson", "carol", "--street", "1 rue du Port", "--postal-code", "44000", "--city", "Nantes", "--siren", "314396839")
     crm("product", "add", "WID-1", "Widget", "--price", "10")
     crm("order", "create", "--customer", "Durand SAS", "--line", "WID-1:1", "--confirm")
     crm("payment", "add", "--amount", "12", "--customer", "Durand SAS")
