@@ -84,8 +84,7 @@ def reminders_letter(state, ref, output, as_html, locale):
     if as_html:
         _write(state, "billing.formal_notice", ref, output, as_html, locale)
         return
-    import os
-
+    from core.files import output_path, write_private
     from plugins.billing.documents import formal_notice_pdf
 
     app = state.app
@@ -94,10 +93,4 @@ def reminders_letter(state, ref, output, as_html, locale):
             document, content = formal_notice_pdf(app, session, ref, locale=locale)
         finally:
             session.rollback()  # printing writes nothing to the database
-    target = Path(output) if output else Path.cwd() / f"{document.filename}.pdf"
-    if target.is_dir():
-        target = target / f"{document.filename}.pdf"
-    tmp = target.with_name(target.name + ".part")
-    tmp.write_bytes(content)
-    os.replace(tmp, target)
-    click.echo(str(target))
+    click.echo(str(write_private(output_path(output, f"{document.filename}.pdf"), content)))
