@@ -30,7 +30,9 @@ class Notification(Base):
     """One message in the outbox."""
 
     __tablename__ = "core_notification"
-    __table_args__ = (Index("ix_core_notification_due", "state", "next_attempt_at"),)
+    #: the delivery queue in id order: a claim reads the next few pending messages from where the
+    #: last one stopped, never all that are due (core.delivery)
+    __table_args__ = (Index("ix_core_notification_queue", "state", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: logical channel: ``email`` (sent by the configured e-mail transport), ``webhook``, ``file``, ``smtp``...
