@@ -212,7 +212,8 @@ class NotificationsSettings(SettingsSchema):
     folder = Text(load_default="outbox", validate=validate.Length(min=1))
     max_attempts = WholeNumber(minimum=1, maximum=100, load_default=5)
     backoff_seconds = WholeNumber(minimum=0, maximum=86400 * 7, load_default=60)
-    batch_size = WholeNumber(minimum=1, maximum=100000, load_default=200)
+    # messages a deliverer claims at once (core.delivery): a crash leaves them to its lease
+    batch_size = WholeNumber(minimum=1, maximum=100000, load_default=50)
     lease_seconds = WholeNumber(minimum=1, maximum=86400, load_default=300)
     smtp = fields.Nested(SmtpSettings)
     webhook = fields.Nested(WebhookSettings)

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 
 from core.db import utcnow
-from core.errors import ConfigError
 from core.outbox import Message, Notification, settings
 
 
@@ -61,7 +60,8 @@ def deliver(app, *, limit: int | None = None, now: dt.datetime | None = None, pr
 
     options = settings(app)
     now = now or utcnow()
-    lease, claim_size = _at_least_one(options, "lease_seconds"), _at_least_one(options, "batch_size")
+    # both at least 1, checked with the config (core.configschema): a lease or a claim of 0 never progresses
+    lease, claim_size = int(options["lease_seconds"]), int(options["batch_size"])
     claimer = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"[-100:]
     report = DeliveryReport()
     last_id = 0
@@ -83,14 +83,6 @@ def deliver(app, *, limit: int | None = None, now: dt.datetime | None = None, pr
             if progress:
                 progress(report.handled)
     return report
-
-
-def _at_least_one(options: dict, key: str) -> int:
-    """A whole-number setting of at least 1 (a lease or claim of 0 could never make progress)."""
-    value = options[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"crm.toml: notifications.{key}: {value!r} (expected a whole number, at least 1)")
-    return value
 
 
 def _claim(app, now: dt.datetime, *, after: int, size: int, lease: int, claimer: str) -> list:

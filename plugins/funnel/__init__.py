@@ -62,7 +62,9 @@ def register_jobs(register):
     # latest: today's digest lists everything overdue; one digest per missed day would be noise
     register(Job(name="funnel.overdue_activities", run=overdue_job, catch_up="latest",
                  summary="tell each owner about their overdue activities (one message per owner per day)"))
-    register(Job(name="funnel.forecast_snapshot", run=snapshot_job,
+    # latest: a snapshot shows the pipeline as it is now; replaying missed weeks would file today's
+    # pipeline under past weeks
+    register(Job(name="funnel.forecast_snapshot", run=snapshot_job, catch_up="latest",
                  summary="snapshot the forecast of the open months and quarters, once a week (forecast accuracy)"))
 
 

@@ -17,6 +17,8 @@ import json
 import pytest
 from jobsupport import EFFECTS, CrmProcesses
 
+from core.testing import sample_siren
+
 pytestmark = pytest.mark.modules("billing", "funnel", "jobprobe")
 
 CUSTOMERS = {"Durand": "bob", "Martin": "alice", "Petit": "bob"}
@@ -55,8 +57,10 @@ def live_until_the_outage(crm, workspace) -> int:
     crm("user", "add", "alice", "Alice Vendeuse", "--email", "alice@acme.fr")
     crm("user", "add", "cora", "Cora Recouvrement", "--email", "cora@acme.fr", "--role", "collections")
     crm("product", "add", "P20", "Produit P20", "--price", "100", "--vat-rate", "20")
-    for name, owner in CUSTOMERS.items():
-        crm("partner", "add", name, "--email", f"{name.lower()}@client.fr", "--salesperson", owner)
+    for n, (name, owner) in enumerate(CUSTOMERS.items()):
+        # an invoice names the buyer's address and SIREN (the legal mentions)
+        crm("partner", "add", name, "--email", f"{name.lower()}@client.fr", "--salesperson", owner,
+            "--street", "3 place Bellecour", "--postal-code", "69002", "--city", "Lyon", "--siren", sample_siren(n))
         crm("order", "create", "--customer", name, "--line", "P20:1", "--confirm")
     crm("activity", "add", "call", "Relancer Durand", "--due", "2026-01-20", "--owner", "bob", "--user", "bob")
     crm("activity", "add", "meeting", "Démo Martin", "--due", "2026-01-25", "--owner", "alice", "--user", "alice")
@@ -64,7 +68,8 @@ def live_until_the_outage(crm, workspace) -> int:
         crm.today = dt.date(2026, 2, day)
         ran = crm("jobs", "run", "--json").json
         assert {r["job"]: r["outcome"] for r in ran if r["job"] != "notifications.deliver"} == {
-            "billing.reminders": "done", "funnel.overdue_activities": "done", "probe.daily": "done"}, ran
+            "billing.reminders": "done", "funnel.overdue_activities": "done", "funnel.forecast_snapshot": "done",
+            "probe.daily": "done"}, ran
     assert [s.split(" : ")[0] for _, s in written_since(workspace, 0, "billing:reminder:%")] == ["Relance amiable"] * 3
     assert len(written_since(workspace, 0, "funnel:overdue:%")) == 2 * 10  # one a day each, before the outage
     return sql(workspace, "SELECT MAX(id) FROM core_notification")[0][0]
@@ -89,8 +94,9 @@ def assert_made_up_without_a_burst(workspace, seen: int) -> None:
 
     runs = sql(workspace, "SELECT job, slot, outcome FROM core_job_run WHERE job <> 'notifications.deliver' "
                           "AND as_of > '2026-02-10' ORDER BY job, slot")
-    assert [(job, slot) for job, slot, _ in runs if job != "probe.daily"] == [
-        ("billing.reminders", "2026-03-08"), ("funnel.overdue_activities", "2026-03-08")]
+    assert [(job, slot) for job, slot, _ in runs if job != "probe.daily"] == [  # the latest jobs: once, today
+        ("billing.reminders", "2026-03-08"), ("funnel.forecast_snapshot", "2026-03-08"),
+        ("funnel.overdue_activities", "2026-03-08")]
     replayed = [slot for job, slot, outcome in runs if job == "probe.daily" and outcome == "done"]
     assert replayed == [d.isoformat() for d in [*OUTAGE, RECOVERY]]  # the replay job: every missed day
     effects = sql(workspace, "SELECT day, COUNT(*) FROM jobprobe_effect WHERE day > '2026-02-10' "
@@ -116,7 +122,7 @@ def test_catch_up_after_a_25_day_outage_sends_the_highest_level_once_and_one_dig
 
     listed = {job["name"]: job["catch_up"] for job in crm("jobs", "list", "--json").json}
     assert listed == {"billing.reminders": "latest", "funnel.overdue_activities": "latest",
-                      "notifications.deliver": "latest", "probe.daily": "replay"}
+                      "funnel.forecast_snapshot": "latest", "notifications.deliver": "latest", "probe.daily": "replay"}
     assert "Catch-up" in crm("jobs", "list").stdout
 
 

@@ -114,12 +114,14 @@ def test_a_message_keeps_its_message_id_across_retries(smtp_app, smtp_server):
     assert smtp_server.message_ids() == [message_id]
 
 
-@pytest.mark.parametrize(("setting", "shown"), [("lease_seconds = 0", "notifications.lease_seconds: 0"),
-                                                ('batch_size = "many"', "notifications.batch_size: 'many'")])
-def test_a_lease_or_claim_size_that_cannot_work_is_named(workspace, configure, crm, setting, shown):
+@pytest.mark.parametrize(("setting", "shown"), [("lease_seconds = 0", "notifications.lease_seconds: must be from 1"),
+                                                ('batch_size = "many"', "notifications.batch_size: must be a whole")])
+def test_a_lease_or_claim_size_that_cannot_work_is_named(app, workspace, configure, crm, setting, shown):
+    write(app, 1, prefix="never")
     configure(workspace, f"[notifications]\n{setting}\n")
     refused = crm("notifications", "deliver", expect=1)
-    assert shown in refused.stderr and "at least 1" in refused.stderr and "unexpected" not in refused.stderr
+    assert shown in refused.stderr and "unexpected" not in refused.stderr
+    assert [state for _, state, _ in states(workspace.database_url)] == ["pending"]  # nothing claimed nor sent
 
 
 @pytest.mark.modules("procurement")
