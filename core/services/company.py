@@ -50,8 +50,8 @@ def flag(field: str) -> str:
 def set_company(app, session, raw: dict, *, folder: Path | None = None) -> dict:
     """Change the fields given in ``raw`` (validated with the others as a whole); ``{field: (old, new)}``.
 
-    ``logo`` is a file path: the file is copied into the workspace (``logo.<ext>`` beside
-    ``crm.toml``) so documents keep finding it.
+    ``logo`` is a file path: the file is copied into the workspace (``logo-<hash>.<ext>`` beside
+    ``crm.toml``, named by its content) so documents keep finding it.
     """
     company = get_company(session)
     raw = dict(raw)
@@ -81,8 +81,12 @@ def _copy_logo(source: Path, folder: Path) -> str:
     suffix = source.suffix.lower()
     if suffix not in (".png", ".jpg", ".jpeg", ".svg"):
         raise ValidationError(f"{source.name}: a logo is a PNG, JPEG or SVG file", record="company", field="logo")
-    target = folder / f"logo{suffix}"
-    if source.resolve() != target.resolve():
+    import hashlib
+
+    # named by its content: a new logo never replaces the one invoices posted earlier print
+    content = source.read_bytes()
+    target = folder / f"logo-{hashlib.sha256(content).hexdigest()[:12]}{suffix}"
+    if not target.exists():
         shutil.copyfile(source, target)
     return target.name
 

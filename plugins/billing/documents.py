@@ -104,6 +104,7 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
                                else address_text(SimpleNamespace(**seller)))
     seller["country"] = seller.get("country") or "FR"
     seller["share_capital_text"] = env_money(app, locale, seller.get("share_capital"))
+    seller["logo_url"] = logo_url(app, seller.get("logo"))
     buyer = {"name": invoice.buyer_name or partner.name, "siren": invoice.buyer_siren if posted else partner.siren,
              "vat_number": invoice.buyer_vat_number if posted else partner.vat_number,
              "address": _lines(invoice.buyer_address if posted else address_text(partner)),
@@ -203,6 +204,20 @@ def seller_identity(session, invoice) -> dict:
     return seller
 
 
+def logo_url(app, name: str | None) -> str | None:
+    """The company's logo (a file ``crm company set --logo`` copied into the workspace) as a
+    ``data:`` URL, the only kind of file a document may embed besides its templates'; None when
+    there is none, or the file is gone."""
+    import base64
+    import mimetypes
+
+    path = app.config.folder / name if name else None
+    if path is None or not path.is_file():
+        return None
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
 def env_money(app, locale: str, value) -> str | None:
     """An amount as the page prints it (the share capital: "50 000,00 €")."""
     from core.rendering import environment
@@ -263,7 +278,7 @@ def formal_notice_pdf(app, session, ref: str, *, locale: str | None = None):
 
     row = formal_notice_message(session, ref)
     document = render(app, session, "billing.formal_notice", ref, locale=locale)
-    letter = html_to_pdf(document.html, base_url=app.config.folder)
+    letter = html_to_pdf(document.html, app=app)
     references = [a for a in json.loads(row.attachments or "[]") if "document" in a]
     enclosed = [a.content for a in attachments_for(app, references, session=session)
                 if a.content_type == "application/pdf"] if references else []
