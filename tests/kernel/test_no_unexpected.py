@@ -131,7 +131,7 @@ def _line(path, command, param, value, tmp_path) -> list[str]:
 def _seed(crm, tmp_path):
     crm("user", "add", "alice", "Alice Martin", "--email", "alice@acme.fr", "--role", "sales")
     crm("partner", "add", "Dupont SA", "--siren", "732829320", "--email", "compta@dupont.fr", "--supplier",
-        "--salesperson", "alice")
+        "--salesperson", "alice", "--street", "1 rue de la Paix", "--postal-code", "75002", "--city", "Paris")
     crm("product", "add", "WID-1", "Widget", "--price", "12.50", "--vat-rate", "20")
     crm("stock", "adjust", "WID-1", "50", "--reason", "opening stock")
     crm("order", "create", "--customer", "Dupont SA", "--line", "WID-1:3", "--confirm")

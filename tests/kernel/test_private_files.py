@@ -35,7 +35,8 @@ def _company_day(folder: Path) -> None:
     """Init, a customer's order invoiced and left unpaid, two reminder runs, every output written."""
     init = CrmRunner(Workspace(folder.parent, "", "sqlite"), None)
     init("--today", FIRST_DAY, "init", str(folder), "--name", "ACME SAS", "--siren", "732829320",
-         "--vat-number", "FR44732829320")
+         "--vat-number", "FR44732829320", "--legal-form", "SAS", "--street", "12 rue des Lilas", "--postal-code",
+         "69003", "--city", "Lyon", "--rcs-city", "Lyon", "--share-capital", "10000")  # what an invoice names
     run = lambda *argv, today=FIRST_DAY: _run(folder, today, *argv)  # noqa: E731
     run("user", "add", "alice", "Alice Martin", "--email", "alice@acme.fr", "--role", "sales")
     run("user", "add", "carla", "Carla Roux", "--email", "carla@acme.fr", "--role", "collections")
