@@ -62,8 +62,10 @@ def register_jobs(register):
     # latest: today's digest lists everything overdue; one digest per missed day would be noise
     register(Job(name="funnel.overdue_activities", run=overdue_job, catch_up="latest",
                  summary="tell each owner about their overdue activities (one message per owner per day)"))
-    # latest: a snapshot shows the pipeline as it is now; replaying missed weeks would file today's
-    # pipeline under past weeks
+    # latest: a snapshot is what the forecast said in its week; the open pipeline of a past week
+    # cannot be rebuilt (values, expected dates and overrides are not historised, deals closed since
+    # are no longer open), so replaying a missed day would file today's pipeline under an old week.
+    # One run as of today takes this week's snapshot if it has none; missed weeks stay missing.
     register(Job(name="funnel.forecast_snapshot", run=snapshot_job, catch_up="latest",
                  summary="snapshot the forecast of the open months and quarters, once a week (forecast accuracy)"))
 

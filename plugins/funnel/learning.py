@@ -39,10 +39,12 @@ MAX_VALUE = Decimal(2 ** 63 - 1) / 100
 
 def settings(app) -> dict:
     """The learning settings of ``[funnel]``: months of history, minimum sample, amount bands."""
-    section = app.config.section("funnel")
-    bands = [Decimal(str(b)) for b in section.get("learn_amount_bands", [1000, 10000])]
-    return {"months": int(section.get("learn_months", 12)), "minimum_sample": int(section.get("learn_min_sample", 30)),
-            "bands": sorted(bands)}
+    from plugins.funnel.settings import FunnelSettings
+
+    # checked with its defaults by plugins/funnel/settings.py when the modules are loaded
+    section = {**FunnelSettings().load({}), **app.config.section("funnel")}
+    return {"months": section["learn_months"], "minimum_sample": section["learn_min_sample"],
+            "bands": [Decimal(str(b)) for b in section["learn_amount_bands"]]}
 
 
 def months_before(day: dt.date, months: int) -> dt.date:

@@ -230,3 +230,14 @@ def test_a_reopened_deal_teaches_nothing_until_it_closes_again(history):
         assert rows["Nouveau"] == 4                       # D4 left the sample
         deals.lose(history, session, deals.get_deal(session, 4), "still too expensive")
         assert [(row[2], row[5]) for row in outcome_rows(session) if row[0] == 4] == [(1, TODAY)]
+
+
+@pytest.mark.parametrize("line, key", [("learn_amount_bands = [10000, 1000]", "learn_amount_bands"),
+                                       ("learn_amount_bands = [1000.5]", "learn_amount_bands"),
+                                       ("learn_min_sample = 0", "learn_min_sample"),
+                                       ("learn_months = \"12\"", "learn_months")])
+def test_the_learning_settings_are_checked_when_the_config_loads(crm, workspace, line, key):
+    with workspace.config_path.open("a", encoding="utf-8") as config:
+        config.write(f"\n[funnel]\n{line}\n")
+    failed = crm("funnel", "learn", expect=None)
+    assert failed.exit_code != 0 and key in failed.stderr, failed
