@@ -222,6 +222,25 @@ def row_reader(at: dict[str, int | None]):
     return read
 
 
+def _text_lines(handle):
+    """The file's lines decoded one by one (so a byte that is not UTF-8 is found on its own line)."""
+    for number, raw in enumerate(handle):
+        text = raw.decode("utf-8")
+        yield text.removeprefix("\ufeff") if number == 0 else text
+
+
+def _rows(reader, label: str):
+    """``(line, cells)`` of each record after the header (``line``: where the record ends); a file
+    that is not UTF-8 CSV text is refused naming the line."""
+    try:
+        for cells in reader:
+            yield reader.line_num, cells
+    except (csv.Error, UnicodeDecodeError) as exc:
+        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise ValidationError(f"{reason} (nothing was imported)", record=f"{label} line {reader.line_num + 1}",
+                              field="row") from None
+
+
 class _Bad(Exception):
     def __init__(self, field: str, message: str):
         super().__init__(message)
@@ -236,12 +255,15 @@ def import_market(app, path: Path, *, progress=None) -> MarketImportResult:
     """Replace the market by the establishments of ``path``, all or nothing (see the module doc)."""
     label = Path(path).name
     try:
-        handle = open(path, newline="", encoding="utf-8-sig")
+        handle = open(path, "rb")
     except OSError as exc:
         raise ValidationError(f"cannot read the file ({exc.strerror})", record=label) from None
     with handle, app.transaction() as session:
-        reader = csv.reader(handle)
-        header = next(reader, None)
+        reader = csv.reader(_text_lines(handle))
+        try:
+            header = next(reader, None)
+        except (csv.Error, UnicodeDecodeError):
+            raise ValidationError("not a UTF-8 CSV file", record=f"{label} line 1", field="row") from None
         if header is None:
             raise ValidationError("the file is empty (a header row of INSEE column names is expected)", record=label)
         names = [h.strip() for h in header]
@@ -260,7 +282,7 @@ def import_market(app, path: Path, *, progress=None) -> MarketImportResult:
         write = _writer(session)
         errors: list[tuple[str, str, str]] = []
         bad_rows, imported, active, chunk, read = 0, 0, 0, [], row_reader(at)
-        for line, cells in enumerate(reader, start=2):
+        for line, cells in _rows(reader, label):
             if len(cells) != width:
                 if not any(c.strip() for c in cells):
                     continue

@@ -103,8 +103,13 @@ def _percent(text, record: str) -> Decimal:
 
 
 def check_stage_name(name: str, record: str) -> None:
+    """1 to 100 characters, none of them a control character (as every name the schemas take)."""
+    from core.schemas import has_controls
+
     if not name or len(name) > 100:
         raise ValidationError("a stage name of 1 to 100 characters is required", record=record, field="stage")
+    if has_controls(name):
+        raise ValidationError("must not contain control characters", record=record, field="stage")
 
 
 def _check_probability(value: Decimal, record: str) -> None:

@@ -33,7 +33,13 @@ def parse_period(text: str, *, record: str = "target") -> tuple[str, dt.date, dt
     ``2026-W49`` (ISO week: Monday to Sunday, week 1 holds the year's first Thursday) or
     ``2026-11-03..2026-11-20`` (any range).
     """
+    from core.validators import FIRST_DATE, LAST_DATE
+
     value = (text or "").strip()
+    years = [int(y) for y in re.findall(r"(?<!\d)(\d{4})(?=-|$|\.)", value)]
+    if any(not FIRST_DATE.year <= year <= LAST_DATE.year for year in years):
+        raise ValidationError(f"{text!r}: the year is out of range ({FIRST_DATE.year} to {LAST_DATE.year})",
+                              record=record, field="period")
     for kind, pattern in PERIODS:
         match = pattern.match(value)
         if match is None:

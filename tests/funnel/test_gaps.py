@@ -189,3 +189,13 @@ def test_the_demo_targets_are_sized_to_its_business():
     # -> 15,655 €, rounded to the thousand: 16,000 € (the old 90,000 € made attainment read 2-3 %)
     assert sum(Decimal(p[2]) * p[8] for p in PRODUCTS) == Decimal("10276.00")
     assert quarter_target() == "16000"
+
+
+def test_periods_and_stage_names_out_of_range_are_refused_in_one_line(crm):
+    crm("team", "add", "Nord")
+    for period in ("0000-01", "9999-Q4", "1999-W01", "2026-11-03..2100-01-01"):
+        failed = crm("target", "set", "--team", "Nord", "--period", period, "--revenue", "1", expect=1)
+        assert "the year is out of range (2000 to 2099)" in failed.stderr
+    assert "out of range" in crm("forecast", "accuracy", "--period", "9999-Q4", expect=1).stderr
+    assert "control characters" in crm("pipeline", "stage", "rename", "Sales", "Nouveau", "New\x1b[31m",
+                                       expect=1).stderr

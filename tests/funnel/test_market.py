@@ -232,3 +232,14 @@ def test_prospects_are_the_companies_never_contacted(crm, app, relations):
     assert crm("market", "prospects", "--naf", "43.21A", "--json").json == []
     assert "not a NAF" in crm("market", "prospects", "--naf", "XX", expect=1).stderr
     assert "headcount" in crm("market", "prospects", "--size", "many", expect=1).stderr
+
+
+def test_a_file_that_is_not_csv_text_is_refused_whole(crm, tmp_path, market):
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes((HEADER + "\n" + establishment(10) + "\n").encode() + b"\xff\xfe\x00broken\n")
+    assert "binary.csv line 3: row: not UTF-8 text" in crm("market", "import", str(binary), expect=1).stderr
+    nul = tmp_path / "nul.csv"
+    nul.write_text(HEADER + "\n" + establishment(10) + "\nab\x00c\n", encoding="utf-8")
+    assert "nul.csv line 3: row:" in crm("market", "import", str(nul), expect=1).stderr
+    assert "is a directory" in crm("market", "import", str(tmp_path), expect=2).stderr
+    assert crm("market", "coverage", "--json").json["total"]["companies"] == 7   # the market as it was
