@@ -80,7 +80,7 @@ def test_migrate_moves_the_old_config_identity_into_the_database(workspace, app,
     config.write_text(config.read_text().replace(
         "[company]\n", '[company]\nname = "Ancienne Maison SARL"\nsiren = "552100554"\nvat_number = "FR96552100554"\n'
                        'street = "5 rue Vieille"\npostal_code = "21000"\ncity = "Dijon"\n'))
-    assert crm("migrate").stdout.strip() == "applied: core_0007"
+    assert crm("migrate").stdout.strip().startswith("applied: core_0007")  # and the kernel's later ones
     with app.engine.connect() as connection:
         row = connection.execute(text("SELECT name, siren, vat_number, street, postal_code, city, country "
                                       "FROM core_company")).all()
