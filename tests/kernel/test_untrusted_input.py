@@ -46,6 +46,8 @@ def _pdf_text(path) -> str:
     '</style><style>@import url("http://127.0.0.1:9/steal.css");</style><style>',
     '</style><link rel="stylesheet" href="https://example.org/steal.css"><style>',
     '</style><img src="file://otherhost/etc/passwd"><style>',
+    '</style><a rel="attachment" href="crm.toml">the config</a><style>',
+    '</style><a rel="attachment" href="crm.db">the database</a><style>',
 ])
 def test_a_template_cannot_reach_files_outside_the_template_folders(crm, workspace, tmp_path, monkeypatch, head):
     monkeypatch.chdir(tmp_path)
