@@ -41,6 +41,12 @@ class App:
         self._today = today
         #: check every section of the config when the modules load (off only to list commands cheaply)
         self.check_settings = check_settings
+        #: who the services act for (core.security): identified from the connection on first need
+        self.actor = None
+        #: ``crm --as LOGIN``: act as this user (needs core.impersonate)
+        self.as_login: str | None = None
+        #: the command line being run, for the audit trail
+        self.command: str | None = None
         if entries is not None:
             self.__dict__["entries"] = entries
 
@@ -169,7 +175,12 @@ class App:
     def _sessionmaker(self):
         from sqlalchemy.orm import sessionmaker
 
-        return sessionmaker(bind=self.engine, expire_on_commit=False)
+        from core import audit, security
+
+        factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        audit.install(self, factory)  # every flushed change goes into the trail, same transaction
+        security.install_record_rules(self, factory)  # own/team roles see their records only
+        return factory
 
     def session(self):
         """A new session (the caller owns its transaction)."""

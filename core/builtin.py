@@ -117,3 +117,18 @@ def _export_products(app, session):
     for product in session.scalars(select(Product).order_by(Product.sku)):
         yield {column: getattr(product, column) for column in
                ("sku", "name", "unit", "list_price", "vat_rate", "stockable", "kind")}
+
+
+@hookimpl
+def register_permissions(register):
+    from core.rights import KERNEL_PERMISSIONS
+
+    for permission in KERNEL_PERMISSIONS:
+        register(permission)
+
+
+@hookimpl
+def register_record_rules(register):
+    from core.rights import kernel_record_rules
+
+    kernel_record_rules(register)

@@ -219,6 +219,61 @@ def register_settings(register):
             register("credit_hold", CreditHoldSettings)
     """
 
+
+@hookspec
+def register_permissions(register):
+    """Declare the rights this module's actions need, the built-in roles holding them, and its commands.
+
+    Called once per process the first time a right is checked (every command but ``init``,
+    ``migrate``, ``demo``, ``plugin new`` and ``hooks`` checks one at its door), outside any
+    transaction. The services call :func:`core.security.require` with these names before they
+    write, so the CLI, the jobs and any other door ask the same question. Every command a module
+    adds must be listed under exactly one right: the test suite runs each command as each built-in
+    role against docs/permissions.md, and an unlisted command runs for admins only.
+
+    :param register: call ``register(Permission(name, summary, roles=(...), commands=(...)))`` with a
+        :class:`core.security.Permission` per right; names are ``module.thing.action`` and unique
+        (a name two modules register is an error naming both). ``roles`` are built-in role names
+        (``sales``, ``sales_manager``, ``collections``, ``purchasing``, ``accountant``, ``system``;
+        ``admin`` holds every right); ``commands`` are command paths such as ``"invoice credit"``.
+    :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def register_permissions(register):
+            from core.security import Permission
+
+            register(Permission("credit_hold.release", "Release a customer's credit hold",
+                                roles=("accountant",), commands=("hold release",)))
+    """
+
+
+@hookspec
+def register_record_rules(register):
+    """Declare which user owns each row of this module's entities, for roles limited to their records.
+
+    Called once per process the first time a limited actor (a role whose scope is ``own`` or
+    ``team``, such as ``sales`` and ``sales_manager``) queries the database, outside any
+    transaction. The kernel adds the rule to every ORM query of that actor as a SQL filter (lists,
+    shows, reports, exports, updates): ``own`` sees the rows it owns, ``team`` those of its teams'
+    members; a row without an owner is seen by all.
+
+    :param register: call ``register(RecordRule(name, model, owner))`` with a
+        :class:`core.security.RecordRule`: ``model`` a mapped class, ``owner`` the name of its
+        column holding a ``core_user`` id.
+    :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def register_record_rules(register):
+            from core.security import RecordRule
+            from my_plugin.models import Visit
+
+            register(RecordRule("my_plugin.visit", Visit, owner="owner_id"))
+    """
+
 # --- Life cycle ---------------------------------------------------------------------------------
 
 @hookspec

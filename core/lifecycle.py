@@ -58,9 +58,13 @@ def migrate(app: App) -> list[str]:
     """Upgrade the kernel and every enabled module to their latest schema, in one transaction."""
     from core import migrate as migrations
 
+    from core.security import adopt_operator
+
     modules = app.modules
     with app.engine.begin() as connection:
-        return migrations.upgrade(app, connection, modules)
+        applied = migrations.upgrade(app, connection, modules)
+        adopt_operator(connection)  # whoever creates or migrates the workspace is never locked out
+        return applied
 
 
 def enable_module(app: App, name: str) -> App:

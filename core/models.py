@@ -88,6 +88,10 @@ class User(Timestamped, Base):
     email: Mapped[str | None] = mapped_column(String(254))
     role: Mapped[str] = mapped_column(String(20), default="sales")
     active: Mapped[bool] = mapped_column(default=True)
+    #: the OS login that is this user on a SQLite workspace (the file's permissions are the boundary)
+    os_login: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: the PostgreSQL role (``current_user``) that is this user on a shared database
+    db_role: Mapped[str | None] = mapped_column(String(63), unique=True)
 
 
 class Team(Timestamped, Base):
@@ -226,3 +230,62 @@ class Company(Timestamped, Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     #: a file in the workspace (``crm company set --logo`` copies it there), relative to the config
     logo: Mapped[str | None] = mapped_column(String(200))
+
+
+class Role(Timestamped, Base):
+    """A custom role: a named set of rights (the built-in roles are declared in code, core.security)."""
+
+    __tablename__ = "core_role"
+    __table_args__ = (CheckConstraint("scope IN ('own', 'team', 'all')", name="scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    description: Mapped[str | None] = mapped_column(String(200))
+    #: which records its holders see where a module declares a record rule: their own, their team's, all
+    scope: Mapped[str] = mapped_column(String(4), default="all")
+
+
+class RoleRight(Base):
+    """One right held by a custom role."""
+
+    __tablename__ = "core_role_right"
+
+    role_id: Mapped[int] = mapped_column(ForeignKey("core_role.id", ondelete="CASCADE"), primary_key=True)
+    right: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class UserRole(Base):
+    """A role (built-in or custom, by name) given to a user, besides the role of ``core_user.role``."""
+
+    __tablename__ = "core_user_role"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class AuditEntry(Base):
+    """One line of the audit trail: who changed what, when, through which command. Never rewritten.
+
+    On PostgreSQL a trigger refuses UPDATE and DELETE on this table, and the money tables' own
+    triggers write here with ``current_user``, whatever door the change came through.
+    """
+
+    __tablename__ = "core_audit"
+    __audited__ = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    logged_at: Mapped[dt.datetime] = mapped_column(index=True)
+    business_date: Mapped[dt.date | None] = mapped_column(index=True)
+    #: the crm user the change is done as; ``real_user`` is the admin acting for them (``--as``)
+    user_login: Mapped[str | None] = mapped_column(String(64), index=True)
+    real_user: Mapped[str | None] = mapped_column(String(64))
+    #: the database role (PostgreSQL ``current_user``) or OS login (SQLite) that ran it
+    db_user: Mapped[str | None] = mapped_column(String(64))
+    command: Mapped[str | None] = mapped_column(String(200))
+    #: create, update, delete, job, module, setting, sent
+    action: Mapped[str] = mapped_column(String(20))
+    record_type: Mapped[str | None] = mapped_column(String(60))
+    record_id: Mapped[str | None] = mapped_column(String(40))
+    record_label: Mapped[str | None] = mapped_column(String(100), index=True)
+    #: JSON: {field: [before, after]} for a change, or what a job or command did
+    changes: Mapped[str | None] = mapped_column(Text)

@@ -17,6 +17,9 @@ class State:
     asks_help: bool = False  # a command's --help is shown without loading the modules
     plugin_commands: dict | None = None
     plugin_error: BaseException | None = None
+    as_login: str | None = None  # crm --as LOGIN
+    command_args: list = field(default_factory=list)  # what follows the global options
+    command_path: str | None = None  # the command that passed the door's check
     _app: object = field(default=None, repr=False)
 
     @property
@@ -27,6 +30,8 @@ class State:
             from core.config import load_config
 
             self._app = App(load_config(self.config_path), today=parse_today(self.today_text))
+            self._app.as_login = self.as_login
+            self._app.command = " ".join(["crm", *self.command_args])
         return self._app
 
     def set_app(self, app) -> None:
@@ -53,6 +58,20 @@ class State:
         config = peek_enabled(self.config_path)
         # Listing commands checks nothing: the command that runs loads and checks the whole file.
         return App(config, check_settings=False) if config is not None else None
+
+    def record_command(self) -> None:
+        """Put a command that may have changed something in the trail (reads are not recorded)."""
+        if self._app is None or not self.command_path:
+            return
+        from core.security import command_rights
+
+        right = command_rights(self._app).get(self.command_path, "")
+        if right.endswith(".read") or right == "core.open":
+            return
+        from core import audit
+
+        with self._app.transaction() as session:
+            audit.record(self._app, session, "command", record_type="command", label=self.command_path)
 
     def close(self) -> None:
         if self._app is not None:

@@ -35,10 +35,16 @@ KERNEL_COMMANDS = {
     "plan": "core.cli.reports:plan",
     "demo": "core.cli.demo:demo",
     "config": "core.cli.config:config",
+    "whoami": "core.cli.rights:whoami",
+    "role": "core.cli.rights:role",
+    "audit": "core.cli.rights:audit",
 }
 HELP_OPTIONS = {"-h", "--help"}
 #: Commands that must work even when a module is broken, so an admin can recover.
 RECOVERY_COMMANDS = {"init", "modules", "migrate", "hooks", "plugin", "demo", "config"}
+#: Commands that run before anyone can be identified (no workspace yet, or its schema to upgrade):
+#: the files' and the database's own permissions guard them (docs/permissions.md).
+UNCHECKED_COMMANDS = {"init", "migrate", "hooks", "plugin", "demo", "whoami"}
 
 
 class CrmGroup(click.Group):
@@ -86,10 +92,12 @@ class CrmGroup(click.Group):
               help="Config file (default: $CRM_CONFIG, else ./crm.toml).")
 @click.option("--today", metavar="YYYY-MM-DD", envvar="CRM_TODAY",
               help="Business date for every time-based decision (default: $CRM_TODAY, else the calendar date).")
+@click.option("--as", "as_login", metavar="LOGIN",
+              help="Act as this user (needs the right core.impersonate; the audit trail says who really acted).")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.version_option(__version__, prog_name="crm")
 @click.pass_context
-def cli(ctx, config_path, today, debug):
+def cli(ctx, config_path, today, as_login, debug):
     """Entonnoir: leads to deals, invoices to cash, sales to purchase orders.
 
     Run `crm init` in an empty folder to start; `crm modules list` shows the modules.
@@ -104,9 +112,38 @@ def cli(ctx, config_path, today, debug):
         # once (naming it) rather than by whichever command first calls a hook. A kernel
         # command's --help needs no workspace.
         state.app.pm
+    if ctx.invoked_subcommand not in UNCHECKED_COMMANDS and not ctx.resilient_parsing and not state.asks_help:
+        _check_door(ctx, state)
 
 
-GLOBAL_VALUE_OPTIONS = {"--config": "config_path", "--today": "today_text"}
+def _check_door(ctx, state) -> None:
+    """Every command asks the right it declares before it runs (the services check theirs again)."""
+    from core.security import require_command
+
+    path, leaf = command_path(ctx, state.command_args)
+    if not leaf:
+        return  # a group without its subcommand only shows its help
+    state.command_path = path
+    app = state.app
+    with app.transaction() as session:
+        require_command(app, session, path)
+
+
+def command_path(ctx, args: list[str]) -> tuple[str, bool]:
+    """The command ``args`` name (``"invoice credit"``) and whether it is a command rather than a group."""
+    command, path = ctx.command, []
+    for arg in args:
+        if not isinstance(command, click.Group) or arg.startswith("-"):
+            break
+        sub = command.get_command(ctx, arg)
+        if sub is None:
+            break
+        path.append(arg)
+        command = sub
+    return " ".join(path), not isinstance(command, click.Group)
+
+
+GLOBAL_VALUE_OPTIONS = {"--config": "config_path", "--today": "today_text", "--as": "as_login"}
 
 
 def _prescan(argv: list[str]) -> tuple[State, list[str]]:
@@ -142,6 +179,7 @@ def _prescan(argv: list[str]) -> tuple[State, list[str]]:
             state.asks_help = state.asks_help or arg in HELP_OPTIONS
             rest.append(arg)
         index += 1
+    state.command_args = rest
     state.config_path = state.config_path or os.environ.get("CRM_CONFIG")
     state.today_text = state.today_text or os.environ.get("CRM_TODAY")
     return state, front + rest
@@ -156,6 +194,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     try:
         cli.main(args=argv, prog_name="crm", obj=state, standalone_mode=False)
+        state.record_command()
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.Abort:

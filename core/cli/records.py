@@ -361,3 +361,13 @@ def team_list(state, as_json):
         rows = [team_dict(t) for t in list_teams(session)]
     emit_json(rows) if as_json else emit_table(
         rows, [("name", "Team"), ("leader", "Leader"), ("members", "Members")], empty="no team")
+
+
+def _rights_commands() -> None:
+    from core.cli.rights import user_identity, user_role
+
+    user.add_command(user_role)
+    user.add_command(user_identity)
+
+
+_rights_commands()

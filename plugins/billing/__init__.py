@@ -132,3 +132,11 @@ def partner_account(app, session, partner):
     from plugins.billing.services_account import account_section
 
     return account_section(app, session, partner)
+
+
+@hookimpl
+def register_permissions(register):
+    from plugins.billing.rights import PERMISSIONS
+
+    for permission in PERMISSIONS:
+        register(permission)

@@ -106,3 +106,18 @@ def partner_account(app, session, partner):
     from plugins.funnel.account import account_section
 
     return account_section(app, session, partner)
+
+
+@hookimpl
+def register_permissions(register):
+    from plugins.funnel.rights import PERMISSIONS
+
+    for permission in PERMISSIONS:
+        register(permission)
+
+
+@hookimpl
+def register_record_rules(register):
+    from plugins.funnel.rights import record_rules
+
+    record_rules(register)

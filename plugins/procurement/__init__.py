@@ -117,3 +117,11 @@ def plan_sections(app, session, period):
     from plugins.procurement.sections import plan_section
 
     return plan_section(app, session, period)
+
+
+@hookimpl
+def register_permissions(register):
+    from plugins.procurement.rights import PERMISSIONS
+
+    for permission in PERMISSIONS:
+        register(permission)

@@ -1,0 +1,196 @@
+"""The audit trail: who changed what, when (business date and wall time) and through which command.
+
+One mechanism for every module: the app's sessions record each flushed change of a mapped row
+(create with its values, update with each field's before and after, delete) in ``core_audit``,
+in the same transaction, so a rolled-back command leaves no trace and a committed one always
+does. Set-based jobs and commands add one summary row each (:func:`record`). On PostgreSQL the
+money tables have their own triggers (billing_0009), which also catch changes made outside
+crm; this session then leaves those tables to the triggers and hands them who and which
+command through ``set_config('crm.*', ..., true)``. A model opts out with ``__audited__ = False``
+(the trail itself, caches that are recomputed).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+
+LABEL_KEYS = ("number", "reference", "login", "sku", "name")
+
+
+def install(app, session_factory) -> None:
+    """Record the changes flushed by ``session_factory``'s sessions."""
+    from sqlalchemy import event
+
+    event.listen(session_factory, "after_flush", partial(_after_flush, app))
+    if app.dialect == "postgresql":
+        event.listen(session_factory, "after_begin", partial(_after_begin, app))
+
+
+def context(app, connection) -> dict:
+    """Who, when and which command, for a row of the trail (the actor identified on first need)."""
+    from core.db import utcnow
+    from core.security import PermissionDenied, current_actor, database_user
+
+    actor = getattr(app, "actor", None)
+    if actor is None:
+        try:
+            actor = current_actor(app, _Bound(connection))
+        except PermissionDenied:  # nobody mapped yet (a workspace being created): the role still counts
+            actor = None
+    return {"logged_at": utcnow(), "business_date": app.today,
+            "user_login": actor.login if actor else None, "real_user": actor.real_login if actor else None,
+            "db_user": (actor.db_user if actor and actor.db_user else database_user(connection)),
+            "command": (getattr(app, "command", None) or "")[:200] or None}
+
+
+class _Bound:
+    """A connection seen as a session (``current_actor`` asks for ``session.connection()``)."""
+
+    def __init__(self, connection):
+        self._connection = connection
+
+    def connection(self):
+        return self._connection
+
+
+def record(app, session, action: str, *, record_type: str | None = None, record_id=None,
+           label: str | None = None, changes=None) -> None:
+    """Add one row to the trail in ``session``'s transaction (a job's summary, a module enabled...)."""
+    from core.models import AuditEntry
+
+    connection = session.connection()
+    row = context(app, connection) | {"action": action, "record_type": record_type,
+                                      "record_id": None if record_id is None else str(record_id),
+                                      "record_label": label, "changes": _json(changes)}
+    connection.execute(AuditEntry.__table__.insert(), [row])
+
+
+def _after_begin(app, session, transaction, connection) -> None:
+    from sqlalchemy import text
+
+    where = context(app, connection)
+    connection.execute(text("SELECT set_config('crm.user', :user, true), set_config('crm.real_user', :real, true), "
+                            "set_config('crm.command', :command, true), set_config('crm.business_date', :day, true)"),
+                       {"user": where["user_login"] or "", "real": where["real_user"] or "",
+                        "command": where["command"] or "", "day": where["business_date"].isoformat()})
+
+
+def _after_flush(app, session, flush_context) -> None:
+    from sqlalchemy import inspect
+
+    skipped = _database_audited(app, session)
+    rows = []
+    for action, objects in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
+        for obj in objects:
+            cls = type(obj)
+            table = getattr(cls, "__tablename__", None)
+            if table is None or table in skipped or not getattr(cls, "__audited__", True):
+                continue
+            state = inspect(obj)
+            keys = _column_keys(state.mapper)
+            values = state.dict
+            if action == "create":
+                changes = {key: [None, values[key]] for key in keys if values.get(key) is not None}
+            elif action == "update":
+                changes = {}
+                for key in keys:
+                    history = state.attrs[key].history
+                    if history.added or history.deleted:
+                        changes[key] = [history.deleted[0] if history.deleted else None,
+                                        history.added[0] if history.added else None]
+                if not changes:
+                    continue
+            else:
+                changes = None
+            identity = state.identity
+            rows.append({"action": action, "record_type": table,
+                         "record_id": str(identity[0]) if identity and len(identity) == 1 else
+                         (json.dumps(list(identity), default=str) if identity else None),
+                         "record_label": _label(values), "changes": _json(changes)})
+    if rows:
+        from core.models import AuditEntry
+
+        connection = session.connection()
+        where = context(app, connection)
+        connection.execute(AuditEntry.__table__.insert(), [where | row for row in rows])
+
+
+_KEYS: dict = {}
+
+
+def _column_keys(mapper) -> tuple[str, ...]:
+    keys = _KEYS.get(mapper)
+    if keys is None:
+        keys = _KEYS[mapper] = tuple(attr.key for attr in mapper.column_attrs)
+    return keys
+
+
+def _label(values: dict) -> str | None:
+    for key in LABEL_KEYS:
+        value = values.get(key)
+        if value is not None:
+            return str(value)[:100]
+    return None
+
+
+def _json(changes) -> str | None:
+    return None if changes is None else json.dumps(changes, default=str, ensure_ascii=False)
+
+
+def _database_audited(app, session) -> frozenset:
+    """The tables whose changes PostgreSQL's triggers record themselves (none on SQLite)."""
+    found = app.__dict__.get("_database_audited")
+    if found is None:
+        found = frozenset()
+        if app.dialect == "postgresql":
+            from sqlalchemy import text
+
+            found = frozenset(session.connection().execute(text(
+                "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "JOIN pg_proc p ON p.oid = t.tgfoid WHERE p.proname = 'core_audit_row' "
+                "AND c.relnamespace = current_schema()::regnamespace")).scalars())
+        app.__dict__["_database_audited"] = found
+    return found
+
+
+# --- reading the trail ------------------------------------------------------------------------------
+
+def entries(session, *, record: str | None = None, user: str | None = None, start=None, end=None,
+            limit: int = 1000) -> list[dict]:
+    """The trail, oldest first: ``record`` is ``KIND:REF`` (``invoice:F2026-000012``, ``partner:3``)."""
+    from sqlalchemy import or_, select
+
+    from core.errors import ValidationError
+    from core.models import AuditEntry
+
+    query = select(AuditEntry).order_by(AuditEntry.id)
+    if record:
+        kind, _, ref = record.partition(":")
+        if not kind or not ref:
+            raise ValidationError("expected KIND:REF, such as invoice:F2026-000012 or partner:3",
+                                  record="crm audit", field="--record")
+        query = query.where(or_(AuditEntry.record_type == kind, AuditEntry.record_type.like(f"%\\_{kind}", escape="\\")),
+                            or_(AuditEntry.record_label == ref, AuditEntry.record_id == ref))
+    if user:
+        login = user.strip().lower()
+        query = query.where(or_(AuditEntry.user_login == login, AuditEntry.real_user == login,
+                                AuditEntry.db_user == user.strip()))
+    if start:
+        query = query.where(AuditEntry.business_date >= start)
+    if end:
+        query = query.where(AuditEntry.business_date <= end)
+    rows = session.scalars(query.limit(limit)).all()
+    return [entry_dict(row) for row in rows]
+
+
+def entry_dict(row) -> dict:
+    """One row of the trail with stable keys; ``who`` reads "admin as alice" or "db:role"."""
+    who = row.user_login or (f"db:{row.db_user}" if row.db_user else None)
+    if row.real_user:
+        who = f"{row.real_user} as {row.user_login}"
+    return {"id": row.id, "logged_at": row.logged_at.isoformat(sep=" "), "business_date": row.business_date,
+            "who": who, "user": row.user_login, "real_user": row.real_user, "db_user": row.db_user,
+            "command": row.command, "action": row.action, "record_type": row.record_type,
+            "record_id": row.record_id, "record": row.record_label,
+            "changes": json.loads(row.changes) if row.changes else None}
