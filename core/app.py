@@ -177,7 +177,7 @@ class App:
 
         from core import audit, security
 
-        factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        factory = sessionmaker(bind=self.engine, expire_on_commit=False, info={"app": self})
         audit.install(self, factory)  # every flushed change goes into the trail, same transaction
         security.install_record_rules(self, factory)  # own/team roles see their records only
         return factory

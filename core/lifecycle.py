@@ -80,6 +80,7 @@ def enable_module(app: App, name: str) -> App:
     new = [module for module in needed if module not in app.config.enabled]
     if not new:
         return app
+    _require_modules_right(app)
     enabled = list(app.config.enabled) + new
     resolve_order(app.entries, enabled)
     candidate = App(replace(app.config, enabled=enabled), today=app._today, entries=app.entries)
@@ -91,6 +92,12 @@ def enable_module(app: App, name: str) -> App:
         for module in new:
             candidate.call_one(module, "install", app=candidate, session=session)
         session.flush()
+        from core import audit
+
+        candidate.actor = app.actor
+        for module in new:
+            audit.record(candidate, session, "module", record_type="module", label=module,
+                         changes={"enabled": [False, True]})
         session.close()
     if app.config.path is not None:
         write_enabled(app.config.path, enabled)
@@ -110,9 +117,22 @@ def disable_module(app: App, name: str) -> App:
                           f"{'s' if len(needing) == 1 else ''} on it (disable "
                           f"{'it' if len(needing) == 1 else 'them'} first)")
     enabled = [module for module in app.config.enabled if module != name]
+    _require_modules_right(app, disabled=name)
     if app.config.path is not None:
         write_enabled(app.config.path, enabled)
     return App(replace(app.config, enabled=enabled), today=app._today, entries=app.entries)
+
+
+def _require_modules_right(app: App, *, disabled: str | None = None) -> None:
+    """Only holders of ``core.modules`` enable or disable a module; a disabling goes into the trail."""
+    from core.security import require
+
+    with app.transaction() as session:
+        require(app, session, "core.modules")
+        if disabled:
+            from core import audit
+
+            audit.record(app, session, "module", record_type="module", label=disabled, changes={"enabled": [True, False]})
 
 
 def module_states(app: App) -> list[dict]:

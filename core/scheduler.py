@@ -114,10 +114,17 @@ def _lock_key(job: str, slot: str, schema: str = "") -> int:
 
 
 def run_job(app, job: Job, as_of: dt.date, *, force: bool = False, now: dt.datetime | None = None) -> RunResult:
-    """Run ``job`` for ``as_of`` unless that slot is already completed (or ``force``).
+    """Run ``job`` for ``as_of`` unless that slot is already completed (or ``force``), as the system user.
 
     A sweep (:attr:`core.jobs.Job.sweep`) runs even when its slot is completed, recorded as a rerun.
     """
+    from core.security import as_system
+
+    with as_system(app):
+        return _run_job(app, job, as_of, force=force, now=now)
+
+
+def _run_job(app, job: Job, as_of: dt.date, *, force: bool = False, now: dt.datetime | None = None) -> RunResult:
     slot = slot_for(job, as_of, now)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     if job.own_transactions:

@@ -12,7 +12,8 @@ then says "admin as alice". Jobs run as the built-in ``system`` actor, with the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 
 from core.errors import CrmError
 
@@ -232,6 +233,18 @@ def system_actor(app) -> Actor:
                  rights=frozenset(builtin_rights(app, "system")), db_user=None)
 
 
+@contextmanager
+def as_system(app):
+    """Run a block as the system user (jobs, the worker); the trail keeps who launched it."""
+    launcher = getattr(app, "actor", None)
+    app.actor = replace(system_actor(app), real_login=launcher.login if launcher else None,
+                        db_user=launcher.db_user if launcher else None)
+    try:
+        yield app.actor
+    finally:
+        app.actor = launcher
+
+
 def current_actor(app, session) -> Actor:
     """The app's actor, identified from ``session``'s connection the first time it is asked for."""
     actor = getattr(app, "actor", None)
@@ -239,6 +252,21 @@ def current_actor(app, session) -> Actor:
         actor = identify(app, session.connection(), as_login=getattr(app, "as_login", None))
         app.actor = actor
     return actor
+
+
+def acting_user(app, session, login: str | None = None):
+    """The :class:`core.models.User` who acts: the actor's, or ``login``'s for a holder of core.impersonate.
+
+    What a module records as "done by" (a case's history, a deal's move) comes from here, never from
+    an option or an environment variable anyone could set. None for the system user.
+    """
+    from core.services.people import get_user
+
+    actor = current_actor(app, session)
+    if login and login.strip().lower() != actor.login:
+        require(app, session, "core.impersonate")
+        return get_user(session, login)
+    return get_user(session, actor.login) if actor.user_id is not None else None
 
 
 def require(app, session, right: str) -> Actor:

@@ -125,8 +125,25 @@ def _check_door(ctx, state) -> None:
         return  # a group without its subcommand only shows its help
     state.command_path = path
     app = state.app
+    if ctx.invoked_subcommand in RECOVERY_COMMANDS and "_permissions" not in app.__dict__:
+        # an admin repairs a broken config or module with these: the rights are read without
+        # checking every section first (the command itself reports the problems)
+        from core.app import App
+        from core.security import permissions
+
+        light = App(app.config, check_settings=False, entries=app.entries)
+        try:
+            app.__dict__["_permissions"] = permissions(light)
+        except Exception:  # a module that does not even load: the kernel's rights only
+            app.__dict__["_permissions"] = _kernel_permissions()
     with app.transaction() as session:
         require_command(app, session, path)
+
+
+def _kernel_permissions() -> dict:
+    from core.rights import KERNEL_PERMISSIONS
+
+    return {permission.name: permission for permission in KERNEL_PERMISSIONS}
 
 
 def command_path(ctx, args: list[str]) -> tuple[str, bool]:

@@ -64,7 +64,7 @@ def list_teams(session):
 
 def user_dict(user: User) -> dict:
     return {"id": user.id, "login": user.login, "name": user.name, "email": user.email,
-            "role": user.role, "active": user.active}
+            "role": user.role, "active": user.active, "os_login": user.os_login, "db_role": user.db_role}
 
 
 def team_dict(team: Team) -> dict:

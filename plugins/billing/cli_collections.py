@@ -1,7 +1,8 @@
 """``crm collections ...`` and ``crm invoice penalties``: thin commands over the services, one transaction each.
 
-A CASE is the number (or id) of the overdue invoice the case is about. ``--user LOGIN`` (or
-``$CRM_USER``) says who acts: it is kept in the case's history, and ``list --mine`` means that user.
+A CASE is the number (or id) of the overdue invoice the case is about. Who acts is who runs crm
+(``crm whoami``), kept in the case's history; ``--user LOGIN`` records someone else, which needs the
+right core.impersonate. ``list --mine`` means the acting user.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import click
 
 from core.cli.context import emit_json, emit_record, emit_table, json_option, pass_state
 
-user_option = click.option("--user", "login", envvar="CRM_USER", default=None, metavar="LOGIN",
-                           help="Who is acting (default: $CRM_USER); kept in the case's history.")
+user_option = click.option("--user", "login", default=None, metavar="LOGIN",
+                           help="Record the action as done by LOGIN (needs core.impersonate; default: you, "
+                                "as `crm whoami` says); kept in the case's history.")
 
 CASE_COLUMNS = [("case", "Case"), ("customer", "Customer"), ("state", "State"), ("assignee", "Assignee"),
                 ("level", "Level"), ("due_date", "Due"), ("days_late", "Days late"), ("residual", "Open"),
@@ -27,7 +29,7 @@ def collections():
 
 
 @collections.command("list")
-@click.option("--mine", is_flag=True, help="Only the cases assigned to --user / $CRM_USER.")
+@click.option("--mine", is_flag=True, help="Only the cases assigned to you (or to --user).")
 @click.option("--state", "state_", type=click.Choice(["open", "promised", "disputed", "closed"]), default=None,
               help="Only the cases in this state (default: every case not closed).")
 @user_option
@@ -35,14 +37,13 @@ def collections():
 @pass_state
 def collections_list(state, mine, state_, login, as_json):
     """The cases, oldest due first."""
-    from core.errors import ValidationError
+    from core.security import acting_user
     from plugins.billing.services_collections import list_cases
 
-    if mine and not login:
-        raise ValidationError("--mine needs --user LOGIN or $CRM_USER", record="collections list", field="user")
     app = state.app
     with app.transaction() as session:
-        rows = list_cases(app, session, state=state_, assignee=login if mine else None)
+        me = acting_user(app, session, login) if mine else None
+        rows = list_cases(app, session, state=state_, assignee=(me.login if me else "") if mine else None)
     emit_json(rows) if as_json else emit_table(rows, CASE_COLUMNS, empty="no collection case")
 
 

@@ -57,10 +57,10 @@ def _check(action: str, case: ReminderCase, invoice: Invoice) -> None:
 
 
 def acting_user(session, login: str | None) -> User | None:
-    """The user doing the change (``--user`` / ``CRM_USER``), or None when not said."""
-    from core.services.people import get_user
+    """The user doing the change: who runs crm, or ``login`` for a holder of core.impersonate."""
+    from core.security import acting_user as actor_user
 
-    return get_user(session, login) if login else None
+    return actor_user(session.info["app"], session, login)
 
 
 def _event(session, case: ReminderCase, today: dt.date, kind: str, user: User | None, **values) -> CaseEvent:

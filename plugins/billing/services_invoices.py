@@ -500,6 +500,9 @@ def credit_invoice(app, session, invoice: Invoice, lines: list[tuple[int, Decima
     ``lines`` is ``[(sequence, quantity or None for what is left of the line)]``. The credit goes
     to the invoice's open amount; what exceeds it (the invoice was paid) is the customer's credit.
     """
+    from core.security import require
+
+    require(app, session, "billing.invoice.credit")
     from plugins.billing.services_payments import apply_credit_note
 
     record = f"invoice {label(invoice)}"

@@ -312,6 +312,9 @@ def refund_credit(app, session, raw: dict, *, record: str = "refund") -> Refund:
     Drawn on the credits dated on or before the refund, oldest first; more than that credit is
     refused, naming the customer and the credit available. One transaction with the caller.
     """
+    from core.security import require
+
+    require(app, session, "billing.payment.refund")
     from core.services.partners import get_partner
     from plugins.billing.schemas import RefundSchema
 

@@ -77,6 +77,9 @@ def write_off(app, session, invoice: Invoice, *, reason: str, source: str, bank_
 
 def write_off_invoice(app, session, number: str, reason: str) -> WriteOff:
     """``crm payment write-off INVOICE --reason R``: the invoice locked, then written off."""
+    from core.security import require
+
+    require(app, session, "billing.payment.write_off")
     from plugins.billing.services_invoices import get_invoice
 
     invoice = get_invoice(session, number, lock=True)  # a payment arriving meanwhile queues up

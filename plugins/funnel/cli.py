@@ -8,20 +8,16 @@ import click
 
 from core.cli.context import emit_json, emit_record, emit_table, json_option, pass_state
 
-user_option = click.option("--user", "user_login", envvar="CRM_USER", default=None, metavar="LOGIN",
-                           help="Who is acting (default: $CRM_USER); recorded in the history.")
+user_option = click.option("--user", "user_login", default=None, metavar="LOGIN",
+                           help="Record the action as done by LOGIN (needs core.impersonate; default: you, "
+                                "as `crm whoami` says); kept in the history.")
 
 
 def current_user(session, login: str | None, *, required: bool = False):
-    """The acting user from ``--user`` / ``CRM_USER``, or None."""
-    from core.errors import CrmError
-    from core.services.people import get_user
+    """The acting user: who runs crm (core.security), or ``--user`` for a holder of core.impersonate."""
+    from core.security import acting_user
 
-    if not login:
-        if required:
-            raise CrmError("who are you? give --user LOGIN or set CRM_USER")
-        return None
-    return get_user(session, login)
+    return acting_user(session.info["app"], session, login)
 
 
 def given(values: dict) -> dict:

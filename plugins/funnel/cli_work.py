@@ -58,7 +58,7 @@ def activity_done(state, ref, outcome):
 
 
 @activity.command("list")
-@click.option("--mine", is_flag=True, help="Only the current user's (--user or $CRM_USER).")
+@click.option("--mine", is_flag=True, help="Only yours (the user `crm whoami` names, or --user).")
 @click.option("--owner", default=None, help="Only this user's.")
 @click.option("--team", default=None, help="Only the members of this team.")
 @click.option("--overdue", is_flag=True, help="Only open activities whose due date is past.")

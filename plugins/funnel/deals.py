@@ -83,6 +83,9 @@ def default_close(app) -> dt.date:
 def create_deal(app, session, raw: dict, *, user=None, record: str | None = None, lead=None,
                 contact_id: int | None = None) -> Opportunity:
     """Validate and create an open deal in the pipeline's first stage (or ``stage``), recording its entry."""
+    from core.security import require
+
+    require(app, session, "funnel.deal.write")
     record = record or f"deal {str(raw.get('name', '')).strip()!r}"
     raw = dict(raw)
     if raw.get("expected_close") is None and lead is not None:
@@ -136,6 +139,9 @@ def get_deal(session, ref, *, lock: bool = False) -> Opportunity:
 
 def edit_deal(app, session, deal: Opportunity, raw: dict, *, clear_probability: bool = False) -> dict:
     """Change value, probability, expected close, owner, team, customer or name of a deal."""
+    from core.security import require
+
+    require(app, session, "funnel.deal.write")
     record = f"deal {deal.id}"
     current = {"name": deal.name, "expected_close": deal.expected_close.isoformat()}
     data = load(DealSchema(), {**current, **{k: v for k, v in raw.items() if v is not None}}, record)

@@ -56,6 +56,9 @@ def _locked(session, ref) -> PurchaseOrder:
 
 def confirm_purchase_order(app, session, ref) -> PurchaseOrder:
     """Draft -> confirmed: the order is sent to the supplier through the outbox, with the document."""
+    from core.security import require
+
+    require(app, session, "procurement.po.confirm")
     from core.outbox import DocumentAttachment, notify, resolve_recipients
     from core.rendering import render
 
@@ -92,6 +95,9 @@ def receive_purchase_order(app, session, ref, lines: list[dict] | None = None) -
     A product ordered on several lines is received on them oldest first; receiving more than is
     still due on the order is refused, naming the line.
     """
+    from core.security import require
+
+    require(app, session, "procurement.po.receive")
     order = _locked(session, ref)
     _check(order, "receive")
     record = f"purchase order {order.number}"
@@ -139,6 +145,9 @@ def receive_purchase_order(app, session, ref, lines: list[dict] | None = None) -
 def cancel_purchase_order(app, session, ref, reason: str = "") -> PurchaseOrder:
     """Cancel an order (or what is still due on a partly received one): its lines stop counting as
     incoming, so the next evaluation orders the need again. A supplier who had the order is told."""
+    from core.security import require
+
+    require(app, session, "procurement.po.confirm")
     from core.outbox import notify, resolve_recipients
 
     order = _locked(session, ref)

@@ -249,6 +249,9 @@ def test_every_hook_is_called_with_all_its_arguments(workspace, fakes):
     state.set_app(app)
     cli.list_commands(click.Context(cli, obj=state))
     data_kinds(app), environment(app), kinds(app), collect_jobs(app), channels(app)
+    from core.security import permissions, record_rules
+
+    permissions(app), record_rules(app)
     with app.transaction() as session:
         customer = create_partner(app, session, {"name": "Dupont SA", "is_customer": True})
         update_partner(app, session, customer, {"city": "Lyon"})
