@@ -16,7 +16,7 @@ KERNEL_PERMISSIONS = (
                    "company show", "partner list", "partner show", "partner account", "partner statement",
                    "product list", "product show", "user list", "team list", "order list", "order show",
                    "documents list", "documents print", "notifications list", "notifications show",
-                   "jobs list", "jobs history", "modules list", "modules info", "config check",
+                   "jobs list", "jobs history", "modules list", "modules info", "config check", "role matrix",
                    "report period", "plan", "export", "role list", "role show")),
     Permission("core.partner.write", "Add and edit partners and their contacts",
                roles=("sales", "sales_manager", "collections", "purchasing", "accountant"),

@@ -169,3 +169,25 @@ def audit(state, record, login, start, end, limit, as_json):
     emit_table(rows, [("logged_at", "When"), ("business_date", "Day"), ("who", "Who"), ("action", "Action"),
                       ("record_type", "Record"), ("record", "Ref"), ("what", "Changes"), ("command", "Command")],
                empty="nothing in the trail")
+
+
+@role.command("matrix")
+@click.option("--markdown", is_flag=True, help="The whole of docs/permissions.md.")
+@json_option
+@pass_state
+def role_matrix(state, markdown, as_json):
+    """Which built-in role may run which command (the modules' declared rights)."""
+    from core.security import BUILTIN_ROLES
+    from core.services.roles import matrix, matrix_markdown
+
+    app = state.app
+    if markdown:
+        click.echo(matrix_markdown(app), nl=False)
+        return
+    rows = matrix(app)
+    if as_json:
+        emit_json(rows)
+        return
+    emit_table([{"command": r["command"], "right": r["right"],
+                 **{role: "✓" if ok else "·" for role, ok in r["roles"].items()}} for r in rows],
+               [("command", "Command"), ("right", "Right"), *((role, role) for role in BUILTIN_ROLES)])
