@@ -124,6 +124,8 @@ def _check_door(ctx, state) -> None:
     if not leaf:
         return  # a group without its subcommand only shows its help
     state.command_path = path
+    if ctx.invoked_subcommand == "config" and state.try_app() is None:
+        return  # a config that does not load names no database to ask: editing the file is its boundary
     app = state.app
     if ctx.invoked_subcommand in RECOVERY_COMMANDS and "_permissions" not in app.__dict__:
         # an admin repairs a broken config or module with these: the rights are read without

@@ -54,6 +54,16 @@ def register_settings(register):
 
 
 @hookimpl
+def register_permissions(register):
+    _seen("register_permissions", register=register)
+
+
+@hookimpl
+def register_record_rules(register):
+    _seen("register_record_rules", register=register)
+
+
+@hookimpl
 def install(app, session):
     _seen("install", app=app, session=session)
 
