@@ -103,10 +103,9 @@ def _after_flush(app, session, flush_context) -> None:
                     continue
             else:
                 changes = None
-            identity = state.identity
+            identity = state.mapper.primary_key_from_instance(obj)
             rows.append({"action": action, "record_type": table,
-                         "record_id": str(identity[0]) if identity and len(identity) == 1 else
-                         (json.dumps(list(identity), default=str) if identity else None),
+                         "record_id": str(identity[0]) if len(identity) == 1 else json.dumps(identity, default=str),
                          "record_label": _label(values), "changes": _json(changes)})
     if rows:
         from core.models import AuditEntry

@@ -7,7 +7,9 @@ A plugin's tests get, without any conftest of their own:
   the modules enabled come from ``@pytest.mark.modules("billing", ...)`` (default: none);
 - ``app``: the :class:`core.app.App` of that workspace, with ``today`` fixed (``app_today``);
 - ``crm``: runs ``crm`` commands in-process against the workspace and returns the exit code,
-  stdout, stderr and parsed JSON;
+  stdout, stderr and parsed JSON; ``crm.as_user("alice")(...)`` runs them as user alice and
+  ``crm.with_role("accountant")(...)`` as a user holding that role (the test's OS login or
+  database role is the workspace's admin, who holds core.impersonate);
 - ``factory``: creates partners, products, users and orders through the services.
 """
 
@@ -170,12 +172,32 @@ class Result:
         return f"<Result exit={self.exit_code} stdout={self.stdout[:300]!r} stderr={self.stderr[:300]!r}>"
 
 
+#: ``crm user add --role`` (who is notified, a role too) for a role-holder the runner creates: one
+#: the role includes (a custom role's holder is also a salesperson)
+ROLE_COLUMN = {"collections": "collections", "purchasing": "purchasing", "admin": "admin", "accountant": "collections"}
+
+
 class CrmRunner:
     """Runs ``crm`` in this process, as a user would type it, against one workspace."""
 
-    def __init__(self, workspace: Workspace, today: dt.date | None):
+    def __init__(self, workspace: Workspace, today: dt.date | None, acting: str | None = None):
         self.workspace = workspace
         self.today = today
+        #: the user the commands run as (``crm --as LOGIN``; the operator holds core.impersonate)
+        self.acting = acting
+
+    def as_user(self, login: str) -> "CrmRunner":
+        """The same runner acting as user ``login``: ``crm.as_user("alice")("lead", "list")``."""
+        return CrmRunner(self.workspace, self.today, acting=login)
+
+    def with_role(self, role: str) -> "CrmRunner":
+        """A runner acting as a user who holds only ``role`` (built-in or custom), created on first use."""
+        login = f"as_{role}"
+        if not any(u["login"] == login for u in self("user", "list", "--json").json):
+            self("user", "add", login, f"Holder of {role}", "--role", ROLE_COLUMN.get(role, "sales"))
+            if role not in ("sales", "collections", "purchasing", "admin"):
+                self("user", "role", login, role)
+        return self.as_user(login)
 
     def __call__(self, *args: str, expect: int | None = 0, input: str | None = None) -> Result:
         from click.testing import CliRunner
@@ -183,6 +205,8 @@ class CrmRunner:
         from core.cli.main import main
 
         argv = ["--config", str(self.workspace.config_path)]
+        if self.acting is not None:
+            argv += ["--as", self.acting]
         if self.today is not None:
             argv += ["--today", self.today.isoformat()]
         argv += [str(a) for a in args]
