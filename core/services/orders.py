@@ -110,6 +110,9 @@ def get_order(session, ref, *, lock: bool = False) -> SalesOrder:
 
 def confirm_order(app, session, order: SalesOrder) -> SalesOrder:
     """Draft -> confirmed, then ``order_confirmed`` (invoice, stock...) in the same transaction."""
+    from core.security import require
+
+    require(app, session, "core.order.write")
     _move(order, "confirm")
     order.confirmed_at = app.today
     session.flush()

@@ -79,3 +79,15 @@ def report_sections(app, session, period):
     from entonnoir_commissions.statement import report_section
 
     return report_section(app, session, period)
+
+
+@hookimpl
+def register_permissions(register):
+    """Commission plans are the sales managers'; statements are read by sales and accounting."""
+    from core.security import Permission
+
+    register(Permission("commissions.plan", "Add commission plans", roles=("sales_manager", "accountant"),
+                        commands=("commissions plan add",)))
+    register(Permission("commissions.read", "See commission plans and statements",
+                        roles=("sales", "sales_manager", "accountant"),
+                        commands=("commissions plan list", "commissions statement")))

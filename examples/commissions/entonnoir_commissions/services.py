@@ -20,6 +20,9 @@ from entonnoir_commissions.models import CommissionPlan, CommissionTier
 
 def add_plan(app, session, raw: dict) -> CommissionPlan:
     """Create a plan from CLI values (``salesperson`` login or ``team`` name, ``rate``, ``tiers``...)."""
+    from core.security import require
+
+    require(app, session, "commissions.plan")
     from entonnoir_commissions.schemas import PlanSchema
 
     raw = {"valid_from": app.today.isoformat(), **{k: v for k, v in raw.items() if v is not None}}

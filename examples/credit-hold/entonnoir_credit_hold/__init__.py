@@ -40,3 +40,14 @@ def order_confirmed(app, session, order):
     from entonnoir_credit_hold.services import check_order
 
     check_order(session, order)
+
+
+@hookimpl
+def register_permissions(register):
+    """Who may place and release holds (checked in the services too), and who sees them."""
+    from core.security import Permission
+
+    register(Permission("credit_hold.read", "See the credit holds",
+                        roles=("sales", "sales_manager", "collections", "accountant"), commands=("hold list",)))
+    register(Permission("credit_hold.manage", "Place and release a customer's credit hold",
+                        roles=("collections", "accountant"), commands=("hold add", "hold remove")))

@@ -27,6 +27,9 @@ def _who(value: str | None, record: str, field: str) -> str | None:
 
 def place_hold(app, session, partner_ref, reason: str, placed_by: str | None = None) -> PartnerHold:
     """Put a partner on credit hold from ``app.today``; refused if it already is (the message says since when)."""
+    from core.security import require
+
+    require(app, session, "credit_hold.manage")
     partner = get_partner(session, partner_ref)
     record = f"partner {partner.name!r}"
     reason = (reason or "").strip()
@@ -46,6 +49,9 @@ def place_hold(app, session, partner_ref, reason: str, placed_by: str | None = N
 
 def release_hold(app, session, partner_ref, released_by: str | None = None) -> PartnerHold:
     """Lift a partner's credit hold on ``app.today``; the hold is kept as history."""
+    from core.security import require
+
+    require(app, session, "credit_hold.manage")
     partner = get_partner(session, partner_ref)
     record = f"partner {partner.name!r}"
     released_by = _who(released_by, record, "released_by")
