@@ -79,6 +79,10 @@ MARKET_NAF = {"Atelier": "43.21A", "Groupe": "70.10Z", "Maison": "47.59B", "Soci
 MARKET_OTHERS = 300  # companies of the extract we have never heard of
 
 
+#: who does the back-office steps (the salespeople act on their own deals)
+COLLECTIONS, PURCHASING = "claire", "yann"
+
+
 def quarter_target() -> str:
     """A sales team's quarterly target sized to the demo's own business, rounded to the thousand.
 
@@ -123,15 +127,16 @@ class Runner:
         self.commands = 0
         self.problems: list[str] = []
 
-    def __call__(self, today: dt.date, *args, as_json: bool = False, expected: tuple = ()):
-        """Run ``crm --today TODAY ARGS``; return its output (parsed with ``as_json``), None on failure.
+    def __call__(self, today: dt.date, *args, as_json: bool = False, expected: tuple = (), by: str | None = None):
+        """Run ``crm --today TODAY ARGS`` (as user ``by``: ``--as``); return its output, None on failure.
 
         A failure whose message contains one of ``expected`` is part of the story (a sale refused
         for want of stock); any other is recorded in ``problems`` and the story goes on.
         """
         from core.cli.main import main
 
-        argv = ["--config", str(self.config), "--today", today.isoformat(), *map(str, args)]
+        argv = ["--config", str(self.config), "--today", today.isoformat(), *(("--as", by) if by else ()),
+                *map(str, args)]
         if as_json:
             argv.append("--json")
         out, err, code = io.StringIO(), io.StringIO(), 0
@@ -235,6 +240,8 @@ class Demo:
         for team in ("Grands comptes", "PME"):
             members = [u[0] for u in USERS if u[3] == team]
             crm(day, "team", "add", team, "--leader", members[0], *[a for m in members[1:] for a in ("--member", m)])
+            crm(day, "user", "role", members[0], "sales_manager")  # the leader manages the team's pipeline
+        crm(day, "user", "role", COLLECTIONS, "accountant")  # one person keeps the books and the collections
         self.write_csv("imports/produits.csv", ["sku", "name", "list_price", "vat_rate", "unit", "stockable", "kind"],
                        [[p[0], p[1], p[2], p[3], "hour" if p[6] is None else "unit", "non" if p[6] is None else "oui",
                          "service" if p[6] is None else "goods"] for p in PRODUCTS])
@@ -259,18 +266,18 @@ class Demo:
             if partner.get("siren") in by_siren:
                 self.customers[partner["id"]] = by_siren[partner["siren"]]
                 if self.has("billing") and rng.random() < 0.3:  # else the default term, 30 days
-                    crm(day, "term", "assign", partner["id"], rng.choice(TERMS))
+                    crm(day, "term", "assign", partner["id"], rng.choice(TERMS), by=COLLECTIONS)
         if self.has("procurement"):
             stocked = [p for p in PRODUCTS if p[6] is not None]
             self.write_csv("imports/prix-fournisseurs.csv", ["sku", "supplier", "price", "minimum_quantity",
                                                              "lead_time_days", "preferred"],
                            [[p[0], SUPPLIERS[p[5]][0], p[4], p[6][2], SUPPLIERS[p[5]][1], "oui"] for p in stocked])
-            crm(day, "import", "supplier_prices", self.folder / "imports/prix-fournisseurs.csv")
+            crm(day, "import", "supplier_prices", self.folder / "imports/prix-fournisseurs.csv", by=PURCHASING)
             self.write_csv("imports/regles-reappro.csv", ["sku", "minimum", "maximum", "multiple"],
                            [[p[0], *p[6]] for p in stocked])
-            crm(day, "import", "reorder_rules", self.folder / "imports/regles-reappro.csv")
+            crm(day, "import", "reorder_rules", self.folder / "imports/regles-reappro.csv", by=PURCHASING)
             for product in stocked:
-                crm(day, "stock", "adjust", product[0], product[7], "--reason", "inventaire d'ouverture")
+                crm(day, "stock", "adjust", product[0], product[7], "--reason", "inventaire d'ouverture", by=PURCHASING)
         if self.has("funnel"):
             last = self.start + dt.timedelta(days=self.days - 1)
             revenue = quarter_target()
@@ -384,7 +391,7 @@ class Demo:
 
     def move(self, day: dt.date, deal_id: int, stage: int) -> None:
         deal = self.deals[deal_id]
-        if self.crm(day, "deal", "move", deal_id, STAGES[stage], "--user", deal["owner"]) is not None:
+        if self.crm(day, "deal", "move", deal_id, STAGES[stage], by=deal["owner"]) is not None:
             deal["stage"] = stage
 
     def plan_activity(self, day, kind, subject, deal_id, owner) -> None:
@@ -441,14 +448,14 @@ class Demo:
     def close(self, day: dt.date, deal_id: int, *, won: bool) -> None:
         deal = self.deals[deal_id]
         if won:
-            done = self.crm(day, "deal", "won", deal_id, "--user", deal["owner"], expected=("available",))
+            done = self.crm(day, "deal", "won", deal_id, by=deal["owner"], expected=("available",))
             if done is None:  # refused for want of stock: the deal waits for the purchase orders
                 self.counts["refused_for_stock"] += 1
                 return
             order = re.search(r"order (\S+)", done)
             self.ordered(day, order.group(1) if order else None)
         elif self.crm(day, "deal", "lost", deal_id, "--reason", self.rng.choice(LOST_REASONS),
-                      "--user", deal["owner"]) is None:
+                      by=deal["owner"]) is None:
             return
         key = "won" if won else "lost"
         self.counts[f"deals_{key}"] += 1
@@ -515,7 +522,7 @@ class Demo:
             self.write_csv(f"bank/releve-{day.isoformat()}.csv",
                            ["date", "amount", "customer", "method", "reference", "invoice"], lines)
             statement = self.folder / "bank" / f"releve-{day.isoformat()}.csv"
-            if self.crm(day, "payment", "import", statement, as_json=True) is not None:
+            if self.crm(day, "payment", "import", statement, as_json=True, by=COLLECTIONS) is not None:
                 self.counts["payments"] += len(lines)
                 self.counts["paid_amount"] += sum(Decimal(line[1]) for line in lines)
 
@@ -532,13 +539,13 @@ class Demo:
         for number, arrival in list(self.arrivals.items()):
             if arrival <= day:
                 del self.arrivals[number]
-                if self.crm(day, "po", "receive", number) is not None:
+                if self.crm(day, "po", "receive", number, by=PURCHASING) is not None:
                     self.counts["po_received"] += 1
         if not self.check_purchases or day.weekday() not in (1, 3):  # drafts are reviewed on Tuesdays and Thursdays
             return
         self.check_purchases = False
         for po in reversed(self.crm(day, "po", "list", "--state", "draft", as_json=True) or []):
-            if self.crm(day, "po", "confirm", po["number"]) is not None:
+            if self.crm(day, "po", "confirm", po["number"], by=PURCHASING) is not None:
                 self.counts["po_confirmed"] += 1
                 arrival = day + dt.timedelta(days=lead_times.get(po["supplier"]["name"], 7))
                 while arrival.weekday() >= 5:

@@ -212,8 +212,9 @@ user also holds the role of `crm user add --role`).
 Record rules (`register_record_rules`): a role whose scope is `own` (sales) sees and changes only
 the records it owns, `team` (sales_manager) those of its teams' members, `all` everything; a
 record nobody owns is everyone's. The kernel adds the rule to every query of such a user
-(lists, shows, reports, exports). Rules declared: customers and sales orders by salesperson
-(kernel); leads, deals and activities by owner (funnel).
+(lists, shows, reports, exports). Rules declared: leads, deals and activities by owner
+(funnel). None yet for customers and sales orders: the services follow a deal to its customer,
+who often belongs to another salesperson, so that rule needs those lookups to bypass it first.
 
 ## The audit trail
 

@@ -32,6 +32,8 @@ def dump(database) -> dict:
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
     content = {}
     for table in tables:
+        if table == "core_audit":  # the trail keeps wall-clock stamps and every frequent job's run
+            continue
         kept = [name for _, name, kind, *_ in connection.execute(f'PRAGMA table_info("{table}")')
                 if "DATETIME" not in kind.upper() and "TIMESTAMP" not in kind.upper() and name not in PROCESS_COLUMNS]
         names = ", ".join(f'"{name}"' for name in kept)
