@@ -1,7 +1,7 @@
 """the database records every change to the money tables in the kernel's audit trail (PostgreSQL)
 
 A trigger on invoices, their lines, payments, allocations, refunds and write-offs calls the
-kernel's ``core_audit_row()`` (core_0008): an UPDATE typed in psql is in ``crm audit`` with the
+kernel's ``core_audit_row()`` (core_0009): an UPDATE typed in psql is in ``crm audit`` with the
 role that typed it. SQLite has no roles; there crm's own session records the changes.
 
 Revision ID: billing_0009
@@ -14,7 +14,7 @@ from alembic import op
 revision = 'billing_0009'
 down_revision = 'billing_0008'
 branch_labels = None
-depends_on = 'core_0008'
+depends_on = 'core_0009'
 
 MONEY_TABLES = ("billing_invoice", "billing_invoice_line", "billing_payment", "billing_allocation",
                 "billing_refund", "billing_write_off")

@@ -6,16 +6,16 @@ function that modules attach to their money tables so a change made outside crm 
 is recorded with ``current_user``. The crm session passes who and which command through
 ``set_config('crm.*')`` settings; those only add context, ``db_user`` is always the real role.
 
-Revision ID: core_0008
-Revises: core_0007
+Revision ID: core_0009
+Revises: core_0008
 Create Date: 2026-12-06
 """
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = 'core_0008'
-down_revision = 'core_0007'
+revision = 'core_0009'
+down_revision = 'core_0008'
 branch_labels = None
 depends_on = None
 
