@@ -28,8 +28,9 @@ def register_models():
 @hookimpl
 def register_commands(cli):
     from plugins.procurement.cli import COMMANDS
+    from plugins.procurement.cli_bills import COMMANDS as BILL_COMMANDS
 
-    for command in COMMANDS:
+    for command in COMMANDS + BILL_COMMANDS:
         cli.add_command(command)
 
 

@@ -180,3 +180,4 @@ class PurchaseOrderLine(Base):
     @property
     def remaining(self) -> Decimal:
         return self.quantity - self.received_quantity
+import plugins.procurement.models_bills  # noqa: E402,F401
