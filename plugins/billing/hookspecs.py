@@ -32,3 +32,17 @@ def payment_recorded(app, session, payment, allocations, cleared):
     :param cleared: the invoices this payment fully paid.
     :returns: nothing.
     """
+
+
+@hookspec
+def bank_debits_imported(app, session, lines):
+    """A bank statement brought debit lines (money that left the account): a payables module clears its bills.
+
+    Called inside the import's transaction, once per statement, after its credits are settled, and
+    only when it holds new debit lines. Billing keeps them (``crm payment unmatched --debits``).
+
+    :param lines: one dict per new debit line: ``id``, ``direction`` (``debit``), ``amount``
+        (Decimal), ``booking_date``, ``counterparty_name``, ``counterparty_iban``, ``remittance``,
+        ``structured_reference``.
+    :returns: nothing.
+    """

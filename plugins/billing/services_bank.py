@@ -158,6 +158,8 @@ def import_bank_file(app, path: Path, *, fmt: str | None = None, skip_invalid: b
         settle(app, session, statement, {e.line_key: e for e in entries}, result, source=f"crm payment import "
                                                                                          f"{path.name}")
         statement.lines_new = result.new
+        if app.pm.hook.bank_debits_imported.get_hookimpls():
+            _tell_debits(app, session, statement)
         _summarise(session, statement, result)
     if result.rejected:
         result.rejected.sort()
@@ -230,6 +232,17 @@ def _resolve_customers(session, statement, entries, result) -> None:
                         .values(partner_id=partner_id, matched_by="customer"))
     if errors:
         reject_lines(result, errors, session)
+
+
+def _tell_debits(app, session, statement) -> None:
+    """``bank_debits_imported``: the statement's new debit lines, for a payables module to clear its bills."""
+    columns = (BankLine.id, BankLine.direction, BankLine.amount, BankLine.booking_date, BankLine.counterparty_name,
+               BankLine.counterparty_iban, BankLine.remittance, BankLine.structured_reference)
+    lines = [dict(row._mapping) for row in session.execute(
+        select(*columns).where(BankLine.statement_id == statement.id, BankLine.direction == "debit")
+        .order_by(BankLine.id))]
+    if lines:
+        app.call("bank_debits_imported", app=app, session=session, lines=lines)
 
 
 def _summarise(session, statement, result) -> None:

@@ -113,6 +113,18 @@ def report_sections(app, session, period):
     return report_section(app, session, period)
 
 
+@hookimpl(optionalhook=True)
+def bank_debits_imported(app, session, lines):
+    """Billing's bank import found debits: the bills being paid they pay are cleared.
+
+    Optional: procurement works without billing (no bank import, no call); with billing enabled it
+    listens to this hook rather than importing billing or reading its tables.
+    """
+    from plugins.procurement.clearing import clear_bills
+
+    clear_bills(app, session, lines)
+
+
 @hookimpl
 def plan_sections(app, session, period):
     from plugins.procurement.sections import plan_section

@@ -143,6 +143,10 @@ def _cii(root, name: str) -> dict:
         "seller_siren": _siren(_text(seller, "ram:SpecifiedLegalOrganization/ram:ID", name, "SIREN", required=False)),
         "seller_vat": _text(seller, "ram:SpecifiedTaxRegistration/ram:ID[@schemeID='VA']", name, "VAT",
                             required=False),
+        "iban": _text(settlement, "ram:SpecifiedTradeSettlementPaymentMeans/ram:PayeePartyCreditorFinancialAccount/"
+                      "ram:IBANID", name, "IBAN", required=False),
+        "bic": _text(settlement, "ram:SpecifiedTradeSettlementPaymentMeans/"
+                     "ram:PayeeSpecifiedCreditorFinancialInstitution/ram:BICID", name, "BIC", required=False),
         "total_untaxed": _decimal(totals, "ram:TaxBasisTotalAmount", name, "the total without VAT (BT-109)"),
         "total_tax": _decimal(totals, "ram:TaxTotalAmount", name, "the VAT total (BT-110)", default="0"),
         "total": _decimal(totals, "ram:GrandTotalAmount", name, "the total with VAT (BT-112)"),
@@ -181,6 +185,9 @@ def _ubl(root, name: str) -> dict:
         "seller_name": _text(seller, "cac:PartyLegalEntity/cbc:RegistrationName", name, "the seller's name (BT-27)"),
         "seller_siren": _siren(_text(seller, "cac:PartyLegalEntity/cbc:CompanyID", name, "SIREN", required=False)),
         "seller_vat": vat,
+        "iban": _text(root, "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID", name, "IBAN", required=False),
+        "bic": _text(root, "cac:PaymentMeans/cac:PayeeFinancialAccount/cac:FinancialInstitutionBranch/cbc:ID", name,
+                     "BIC", required=False),
         "total_untaxed": _decimal(totals, "cbc:TaxExclusiveAmount", name, "the total without VAT (BT-109)"),
         "total_tax": _decimal(root, "cac:TaxTotal/cbc:TaxAmount", name, "the VAT total (BT-110)", default="0"),
         "total": _decimal(totals, "cbc:TaxInclusiveAmount", name, "the total with VAT (BT-112)"),

@@ -63,6 +63,7 @@ def record_bill(app, session, bill: dict, *, label: str) -> SupplierBill:
         raise CrmError(f"{label}: duplicate: bill {bill['number']} of {supplier.name} is recorded already "
                        f"(bill #{duplicate})")
     bill["supplier_id"] = supplier.id
+    iban, bic = bank_account(bill.get("iban"), bill.get("bic"), label)
     matched, differences = match_bill(app, session, bill)
     days = app.settings("procurement")["bill_payment_days"]
     row = SupplierBill(
@@ -70,7 +71,7 @@ def record_bill(app, session, bill: dict, *, label: str) -> SupplierBill:
         due_date=bill.get("due_date") or bill["bill_date"] + dt.timedelta(days=days),
         currency=bill["currency"], total_untaxed=bill["total_untaxed"], total_tax=bill["total_tax"],
         total=bill["total"], source=bill["source"], state="held" if differences else "approved",
-        differences="\n".join(differences) or None, received_on=app.today,
+        differences="\n".join(differences) or None, received_on=app.today, iban=iban, bic=bic,
         lines=[SupplierBillLine(sku=line["sku"], description=line["description"], quantity=line["quantity"],
                                 unit_price=line["unit_price"], vat_rate=line["vat_rate"], subtotal=line["subtotal"],
                                 purchase_order_line_id=po_line)
@@ -80,6 +81,23 @@ def record_bill(app, session, bill: dict, *, label: str) -> SupplierBill:
     if differences:
         _tell_purchasing(app, session, row, supplier, differences)
     return row
+
+
+def bank_account(iban: str | None, bic: str | None, label: str) -> tuple[str | None, str | None]:
+    """The supplier's IBAN and BIC, checked (python-stdnum) and written compactly."""
+    from stdnum import bic as bics
+    from stdnum import iban as ibans
+    from stdnum.exceptions import ValidationError as Invalid
+
+    try:
+        iban = ibans.validate(iban) if iban else None
+    except Invalid:
+        raise CrmError(f"{label}: IBAN {iban}: not a valid IBAN") from None
+    try:
+        bic = bics.validate(bic) if bic else None
+    except Invalid:
+        raise CrmError(f"{label}: BIC {bic}: not a valid BIC") from None
+    return iban, bic
 
 
 def _tell_purchasing(app, session, row: SupplierBill, supplier: Partner, differences: list[str]) -> None:
@@ -105,6 +123,7 @@ def paper_bill(values: dict) -> dict:
     untaxed = sum((line["subtotal"] for line in lines), Decimal("0.00"))
     tax = sum((round_money(line["subtotal"] * line["vat_rate"] / 100) for line in lines), Decimal("0.00"))
     return {"number": values["number"], "bill_date": values["bill_date"], "due_date": values.get("due_date"),
+            "iban": values.get("iban"), "bic": values.get("bic"),
             "currency": "EUR", "supplier_id": values["supplier_id"], "total_untaxed": untaxed, "total_tax": tax,
             "total": untaxed + tax, "source": "paper", "lines": lines}
 
@@ -151,6 +170,8 @@ def bill_dict(bill: SupplierBill, *, lines: bool = True) -> dict:
     data = {"id": bill.id, "number": bill.number, "supplier": {"id": bill.supplier.id, "name": bill.supplier.name},
             "state": bill.state, "source": bill.source, "bill_date": bill.bill_date.isoformat(),
             "due_date": bill.due_date.isoformat(), "received_on": bill.received_on.isoformat(),
+            "iban": bill.iban, "bic": bill.bic, "payment_run": bill.payment_run,
+            "paid_on": bill.paid_on.isoformat() if bill.paid_on else None,
             "currency": bill.currency, "total_untaxed": str(bill.total_untaxed), "total_tax": str(bill.total_tax),
             "total": str(bill.total), "differences": bill.differences.splitlines() if bill.differences else []}
     if lines:

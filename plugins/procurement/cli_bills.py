@@ -77,18 +77,20 @@ def _line(text: str) -> dict:
 @click.option("--number", required=True, help="The supplier's invoice number.")
 @click.option("--date", "bill_date", required=True, help="The invoice date (YYYY-MM-DD).")
 @click.option("--due", help="The due date (default: the date plus [procurement] bill_payment_days).")
+@click.option("--iban", help="The supplier's IBAN to pay the bill to.")
+@click.option("--bic", help="The supplier's bank BIC.")
 @click.option("--line", "lines", multiple=True, required=True, metavar="SKU:QTY:PRICE[:VAT]",
               help="A billed line (VAT 20 % unless given); repeat for several.")
 @json_option
 @pass_state
-def bill_add(state, supplier, number, bill_date, due, lines, as_json):
+def bill_add(state, supplier, number, bill_date, due, iban, bic, lines, as_json):
     """Record a paper bill, matched like an imported one."""
     from core.services.partners import get_partner
     from plugins.procurement.bills import paper_bill, record_bill
 
     app = state.app
     values = {"number": number.strip(), "bill_date": _day(bill_date, "--date"), "due_date": _day(due, "--due"),
-              "lines": [_line(t) for t in lines]}
+              "iban": iban, "bic": bic, "lines": [_line(t) for t in lines]}
     with app.transaction() as session:
         values["supplier_id"] = get_partner(session, supplier).id
         row = record_bill(app, session, paper_bill(values), label=f"bill {values['number']}")
@@ -136,6 +138,31 @@ def bill_show(state, ref, as_json):
                                ("subtotal", "Subtotal"), ("purchase_order_line_id", "PO line")], empty="no line")
     for difference in data["differences"]:
         click.echo(f"difference: {difference}")
+
+
+@bill.command("pay")
+@click.option("--due-by", required=True, help="Pay the approved bills due by this day (YYYY-MM-DD).")
+@click.option("-o", "--output", type=click.Path(), help="The pain.001 file (default: PAY-<date>-<n>.xml here).")
+@json_option
+@pass_state
+def bill_pay(state, due_by, output, as_json):
+    """Build the SEPA credit transfer file (pain.001.001.03) paying the approved bills due; they become paying."""
+    from core.files import output_path, write_private
+    from plugins.procurement.sepa import pay_bills
+
+    app = state.app
+    due = _day(due_by, "--due-by")
+    with app.transaction() as session:
+        run = pay_bills(app, session, due)
+        target = output_path(output, f"{run['run']}.xml")
+        write_private(target, run.pop("xml"))
+    run["file"] = str(target)
+    if as_json:
+        emit_json(run)
+        return
+    for line in run["skipped"]:
+        click.echo(f"left out: {line}", err=True)
+    click.echo(f"payment run {run['run']}: {run['bills']} bill(s), {run['total']} EUR, written to {target}")
 
 
 def _transition(action: str):

@@ -1,7 +1,8 @@
 """Supplier bills received: one row per bill (unique per supplier and number) and its lines.
 
 A bill is ``approved`` (it matched its purchase orders and receipts, or a person approved it),
-``held`` (its differences are listed in ``differences``) or ``disputed``.
+``held`` (its differences are listed in ``differences``) or ``disputed``; an approved bill put in a
+payment run is ``paying`` until the bank statement's debit clears it (``paid``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from core.db import Base, Timestamped
 from core.models import Partner
 from core.types import Money, Percent, Quantity, UnitPrice
 
-BILL_STATES = ("approved", "held", "disputed")
+BILL_STATES = ("approved", "held", "disputed", "paying", "paid")
 
 
 class SupplierBill(Timestamped, Base):
@@ -24,7 +25,7 @@ class SupplierBill(Timestamped, Base):
     __tablename__ = "procurement_supplier_bill"
     __table_args__ = (
         UniqueConstraint("supplier_id", "number", name="uq_procurement_supplier_bill_number"),
-        CheckConstraint("state IN ('approved', 'held', 'disputed')", name="state"),
+        CheckConstraint("state IN ('approved', 'held', 'disputed', 'paying', 'paid')", name="state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,6 +44,12 @@ class SupplierBill(Timestamped, Base):
     #: one difference per line (why the bill is held)
     differences: Mapped[str | None] = mapped_column(Text)
     received_on: Mapped[dt.date]
+    #: where the supplier wants to be paid (from the e-invoice, or typed in)
+    iban: Mapped[str | None] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    #: the payment run (the pain.001 message id) that pays it, and the day the bank debited it
+    payment_run: Mapped[str | None] = mapped_column(String(35), index=True)
+    paid_on: Mapped[dt.date | None]
 
     supplier: Mapped[Partner] = relationship()
     lines: Mapped[list[SupplierBillLine]] = relationship(back_populates="bill", order_by="SupplierBillLine.id",

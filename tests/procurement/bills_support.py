@@ -37,8 +37,11 @@ def totals(lines, rate="20"):
     return untaxed, tax, untaxed + tax
 
 
+IBAN, BIC = "FR1810096000301234567890113", "CMCIFRPP"
+
+
 def cii(number, lines, *, date="20261210", due="20270109", seller=SELLER, order=None, rate="20",
-        total=None) -> bytes:
+        total=None, iban=IBAN, bic=BIC) -> bytes:
     """A supplier's EN 16931 invoice: ``lines`` = [(sku, quantity, unit price)]."""
     root = etree.Element(f"{{{RSM}}}CrossIndustryInvoice", nsmap={"rsm": RSM, "ram": RAM, "udt": UDT, "qdt": QDT})
     context = _sub(root, RSM, "ExchangedDocumentContext")
@@ -95,6 +98,11 @@ def cii(number, lines, *, date="20261210", due="20270109", seller=SELLER, order=
     _sub(trade, RAM, "ApplicableHeaderTradeDelivery")
     settlement = _sub(trade, RAM, "ApplicableHeaderTradeSettlement")
     _sub(settlement, RAM, "InvoiceCurrencyCode", "EUR")
+    if iban:
+        means = _sub(settlement, RAM, "SpecifiedTradeSettlementPaymentMeans")
+        _sub(means, RAM, "TypeCode", "58")
+        _sub(_sub(means, RAM, "PayeePartyCreditorFinancialAccount"), RAM, "IBANID", iban)
+        _sub(_sub(means, RAM, "PayeeSpecifiedCreditorFinancialInstitution"), RAM, "BICID", bic)
     untaxed, vat, grand = totals(lines, rate)
     tax = _sub(settlement, RAM, "ApplicableTradeTax")
     _sub(tax, RAM, "CalculatedAmount", _money(vat))
@@ -130,7 +138,7 @@ def facturx_pdf(xml: bytes) -> bytes:
     return facturx.generate_from_binary(blank_pdf(), xml, flavor="factur-x", level="en16931", check_xsd=True)
 
 
-def ubl(number, lines, *, date="2026-12-10", due="2027-01-09", seller=SELLER, rate="20") -> bytes:
+def ubl(number, lines, *, date="2026-12-10", due="2027-01-09", seller=SELLER, rate="20", iban=IBAN) -> bytes:
     """A supplier's UBL 2.1 invoice (EN 16931 customization)."""
     root = etree.Element(f"{{{UBL}}}Invoice", nsmap={None: UBL, "cac": CAC, "cbc": CBC})
     _sub(root, CBC, "CustomizationID", "urn:cen.eu:en16931:2017")
@@ -153,6 +161,10 @@ def ubl(number, lines, *, date="2026-12-10", due="2027-01-09", seller=SELLER, ra
     _sub(legal, CBC, "CompanyID", seller["siren"], schemeID="0002")
     customer = _sub(_sub(root, CAC, "AccountingCustomerParty"), CAC, "Party")
     _sub(_sub(customer, CAC, "PartyLegalEntity"), CBC, "RegistrationName", "Entonnoir SAS")
+    if iban:
+        means = _sub(root, CAC, "PaymentMeans")
+        _sub(means, CBC, "PaymentMeansCode", "58")
+        _sub(_sub(means, CAC, "PayeeFinancialAccount"), CBC, "ID", iban)
     untaxed, vat, grand = totals(lines, rate)
     tax_total = _sub(root, CAC, "TaxTotal")
     _sub(tax_total, CBC, "TaxAmount", _money(vat), currencyID="EUR")

@@ -31,12 +31,17 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=10), nullable=False),
     sa.Column('differences', sa.Text(), nullable=True),
     sa.Column('received_on', sa.Date(), nullable=False),
+    sa.Column('iban', sa.String(length=34), nullable=True),
+    sa.Column('bic', sa.String(length=11), nullable=True),
+    sa.Column('payment_run', sa.String(length=35), nullable=True),
+    sa.Column('paid_on', sa.Date(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.CheckConstraint("state IN ('approved', 'held', 'disputed')", name=op.f('ck_procurement_supplier_bill_state')),
+    sa.CheckConstraint("state IN ('approved', 'held', 'disputed', 'paying', 'paid')", name=op.f('ck_procurement_supplier_bill_state')),
     sa.ForeignKeyConstraint(['supplier_id'], ['core_partner.id'], name=op.f('fk_procurement_supplier_bill_supplier_id_core_partner')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_procurement_supplier_bill')),
     sa.UniqueConstraint('supplier_id', 'number', name='uq_procurement_supplier_bill_number')
     )
+    op.create_index(op.f('ix_procurement_supplier_bill_payment_run'), 'procurement_supplier_bill', ['payment_run'], unique=False)
     op.create_index(op.f('ix_procurement_supplier_bill_state'), 'procurement_supplier_bill', ['state'], unique=False)
     op.create_index(op.f('ix_procurement_supplier_bill_supplier_id'), 'procurement_supplier_bill', ['supplier_id'], unique=False)
     op.create_table('procurement_supplier_bill_line',
