@@ -56,6 +56,11 @@ def register_jobs(register):
     # latest: today's forecast already counts everything missed; one run orders what it needs
     register(Job(name="procurement.reorder", run=reorder_job, catch_up="latest",
                  summary="order what the reorder rules need (one summary to purchasing)"))
+    from plugins.procurement.inbox import bills_inbox_job
+
+    # latest: the inbox holds whatever was missed; one run imports it all
+    register(Job(name="procurement.bills_inbox", run=bills_inbox_job, every_minutes=15, own_transactions=True,
+                 catch_up="latest", summary="import the supplier bills dropped in bills/inbox/"))
 
 
 @hookimpl

@@ -30,16 +30,15 @@ def tolerances(app) -> tuple[Decimal, Decimal]:
 
 def open_lines(session, supplier_id: int, skus: set[str]) -> dict[str, list[list]]:
     """Per SKU, the supplier's billable order lines oldest first: ``[line id, price, received, billed]``."""
-    billed = (select(SupplierBillLine.purchase_order_line_id.label("line_id"),
-                     func.sum(SupplierBillLine.quantity).label("billed"))
+    # billed so far, per candidate line (a correlated sum over the bill lines' index, disputed ones left out)
+    billed = (select(func.sum(SupplierBillLine.quantity))
               .join(SupplierBill, SupplierBill.id == SupplierBillLine.bill_id)
-              .where(SupplierBillLine.purchase_order_line_id.is_not(None), SupplierBill.state != "disputed")
-              .group_by(SupplierBillLine.purchase_order_line_id).subquery())
+              .where(SupplierBillLine.purchase_order_line_id == PurchaseOrderLine.id, SupplierBill.state != "disputed")
+              .correlate(PurchaseOrderLine).scalar_subquery())
     query = (select(Product.sku, PurchaseOrderLine.id, PurchaseOrderLine.unit_price,
-                    PurchaseOrderLine.received_quantity, billed.c.billed)
+                    PurchaseOrderLine.received_quantity, billed)
              .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.order_id)
              .join(Product, Product.id == PurchaseOrderLine.product_id)
-             .outerjoin(billed, billed.c.line_id == PurchaseOrderLine.id)
              .where(PurchaseOrder.supplier_id == supplier_id, PurchaseOrder.state.in_(BILLABLE_STATES),
                     Product.sku.in_(sorted(skus)))
              .order_by(PurchaseOrderLine.id))
