@@ -114,8 +114,9 @@ def register_documents(register):
 @hookimpl
 def report_sections(app, session, period):
     from plugins.procurement.sections import report_section
+    from plugins.procurement.sections_bills import report_bills_section
 
-    return report_section(app, session, period)
+    return [report_section(app, session, period), report_bills_section(app, session, period)]
 
 
 @hookimpl(optionalhook=True)
@@ -133,8 +134,9 @@ def bank_debits_imported(app, session, lines):
 @hookimpl
 def plan_sections(app, session, period):
     from plugins.procurement.sections import plan_section
+    from plugins.procurement.sections_bills import plan_cash_section
 
-    return plan_section(app, session, period)
+    return [plan_section(app, session, period), plan_cash_section(app, session, period)]
 
 
 @hookimpl

@@ -127,3 +127,22 @@ def test_a_paper_bill(crm, grossiste):
     bad = crm("bill", "add", "--supplier", SELLER["siren"], "--number", "P-8", "--date", "2026-12-01",
               "--line", "A:ten:2", expect=2)
     assert "expected" in bad.stderr or "numbers" in bad.stderr
+
+
+def test_cash_out_in_the_plan_and_bills_in_the_report(crm, grossiste, tmp_path):
+    crm("po", "confirm", "PO2026-000001")
+    crm("po", "receive", "PO2026-000001", "--line", "A:30")
+    order = crm("po", "show", "PO2026-000001", "--json").json
+    assert (order["lines"][0]["quantity"], order["lines"][0]["expected_date"]) == ("45.000", "2026-12-01")
+    crm("bill", "import", _write(tmp_path, "f1.xml", cii("F-1", [("A", "20", "2.00")], due="20270109")))
+    crm("bill", "import", _write(tmp_path, "f2.xml", cii("F-2", [("A", "10", "2.50")], due="20261215")))
+    section = crm("plan", "--period", "2026-12", "--json").json["sections"]["cash_out"]
+    weeks = {row["week"]: (row["bills"], row["orders"]) for row in section["weeks"]}
+    # F-2 (30.00, held) due 15 Dec; 45 − 30 billed = 15 × 2.00 × 1.20 = 36.00 billed 30 days after 1 Dec
+    # (31 Dec, the week of 28 Dec); F-1 is due in January, after the period
+    assert weeks["2026-12-14"] == ("30.00", "0.00")
+    assert weeks["2026-12-28"] == ("0.00", "36.00")
+    assert (section["bills"], section["orders"]) == ("30.00", "36.00")
+    report = crm("report", "period", "--from", "2026-11-01", "--to", "2026-11-30", "--json").json["sections"]["supplier_bills"]
+    assert {k: report[k] for k in ("received", "paid", "held")} == {"received": {"count": 2, "total": "78.00"}, "paid": {"count": 0, "total": "0.00"},
+                      "held": {"count": 1, "total": "30.00"}}
