@@ -27,8 +27,10 @@ TRANSITIONS = {"approve": (("held", "disputed"), "approved"), "dispute": (("held
 
 def import_bills(app, session, paths: list[Path]) -> list[SupplierBill]:
     """Read and record every file; the first bad one refuses them all (one transaction)."""
+    from core.security import require
     from plugins.procurement.bill_formats import read_bill_file
 
+    require(app, session, "procurement.bill.record")
     return [record_bill(app, session, read_bill_file(Path(path)), label=Path(path).name) for path in paths]
 
 
@@ -52,6 +54,9 @@ def find_supplier(session, bill: dict, label: str) -> Partner:
 
 def record_bill(app, session, bill: dict, *, label: str) -> SupplierBill:
     """Write one bill model (see :mod:`plugins.procurement.bill_formats`) and match it."""
+    from core.security import require
+
+    require(app, session, "procurement.bill.record")
     supplier = find_supplier(session, bill, label)
     if not bill["lines"]:
         raise CrmError(f"{label}: the bill has no line")
@@ -143,6 +148,9 @@ def get_bill(session, ref, *, lock: bool = False) -> SupplierBill:
 
 def change_state(app, session, ref, action: str, reason: str = "") -> SupplierBill:
     """Approve (pay it as it is) or dispute a bill; the reason is kept with its differences."""
+    from core.security import require
+
+    require(app, session, "procurement.bill.approve")
     bill = get_bill(session, ref, lock=True)
     sources, target = TRANSITIONS[action]
     if bill.state not in sources:

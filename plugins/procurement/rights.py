@@ -18,4 +18,12 @@ PERMISSIONS = (
                          "supplier price remove")),
     Permission("procurement.reorder.run", "Run the reorder rules (drafts purchase orders)",
                roles=("purchasing", "system"), commands=("reorder run",)),
+    Permission("procurement.bill.read", "See supplier bills, their matches and differences",
+               roles=("purchasing", "accountant"), commands=("bill list", "bill show")),
+    Permission("procurement.bill.record", "Record supplier bills (import e-invoices, type in paper bills)",
+               roles=("purchasing", "accountant", "system"), commands=("bill import", "bill add")),
+    Permission("procurement.bill.approve", "Approve a held supplier bill or dispute one",
+               roles=("purchasing", "accountant"), commands=("bill approve", "bill dispute")),
+    Permission("procurement.bill.pay", "Build a SEPA payment run of the approved bills due",
+               roles=("accountant",), commands=("bill pay",)),
 )

@@ -57,6 +57,9 @@ def _company_account(session) -> tuple[str, str, str]:
 
 def pay_bills(app, session, due_by: dt.date) -> dict:
     """Put the approved bills due by ``due_by`` in one payment run; returns its summary and its XML."""
+    from core.security import require
+
+    require(app, session, "procurement.bill.pay")
     name, iban, bic = _company_account(session)
     bills = list(session.scalars(
         select(SupplierBill).options(selectinload(SupplierBill.supplier))
