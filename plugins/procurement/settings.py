@@ -13,6 +13,8 @@ bill_payment_days = 30         # a bill's due date when neither it nor its terms
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from core.configschema import Amount, Boolean, SettingsSchema, WholeNumber
 
 
@@ -22,6 +24,6 @@ class ProcurementSettings(SettingsSchema):
     allow_negative = Boolean(load_default=False)
     ship_on_confirm = Boolean(load_default=False)
     confirm_generated = Boolean(load_default=False)
-    bill_price_tolerance = Amount(load_default="0")
-    bill_amount_tolerance = Amount(load_default="0.05")
+    bill_price_tolerance = Amount(load_default=Decimal("0"))
+    bill_amount_tolerance = Amount(load_default=Decimal("0.05"))
     bill_payment_days = WholeNumber(minimum=0, maximum=365, load_default=30)
