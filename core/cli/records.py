@@ -28,6 +28,22 @@ def partner_options(function):
     return function
 
 
+def set_option(function):
+    """``--set MODULE.FIELD=VALUE``: a field an enabled module adds to the record (core.extensions)."""
+    return click.option("--set", "assignments", multiple=True, metavar="MODULE.FIELD=VALUE",
+                        help="A field an enabled module adds to the record (repeat the option); "
+                             "`show` lists them.")(function)
+
+
+def extension_rows(app, entity: str, data: dict, *, only: str | None = None) -> tuple[dict, list]:
+    """The record's extension values flattened for a table, and their ``(key, label)`` columns."""
+    from core import extensions
+
+    wanted = extensions.columns(app, entity, only=only)
+    flat = {f"{module}.{name}": (data.get(module) or {}).get(name) for module, name, _ in wanted}
+    return flat, [(f"{module}.{name}", text) for module, name, text in wanted]
+
+
 def _given(values: dict) -> dict:
     return {key: value for key, value in values.items() if value is not None}
 
@@ -43,16 +59,21 @@ def partner():
 @click.option("--customer/--no-customer", "is_customer", default=None, help="Is a customer (default: yes).")
 @click.option("--supplier/--no-supplier", "is_supplier", default=None, help="Is a supplier (default: no).")
 @click.option("--allow-duplicate", is_flag=True, help="Create even if the SIREN or e-mail is already used.")
+@set_option
 @json_option
 @pass_state
-def partner_add(state, name, allow_duplicate, as_json, **values):
+def partner_add(state, name, allow_duplicate, assignments, as_json, **values):
     """Add a partner NAME (a company unless --kind person)."""
+    from core import extensions
     from core.services.partners import create_partner, partner_dict
 
     app = state.app
+    record = f"partner {name.strip()!r}"
     with app.transaction() as session:
-        created = create_partner(app, session, {"name": name, **_given(values)}, allow_duplicate=allow_duplicate)
-        data = partner_dict(created)
+        created = create_partner(app, session, {"name": name, **_given(values)}, allow_duplicate=allow_duplicate,
+                                 record=record,
+                                 extensions=extensions.parse_assignments(app, "partner", assignments, record))
+        data = partner_dict(created, extensions.read(app, session, "partner", [created.id]).get(created.id))
     emit_json(data) if as_json else click.echo(f"partner {data['id']}: {data['name']}")
 
 
@@ -62,14 +83,19 @@ def partner_add(state, name, allow_duplicate, as_json, **values):
 @partner_options
 @click.option("--customer/--no-customer", "is_customer", default=None, help="Is a customer.")
 @click.option("--supplier/--no-supplier", "is_supplier", default=None, help="Is a supplier.")
+@set_option
 @pass_state
-def partner_edit(state, ref, **values):
+def partner_edit(state, ref, assignments, **values):
     """Change fields of partner REF (id, name, a part of the name or SIREN)."""
+    from core import extensions
     from core.services.partners import get_partner, update_partner
 
     app = state.app
     with app.transaction() as session:
-        changes = update_partner(app, session, get_partner(session, ref), _given(values))
+        partner = get_partner(session, ref)
+        record = f"partner {partner.name!r}"
+        changes = update_partner(app, session, partner, _given(values), record=record,
+                                 extensions=extensions.parse_assignments(app, "partner", assignments, record))
     click.echo("changed: " + ", ".join(sorted(changes)) if changes else "nothing changed")
 
 
@@ -98,16 +124,31 @@ def partner_contact(state, ref, name, **values):
 @json_option
 @pass_state
 def partner_list(state, role, search, limit, as_json):
-    """List partners by name."""
+    """List partners by name (with the fields modules mark to be listed)."""
+    from core import extensions
+    from core.models import Partner
     from core.services.partners import list_partners, partner_dict
 
-    with state.app.transaction() as session:
-        rows = [partner_dict(p) for p in list_partners(session, role=role, search=search, limit=limit)]
+    app = state.app
+    with app.transaction() as session:
+        found = list_partners(session, role=role, search=search, limit=limit)
+        # one query for every listed extension field of every partner (a join per module)
+        extra = extensions.read(app, session, "partner", list_partners(
+            session, role=role, search=search, limit=limit, columns=[Partner.id]), only="listed") \
+            if extensions.of(app, "partner") else {}
+        blank = extensions.blank(app, "partner", only="listed")
+        rows = [partner_dict(p, extra.get(p.id, blank)) for p in found]
     if as_json:
         emit_json(rows)
         return
+    columns = []
+    if rows:
+        flat_rows = [{**row, **extension_rows(app, "partner", row, only="listed")[0]} for row in rows]
+        columns = extension_rows(app, "partner", rows[0], only="listed")[1]
+        rows = flat_rows
     emit_table(rows, [("id", "Id"), ("name", "Name"), ("kind", "Kind"), ("is_customer", "Customer"),
-                      ("is_supplier", "Supplier"), ("email", "E-mail"), ("city", "City"), ("siren", "SIREN")],
+                      ("is_supplier", "Supplier"), ("email", "E-mail"), ("city", "City"), ("siren", "SIREN"),
+                      *columns],
                empty="no partner")
 
 
@@ -117,20 +158,24 @@ def partner_list(state, role, search, limit, as_json):
 @pass_state
 def partner_show(state, ref, as_json):
     """Show partner REF (id, name, a part of the name or SIREN) with its contacts."""
+    from core import extensions
     from core.services.partners import get_partner, partner_dict
 
-    with state.app.transaction() as session:
-        data = partner_dict(get_partner(session, ref))
+    app = state.app
+    with app.transaction() as session:
+        found = get_partner(session, ref)
+        data = partner_dict(found, extensions.read(app, session, "partner", [found.id]).get(found.id))
     if as_json:
         emit_json(data)
         return
     contacts = ", ".join(f"{c['name']} <{c['email'] or '-'}>" for c in data["contacts"]) or "-"
-    emit_record({**data, "contacts": contacts},
+    extra, columns = extension_rows(app, "partner", data)
+    emit_record({**data, **extra, "contacts": contacts},
                 [("id", "Id"), ("name", "Name"), ("kind", "Kind"), ("is_customer", "Customer"),
                  ("is_supplier", "Supplier"), ("email", "E-mail"), ("phone", "Phone"), ("street", "Street"),
                  ("postal_code", "Postal code"), ("city", "City"), ("country", "Country"), ("siren", "SIREN"),
                  ("siret", "SIRET"), ("vat_number", "VAT number"), ("language", "Language"),
-                 ("salesperson", "Salesperson"),
+                 ("salesperson", "Salesperson"), *columns,
                  ("contacts", "Contacts")])
 
 

@@ -140,3 +140,11 @@ def register_permissions(register):
 
     for permission in PERMISSIONS:
         register(permission)
+
+
+@hookimpl
+def register_fields(register):
+    """Other modules may add fields to its invoices (and credit notes) (core.extensions)."""
+    from core.extensions import Extensible
+
+    register(Extensible("invoice", "billing_invoice"))
