@@ -361,6 +361,13 @@ def read(app, session, entity: str, ids, *, only: str | None = None, dump: bool 
     return result
 
 
+def printed(app, session, entity: str, record_id: int) -> dict[str, dict]:
+    """A document's view of a record's extensions: ``{module: {field: value}}``, the fields marked
+    ``printed``, Python values (Decimals, dates) for the template's filters."""
+    return read(app, session, entity, [record_id], only="printed", dump=False).get(record_id) \
+        or blank(app, entity, only="printed")
+
+
 def blank(app, entity: str, *, only: str | None = None) -> dict[str, dict]:
     """The values of a record that no extension row describes yet (all None)."""
     values = {ext.module: {item.name: None for item in (*ext.fields, *ext.computed)

@@ -302,17 +302,22 @@ def product():
 @click.option("--service", "service_flag", is_flag=True, hidden=True)
 @click.option("--kind", type=click.Choice(["goods", "service"]), default=None,
               help="Goods (default) or a service: the invoice's nature of the operation comes from it.")
+@set_option
 @json_option
 @pass_state
-def product_add(state, sku, name, as_json, service_flag, **values):
+def product_add(state, sku, name, as_json, service_flag, assignments, **values):
     """Add product SKU called NAME."""
+    from core import extensions
     from core.services.catalog import create_product, product_dict
 
     if service_flag:  # the older spelling: a service is not stocked
         values["stockable"] = False if values.get("stockable") is None else values["stockable"]
         values["kind"] = values.get("kind") or "service"
-    with state.app.transaction() as session:
-        data = product_dict(create_product(session, {"sku": sku, "name": name, **_given(values)}))
+    app, record = state.app, f"product {sku.strip()!r}"
+    with app.transaction() as session:
+        created = create_product(session, {"sku": sku, "name": name, **_given(values)}, record=record, app=app,
+                                 extensions=extensions.parse_assignments(app, "product", assignments, record))
+        data = product_dict(created, extensions.read(app, session, "product", [created.id]).get(created.id))
     emit_json(data) if as_json else click.echo(f"product {data['sku']}: {data['name']}")
 
 
@@ -321,12 +326,22 @@ def product_add(state, sku, name, as_json, service_flag, **values):
 @json_option
 @pass_state
 def product_list(state, search, as_json):
-    """List active products by SKU."""
+    """List active products by SKU (with the fields modules mark to be listed)."""
+    from core import extensions
     from core.services.catalog import list_products, product_dict
 
-    with state.app.transaction() as session:
-        rows = [product_dict(p) for p in list_products(session, search=search)]
-    emit_json(rows) if as_json else emit_table(rows, PRODUCT_COLUMNS, empty="no product")
+    app = state.app
+    with app.transaction() as session:
+        found = list_products(session, search=search)
+        extra = extensions.read(app, session, "product", [p.id for p in found], only="listed")
+        blank = extensions.blank(app, "product", only="listed")
+        rows = [product_dict(p, extra.get(p.id, blank)) for p in found]
+    if as_json:
+        emit_json(rows)
+        return
+    columns = extension_rows(app, "product", {}, only="listed")[1]
+    rows = [{**row, **extension_rows(app, "product", row, only="listed")[0]} for row in rows]
+    emit_table(rows, [*PRODUCT_COLUMNS, *columns], empty="no product")
 
 
 @product.command("show")
@@ -335,11 +350,18 @@ def product_list(state, search, as_json):
 @pass_state
 def product_show(state, sku, as_json):
     """Show product SKU."""
+    from core import extensions
     from core.services.catalog import get_product, product_dict
 
-    with state.app.transaction() as session:
-        data = product_dict(get_product(session, sku))
-    emit_json(data) if as_json else emit_record(data, [("id", "Id"), *PRODUCT_COLUMNS])
+    app = state.app
+    with app.transaction() as session:
+        found = get_product(session, sku)
+        data = product_dict(found, extensions.read(app, session, "product", [found.id]).get(found.id))
+    if as_json:
+        emit_json(data)
+        return
+    extra, columns = extension_rows(app, "product", data)
+    emit_record({**data, **extra}, [("id", "Id"), *PRODUCT_COLUMNS, *columns])
 
 
 @click.group()

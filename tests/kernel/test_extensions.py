@@ -5,6 +5,7 @@ like any third-party module, and enabled with ``crm modules enable``.
 """
 
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,99 @@ def test_bad_extension_value_names_the_field_and_writes_nothing(enabled):
     result = crm("partner", "add", "Dupont SA", "--set", "fk_extend.colour=red", expect=1)
     assert "fk_extend.colour: no such field of partner (fields: fk_extend.limit, fk_extend.segment)" in result.stderr
     assert crm("partner", "list", "--json").json == []
+
+
+def test_product_order_and_invoice_fields_reach_json_lists_and_the_invoice_document(enabled, workspace):
+    crm = enabled
+    crm("partner", "add", "Dupont SA", "--siren", "732829320", "--street", "1 rue Haute", "--postal-code", "75001",
+        "--city", "Paris", "--set", "fk_extend.limit=10000")
+    product = crm("product", "add", "CHAIR", "Chair", "--price", "100", "--set", "fk_extend.warranty_months=24",
+                  "--json").json
+    assert product["fk_extend"] == {"warranty_months": 24}
+    # the declared default fills a product created without it
+    assert crm("product", "add", "DESK", "Desk", "--price", "300", "--json").json["fk_extend"] == {"warranty_months": 12}
+    assert {p["sku"]: p["fk_extend"] for p in crm("product", "list", "--json").json} == {
+        "CHAIR": {"warranty_months": 24}, "DESK": {"warranty_months": 12}}
+    order = crm("order", "create", "--customer", "Dupont SA", "--line", "CHAIR:10", "--set", "fk_extend.project=P-42",
+                "--confirm", "--json").json
+    assert order["fk_extend"] == {"project": "P-42"}
+    assert crm("order", "show", order["number"], "--json").json["fk_extend"] == {"project": "P-42"}
+    assert [o["fk_extend"] for o in crm("order", "list", "--json").json] == [{"project": "P-42"}]
+    assert "P-42" in crm("order", "list").stdout
+    # the computed field: the confirmed orders' total, 10 x 100 + 20 % VAT
+    assert crm("partner", "show", "Dupont SA", "--json").json["fk_extend"]["ordered"] == "1200.00"
+    invoices = crm("invoice", "list", "--json").json
+    number = invoices[0]["number"]
+    assert crm("invoice", "show", number, "--json").json["fk_extend"] == {"cost_centre": "P-42"}
+    # the document's context: what the invoice's template receives
+    from plugins.billing.documents import invoice_context
+    from plugins.billing.services_invoices import get_invoice
+
+    app = workspace.app()
+    with app.transaction() as session:
+        context = invoice_context(app, session, get_invoice(session, number), "en_GB")
+    assert context["extensions"] == {"fk_extend": {"cost_centre": "P-42"}}
+    assert context["customer_extensions"]["fk_extend"]["limit"] == Decimal("10000.00")
+    assert context["customer_extensions"]["fk_extend"]["ordered"] == Decimal("1200.00")
+    assert "segment" not in context["customer_extensions"]["fk_extend"]  # not marked printed
+
+
+def test_a_refused_change_names_the_module_and_rolls_back(enabled):
+    crm = enabled
+    crm("partner", "add", "Dupont SA", "--siren", "732829320", "--street", "1 rue Haute", "--postal-code", "75001",
+        "--city", "Paris", "--set", "fk_extend.limit=5000")
+    crm("product", "add", "CHAIR", "Chair", "--price", "100")
+    crm("order", "create", "--customer", "Dupont SA", "--line", "CHAIR:10", "--confirm")
+    result = crm("partner", "edit", "Dupont SA", "--set", "fk_extend.limit=1000", "--email", "new@dupont.fr",
+                 expect=1)
+    assert result.stderr.strip() == ("error: plugin 'fk_extend' refused partner \"Dupont SA\": fk_extend.limit: "
+                                     "1000.00 is below the confirmed orders' total 1200.00")
+    shown = crm("partner", "show", "Dupont SA", "--json").json
+    assert shown["fk_extend"]["limit"] == "5000.00" and shown["email"] is None
+    crm("partner", "edit", "Dupont SA", "--set", "fk_extend.limit=1200")
+
+
+def test_csv_import_and_export_map_the_fields_as_columns(enabled, tmp_path):
+    crm = enabled
+    good = tmp_path / "partners.csv"
+    good.write_text("name,siren,fk_extend.limit,fk_extend.segment\n"
+                    "Dupont SA,732829320,5000,key\nMartin SARL,,,\n", encoding="utf-8")
+    crm("import", "partners", good)
+    listed = {row["name"]: row["fk_extend"] for row in crm("partner", "list", "--json").json}
+    assert listed == {"Dupont SA": {"limit": "5000.00", "segment": "key"},
+                      "Martin SARL": {"limit": None, "segment": None}}
+    exported = crm("export", "partners").stdout.splitlines()
+    header = exported[0].split(",")
+    assert header[-2:] == ["fk_extend.limit", "fk_extend.segment"]
+    assert exported[1].split(",")[-2:] == ["5000.00", "key"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,fk_extend.segment\nDurand,vip\n", encoding="utf-8")
+    result = crm("import", "partners", bad, expect=1)
+    assert "bad.csv: line 2: fk_extend.segment: Must be one of: smb, key, public (nothing was imported)" \
+        in result.stderr
+    updated = tmp_path / "update.csv"
+    updated.write_text("name,siren,fk_extend.limit\nDupont SA,732829320,6000\n", encoding="utf-8")
+    crm("import", "partners", updated, "--update")
+    assert crm("partner", "show", "Dupont SA", "--json").json["fk_extend"]["limit"] == "6000.00"
+    assert crm("partner", "show", "Dupont SA", "--json").json["fk_extend"]["segment"] == "key"
+
+
+def test_disabling_keeps_the_values_and_enabling_brings_them_back(enabled):
+    crm = enabled
+    crm("partner", "add", "Dupont SA", "--set", "fk_extend.limit=5000")
+    crm("modules", "disable", "fk_extend")
+    shown = crm("partner", "show", "Dupont SA", "--json").json
+    assert "fk_extend" not in shown
+    assert "fk_extend.limit" not in crm("export", "partners").stdout
+    crm("partner", "edit", "Dupont SA", "--email", "a@dupont.fr")
+    crm("modules", "enable", "fk_extend")
+    assert crm("partner", "show", "Dupont SA", "--json").json["fk_extend"]["limit"] == "5000.00"
+
+
+def test_entity_schema_gives_every_extension_to_other_doors(enabled, workspace):
+    from core.extensions import entity_schema
+    from core.schemas import PartnerSchema
+
+    schema = entity_schema(workspace.app(), "partner", PartnerSchema)()
+    assert "fk_extend" in schema.fields
+    assert schema.load({"name": "X", "fk_extend": {"limit": "12.50"}})["fk_extend"] == {"limit": Decimal("12.50")}

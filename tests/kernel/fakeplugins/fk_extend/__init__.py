@@ -23,3 +23,14 @@ def register_fields(register):
 
     for extension in extensions():
         register(extension)
+
+
+@hookimpl
+def invoice_posted(app, session, invoice):
+    """The invoice's cost centre is its order's project (a module writes its own invoice fields)."""
+    from core import extensions
+
+    if invoice.order_id is None:
+        return
+    project = extensions.read(app, session, "order", [invoice.order_id], dump=False)[invoice.order_id]["fk_extend"]
+    extensions.save(app, session, "invoice", invoice, {"fk_extend": {"cost_centre": project["project"]}})
