@@ -93,7 +93,7 @@ def partner_edit(state, ref, assignments, **values):
     app = state.app
     with app.transaction() as session:
         partner = get_partner(session, ref)
-        record = f"partner {partner.name!r}"
+        record = f"partner {partner.id}"
         changes = update_partner(app, session, partner, _given(values), record=record,
                                  extensions=extensions.parse_assignments(app, "partner", assignments, record))
     click.echo("changed: " + ", ".join(sorted(changes)) if changes else "nothing changed")
