@@ -361,6 +361,13 @@ def read(app, session, entity: str, ids, *, only: str | None = None, dump: bool 
     return result
 
 
+def attach(app, session, entity: str, record_id: int, data: dict) -> dict:
+    """Nest the record's extension fields into its JSON ``data`` under each module's name."""
+    values = read(app, session, entity, [record_id]).get(record_id, {})
+    data.update({module: fields_ for module, fields_ in values.items() if module not in data})
+    return data
+
+
 def printed(app, session, entity: str, record_id: int) -> dict[str, dict]:
     """A document's view of a record's extensions: ``{module: {field: value}}``, the fields marked
     ``printed``, Python values (Decimals, dates) for the template's filters."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from core.cli.context import emit_json, emit_record, emit_table, json_option, pass_state
-from core.cli.records import extension_rows, set_option
+from core.cli.fields import extension_rows, set_option
 
 
 def parse_line(text: str) -> dict:

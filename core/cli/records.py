@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from core.cli.context import emit_json, emit_record, emit_table, json_option, pass_state
+from core.cli.fields import extension_rows, set_option
 
 PARTNER_OPTIONS = [
     ("--kind", "kind", "company or person (default: company)."),
@@ -26,22 +27,6 @@ def partner_options(function):
     for flag, dest, text in reversed(PARTNER_OPTIONS):
         function = click.option(flag, dest, default=None, help=text)(function)
     return function
-
-
-def set_option(function):
-    """``--set MODULE.FIELD=VALUE``: a field an enabled module adds to the record (core.extensions)."""
-    return click.option("--set", "assignments", multiple=True, metavar="MODULE.FIELD=VALUE",
-                        help="A field an enabled module adds to the record (repeat the option); "
-                             "`show` lists them.")(function)
-
-
-def extension_rows(app, entity: str, data: dict, *, only: str | None = None) -> tuple[dict, list]:
-    """The record's extension values flattened for a table, and their ``(key, label)`` columns."""
-    from core import extensions
-
-    wanted = extensions.columns(app, entity, only=only)
-    flat = {f"{module}.{name}": (data.get(module) or {}).get(name) for module, name, _ in wanted}
-    return flat, [(f"{module}.{name}", text) for module, name, text in wanted]
 
 
 def _given(values: dict) -> dict:
