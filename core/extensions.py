@@ -313,6 +313,24 @@ def describe(entity: str, record) -> str:
     return f"{entity} {getattr(record, 'id', '?')}"
 
 
+def conditions(app, entity: str, items, id_column) -> list:
+    """``--where module.field=value`` (searchable fields only) as SQL conditions on ``id_column``."""
+    from sqlalchemy import exists
+
+    found = []
+    for module, wanted in parse_assignments(app, entity, items, "--where").items():
+        ext = next(e for e in of(app, entity) if e.module == module)
+        values = load(app, entity, {module: wanted}, "--where", creating=False)[module]
+        for name, value in values.items():
+            item = next(f for f in ext.fields if f.name == name)
+            if not item.searchable:
+                raise ValidationError("cannot be searched (the module does not mark it searchable)",
+                                      record="--where", field=f"{module}.{name}")
+            table = ext.sql_table
+            found.append(exists().where(table.c[ext.key] == id_column, ext.column(item) == value))
+    return found
+
+
 # --- output ---------------------------------------------------------------------------------------
 
 def read(app, session, entity: str, ids, *, only: str | None = None, dump: bool = True) -> dict[int, dict]:

@@ -106,9 +106,11 @@ def partner_contact(state, ref, name, **values):
 @click.option("--suppliers", "role", flag_value="supplier", help="Suppliers only.")
 @click.option("--search", default=None, help="Part of the name or e-mail, or a SIREN.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many rows.")
+@click.option("--where", "where", multiple=True, metavar="MODULE.FIELD=VALUE",
+              help="Only partners whose field (one a module marks searchable) has this value (repeat to combine).")
 @json_option
 @pass_state
-def partner_list(state, role, search, limit, as_json):
+def partner_list(state, role, search, limit, where, as_json):
     """List partners by name (with the fields modules mark to be listed)."""
     from core import extensions
     from core.models import Partner
@@ -116,10 +118,12 @@ def partner_list(state, role, search, limit, as_json):
 
     app = state.app
     with app.transaction() as session:
-        found = list_partners(session, role=role, search=search, limit=limit)
+        filters = dict(role=role, search=search, limit=limit,
+                       where=extensions.conditions(app, "partner", where, Partner.id) if where else ())
+        found = list_partners(session, **filters)
         # one query for every listed extension field of every partner (a join per module)
         extra = extensions.read(app, session, "partner", list_partners(
-            session, role=role, search=search, limit=limit, columns=[Partner.id]), only="listed") \
+            session, columns=[Partner.id], **filters), only="listed") \
             if extensions.of(app, "partner") else {}
         blank = extensions.blank(app, "partner", only="listed")
         rows = [partner_dict(p, extra.get(p.id, blank)) for p in found]

@@ -154,11 +154,12 @@ def update_partner(app, session, partner: Partner, raw: dict, *, record: str | N
 
 
 def list_partners(session, *, role: str | None = None, search: str | None = None, limit: int | None = None,
-                  columns=None):
+                  columns=None, where=()):
     """Partners ordered by name; ``role`` is ``customer`` or ``supplier``.
 
     ``columns`` (e.g. ``[Partner.id]``) selects those instead of whole partners: the same filters,
-    for an extension read (:func:`core.extensions.read`) of exactly the listed partners.
+    for an extension read (:func:`core.extensions.read`) of exactly the listed partners. ``where``
+    adds SQL conditions (a module's searchable field: :func:`core.extensions.conditions`).
     """
     query = (select(*columns) if columns else select(Partner)).where(Partner.active.is_(True)).order_by(Partner.name, Partner.id)
     if role == "customer":
@@ -169,6 +170,8 @@ def list_partners(session, *, role: str | None = None, search: str | None = None
         pattern = f"%{search.lower()}%"
         query = query.where(or_(func.lower(Partner.name).like(pattern), func.lower(Partner.email).like(pattern),
                                 Partner.siren == search.replace(" ", "")))
+    if where:
+        query = query.where(*where)
     if limit:
         query = query.limit(limit)
     return query if columns else session.scalars(query).all()

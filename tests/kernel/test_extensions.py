@@ -61,6 +61,13 @@ def test_partner_fields_through_add_edit_show_list_and_json(enabled):
     assert listed["Martin SARL"]["fk_extend"] == {"limit": None, "segment": None}
     table = crm("partner", "list").stdout
     assert "Plafond de crédit" in table and "7500.50" in table
+    # a searchable field filters the list in SQL; one not marked searchable is refused
+    assert [p["name"] for p in crm("partner", "list", "--where", "fk_extend.segment=key", "--json").json] \
+        == ["Dupont SA"]
+    assert crm("partner", "list", "--where", "fk_extend.segment=smb", "--json").json == []
+    refused = crm("partner", "list", "--where", "fk_extend.limit=7500.50", expect=1)
+    assert refused.stderr.strip() == ("error: --where: fk_extend.limit: cannot be searched "
+                                      "(the module does not mark it searchable)")
 
 
 def test_bad_extension_value_names_the_field_and_writes_nothing(enabled):
