@@ -40,6 +40,18 @@ def enabled(fk_extend, crm):
     return crm
 
 
+def test_the_module_tables_match_its_migration_and_no_kernel_table_changes(enabled, workspace):
+    from sqlalchemy import inspect
+
+    assert enabled("migrate", "--check").stdout.strip() == "the database is up to date"
+    app = workspace.app()
+    try:
+        partner_columns = [c["name"] for c in inspect(app.engine).get_columns("core_partner")]
+        assert not any("limit" in name or "segment" in name for name in partner_columns)
+    finally:
+        app.close()
+
+
 pytestmark = pytest.mark.modules("billing")
 
 
