@@ -217,7 +217,8 @@ def parse_assignments(app, entity: str, items, record: str | None = None) -> dic
             choices = ", ".join(sorted(f"{m}.{f}" for m, f in known)) or "none: no enabled module extends it"
             raise ValidationError(f"no such field of {entity} (fields: {choices})", record=record,
                                   field=f"{module}.{field_name}")
-        values.setdefault(module, {})[field_name] = value
+        # an empty value clears the field (``--set credit_hold.limit=``)
+        values.setdefault(module, {})[field_name] = value if value.strip() else None
     return values
 
 

@@ -139,6 +139,8 @@ def test_a_refused_change_names_the_module_and_rolls_back(enabled):
     shown = crm("partner", "show", "Dupont SA", "--json").json
     assert shown["fk_extend"]["limit"] == "5000.00" and shown["email"] is None
     crm("partner", "edit", "Dupont SA", "--set", "fk_extend.limit=1200")
+    crm("partner", "edit", "Dupont SA", "--set", "fk_extend.limit=")  # an empty value clears it
+    assert crm("partner", "show", "Dupont SA", "--json").json["fk_extend"]["limit"] is None
 
 
 def test_csv_import_and_export_map_the_fields_as_columns(enabled, tmp_path):
@@ -185,3 +187,19 @@ def test_entity_schema_gives_every_extension_to_other_doors(enabled, workspace):
     schema = entity_schema(workspace.app(), "partner", PartnerSchema)()
     assert "fk_extend" in schema.fields
     assert schema.load({"name": "X", "fk_extend": {"limit": "12.50"}})["fk_extend"] == {"limit": Decimal("12.50")}
+
+
+def test_a_required_field_is_refused_at_creation_not_at_a_change(app):
+    from marshmallow import fields
+
+    from core.errors import ValidationError
+    from core.extensions import KERNEL_ENTITIES, Extension, Field, Registry, load
+
+    ext = Extension("partner", None, key="partner_id", module="acme",
+                    fields=(Field("code", fields.String(), required=True), Field("note", fields.String())))
+    app.__dict__["_extensions"] = Registry(dict(KERNEL_ENTITIES), {"partner": [ext]})
+    with pytest.raises(ValidationError) as refused:
+        load(app, "partner", {"acme": {"note": "x"}}, "partner 'Dupont SA'", creating=True)
+    assert str(refused.value) == "partner 'Dupont SA': acme.code: required"
+    assert load(app, "partner", {"acme": {"note": "x"}}, "partner 1", creating=False) == {"acme": {"note": "x"}}
+    assert load(app, "partner", {"acme": {"code": "C1"}}, "partner 'X'", creating=True) == {"acme": {"code": "C1"}}
