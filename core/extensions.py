@@ -18,6 +18,7 @@ and they are back when it is enabled again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Callable
 
 from marshmallow import Schema
@@ -370,14 +371,29 @@ def read(app, session, entity: str, ids, *, only: str | None = None, dump: bool 
             plan.append((ext.module, item))
     if not plan:
         return {}
+    modules = list(dict.fromkeys(module for module, _ in plan))
+    # one converter per column, chosen once (a list of 100,000 rows calls them 200,000 times)
+    slots = [(modules.index(module), item.name, _dumper(item.field) if dump else None) for module, item in plan]
     result: dict[int, dict] = {}
-    empty = {module: {} for module, _ in plan}
     for row in session.execute(select(*selected).select_from(joined)):
-        values = {module: dict(fields_) for module, fields_ in empty.items()}
-        for (module, item), value in zip(plan, row[1:]):
-            values[module][item.name] = _dump(item.field, value) if dump else value
-        result[row[0]] = values
+        values = [{} for _ in modules]
+        for (slot, name, convert), value in zip(slots, row[1:]):
+            values[slot][name] = convert(value) if convert is not None and value is not None else value
+        result[row[0]] = dict(zip(modules, values))
     return result
+
+
+def _dumper(field_: mfields.Field):
+    """How a stored value becomes JSON: the field's own serialisation, or a shortcut that gives the same."""
+    if type(field_) is mfields.String:
+        return None
+    if type(field_) is mfields.Integer:
+        return int
+    if type(field_) is mfields.Decimal and field_.as_string and field_.places is not None:
+        quantum = field_.places  # marshmallow keeps places as the quantum, Decimal("0.01")
+        exponent = quantum.as_tuple().exponent
+        return lambda value: str(value if value.as_tuple().exponent == exponent else Decimal(value).quantize(quantum))
+    return lambda value: field_._serialize(value, None, None)
 
 
 def attach(app, session, entity: str, record_id: int, data: dict) -> dict:
@@ -399,12 +415,6 @@ def blank(app, entity: str, *, only: str | None = None) -> dict[str, dict]:
     values = {ext.module: {item.name: None for item in (*ext.fields, *ext.computed)
                            if only is None or getattr(item, only)} for ext in of(app, entity)}
     return {module: fields_ for module, fields_ in values.items() if fields_}
-
-
-def _dump(field_: mfields.Field, value):
-    if value is None:
-        return None
-    return field_._serialize(value, None, None)
 
 
 def columns(app, entity: str, *, only: str | None = None) -> list[tuple[str, str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from core.errors import NotFound, ValidationError
 from core.models import Contact, Partner
@@ -174,7 +175,10 @@ def list_partners(session, *, role: str | None = None, search: str | None = None
         query = query.where(*where)
     if limit:
         query = query.limit(limit)
-    return query if columns else session.scalars(query).all()
+    if columns:
+        return query
+    # the list shows each partner's contacts and salesperson: one query each, not one per partner
+    return session.scalars(query.options(selectinload(Partner.contacts), selectinload(Partner.salesperson))).all()
 
 
 def add_contact(session, partner: Partner, raw: dict) -> Contact:
