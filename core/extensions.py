@@ -335,6 +335,10 @@ def conditions(app, entity: str, items, id_column) -> list:
 
 # --- output ---------------------------------------------------------------------------------------
 
+#: ids per query when a list of ids is given (a select of ids is joined whole)
+CHUNK = 5_000
+
+
 def read(app, session, entity: str, ids, *, only: str | None = None, dump: bool = True) -> dict[int, dict]:
     """``{record_id: {module: {field: value}}}`` for ``ids`` (a list or a select of ids).
 
@@ -349,7 +353,13 @@ def read(app, session, entity: str, ids, *, only: str | None = None, dump: bool 
         return {}
     base = sql_table(registry(app).entities[entity], column("id"))
     if isinstance(ids, (list, tuple, set, frozenset)):
-        ids_query = select(base.c.id).where(base.c.id.in_(list(ids)))
+        ids = list(ids)
+        if len(ids) > CHUNK:  # a database takes a bounded number of parameters (SQLite: 32,766)
+            merged: dict[int, dict] = {}
+            for start in range(0, len(ids), CHUNK):
+                merged.update(read(app, session, entity, ids[start:start + CHUNK], only=only, dump=dump))
+            return merged
+        ids_query = select(base.c.id).where(base.c.id.in_(ids))
     else:
         ids_query = ids
     records = ids_query.subquery("records")

@@ -203,3 +203,20 @@ def test_a_required_field_is_refused_at_creation_not_at_a_change(app):
     assert str(refused.value) == "partner 'Dupont SA': acme.code: required"
     assert load(app, "partner", {"acme": {"note": "x"}}, "partner 1", creating=False) == {"acme": {"note": "x"}}
     assert load(app, "partner", {"acme": {"code": "C1"}}, "partner 'X'", creating=True) == {"acme": {"code": "C1"}}
+
+
+def test_a_long_list_of_ids_is_read_in_chunks(enabled, workspace, monkeypatch):
+    from core import extensions
+
+    crm = enabled
+    for n in range(5):
+        crm("product", "add", f"P{n}", f"Product {n}", "--set", f"fk_extend.warranty_months={n}")
+    monkeypatch.setattr(extensions, "CHUNK", 2)
+    app = workspace.app()
+    try:
+        with app.transaction() as session:
+            values = extensions.read(app, session, "product", [1, 2, 3, 4, 5])
+        assert {key: value["fk_extend"]["warranty_months"] for key, value in values.items()} == {
+            1: 0, 2: 1, 3: 2, 4: 3, 5: 4}
+    finally:
+        app.close()
