@@ -131,7 +131,8 @@ def invoice_xml(app, session, invoice, *, locale: str | None = None) -> bytes:
             _sub(tax, RAM, "ExemptionReasonCode", code)
         if context["seller"].get("vat_on_debits"):
             _sub(tax, RAM, "DueDateTypeCode", "5")  # BT-8: VAT due at the invoice date (option on debits)
-        _sub(tax, RAM, "RateApplicablePercent", _amount(rate))
+        if category != "O":  # BR-O-10: no rate outside the scope
+            _sub(tax, RAM, "RateApplicablePercent", _amount(rate))
     terms = _sub(settlement, RAM, "SpecifiedTradePaymentTerms")
     _sub(terms, RAM, "Description", _terms_text(invoice, context, env))
     if invoice.kind == "invoice" and invoice.due_date:
@@ -253,7 +254,8 @@ def _line(transaction, line, exemption: str) -> None:  # noqa: ARG001 - the reas
     tax = _sub(settlement, RAM, "ApplicableTradeTax")
     _sub(tax, RAM, "TypeCode", "VAT")
     _sub(tax, RAM, "CategoryCode", line.vat_category)
-    _sub(tax, RAM, "RateApplicablePercent", _amount(line.vat_rate))
+    if line.vat_category != "O":  # BR-O-05
+        _sub(tax, RAM, "RateApplicablePercent", _amount(line.vat_rate))
     summation = _sub(settlement, RAM, "SpecifiedTradeSettlementLineMonetarySummation")
     _sub(summation, RAM, "LineTotalAmount", _amount(line.subtotal))
 

@@ -78,7 +78,7 @@ def derived_regime(country: str | None, business: bool) -> str:
     country = (country or "FR").upper()
     if country == "FR":
         return "domestic"
-    if country in EU or country == "GR":
+    if country in EU:
         return "eu_business" if business else "eu_consumer"
     return "export"
 
@@ -106,9 +106,9 @@ def check_vat_number(customer: dict) -> None:
         return
     shown = f"VAT number {number} is not a valid {country} VAT number" if number else "no VAT number"
     raise ValidationError(
-        f"customer {customer['id']} ({customer.get('name')}): {shown}; an intra-EU invoice without VAT needs one "
-        f"(`crm partner edit {customer['id']} --vat-number ...`, or `crm vat regime {customer['id']} domestic`)",
-        record=f"customer {customer['id']}", field="vat_number")
+        f"{shown}; an intra-EU invoice without VAT needs one (`crm partner edit {customer['id']} --vat-number ...`, "
+        f"or `crm vat regime {customer['id']} domestic`)",
+        record=f"customer {customer['id']} ({customer.get('name')})", field="vat_number")
 
 
 def decide(session, *, franchise: bool, customer: dict, regime: str, lines: list[tuple[str | None, Decimal, Decimal]],
