@@ -48,6 +48,14 @@ def file_name(siren: str | None, end: dt.date) -> str:
     return f"{siren or '000000000'}FEC{end.strftime('%Y%m%d')}.txt"
 
 
+_SEPARATORS = str.maketrans({"\t": " ", "\r": " ", "\n": " "})
+
+
+def _clean(text: str | None) -> str:
+    """Free text (a customer's name, a bank reference) without the file's separators."""
+    return (text or "").translate(_SEPARATORS)
+
+
 def _money(cents: int) -> str:
     return f"{cents // 100},{cents % 100:02d}"
 
@@ -82,7 +90,7 @@ def _sales_sql() -> tuple[str, str]:
         "LEFT JOIN core_product p ON p.id = l.product_id "
         f"WHERE {period} "
         "GROUP BY i.invoice_date, i.id, COALESCE(p.kind, ''), l.vat_category, l.vat_rate "
-        "ORDER BY i.invoice_date, i.id")
+        "ORDER BY i.invoice_date, i.id, COALESCE(p.kind, ''), l.vat_category, l.vat_rate DESC")
     return heads, lines
 
 
@@ -128,17 +136,18 @@ def entries(connection, accounts: dict, start: dt.date, end: dt.date):
     for day, kind, ident, partner, name, amount, reference, letter in bank:
         number += 1
         date, cents, aux = _day(day), _cents(amount), f"C{partner:06d}"
+        name, reference = _clean(name), _clean(reference)
         if kind == 0:
-            piece, text = reference or f"REG{ident}", f"Règlement {name}"[:100]
+            piece, text = f"REG{ident}", " ".join(p for p in ("Règlement", name, reference) if p)[:100]
             lines = ((accounts["bank"], "", "", cents, 0, "", ""),
                      (customers, aux, name, 0, cents, letter or "", date if letter else ""))
         else:
-            piece, text = reference or f"REMB{ident}", f"Remboursement {name}"[:100]
+            piece, text = f"REMB{ident}", " ".join(p for p in ("Remboursement", name, reference) if p)[:100]
             lines = ((customers, aux, name, cents, 0, "", ""), (accounts["bank"], "", "", 0, cents, "", ""))
         yield from _numbered(("BQ", date, piece, date, text, date, lines), number, labels)
     for day, _kind, ident, partner, name, amount, reason, letter in _rows(connection, write_offs, params):
         number += 1
-        date, cents, aux = _day(day), _cents(amount), f"C{partner:06d}"
+        date, cents, aux, name = _day(day), _cents(amount), f"C{partner:06d}", _clean(name)
         lines = ((accounts["write_off"], "", "", cents, 0, "", ""),
                  (customers, aux, name, 0, cents, letter or "", date if letter else ""))
         yield from _numbered(("OD", date, f"PERTE{ident}", date, f"Perte {name}"[:100], date, lines), number, labels)
@@ -166,12 +175,12 @@ def _sales(connection, accounts: dict, params: dict):
                 bases[int(rate)] = bases.get(int(rate), 0) + int(base)
             pending = next(lines, None)
         vat: dict[str, int] = {}
-        for rate, base in bases.items():
+        for rate, base in sorted(bases.items(), reverse=True):
             account = accounts[VAT_KEYS.get(rate, "vat_other")]
             vat[account] = vat.get(account, 0) + _vat_cents(base, rate)
         credit_note = kind == "credit_note"
         lettered = open_amount == 0 and settled_on is not None
-        date, cents, name = _day(day), int(total), name or ""
+        date, cents, name = _day(day), int(total), _clean(name)
         own = [(customers, f"C{partner:06d}", name, cents, 0, letter if lettered else "",
                 _day(settled_on) if lettered else "")]
         own += [(account, "", "", 0, amount, "", "") for account, amount in revenue.items() if amount]

@@ -129,16 +129,17 @@ def vat_summary(session, period: str, *, details: bool = False) -> dict:
 def _rows(session, start: dt.date, end: dt.date, on_debits: bool):
     """``(basis, category, rate, document number, base)``: invoices' lines of the month on the debits,
     services' share of the month's payments on the receipts (set-based, grouped by document)."""
-    from sqlalchemy import case, func, literal, select
+    from sqlalchemy import case, func, literal, select, type_coerce
 
     from core.models import Product
+    from core.types import ScaledDecimal
     from plugins.billing.models import Allocation, Invoice, InvoiceLine, Payment
 
     service = func.coalesce(Product.kind, "goods") == "service"
     sign = case((Invoice.kind == "credit_note", -1), else_=1)
     debits = (select(literal("invoice"), InvoiceLine.vat_category, InvoiceLine.vat_rate, Invoice.number,
-                     func.sum(InvoiceLine.subtotal * sign))
-              .join(Invoice, Invoice.id == InvoiceLine.invoice_id).outerjoin(Product, Product.id == InvoiceLine.product_id)
+                     type_coerce(func.sum(InvoiceLine.subtotal * sign), ScaledDecimal(2)))
+              .select_from(InvoiceLine).join(Invoice, Invoice.id == InvoiceLine.invoice_id).outerjoin(Product, Product.id == InvoiceLine.product_id)
               .where(Invoice.state != "draft", Invoice.invoice_date.between(start, end))
               .group_by(InvoiceLine.vat_category, InvoiceLine.vat_rate, Invoice.number))
     if not on_debits:
@@ -149,9 +150,9 @@ def _rows(session, start: dt.date, end: dt.date, on_debits: bool):
         return
     # the base part of each payment on services: allocation x line base / invoice total
     # (scaled integers: cents x cents / cents gives cents, truncated)
-    share = func.sum(Allocation.amount * InvoiceLine.subtotal / Invoice.total)
+    share = type_coerce(func.sum(Allocation.amount * InvoiceLine.subtotal / Invoice.total), ScaledDecimal(2))
     receipts = (select(literal("receipt"), InvoiceLine.vat_category, InvoiceLine.vat_rate, Invoice.number, share)
-                .join(Invoice, Invoice.id == Allocation.invoice_id)
+                .select_from(Allocation).join(Invoice, Invoice.id == Allocation.invoice_id)
                 .join(Payment, Payment.id == Allocation.payment_id)
                 .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id).join(Product, Product.id == InvoiceLine.product_id)
                 .where(Product.kind == "service", Allocation.allocated_on.between(start, end), Invoice.total > 0)
