@@ -4,7 +4,9 @@ The summary (``crm vat summary``) adds up, per VAT category and rate, the bases 
 month. Goods are due on the invoice (the debits); services on the payments received in the month
 (CGI art. 269-2-c), unless the company opted for the debits (its ``vat_on_debits`` flag): then
 services too are counted on their invoices. The part of a payment on services is its share of the
-invoice's services base (payment x base / invoice total). Credit notes count negative.
+invoice's services base (payment x base / invoice total). Services not taxed in France
+(reverse-charged AE, outside the scope O) are reported on their invoices. Credit notes count
+negative.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from plugins.billing.models_tax import REGIMES
 CATEGORY_LABELS = {"S": "taxable", "Z": "zero rated", "E": "exempt (franchise or 0 %)",
                    "K": "intra-EU deliveries (exempt)", "AE": "reverse-charge services (intra-EU)",
                    "G": "exports (exempt)", "O": "outside the scope (services abroad)"}
+
+
+#: categories of French VAT on services, due when paid unless the company opted for the debits
+ON_RECEIPT = ("S", "Z")
 
 
 def regime_of(session, ref) -> dict:
@@ -142,8 +148,8 @@ def _rows(session, start: dt.date, end: dt.date, on_debits: bool):
               .select_from(InvoiceLine).join(Invoice, Invoice.id == InvoiceLine.invoice_id).outerjoin(Product, Product.id == InvoiceLine.product_id)
               .where(Invoice.state != "draft", Invoice.invoice_date.between(start, end))
               .group_by(InvoiceLine.vat_category, InvoiceLine.vat_rate, Invoice.number))
-    if not on_debits:
-        debits = debits.where(~service)
+    if not on_debits:  # services taxed in France are due on receipt; those abroad (AE, O) on the invoice
+        debits = debits.where(~service | ~InvoiceLine.vat_category.in_(ON_RECEIPT))
     for row in session.execute(debits):
         yield row[0], row[1], row[2], row[3], row[4]
     if on_debits:
@@ -155,7 +161,8 @@ def _rows(session, start: dt.date, end: dt.date, on_debits: bool):
                 .select_from(Allocation).join(Invoice, Invoice.id == Allocation.invoice_id)
                 .join(Payment, Payment.id == Allocation.payment_id)
                 .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id).join(Product, Product.id == InvoiceLine.product_id)
-                .where(Product.kind == "service", Allocation.allocated_on.between(start, end), Invoice.total > 0)
+                .where(Product.kind == "service", InvoiceLine.vat_category.in_(ON_RECEIPT),
+                       Allocation.allocated_on.between(start, end), Invoice.total > 0)
                 .group_by(InvoiceLine.vat_category, InvoiceLine.vat_rate, Invoice.number))
     for row in session.execute(receipts):
         yield row[0], row[1], row[2], row[3], row[4]
