@@ -23,7 +23,6 @@ Streamed: each journal is one or two SQL queries yielding rows in order, written
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 
 #: the 18 columns, in the order the LPF art. A47 A-1 lists them
 COLUMNS = ("JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib", "CompAuxNum",
@@ -62,7 +61,7 @@ def _money(cents: int) -> str:
 
 def _day(value) -> str:
     """YYYYMMDD from what the driver gives: a date, or SQLite's ISO text."""
-    if isinstance(value, str):
+    if value.__class__ is str:
         return value[:4] + value[5:7] + value[8:10]
     return value.strftime("%Y%m%d")
 
@@ -94,101 +93,147 @@ def _sales_sql() -> tuple[str, str]:
     return heads, lines
 
 
-def _bank_sql() -> tuple[str, str, str]:
+def _bank_sql() -> tuple[str, str]:
     settled = ("SELECT s.number FROM billing_invoice s WHERE s.id = {invoice} AND s.residual = 0")
-    payments = (
+    # payments (0) and refunds (1) in one chronological stream: the database sorts once
+    bank = (
         "SELECT p.payment_date, 0, p.id, p.partner_id, c.name, p.amount, p.reference, "
         f"({settled.format(invoice='(SELECT MIN(a.invoice_id) FROM billing_allocation a WHERE a.payment_id = p.id)')}) "
         "FROM billing_payment p JOIN core_partner c ON c.id = p.partner_id "
-        "WHERE p.payment_date >= :start AND p.payment_date <= :end ORDER BY p.payment_date, p.id")
-    refunds = (
+        "WHERE p.payment_date >= :start AND p.payment_date <= :end "
+        "UNION ALL "
         "SELECT r.refund_date, 1, r.id, r.partner_id, c.name, r.amount, r.reference, NULL "
         "FROM billing_refund r JOIN core_partner c ON c.id = r.partner_id "
-        "WHERE r.refund_date >= :start AND r.refund_date <= :end ORDER BY r.refund_date, r.id")
+        "WHERE r.refund_date >= :start AND r.refund_date <= :end ORDER BY 1, 2, 3")
     write_offs = (
         "SELECT w.write_off_date, 2, w.id, w.partner_id, c.name, w.amount, w.reason, "
         f"({settled.format(invoice='w.invoice_id')}) "
         "FROM billing_write_off w JOIN core_partner c ON c.id = w.partner_id "
         "WHERE w.write_off_date >= :start AND w.write_off_date <= :end ORDER BY w.write_off_date, w.id")
-    return payments, refunds, write_offs
+    return bank, write_offs
 
 
-def _rows(connection, sql: str, params: dict):
-    """The raw rows of ``sql``, streamed from the server (a server-side cursor on PostgreSQL)."""
-    from sqlalchemy import text
+def _rows(connection, sql: str, params: dict, name: str):
+    """The raw DBAPI rows of ``sql`` in batches (a named, server-side cursor on PostgreSQL): no
+    SQLAlchemy per row. The SQL is compiled for the connection's dialect, the dates bound as its
+    Date type binds them; amounts come back as the scaled integers they are stored as."""
+    from sqlalchemy import Date, bindparam, text
 
-    result = connection.execution_options(stream_results=True, yield_per=10000).execute(text(sql), params)
-    yield from result
+    statement = text(sql).bindparams(bindparam("start", type_=Date()), bindparam("end", type_=Date()))
+    dialect = connection.dialect
+    compiled = statement.compile(dialect=dialect)
+    values = {}
+    for key, bind in compiled.binds.items():
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        values[key] = process(params[key]) if process else params[key]
+    arguments = tuple(values[key] for key in compiled.positiontup) if dialect.positional else values
+    raw = connection.connection.dbapi_connection
+    cursor = raw.cursor(name=f"fec_{name}") if dialect.name == "postgresql" else raw.cursor()
+    try:
+        cursor.execute(compiled.string, arguments)
+        while True:
+            batch = cursor.fetchmany(20000)
+            if not batch:
+                return
+            yield from batch
+    finally:
+        cursor.close()
 
 
-def entries(connection, accounts: dict, start: dt.date, end: dt.date):
-    """Yield the file's lines (tuples of the 18 columns, as text), entry after entry, in order."""
+class _Writer:
+    """Formats an entry's lines and counts what it wrote (entries, lines, debit and credit in cents)."""
+
+    def __init__(self, handle, accounts: dict):
+        self.write = handle.write
+        self.labels = {number: LABELS.get(key, key) for key, number in accounts.items()}
+        self.entries = self.lines = self.debit = self.credit = 0
+
+    def entry(self, journal: str, date: str, piece: str, text: str, valid: str, lines) -> None:
+        """One balanced entry dated ``date`` (also its piece's date): ``lines`` are
+        ``(account, aux, aux name, debit cents, credit cents, letter, letter date)``."""
+        self.entries += 1
+        head = f"{journal}\t{JOURNALS[journal]}\t{self.entries}\t{date}\t"
+        middle = f"\t{piece}\t{date}\t{text}\t"
+        labels = self.labels
+        out = []
+        for account, aux, aux_name, debit, credit, letter, letter_date in lines:
+            # one side of a line is zero: only the other is formatted
+            if credit:
+                self.credit += credit
+                amounts = f"0,00\t{credit // 100},{credit % 100:02d}"
+            else:
+                self.debit += debit
+                amounts = f"{debit // 100},{debit % 100:02d}\t0,00"
+            out.append(f"{head}{account}\t{labels.get(account, account)}\t{aux}\t{aux_name}{middle}{amounts}\t"
+                       f"{letter}\t{letter_date}\t{valid}\t\t\n")
+        self.lines += len(out)
+        self.write("".join(out))
+
+
+def _write_entries(connection, accounts: dict, start: dt.date, end: dt.date, writer: _Writer) -> None:
     params = {"start": start, "end": end}
-    labels = {number: LABELS.get(key, key) for key, number in accounts.items()}
-    number = 0
-    customers = accounts["customers"]
-    for entry in _sales(connection, accounts, params):
-        number += 1
-        yield from _numbered(entry, number, labels)
-    payments, refunds, write_offs = _bank_sql()
-    bank = heapq.merge(_rows(connection, payments, params), _rows(connection, refunds, params),
-                       key=lambda row: (str(row[0]), row[1], row[2]))
-    for day, kind, ident, partner, name, amount, reference, letter in bank:
-        number += 1
-        date, cents, aux = _day(day), _cents(amount), f"C{partner:06d}"
-        name, reference = _clean(name), _clean(reference)
+    _sales(connection, accounts, params, writer)
+    customers, bank_account = accounts["customers"], accounts["bank"]
+    names: dict[int, str] = {}
+    bank, write_offs = _bank_sql()
+    for day, kind, ident, partner, name, amount, reference, letter in _rows(connection, bank, params, "bank"):
+        date, cents, aux = _day(day), amount, f"C{partner:06d}"
+        name = names.get(partner) or names.setdefault(partner, _clean(name))
+        reference = _clean(reference)
         if kind == 0:
-            piece, text = f"REG{ident}", " ".join(p for p in ("Règlement", name, reference) if p)[:100]
-            lines = ((accounts["bank"], "", "", cents, 0, "", ""),
-                     (customers, aux, name, 0, cents, letter or "", date if letter else ""))
+            text = " ".join(p for p in ("Règlement", name, reference) if p)[:100]
+            writer.entry("BQ", date, f"REG{ident}", text, date, (
+                (bank_account, "", "", cents, 0, "", ""),
+                (customers, aux, name, 0, cents, letter or "", date if letter else "")))
         else:
-            piece, text = f"REMB{ident}", " ".join(p for p in ("Remboursement", name, reference) if p)[:100]
-            lines = ((customers, aux, name, cents, 0, "", ""), (accounts["bank"], "", "", 0, cents, "", ""))
-        yield from _numbered(("BQ", date, piece, date, text, date, lines), number, labels)
-    for day, _kind, ident, partner, name, amount, reason, letter in _rows(connection, write_offs, params):
-        number += 1
-        date, cents, aux, name = _day(day), _cents(amount), f"C{partner:06d}", _clean(name)
-        lines = ((accounts["write_off"], "", "", cents, 0, "", ""),
-                 (customers, aux, name, 0, cents, letter or "", date if letter else ""))
-        yield from _numbered(("OD", date, f"PERTE{ident}", date, f"Perte {name}"[:100], date, lines), number, labels)
+            text = " ".join(p for p in ("Remboursement", name, reference) if p)[:100]
+            writer.entry("BQ", date, f"REMB{ident}", text, date, (
+                (customers, aux, name, cents, 0, "", ""), (bank_account, "", "", 0, cents, "", "")))
+    for day, _kind, ident, partner, name, amount, _reason, letter in _rows(connection, write_offs, params, "od"):
+        date, cents, aux, name = _day(day), int(amount), f"C{partner:06d}", _clean(name)
+        writer.entry("OD", date, f"PERTE{ident}", f"Perte {name}"[:100], date, (
+            (accounts["write_off"], "", "", cents, 0, "", ""),
+            (customers, aux, name, 0, cents, letter or "", date if letter else "")))
 
 
-def _cents(value) -> int:
-    """Scaled-integer money as the driver returns it (an int), in cents."""
-    return int(value)
-
-
-def _sales(connection, accounts: dict, params: dict):
+def _sales(connection, accounts: dict, params: dict, writer: _Writer) -> None:
     heads_sql, lines_sql = _sales_sql()
-    lines = _rows(connection, lines_sql, params)
+    lines = _rows(connection, lines_sql, params, "lines")
     pending = next(lines, None)
     customers = accounts["customers"]
+    vat_accounts = {rate: accounts[key] for rate, key in VAT_KEYS.items()}
+    other_vat = accounts["vat_other"]
+    revenue_accounts: dict[tuple, str] = {}
+    names: dict[int, str] = {}
     for ident, number, kind, day, posted, partner, name, total, regime, letter, open_amount, settled_on in \
-            _rows(connection, heads_sql, params):
+            _rows(connection, heads_sql, params, "heads"):
         revenue: dict[str, int] = {}
         bases: dict[int, int] = {}
         while pending is not None and pending[0] == ident:
             _id, product_kind, category, rate, base = pending
-            key = _revenue_key(product_kind, category, regime)
-            revenue[accounts[key]] = revenue.get(accounts[key], 0) + int(base)
+            account = revenue_accounts.get((product_kind, category, regime))
+            if account is None:
+                account = revenue_accounts[(product_kind, category, regime)] = accounts[
+                    _revenue_key(product_kind, category, regime)]
+            revenue[account] = revenue.get(account, 0) + base
             if rate:
-                bases[int(rate)] = bases.get(int(rate), 0) + int(base)
+                bases[rate] = bases.get(rate, 0) + base
             pending = next(lines, None)
         vat: dict[str, int] = {}
         for rate, base in sorted(bases.items(), reverse=True):
-            account = accounts[VAT_KEYS.get(rate, "vat_other")]
+            account = vat_accounts.get(rate, other_vat)
             vat[account] = vat.get(account, 0) + _vat_cents(base, rate)
-        credit_note = kind == "credit_note"
         lettered = open_amount == 0 and settled_on is not None
-        date, cents, name = _day(day), int(total), _clean(name)
-        own = [(customers, f"C{partner:06d}", name, cents, 0, letter if lettered else "",
+        date = _day(day)
+        name = names.get(partner) or names.setdefault(partner, _clean(name))
+        own = [(customers, f"C{partner:06d}", name, total, 0, letter if lettered else "",
                 _day(settled_on) if lettered else "")]
         own += [(account, "", "", 0, amount, "", "") for account, amount in revenue.items() if amount]
         own += [(account, "", "", 0, amount, "", "") for account, amount in vat.items() if amount]
-        if credit_note:
+        if kind == "credit_note":  # the other way round
             own = [(a, x, n, c, d, l, dl) for a, x, n, d, c, l, dl in own]
-        text = f"{'Avoir' if credit_note else 'Facture'} {number} {name}"[:100]
-        yield ("VE", date, number, date, text, _day(posted or day), own)
+        text = f"{'Avoir' if kind == 'credit_note' else 'Facture'} {number} {name}"[:100]
+        writer.entry("VE", date, number, text, _day(posted or day), own)
 
 
 def _revenue_key(product_kind: str, category: str, regime: str | None) -> str:
@@ -202,33 +247,13 @@ def _revenue_key(product_kind: str, category: str, regime: str | None) -> str:
     return "sales_services"
 
 
-def _numbered(entry, number: int, labels: dict):
-    journal, date, piece, piece_date, text, valid, lines = entry
-    label = JOURNALS[journal]
-    for account, aux, aux_name, debit, credit, letter, letter_date in lines:
-        yield (journal, label, str(number), date, account, labels.get(account, account), aux, aux_name, piece,
-               piece_date, text, _money(debit), _money(credit), letter, letter_date, valid, "", "")
-
-
 def write_fec(app, session, start: dt.date, end: dt.date, handle) -> dict:
     """Write the FEC of ``start``..``end`` to text ``handle``; ``{"entries", "lines", "debit", "credit"}``."""
     from plugins.billing.settings import settings
 
     accounts = settings(app)["accounts"]
     handle.write("\t".join(COLUMNS) + "\n")
-    count = entries_seen = debit = credit = 0
-    last = None
-    write = handle.write
-    for line in entries(session.connection(), accounts, start, end):
-        write("\t".join(line) + "\n")
-        count += 1
-        if line[2] != last:
-            entries_seen, last = entries_seen + 1, line[2]
-        debit += _parse(line[11])
-        credit += _parse(line[12])
-    return {"entries": entries_seen, "lines": count, "debit": _money(debit), "credit": _money(credit)}
-
-
-def _parse(text: str) -> int:
-    units, cents = text.split(",")
-    return int(units) * 100 + int(cents)
+    writer = _Writer(handle, accounts)
+    _write_entries(session.connection(), accounts, start, end, writer)
+    return {"entries": writer.entries, "lines": writer.lines, "debit": _money(writer.debit),
+            "credit": _money(writer.credit)}
