@@ -84,7 +84,7 @@ def _sales_sql() -> tuple[str, str]:
         "FROM billing_invoice i LEFT JOIN billing_invoice o ON o.id = i.origin_id "
         f"WHERE {period} ORDER BY i.invoice_date, i.id")
     lines = (
-        "SELECT i.id, COALESCE(p.kind, '') AS kind, l.vat_category, l.vat_rate, SUM(l.subtotal) "
+        "SELECT i.id, COALESCE(p.kind, '') AS kind, l.vat_category, l.vat_rate, CAST(SUM(l.subtotal) AS BIGINT) "
         "FROM billing_invoice i JOIN billing_invoice_line l ON l.invoice_id = i.id "
         "LEFT JOIN core_product p ON p.id = l.product_id "
         f"WHERE {period} "

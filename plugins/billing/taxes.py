@@ -152,20 +152,25 @@ def above_threshold(session, invoice_date: dt.date, goods: Decimal, threshold: D
 
     The sale that crosses the threshold is the first taxed in the customer's country (CGI art. 258 A).
     """
-    from sqlalchemy import case, func, select
+    from sqlalchemy import case, func, select, type_coerce
 
     from core.models import Product
+    from core.types import ScaledDecimal
     from plugins.billing.models import Invoice, InvoiceLine
 
-    year = invoice_date.year
+    january = dt.date(invoice_date.year, 1, 1)
     signed = case((Invoice.kind == "credit_note", -InvoiceLine.subtotal), else_=InvoiceLine.subtotal)
-    query = (select(Invoice.invoice_date >= dt.date(year, 1, 1), func.coalesce(func.sum(signed), 0))
-             .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id).join(Product, Product.id == InvoiceLine.product_id)
+
+    def total(when):
+        return type_coerce(func.coalesce(func.sum(case((when, signed), else_=0)), 0), ScaledDecimal(2))
+
+    query = (select(total(Invoice.invoice_date < january), total(Invoice.invoice_date >= january))
+             .select_from(Invoice).join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+             .join(Product, Product.id == InvoiceLine.product_id)
              .where(Invoice.tax_regime == "eu_consumer", Invoice.state != "draft", Product.kind == "goods",
-                    Invoice.invoice_date >= dt.date(year - 1, 1, 1), Invoice.invoice_date <= invoice_date)
-             .group_by(Invoice.invoice_date >= dt.date(year, 1, 1)))
-    totals = {bool(this_year): Decimal(total) for this_year, total in session.execute(query)}
-    return totals.get(False, ZERO) > threshold or totals.get(True, ZERO) + goods > threshold
+                    Invoice.invoice_date >= dt.date(invoice_date.year - 1, 1, 1), Invoice.invoice_date <= invoice_date))
+    last_year, this_year = session.execute(query).one()
+    return last_year > threshold or this_year + goods > threshold
 
 
 def country_rates(session, country: str, day: dt.date) -> tuple[Decimal | None, Decimal | None]:
