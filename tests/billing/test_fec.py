@@ -174,3 +174,24 @@ def test_the_90_day_demo_has_every_document_exactly_once_balanced(tmp_path_facto
         if row["EcritureLet"]:
             letters[row["EcritureLet"]] += 1
     assert settled and all(letters[number] >= 2 for number in settled)
+
+
+def test_a_write_off_and_a_refund_hand_computed(books, crm, tmp_path):
+    """130.00 paid on 130.55: 0.55 written off (658, OD); 50 overpaid later and refunded (BQ, reversed)."""
+    durand = books.customer("Durand SA", siren="552081317")
+    first = books.confirm("2026-03-02", durand, [("P20", "2", "50"), ("P55", "1", "10")])  # 130.55
+    books.pay("2026-03-10", "130.00", invoice=first)
+    crm("--today", "2026-03-11", "payment", "write-off", first, "--reason", "écart de 0,55")
+    books.pay("2026-03-12", "50.00", customer=str(durand))  # nothing open: the customer's credit
+    crm("--today", "2026-03-13", "payment", "refund", str(durand), "50.00")
+    _, content = _export(crm, tmp_path, "2026-03-01", "2026-03-31")
+    entries = check_books(check_format(content))
+    table = [[(r["JournalCode"], r["CompteNum"], r["Debit"], r["Credit"], r["EcritureLet"]) for r in lines]
+             for lines in entries.values()]
+    assert table[1:] == [
+        [("BQ", "512000", "130,00", "0,00", ""), ("BQ", "411000", "0,00", "130,00", first)],
+        [("BQ", "512000", "50,00", "0,00", ""), ("BQ", "411000", "0,00", "50,00", "")],
+        [("BQ", "411000", "50,00", "0,00", ""), ("BQ", "512000", "0,00", "50,00", "")],
+        [("OD", "658000", "0,55", "0,00", ""), ("OD", "411000", "0,00", "0,55", first)],
+    ]
+    assert table[0][0] == ("VE", "411000", "130,55", "0,00", first)
