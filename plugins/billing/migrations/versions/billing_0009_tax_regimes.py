@@ -13,7 +13,7 @@ from core.types import ScaledDecimal
 revision = 'billing_0009'
 down_revision = 'billing_0008'
 branch_labels = None
-depends_on = 'core_0008'
+depends_on = 'core_0009'
 
 
 def upgrade() -> None:

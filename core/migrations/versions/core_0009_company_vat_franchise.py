@@ -1,15 +1,15 @@
 """company: the VAT franchise flag (franchise en base, CGI art. 293 B)
 
-Revision ID: core_0008
-Revises: core_0007
+Revision ID: core_0009
+Revises: core_0008
 Create Date: 2026-12-06
 """
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = 'core_0008'
-down_revision = 'core_0007'
+revision = 'core_0009'
+down_revision = 'core_0008'
 branch_labels = None
 depends_on = None
 
