@@ -1,7 +1,7 @@
 """tax regimes: a customer's regime set by hand, EU countries' dated VAT rates, each line's VAT category
 
-Revision ID: billing_0009
-Revises: billing_0008
+Revision ID: billing_0010
+Revises: billing_0009
 Create Date: 2026-12-06
 """
 
@@ -10,10 +10,10 @@ import sqlalchemy as sa
 
 from core.types import ScaledDecimal
 
-revision = 'billing_0009'
-down_revision = 'billing_0008'
+revision = 'billing_0010'
+down_revision = 'billing_0009'
 branch_labels = None
-depends_on = 'core_0009'
+depends_on = 'core_0010'
 
 
 def upgrade() -> None:

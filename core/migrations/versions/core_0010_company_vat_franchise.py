@@ -1,15 +1,15 @@
 """company: the VAT franchise flag (franchise en base, CGI art. 293 B)
 
-Revision ID: core_0009
-Revises: core_0008
+Revision ID: core_0010
+Revises: core_0009
 Create Date: 2026-12-06
 """
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = 'core_0009'
-down_revision = 'core_0008'
+revision = 'core_0010'
+down_revision = 'core_0009'
 branch_labels = None
 depends_on = None
 
