@@ -29,9 +29,10 @@ def register_models():
 def register_commands(cli):
     from plugins.billing.cli import COMMANDS, invoice
     from plugins.billing.cli_collections import COMMANDS as COLLECTIONS, invoice_penalties
+    from plugins.billing.cli_vat import COMMANDS as TAXES
 
     invoice.add_command(invoice_penalties)
-    for command in COMMANDS + COLLECTIONS:
+    for command in COMMANDS + COLLECTIONS + TAXES:
         cli.add_command(command)
 
 
