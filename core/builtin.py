@@ -54,26 +54,29 @@ def register_data_kinds(register):
     from core.schemas import PartnerSchema, ProductSchema
 
     register(DataKind(name="partners", schema=PartnerSchema, write=_write_partner, export=_export_partners,
-                      columns=tuple(PartnerSchema().fields), key="siren",
+                      columns=tuple(PartnerSchema().fields), key="siren", entity="partner",
                       summary="customers and suppliers (matched on SIREN or e-mail)"))
     register(DataKind(name="products", schema=ProductSchema, write=_write_product, export=_export_products,
-                      columns=tuple(ProductSchema().fields), key="sku", summary="products (matched on SKU)"))
+                      columns=tuple(ProductSchema().fields), key="sku", entity="product",
+                      summary="products (matched on SKU)"))
 
 
 def _write_partner(app, session, data, *, update, record, provided):
     from core.errors import ValidationError
     from core.services import partners
 
+    data = dict(data)
+    extensions = data.pop("extensions", None)
     existing = partners.find_duplicate(session, data)
     if existing is None:
-        partners.create_partner(app, session, data, record=record, validated=True)
+        partners.create_partner(app, session, data, record=record, validated=True, extensions=extensions)
         return "created"
     if not update:
         field = "siren" if data.get("siren") and existing.siren == data["siren"] else "email"
         raise ValidationError(f"already used by partner {existing.id} ({existing.name}); "
                               f"use --update to update it", record=record, field=field)
     changes = partners.update_partner(app, session, existing, {k: data[k] for k in provided if k in data},
-                                      record=record)
+                                      record=record, extensions=extensions)
     return "updated" if changes else "skipped"
 
 
@@ -83,11 +86,16 @@ def _export_partners(app, session):
 
     from core.models import Partner
 
+    from core import extensions
+
     query = select(Partner).options(selectinload(Partner.salesperson)).order_by(Partner.id)
+    # every partner's extension fields in one query (a join per extending module)
+    extra = extensions.read(app, session, "partner", select(Partner.id)) if extensions.of(app, "partner") else {}
     for partner in session.scalars(query):
-        row = {column: getattr(partner, column, None) for column in
+        row = extensions.flat(extra.get(partner.id, {}))
+        row.update({column: getattr(partner, column, None) for column in
                ("name", "kind", "is_customer", "is_supplier", "email", "phone", "street", "postal_code",
-                "city", "country", "siren", "siret", "vat_number", "language")}
+                "city", "country", "siren", "siret", "vat_number", "language")})
         row["salesperson"] = partner.salesperson.login if partner.salesperson else None
         yield row
 
@@ -99,13 +107,16 @@ def _write_product(app, session, data, *, update, record, provided):
     from core.models import Product
     from core.services import catalog
 
+    data = dict(data)
+    extensions = data.pop("extensions", None)
     existing = session.scalars(select(Product).where(Product.sku == data["sku"])).first()
     if existing is None:
-        catalog.create_product(session, data, record=record, validated=True)
+        catalog.create_product(session, data, record=record, validated=True, app=app, extensions=extensions)
         return "created"
     if not update:
         raise ValidationError("already exists; use --update to update it", record=record, field="sku")
-    changes = catalog.update_product(session, existing, {k: data[k] for k in provided if k in data})
+    changes = catalog.update_product(session, existing, {k: data[k] for k in provided if k in data}, app=app,
+                                     extensions=extensions, record=record)
     return "updated" if changes else "skipped"
 
 
@@ -114,9 +125,12 @@ def _export_products(app, session):
 
     from core.models import Product
 
+    from core import extensions
+
+    extra = extensions.read(app, session, "product", select(Product.id)) if extensions.of(app, "product") else {}
     for product in session.scalars(select(Product).order_by(Product.sku)):
-        yield {column: getattr(product, column) for column in
-               ("sku", "name", "unit", "list_price", "vat_rate", "stockable", "kind")}
+        yield {**extensions.flat(extra.get(product.id, {})), **{column: getattr(product, column) for column in
+               ("sku", "name", "unit", "list_price", "vat_rate", "stockable", "kind")}}
 
 
 @hookimpl

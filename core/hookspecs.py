@@ -277,6 +277,53 @@ def register_record_rules(register):
 # --- Life cycle ---------------------------------------------------------------------------------
 
 @hookspec
+def register_fields(register):
+    """Add fields to records this module does not own, or make its own entity extensible.
+
+    Called once per process, the first time a record's fields are needed (a ``show``, a ``list``,
+    an import, a document), outside any transaction. The kernel's entities are extensible:
+    ``partner``, ``contact``, ``product``, ``order``, ``order_line``, ``user``, ``team``.
+
+    :param register: call ``register(item)`` with
+
+        - a :class:`core.extensions.Extension`: the ``entity`` it extends, the module's own
+          ``table`` (one row per record, keyed by the record's id in column ``key``, created by
+          the module's migration, so disabling the module keeps its values and the kernel's tables
+          never change), its :class:`core.extensions.Field` items (a name, a marshmallow field with
+          its type, validation, default and choices, a label and help per language, ``required``,
+          ``listed``, ``searchable``, ``printed``), read-only :class:`core.extensions.Computed`
+          fields (a SQL query giving ``record_id, value`` for every record at once), and an
+          optional ``check(app, session, record, changes)`` that refuses a change of the record
+          by raising :class:`core.errors.CrmError`, inside the change's transaction (the command
+          is rolled back and the message names the module: ``plugin 'credit_hold' refused
+          partner "Dupont SA": credit_hold.limit: ...``);
+        - a :class:`core.extensions.Extensible` naming an entity of this module that others may
+          extend (billing's ``invoice``).
+
+        Extending an entity no enabled module declares, or one twice, is an error naming the module.
+    :returns: nothing.
+
+    The fields then appear everywhere the record does: ``--set module.field=VALUE`` on its
+    commands, ``show`` and ``--json`` (nested under the module's name), ``list`` (when
+    ``listed``), CSV import and export (``module.field`` columns), documents
+    (``extensions.module.field`` when ``printed``); :func:`core.extensions.entity_schema` gives the
+    marshmallow schema of the entity with every extension.
+
+    Example::
+
+        @hookimpl
+        def register_fields(register):
+            from marshmallow import fields, validate
+            from core.extensions import Extension, Field
+            from entonnoir_credit_hold.models import PartnerCredit
+
+            register(Extension("partner", PartnerCredit, key="partner_id", fields=(
+                Field("limit", fields.Decimal(places=2, as_string=True, validate=validate.Range(min=0)),
+                      label={"en": "Credit limit", "fr": "Plafond de crédit"}, listed=True),)))
+    """
+
+
+@hookspec
 def install(app, session):
     """Seed this module's data right after it is enabled and its tables are migrated in.
 

@@ -52,6 +52,19 @@ class DataKind:
     key: str | None = None
     summary: str = ""
     bulk: Callable | None = None
+    #: the extensible entity its rows are (``"partner"``): the fields modules add to it become
+    #: ``module.field`` columns, validated with the row and handed to ``write`` as
+    #: ``data["extensions"]`` (``{module: {field: text}}``); ``export`` rows carry them the same way
+    entity: str | None = None
+
+
+def kind_columns(app, kind: DataKind) -> tuple[str, ...]:
+    """The kind's CSV columns, with the ``module.field`` columns of the enabled modules' extensions."""
+    if kind.entity is None:
+        return kind.columns
+    from core.extensions import csv_columns
+
+    return (*kind.columns, *csv_columns(app, kind.entity))
 
 
 @dataclass
@@ -136,7 +149,7 @@ def run_import(app, kind: DataKind, path: Path, *, skip_invalid: bool = False, u
     if kind.bulk is not None:
         return kind.bulk(app, path, skip_invalid=skip_invalid, update=update, rejects_path=rejects_path,
                          mapping=mapping, progress=progress)
-    header, rows = read_csv(path, kind.columns, mapping)
+    header, rows = read_csv(path, kind_columns(app, kind), mapping)
     result = ImportResult(kind=kind.name, total=len(rows))
     schema = kind.schema()
     valid: list[tuple[int, dict, dict]] = []
@@ -145,11 +158,24 @@ def run_import(app, kind: DataKind, path: Path, *, skip_invalid: bool = False, u
         if "__error__" in row:
             result.rejected.append((line, "_row", row["__error__"]))
             continue
+        nested = {}
+        if kind.entity is not None:
+            from core.extensions import load as load_extensions, nest
+
+            row_fields, nested = nest(row)
+        else:
+            row_fields = row
         try:
-            data = schema.load(row)
+            data = schema.load(row_fields)
+            if kind.entity is not None:
+                load_extensions(app, kind.entity, nested, None, creating=False)
+                data["extensions"] = nested
         except SchemaError as exc:
             fld, message = next(flatten_messages(exc.messages))
             result.rejected.append((line, fld, message))
+            continue
+        except ValidationError as exc:
+            result.rejected.append((line, exc.field or "_row", str(exc).split(f"{exc.field}: ", 1)[-1]))
             continue
         if kind.key and data.get(kind.key):
             key = str(data[kind.key]).lower()
@@ -245,10 +271,11 @@ def neutralise(value) -> str:
 def write_export(app, kind: DataKind, handle) -> int:
     """Write every record of ``kind`` as CSV to ``handle``; returns the number of rows."""
     writer = csv.writer(handle)
-    writer.writerow(kind.columns)
+    columns = kind_columns(app, kind)
+    writer.writerow(columns)
     count = 0
     with app.transaction() as session:
         for row in kind.export(app, session):
-            writer.writerow([neutralise(row.get(column)) for column in kind.columns])
+            writer.writerow([neutralise(row.get(column)) for column in columns])
             count += 1
     return count

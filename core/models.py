@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, Timestamped
@@ -223,6 +223,8 @@ class Company(Timestamped, Base):
     bank: Mapped[str | None] = mapped_column(String(100))
     #: "option pour le paiement de la TVA d'après les débits" (CGI art. 269-2-c), printed when chosen
     vat_on_debits: Mapped[bool] = mapped_column(default=False)
+    #: "franchise en base de TVA" (CGI art. 293 B): no VAT invoiced, the mention printed instead
+    vat_franchise: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: where e-invoices reach us, and its scheme (0225: SIREN-based French address, 0009: SIRET)
     einvoice_address: Mapped[str | None] = mapped_column(String(100))
     einvoice_scheme: Mapped[str | None] = mapped_column(String(4))

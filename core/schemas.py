@@ -350,6 +350,7 @@ class CompanySchema(_Base):
     bic = Bic(load_default=None)
     bank = _optional_text(100)
     vat_on_debits = Flag(load_default=False)
+    vat_franchise = Flag(load_default=False)
     einvoice_address = _optional_text(100)
     einvoice_scheme = fields.String(load_default=None, validate=validate.OneOf(
         EINVOICE_SCHEMES, error="must be 0225 (SIREN-based French address), 0009 (SIRET), 0002 (SIREN), "

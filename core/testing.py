@@ -227,6 +227,24 @@ class CrmRunner:
         return result
 
 
+    #: the command showing each extensible entity (``crm ENTITY show REF --json``)
+    SHOW = {"partner": ("partner", "show"), "product": ("product", "show"), "order": ("order", "show"),
+            "invoice": ("invoice", "show"), "purchase_order": ("po", "show"), "lead": ("lead", "show"),
+            "deal": ("deal", "show")}
+
+    def fields(self, entity: str, ref, module: str) -> dict:
+        """``module``'s extension fields of a record, read through the CLI as a user would see them.
+
+        ``crm.fields("partner", "Dupont SA", "credit_hold") == {"limit": "5000.00", ...}``; set
+        them with ``crm("partner", "edit", "Dupont SA", "--set", "credit_hold.limit=5000")``.
+        """
+        data = self(*self.SHOW[entity], str(ref), "--json").json
+        if module not in data:
+            raise AssertionError(f"{entity} {ref}: no fields of module {module!r} (is it enabled, does it "
+                                 f"extend {entity!r}?)")
+        return data[module]
+
+
 @pytest.fixture
 def crm(workspace, app_today) -> CrmRunner:
     """``crm("partner", "list", "--json").json`` — the CLI bound to the workspace."""

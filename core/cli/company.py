@@ -38,6 +38,9 @@ def company_options(function):
     """Add the identity options (and --vat-on-debits/--no-vat-on-debits) to a command."""
     function = click.option("--vat-on-debits/--no-vat-on-debits", "vat_on_debits", default=None,
                             help="Whether the company opted to pay VAT on debits (printed on invoices).")(function)
+    function = click.option("--vat-franchise/--no-vat-franchise", "vat_franchise", default=None,
+                            help="Whether the company is under the VAT franchise (CGI art. 293 B): "
+                                 "invoices carry no VAT and say so.")(function)
     for flag, dest, text in reversed(COMPANY_OPTIONS):
         option_dest = "rcs_city" if flag == "--rcs-city" else dest
         function = click.option(flag, option_dest, default=None, help=text)(function)

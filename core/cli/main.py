@@ -227,6 +227,9 @@ def main(argv: list[str] | None = None) -> None:
             raise
         click.echo(f"error: {describe(exc)}", err=True)
         sys.exit(getattr(exc, "exit_code", 1) if isinstance(getattr(exc, "exit_code", 1), int) else 1)
+    finally:
+        # the command is recorded after click closed its context: release what that reopened
+        state.close()
 
 
 def describe(exc: BaseException) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from core.cli.context import emit_json, emit_record, emit_table, json_option, pass_state
+from core.cli.fields import extension_rows, set_option
 
 
 def parse_line(text: str) -> dict:
@@ -40,21 +41,25 @@ def order():
 @click.option("--delivery-country", default=None, metavar="CC",
               help="Country of the delivery address, ISO code (default: the customer's).")
 @click.option("--confirm", "confirm_now", is_flag=True, help="Confirm at once (same transaction).")
+@set_option
 @json_option
 @pass_state
-def order_create(state, customer, lines, salesperson, team, origin, note, confirm_now, as_json, **delivery):
+def order_create(state, customer, lines, salesperson, team, origin, note, confirm_now, assignments, as_json,
+                 **delivery):
     """Create a draft sales order (dated --today); the invoice prints a delivery address that differs
     from the customer's."""
+    from core import extensions
     from core.services.orders import confirm_order, create_order, order_dict
 
     raw = {"customer": customer, "lines": [parse_line(t) for t in lines], "origin": origin or "cli",
            "salesperson": salesperson, "team": team, "note": note, **delivery}
     app = state.app
     with app.transaction() as session:
-        created = create_order(app, session, {k: v for k, v in raw.items() if v is not None})
+        created = create_order(app, session, {k: v for k, v in raw.items() if v is not None},
+                               extensions=extensions.parse_assignments(app, "order", assignments, "order"))
         if confirm_now:
             confirm_order(app, session, created)
-        data = order_dict(created)
+        data = order_dict(created, extensions=extensions.read(app, session, "order", [created.id]).get(created.id))
     if as_json:
         emit_json(data)
     else:
@@ -109,20 +114,26 @@ def order_cancel(state, ref, reason):
 @json_option
 @pass_state
 def order_list(state, order_state, customer, limit, as_json):
-    """List sales orders, newest first."""
+    """List sales orders, newest first (with the fields modules mark to be listed)."""
+    from core import extensions
     from core.services.orders import list_orders, order_dict
 
-    with state.app.transaction() as session:
-        rows = [order_dict(o, lines=False) for o in list_orders(session, state=order_state, customer=customer,
-                                                               limit=limit)]
+    app = state.app
+    with app.transaction() as session:
+        found = list_orders(session, state=order_state, customer=customer, limit=limit)
+        extra = extensions.read(app, session, "order", [o.id for o in found], only="listed")
+        blank = extensions.blank(app, "order", only="listed")
+        rows = [order_dict(o, lines=False, extensions=extra.get(o.id, blank)) for o in found]
     if as_json:
         emit_json(rows)
         return
+    columns = extension_rows(app, "order", {}, only="listed")[1]
     for row in rows:
         row["customer"] = row["customer"]["name"]
+        row.update(extension_rows(app, "order", row, only="listed")[0])
     emit_table(rows, [("number", "Number"), ("order_date", "Date"), ("customer", "Customer"),
                       ("salesperson", "Salesperson"), ("state", "State"), ("total_untaxed", "Excl. VAT"),
-                      ("total", "Total")], empty="no order")
+                      ("total", "Total"), *columns], empty="no order")
 
 
 @order.command("show")
@@ -131,21 +142,25 @@ def order_list(state, order_state, customer, limit, as_json):
 @pass_state
 def order_show(state, ref, as_json):
     """Show order REF with its lines and VAT per rate."""
+    from core import extensions
     from core.services.orders import get_order, order_dict
 
-    with state.app.transaction() as session:
-        data = order_dict(get_order(session, ref))
+    app = state.app
+    with app.transaction() as session:
+        found = get_order(session, ref)
+        data = order_dict(found, extensions=extensions.read(app, session, "order", [found.id]).get(found.id))
     if as_json:
         emit_json(data)
         return
     where = data["delivery_address"]
     delivery = ", ".join(p for p in (where["street"], " ".join(filter(None, (where["postal_code"], where["city"]))),
                                      where["country"]) if p) if where else None
-    emit_record({**data, "customer": data["customer"]["name"], "delivery_address": delivery},
+    extra, columns = extension_rows(app, "order", data)
+    emit_record({**data, **extra, "customer": data["customer"]["name"], "delivery_address": delivery},
                 [("number", "Number"), ("state", "State"), ("customer", "Customer"), ("salesperson", "Salesperson"),
                  ("order_date", "Date"), ("confirmed_at", "Confirmed"), ("delivered_at", "Delivered"),
                  ("delivery_address", "Deliver to"), ("origin", "Origin"),
-                 ("total_untaxed", "Excl. VAT"), ("total_tax", "VAT"), ("total", "Total")])
+                 ("total_untaxed", "Excl. VAT"), ("total_tax", "VAT"), ("total", "Total"), *columns])
     emit_table(data["lines"], [("sequence", "#"), ("sku", "SKU"), ("description", "Description"),
                                ("quantity", "Qty"), ("unit_price", "Unit price"), ("discount", "Disc. %"),
                                ("vat_rate", "VAT %"), ("subtotal", "Subtotal")])

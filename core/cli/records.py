@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from core.cli.context import emit_json, emit_record, emit_table, json_option, pass_state
+from core.cli.fields import extension_rows, set_option
 
 PARTNER_OPTIONS = [
     ("--kind", "kind", "company or person (default: company)."),
@@ -43,16 +44,21 @@ def partner():
 @click.option("--customer/--no-customer", "is_customer", default=None, help="Is a customer (default: yes).")
 @click.option("--supplier/--no-supplier", "is_supplier", default=None, help="Is a supplier (default: no).")
 @click.option("--allow-duplicate", is_flag=True, help="Create even if the SIREN or e-mail is already used.")
+@set_option
 @json_option
 @pass_state
-def partner_add(state, name, allow_duplicate, as_json, **values):
+def partner_add(state, name, allow_duplicate, assignments, as_json, **values):
     """Add a partner NAME (a company unless --kind person)."""
+    from core import extensions
     from core.services.partners import create_partner, partner_dict
 
     app = state.app
+    record = f"partner {name.strip()!r}"
     with app.transaction() as session:
-        created = create_partner(app, session, {"name": name, **_given(values)}, allow_duplicate=allow_duplicate)
-        data = partner_dict(created)
+        created = create_partner(app, session, {"name": name, **_given(values)}, allow_duplicate=allow_duplicate,
+                                 record=record,
+                                 extensions=extensions.parse_assignments(app, "partner", assignments, record))
+        data = partner_dict(created, extensions.read(app, session, "partner", [created.id]).get(created.id))
     emit_json(data) if as_json else click.echo(f"partner {data['id']}: {data['name']}")
 
 
@@ -62,14 +68,19 @@ def partner_add(state, name, allow_duplicate, as_json, **values):
 @partner_options
 @click.option("--customer/--no-customer", "is_customer", default=None, help="Is a customer.")
 @click.option("--supplier/--no-supplier", "is_supplier", default=None, help="Is a supplier.")
+@set_option
 @pass_state
-def partner_edit(state, ref, **values):
+def partner_edit(state, ref, assignments, **values):
     """Change fields of partner REF (id, name, a part of the name or SIREN)."""
+    from core import extensions
     from core.services.partners import get_partner, update_partner
 
     app = state.app
     with app.transaction() as session:
-        changes = update_partner(app, session, get_partner(session, ref), _given(values))
+        partner = get_partner(session, ref)
+        record = f"partner {partner.id}"
+        changes = update_partner(app, session, partner, _given(values), record=record,
+                                 extensions=extensions.parse_assignments(app, "partner", assignments, record))
     click.echo("changed: " + ", ".join(sorted(changes)) if changes else "nothing changed")
 
 
@@ -95,19 +106,38 @@ def partner_contact(state, ref, name, **values):
 @click.option("--suppliers", "role", flag_value="supplier", help="Suppliers only.")
 @click.option("--search", default=None, help="Part of the name or e-mail, or a SIREN.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many rows.")
+@click.option("--where", "where", multiple=True, metavar="MODULE.FIELD=VALUE",
+              help="Only partners whose field (one a module marks searchable) has this value (repeat to combine).")
 @json_option
 @pass_state
-def partner_list(state, role, search, limit, as_json):
-    """List partners by name."""
+def partner_list(state, role, search, limit, where, as_json):
+    """List partners by name (with the fields modules mark to be listed)."""
+    from core import extensions
+    from core.models import Partner
     from core.services.partners import list_partners, partner_dict
 
-    with state.app.transaction() as session:
-        rows = [partner_dict(p) for p in list_partners(session, role=role, search=search, limit=limit)]
+    app = state.app
+    with app.transaction() as session:
+        filters = dict(role=role, search=search, limit=limit,
+                       where=extensions.conditions(app, "partner", where, Partner.id) if where else ())
+        found = list_partners(session, **filters)
+        # one query for every listed extension field of every partner (a join per module)
+        extra = extensions.read(app, session, "partner", list_partners(
+            session, columns=[Partner.id], **filters), only="listed") \
+            if extensions.of(app, "partner") else {}
+        blank = extensions.blank(app, "partner", only="listed")
+        rows = [partner_dict(p, extra.get(p.id, blank)) for p in found]
     if as_json:
         emit_json(rows)
         return
+    columns = []
+    if rows:
+        flat_rows = [{**row, **extension_rows(app, "partner", row, only="listed")[0]} for row in rows]
+        columns = extension_rows(app, "partner", rows[0], only="listed")[1]
+        rows = flat_rows
     emit_table(rows, [("id", "Id"), ("name", "Name"), ("kind", "Kind"), ("is_customer", "Customer"),
-                      ("is_supplier", "Supplier"), ("email", "E-mail"), ("city", "City"), ("siren", "SIREN")],
+                      ("is_supplier", "Supplier"), ("email", "E-mail"), ("city", "City"), ("siren", "SIREN"),
+                      *columns],
                empty="no partner")
 
 
@@ -117,20 +147,24 @@ def partner_list(state, role, search, limit, as_json):
 @pass_state
 def partner_show(state, ref, as_json):
     """Show partner REF (id, name, a part of the name or SIREN) with its contacts."""
+    from core import extensions
     from core.services.partners import get_partner, partner_dict
 
-    with state.app.transaction() as session:
-        data = partner_dict(get_partner(session, ref))
+    app = state.app
+    with app.transaction() as session:
+        found = get_partner(session, ref)
+        data = partner_dict(found, extensions.read(app, session, "partner", [found.id]).get(found.id))
     if as_json:
         emit_json(data)
         return
     contacts = ", ".join(f"{c['name']} <{c['email'] or '-'}>" for c in data["contacts"]) or "-"
-    emit_record({**data, "contacts": contacts},
+    extra, columns = extension_rows(app, "partner", data)
+    emit_record({**data, **extra, "contacts": contacts},
                 [("id", "Id"), ("name", "Name"), ("kind", "Kind"), ("is_customer", "Customer"),
                  ("is_supplier", "Supplier"), ("email", "E-mail"), ("phone", "Phone"), ("street", "Street"),
                  ("postal_code", "Postal code"), ("city", "City"), ("country", "Country"), ("siren", "SIREN"),
                  ("siret", "SIRET"), ("vat_number", "VAT number"), ("language", "Language"),
-                 ("salesperson", "Salesperson"),
+                 ("salesperson", "Salesperson"), *columns,
                  ("contacts", "Contacts")])
 
 
@@ -257,17 +291,22 @@ def product():
 @click.option("--service", "service_flag", is_flag=True, hidden=True)
 @click.option("--kind", type=click.Choice(["goods", "service"]), default=None,
               help="Goods (default) or a service: the invoice's nature of the operation comes from it.")
+@set_option
 @json_option
 @pass_state
-def product_add(state, sku, name, as_json, service_flag, **values):
+def product_add(state, sku, name, as_json, service_flag, assignments, **values):
     """Add product SKU called NAME."""
+    from core import extensions
     from core.services.catalog import create_product, product_dict
 
     if service_flag:  # the older spelling: a service is not stocked
         values["stockable"] = False if values.get("stockable") is None else values["stockable"]
         values["kind"] = values.get("kind") or "service"
-    with state.app.transaction() as session:
-        data = product_dict(create_product(session, {"sku": sku, "name": name, **_given(values)}))
+    app, record = state.app, f"product {sku.strip()!r}"
+    with app.transaction() as session:
+        created = create_product(session, {"sku": sku, "name": name, **_given(values)}, record=record, app=app,
+                                 extensions=extensions.parse_assignments(app, "product", assignments, record))
+        data = product_dict(created, extensions.read(app, session, "product", [created.id]).get(created.id))
     emit_json(data) if as_json else click.echo(f"product {data['sku']}: {data['name']}")
 
 
@@ -276,12 +315,22 @@ def product_add(state, sku, name, as_json, service_flag, **values):
 @json_option
 @pass_state
 def product_list(state, search, as_json):
-    """List active products by SKU."""
+    """List active products by SKU (with the fields modules mark to be listed)."""
+    from core import extensions
     from core.services.catalog import list_products, product_dict
 
-    with state.app.transaction() as session:
-        rows = [product_dict(p) for p in list_products(session, search=search)]
-    emit_json(rows) if as_json else emit_table(rows, PRODUCT_COLUMNS, empty="no product")
+    app = state.app
+    with app.transaction() as session:
+        found = list_products(session, search=search)
+        extra = extensions.read(app, session, "product", [p.id for p in found], only="listed")
+        blank = extensions.blank(app, "product", only="listed")
+        rows = [product_dict(p, extra.get(p.id, blank)) for p in found]
+    if as_json:
+        emit_json(rows)
+        return
+    columns = extension_rows(app, "product", {}, only="listed")[1]
+    rows = [{**row, **extension_rows(app, "product", row, only="listed")[0]} for row in rows]
+    emit_table(rows, [*PRODUCT_COLUMNS, *columns], empty="no product")
 
 
 @product.command("show")
@@ -290,11 +339,18 @@ def product_list(state, search, as_json):
 @pass_state
 def product_show(state, sku, as_json):
     """Show product SKU."""
+    from core import extensions
     from core.services.catalog import get_product, product_dict
 
-    with state.app.transaction() as session:
-        data = product_dict(get_product(session, sku))
-    emit_json(data) if as_json else emit_record(data, [("id", "Id"), *PRODUCT_COLUMNS])
+    app = state.app
+    with app.transaction() as session:
+        found = get_product(session, sku)
+        data = product_dict(found, extensions.read(app, session, "product", [found.id]).get(found.id))
+    if as_json:
+        emit_json(data)
+        return
+    extra, columns = extension_rows(app, "product", data)
+    emit_record({**data, **extra}, [("id", "Id"), *PRODUCT_COLUMNS, *columns])
 
 
 @click.group()

@@ -22,26 +22,41 @@ def get_product(session, ref) -> Product:
     return product
 
 
-def create_product(session, raw: dict, *, record: str | None = None, validated: bool = False) -> Product:
-    """Create a product; the SKU is unique."""
+def create_product(session, raw: dict, *, record: str | None = None, validated: bool = False, app=None,
+                   extensions: dict | None = None) -> Product:
+    """Create a product; the SKU is unique. With ``app``, the modules' fields (``extensions``,
+    ``{"module": {"field": "text"}}``) are validated and stored with it."""
+    from core import extensions as ext
+
     record = record or f"product {str(raw.get('sku', '')).strip()!r}"
     data = raw if validated else load(ProductSchema(), raw, record)
+    values = ext.load(app, "product", extensions, record, creating=True) if app is not None else {}
     if session.scalars(select(Product.id).where(Product.sku == data["sku"])).first():
         raise ValidationError("already exists", record=record, field="sku")
     product = Product(**data)
     session.add(product)
     session.flush()
+    if app is not None:
+        ext.save(app, session, "product", product, values, changes={k: (None, v) for k, v in data.items()})
     return product
 
 
-def update_product(session, product: Product, data: dict) -> dict:
-    """Apply validated fields to a product; returns ``{field: (old, new)}``."""
+def update_product(session, product: Product, data: dict, *, app=None, extensions: dict | None = None,
+                   record: str | None = None) -> dict:
+    """Apply validated fields (and, with ``app``, the modules' ``extensions``) to a product;
+    returns ``{field: (old, new)}``, extension fields as ``module.field``."""
+    from core import extensions as ext
+
+    values = ext.load(app, "product", extensions, record or f"product {product.sku!r}", creating=False) \
+        if app is not None else {}
     changes = {}
     for field, value in data.items():
         if field != "sku" and getattr(product, field) != value:
             changes[field] = (getattr(product, field), value)
             setattr(product, field, value)
     session.flush()
+    if app is not None:
+        changes.update(ext.save(app, session, "product", product, values, changes=changes))
     return changes
 
 
@@ -53,10 +68,11 @@ def list_products(session, *, search: str | None = None):
     return session.scalars(query).all()
 
 
-def product_dict(product: Product) -> dict:
+def product_dict(product: Product, extensions: dict | None = None) -> dict:
+    """Stable JSON shape of a product; ``extensions`` (``{module: {field: value}}``) nested by module."""
     # Quantized to the column's scale: a schema default (Decimal("20")) must print as the stored
     # value reads back ("20.00"), so `product add --json` and `product show --json` agree.
     return {"id": product.id, "sku": product.sku, "name": product.name, "unit": product.unit,
             "list_price": str(Decimal(product.list_price).quantize(Decimal("0.0001"))),
             "vat_rate": str(Decimal(product.vat_rate).quantize(Decimal("0.01"))),
-            "stockable": product.stockable, "kind": product.kind}
+            "stockable": product.stockable, "kind": product.kind, **(extensions or {})}

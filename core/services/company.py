@@ -26,7 +26,8 @@ FIELDS = [("name", "Name"), ("legal_form", "Legal form"), ("street", "Street"), 
           ("city", "City"), ("country", "Country"), ("siren", "SIREN"), ("siret", "Head-office SIRET"),
           ("trade_register", "Trade register"), ("register_city", "Register city"), ("share_capital", "Share capital"),
           ("vat_number", "VAT number"), ("iban", "IBAN"), ("bic", "BIC"), ("bank", "Bank"),
-          ("vat_on_debits", "VAT on debits"), ("einvoice_address", "E-invoicing address"),
+          ("vat_on_debits", "VAT on debits"),
+          ("vat_franchise", "VAT franchise (art. 293 B)"), ("einvoice_address", "E-invoicing address"),
           ("einvoice_scheme", "E-invoicing scheme"), ("email", "E-mail"), ("phone", "Phone"), ("logo", "Logo")]
 #: the e-invoicing scheme when only an address is given, or none: the SIREN-based French address
 DEFAULT_SCHEME = "0225"
@@ -36,7 +37,7 @@ def get_company(session) -> Company:
     """The company row (created empty if a database somehow lacks it)."""
     company = session.get(Company, 1)
     if company is None:
-        company = Company(id=1, country="FR", vat_on_debits=False)
+        company = Company(id=1, country="FR", vat_on_debits=False, vat_franchise=False)
         session.add(company)
         session.flush()
     return company
@@ -65,7 +66,7 @@ def set_company(app, session, raw: dict, *, folder: Path | None = None) -> dict:
     changes = {}
     for field, _ in FIELDS:
         value = data.get(field)
-        if field == "vat_on_debits":
+        if field in ("vat_on_debits", "vat_franchise"):
             value = bool(value)
         if getattr(company, field) != value:
             changes[field] = (getattr(company, field), value)
@@ -155,10 +156,11 @@ def _read_outside_transactions(app) -> Company:
     finally:
         raw.close()
     if row is None:
-        return Company(id=1, country="FR", vat_on_debits=False)
+        return Company(id=1, country="FR", vat_on_debits=False, vat_franchise=False)
     values = {name: table.c[name].type.process_result_value(value, None)
               if hasattr(table.c[name].type, "scale") else value for name, value in zip(columns, row)}
     values["vat_on_debits"] = bool(values["vat_on_debits"])
+    values["vat_franchise"] = bool(values["vat_franchise"])
     values.pop("created_at")
     return Company(**values)
 

@@ -60,9 +60,15 @@ def vat_breakdown(order: SalesOrder) -> list[dict]:
             for rate, base in sorted(per_rate.items(), reverse=True)]
 
 
-def create_order(app, session, raw: dict, *, record: str | None = None) -> SalesOrder:
-    """Validate and create a draft order; prices default to the product's list price."""
+def create_order(app, session, raw: dict, *, record: str | None = None, extensions: dict | None = None) -> SalesOrder:
+    """Validate and create a draft order; prices default to the product's list price.
+
+    ``extensions`` holds the fields modules add to orders (``{"module": {"field": "text"}}``).
+    """
+    from core import extensions as ext
+
     data = load(OrderSchema(), raw, record)
+    values = ext.load(app, "order", extensions, record or "order", creating=True)
     customer = get_partner(session, data["customer"])
     if not customer.is_customer:
         from core.errors import ValidationError
@@ -92,6 +98,7 @@ def create_order(app, session, raw: dict, *, record: str | None = None) -> Sales
     session.flush()
     order.number = f"SO{order.order_date.year}-{order.id:06d}"
     session.flush()
+    ext.save(app, session, "order", order, values, changes={"state": (None, order.state)})
     return order
 
 
@@ -155,8 +162,8 @@ def _fixed(value, places: int) -> str:
     return str(Decimal(value).quantize(Decimal(1).scaleb(-places)))
 
 
-def order_dict(order: SalesOrder, *, lines: bool = True) -> dict:
-    """Stable JSON shape of an order (amounts as strings, exact)."""
+def order_dict(order: SalesOrder, *, lines: bool = True, extensions: dict | None = None) -> dict:
+    """Stable JSON shape of an order (amounts as strings, exact); ``extensions`` nested by module."""
     result = {
         "id": order.id, "number": order.number, "state": order.state,
         "customer": {"id": order.customer.id, "name": order.customer.name},
@@ -180,4 +187,5 @@ def order_dict(order: SalesOrder, *, lines: bool = True) -> dict:
             "discount": _fixed(line.discount, 2), "vat_rate": _fixed(line.vat_rate, 2),
             "subtotal": _fixed(line.subtotal, 2)} for line in order.lines]
         result["vat"] = vat_breakdown(order)
+    result.update({module: values for module, values in (extensions or {}).items() if module not in result})
     return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from core.errors import NotFound, ValidationError
 from core.models import Contact, Partner
@@ -102,14 +103,18 @@ def _apply(session, partner: Partner, data: dict) -> dict:
 
 
 def create_partner(app, session, raw: dict, *, record: str | None = None, allow_duplicate: bool = False,
-                   validated: bool = False) -> Partner:
-    """Validate and create a partner, then call ``partner_created``.
+                   validated: bool = False, extensions: dict | None = None) -> Partner:
+    """Validate and create a partner with its extension fields, then call ``partner_created``.
 
     A partner with the same SIREN or e-mail as an existing one is refused unless
-    ``allow_duplicate``: the message names the existing partner.
+    ``allow_duplicate``: the message names the existing partner. ``extensions`` holds the
+    modules' fields (``{"credit_hold": {"limit": "5000"}}``, see :mod:`core.extensions`).
     """
+    from core import extensions as ext
+
     record = record or f"partner {str(raw.get('name', '')).strip()!r}"
     data = raw if validated else load(PartnerSchema(), raw, record)
+    values = ext.load(app, "partner", extensions, record, creating=True)
     if not allow_duplicate:
         existing = find_duplicate(session, data)
         if existing is not None:
@@ -117,31 +122,47 @@ def create_partner(app, session, raw: dict, *, record: str | None = None, allow_
             raise ValidationError(f"already used by partner {existing.id} ({existing.name})",
                                   record=record, field=field)
     partner = Partner()
-    _apply(session, partner, data)
+    changes = _apply(session, partner, data)
     session.add(partner)
     session.flush()
+    ext.save(app, session, "partner", partner, values, changes=changes)
     app.call("partner_created", app=app, session=session, partner=partner)
     return partner
 
 
-def update_partner(app, session, partner: Partner, raw: dict, *, record: str | None = None) -> dict:
-    """Change the fields given in ``raw`` (the result is validated as a whole), then call ``partner_updated``.
+def update_partner(app, session, partner: Partner, raw: dict, *, record: str | None = None,
+                   extensions: dict | None = None) -> dict:
+    """Change the fields given in ``raw`` and ``extensions`` (the result is validated as a whole),
+    let the extending modules check the change, then call ``partner_updated``.
 
-    :returns: ``{field: (old, new)}``, empty if nothing changed (and then no hook is called).
+    :returns: ``{field: (old, new)}`` (extension fields as ``module.field``), empty if nothing
+        changed (and then no hook is called).
     """
+    from core import extensions as ext
+
+    record = record or f"partner {partner.id}"
     current = {f: getattr(partner, f) for f in EDITABLE if getattr(partner, f) is not None}
     current = {k: (str(v) if not isinstance(v, bool) else v) for k, v in current.items()}
-    data = load(PartnerSchema(), {**current, **raw}, record or f"partner {partner.id}")
+    data = load(PartnerSchema(), {**current, **raw}, record)
+    values = ext.load(app, "partner", extensions, record, creating=False)
     changes = _apply(session, partner, data)
     if changes:
         session.flush()
+    changes.update(ext.save(app, session, "partner", partner, values, changes=changes))
+    if changes:
         app.call("partner_updated", app=app, session=session, partner=partner, changes=changes)
     return changes
 
 
-def list_partners(session, *, role: str | None = None, search: str | None = None, limit: int | None = None):
-    """Partners ordered by name; ``role`` is ``customer`` or ``supplier``."""
-    query = select(Partner).where(Partner.active.is_(True)).order_by(Partner.name, Partner.id)
+def list_partners(session, *, role: str | None = None, search: str | None = None, limit: int | None = None,
+                  columns=None, where=()):
+    """Partners ordered by name; ``role`` is ``customer`` or ``supplier``.
+
+    ``columns`` (e.g. ``[Partner.id]``) selects those instead of whole partners: the same filters,
+    for an extension read (:func:`core.extensions.read`) of exactly the listed partners. ``where``
+    adds SQL conditions (a module's searchable field: :func:`core.extensions.conditions`).
+    """
+    query = (select(*columns) if columns else select(Partner)).where(Partner.active.is_(True)).order_by(Partner.name, Partner.id)
     if role == "customer":
         query = query.where(Partner.is_customer.is_(True))
     elif role == "supplier":
@@ -150,9 +171,14 @@ def list_partners(session, *, role: str | None = None, search: str | None = None
         pattern = f"%{search.lower()}%"
         query = query.where(or_(func.lower(Partner.name).like(pattern), func.lower(Partner.email).like(pattern),
                                 Partner.siren == search.replace(" ", "")))
+    if where:
+        query = query.where(*where)
     if limit:
         query = query.limit(limit)
-    return session.scalars(query).all()
+    if columns:
+        return query
+    # the list shows each partner's contacts and salesperson: one query each, not one per partner
+    return session.scalars(query.options(selectinload(Partner.contacts), selectinload(Partner.salesperson))).all()
 
 
 def add_contact(session, partner: Partner, raw: dict) -> Contact:
@@ -164,9 +190,9 @@ def add_contact(session, partner: Partner, raw: dict) -> Contact:
     return contact
 
 
-def partner_dict(partner: Partner) -> dict:
-    """Stable JSON shape of a partner."""
-    return {
+def partner_dict(partner: Partner, extensions: dict | None = None) -> dict:
+    """Stable JSON shape of a partner; ``extensions`` (``{module: {field: value}}``) nested by module."""
+    data = {
         "id": partner.id, "name": partner.name, "kind": partner.kind,
         "is_customer": partner.is_customer, "is_supplier": partner.is_supplier,
         "email": partner.email, "phone": partner.phone, "street": partner.street,
@@ -178,6 +204,8 @@ def partner_dict(partner: Partner) -> dict:
                      for c in partner.contacts],
         "created_at": partner.created_at.isoformat() if partner.created_at else None,
     }
+    data.update({module: values for module, values in (extensions or {}).items() if module not in data})
+    return data
 
 
 # --- the customer's account: one section per module (hook ``partner_account``) ---------------------

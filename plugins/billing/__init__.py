@@ -29,9 +29,10 @@ def register_models():
 def register_commands(cli):
     from plugins.billing.cli import COMMANDS, invoice
     from plugins.billing.cli_collections import COMMANDS as COLLECTIONS, invoice_penalties
+    from plugins.billing.cli_vat import COMMANDS as TAXES
 
     invoice.add_command(invoice_penalties)
-    for command in COMMANDS + COLLECTIONS:
+    for command in COMMANDS + COLLECTIONS + TAXES:
         cli.add_command(command)
 
 
@@ -140,3 +141,11 @@ def register_permissions(register):
 
     for permission in PERMISSIONS:
         register(permission)
+
+
+@hookimpl
+def register_fields(register):
+    """Other modules may add fields to its invoices (and credit notes) (core.extensions)."""
+    from core.extensions import Extensible
+
+    register(Extensible("invoice", "billing_invoice"))

@@ -197,8 +197,11 @@ def invoice_show(state, ref, printable, locale, as_json):
 
     app = state.app
     with app.transaction() as session:
+        from core.extensions import attach
+
         found = get_invoice(session, ref)
-        data = invoice_dict(session, found, app.today)
+        # with the fields other modules add to invoices, nested by module (core.extensions)
+        data = attach(app, session, "invoice", found.id, invoice_dict(session, found, app.today))
         text = None
         if printable:
             from core.services.company import reader_locale

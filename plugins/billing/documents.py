@@ -120,8 +120,13 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
     env = environment(app, locale=locale)
     credit_note = invoice.kind == "credit_note"
     origin_total = invoice.origin.total if credit_note and invoice.origin is not None else None
+    from core.extensions import printed
+
     return {
         "invoice": invoice, "posted": posted, "credit_note": credit_note,
+        # the fields modules add to invoices and customers, marked printed (core.extensions)
+        "extensions": printed(app, session, "invoice", invoice.id),
+        "customer_extensions": printed(app, session, "partner", invoice.partner_id),
         "heading": _("Credit note") if credit_note else _("Invoice"),
         "seller": seller, "buyer": buyer, "lines": list(invoice.lines), "vat": vat_breakdown(invoice),
         "category": _(CATEGORIES.get(invoice.operation_category, invoice.operation_category)),

@@ -12,7 +12,12 @@ Mapping worth knowing:
   "credit"); a credit note references the invoice it credits (BT-25, BT-26);
 - the SIREN is the legal registration id (BT-30 / BT-47, scheme ``0002``), the VAT number the
   tax registration (BT-31 / BT-48, scheme ``VA``);
-- VAT category ``S`` (standard) for a rate above zero, ``E`` (exempt, with its reason) for 0 %;
+- each line's VAT category is the one its tax regime gave it at posting (``plugins.billing.taxes``:
+  S, E, K intra-EU supply, AE reverse charge, G export, O outside the scope), the VAT breakdown is
+  per category and rate, an exempt category carries its reason and VATEX code (BT-120, BT-121);
+  an intra-EU supply names the deliver-to country and a delivery date (BR-IC-11/12, the invoice
+  date when no delivery was recorded); an invoice outside the scope (O) carries no VAT identifier
+  (BR-O-02);
 - the due date is the first instalment's (BT-9); the payment terms text (BT-20) lists every
   instalment, and the French notes PMD (penalties), PMT (40 € indemnity) and AAB (early-payment
   discount) carry the legal mentions;
@@ -34,6 +39,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from core.errors import CrmError, StateError
+from plugins.billing.taxes import EXEMPTION_TEXTS
 
 RSM = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
@@ -80,6 +86,10 @@ def invoice_xml(app, session, invoice, *, locale: str | None = None) -> bytes:
     exemption = _("VAT exempt")
     for line in context["lines"]:
         _line(transaction, line, exemption)
+    categories = {line.vat_category for line in context["lines"]}
+    if "O" in categories:  # BR-O-02: no VAT identifier on an invoice outside the scope of VAT
+        context["seller"] = {**context["seller"], "vat_number": None}
+        context["buyer"] = {**context["buyer"], "vat_number": None}
     agreement = _sub(transaction, RAM, "ApplicableHeaderTradeAgreement")
     _party(agreement, "SellerTradeParty", context["seller"], description=_seller_description(context["seller"], env),
            address=_seller_address(context["seller"]))
@@ -91,9 +101,14 @@ def invoice_xml(app, session, invoice, *, locale: str | None = None) -> bytes:
         ship_to = _sub(delivery, RAM, "ShipToTradeParty")
         _sub(ship_to, RAM, "Name", context["buyer"]["name"])
         _postal_address(ship_to, context["delivery"]["address"], context["delivery"]["country"])
-    if context["delivery_date"]:
+    elif "K" in categories:  # BR-IC-12: an intra-EU supply names the country the goods went to
+        ship_to = _sub(delivery, RAM, "ShipToTradeParty")
+        _sub(ship_to, RAM, "Name", context["buyer"]["name"])
+        _postal_address(ship_to, context["buyer"]["address"], context["buyer"]["country"])
+    delivered = context["delivery_date"] or (invoice.invoice_date if "K" in categories else None)
+    if delivered:  # BR-IC-11: an intra-EU supply has a delivery date
         event = _sub(delivery, RAM, "ActualDeliverySupplyChainEvent")
-        _date(_sub(event, RAM, "OccurrenceDateTime"), context["delivery_date"])
+        _date(_sub(event, RAM, "OccurrenceDateTime"), delivered)
     settlement = _sub(transaction, RAM, "ApplicableHeaderTradeSettlement")
     _sub(settlement, RAM, "PaymentReference", invoice.number)
     _sub(settlement, RAM, "InvoiceCurrencyCode", currency)
@@ -104,18 +119,20 @@ def invoice_xml(app, session, invoice, *, locale: str | None = None) -> bytes:
         _sub(_sub(means, RAM, "PayeePartyCreditorFinancialAccount"), RAM, "IBANID", bank["iban"])
         if bank["bic"]:
             _sub(_sub(means, RAM, "PayeeSpecifiedCreditorFinancialInstitution"), RAM, "BICID", bank["bic"])
-    for row in context["vat"]:
-        rate = Decimal(row["rate"])
+    for category, rate, code, base, amount in _breakdown(context["lines"]):
         tax = _sub(settlement, RAM, "ApplicableTradeTax")
-        _sub(tax, RAM, "CalculatedAmount", _amount(row["tax"]))
+        _sub(tax, RAM, "CalculatedAmount", _amount(amount))
         _sub(tax, RAM, "TypeCode", "VAT")
-        if rate == 0:
-            _sub(tax, RAM, "ExemptionReason", exemption)
-        _sub(tax, RAM, "BasisAmount", _amount(row["base"]))
-        _sub(tax, RAM, "CategoryCode", _category(rate))
+        if category not in ("S", "Z"):
+            _sub(tax, RAM, "ExemptionReason", EXEMPTION_TEXTS.get(code, exemption))
+        _sub(tax, RAM, "BasisAmount", _amount(base))
+        _sub(tax, RAM, "CategoryCode", category)
+        if code:
+            _sub(tax, RAM, "ExemptionReasonCode", code)
         if context["seller"].get("vat_on_debits"):
             _sub(tax, RAM, "DueDateTypeCode", "5")  # BT-8: VAT due at the invoice date (option on debits)
-        _sub(tax, RAM, "RateApplicablePercent", _amount(rate))
+        if category != "O":  # BR-O-10: no rate outside the scope
+            _sub(tax, RAM, "RateApplicablePercent", _amount(rate))
     terms = _sub(settlement, RAM, "SpecifiedTradePaymentTerms")
     _sub(terms, RAM, "Description", _terms_text(invoice, context, env))
     if invoice.kind == "invoice" and invoice.due_date:
@@ -199,11 +216,20 @@ def _amount(value, places: int = 2) -> str:
     return f"{Decimal(value).quantize(Decimal(1).scaleb(-places)):f}"
 
 
-def _category(rate: Decimal) -> str:
-    return "S" if rate > 0 else "E"
+def _breakdown(lines) -> list[tuple[str, Decimal, str | None, Decimal, Decimal]]:
+    """BG-23: ``(category, rate, VATEX code, base, VAT)`` per category and rate, highest rate first
+    (VAT per group on its summed base, as ``compute_totals`` does per rate)."""
+    from core.types import round_money
+
+    groups: dict[tuple, Decimal] = {}
+    for line in lines:
+        key = (line.vat_category, line.vat_rate, line.vat_exemption)
+        groups[key] = groups.get(key, Decimal(0)) + line.subtotal
+    return [(category, rate, code, base, round_money(base * rate / Decimal(100)))
+            for (category, rate, code), base in sorted(groups.items(), key=lambda item: (-item[0][1], item[0][0]))]
 
 
-def _line(transaction, line, exemption: str) -> None:
+def _line(transaction, line, exemption: str) -> None:  # noqa: ARG001 - the reason is the breakdown's (BG-23)
     item = _sub(transaction, RAM, "IncludedSupplyChainTradeLineItem")
     _sub(_sub(item, RAM, "AssociatedDocumentLineDocument"), RAM, "LineID", line.sequence)
     product = _sub(item, RAM, "SpecifiedTradeProduct")
@@ -227,10 +253,9 @@ def _line(transaction, line, exemption: str) -> None:
     settlement = _sub(item, RAM, "SpecifiedLineTradeSettlement")
     tax = _sub(settlement, RAM, "ApplicableTradeTax")
     _sub(tax, RAM, "TypeCode", "VAT")
-    if line.vat_rate == 0:
-        _sub(tax, RAM, "ExemptionReason", exemption)
-    _sub(tax, RAM, "CategoryCode", _category(line.vat_rate))
-    _sub(tax, RAM, "RateApplicablePercent", _amount(line.vat_rate))
+    _sub(tax, RAM, "CategoryCode", line.vat_category)
+    if line.vat_category != "O":  # BR-O-05
+        _sub(tax, RAM, "RateApplicablePercent", _amount(line.vat_rate))
     summation = _sub(settlement, RAM, "SpecifiedTradeSettlementLineMonetarySummation")
     _sub(summation, RAM, "LineTotalAmount", _amount(line.subtotal))
 

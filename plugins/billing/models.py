@@ -150,6 +150,9 @@ class Invoice(Timestamped, Base):
     discount_percent: Mapped[Percent | None]
     discount_until: Mapped[dt.date | None]
     note: Mapped[str | None] = mapped_column(Text)
+    #: the customer's tax regime at posting (``plugins.billing.taxes``) and the VAT mention it prints
+    tax_regime: Mapped[str | None] = mapped_column(String(12))
+    vat_mention: Mapped[str | None] = mapped_column(Text)
 
     partner: Mapped[Partner] = relationship()
     salesperson: Mapped[User | None] = relationship()
@@ -177,6 +180,9 @@ class InvoiceLine(Base):
     unit_price: Mapped[UnitPrice]
     discount: Mapped[Percent] = mapped_column(default=Decimal("0"))
     vat_rate: Mapped[Percent]
+    #: EN 16931 VAT category (S, Z, E, AE, K, G, O) and exemption reason code (VATEX-...), set at posting
+    vat_category: Mapped[str] = mapped_column(String(2), default="S", server_default="S")
+    vat_exemption: Mapped[str | None] = mapped_column(String(20))
     subtotal: Mapped[Money]
     #: on a credit note, the line of the invoice it credits
     origin_line_id: Mapped[int | None] = mapped_column(ForeignKey("billing_invoice_line.id"))
@@ -429,3 +435,4 @@ class Penalty(Base):
 
 # the bank's tables are billing's too (a payment points to its bank line, an allocation to its write-off)
 import plugins.billing.models_bank  # noqa: E402,F401
+import plugins.billing.models_tax  # noqa: E402,F401

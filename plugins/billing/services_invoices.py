@@ -34,7 +34,7 @@ HOLDABLE = OPEN_STATES
 FROZEN = ("number", "kind", "partner_id", "invoice_date", "total_untaxed", "total_tax", "total", "term_id",
           "currency", "seller_name", "seller_siren", "seller_vat_number", "seller_identity", "buyer_name", "buyer_siren",
           "buyer_vat_number", "buyer_address", "delivery_address", "delivery_country", "penalty_rate", "recovery_indemnity", "final_due_date",
-          "discount_percent", "discount_until")
+          "discount_percent", "discount_until", "tax_regime", "vat_mention")
 
 
 def _move(invoice: Invoice, action: str) -> None:
@@ -206,7 +206,8 @@ def _order_facts():
         # the nature of the operation: goods, service, or mixed when the order has both
         "(SELECT CASE WHEN MIN(pr.kind) = MAX(pr.kind) THEN MIN(pr.kind) ELSE 'mixed' END "
         "FROM core_sales_order_line ol JOIN core_product pr ON pr.id = ol.product_id "
-        "WHERE ol.order_id = :order_id) AS operation_kind "
+        "WHERE ol.order_id = :order_id) AS operation_kind, "
+        "(SELECT r.regime FROM billing_partner_regime r WHERE r.partner_id = p.id) AS regime "
         "FROM core_partner p "
         "LEFT JOIN billing_partner_term pt ON pt.partner_id = p.id "
         "JOIN billing_payment_term t ON t.id = COALESCE(pt.term_id, "
@@ -219,7 +220,7 @@ def _order_facts():
               siren=String(), vat_number=String(), salesperson_id=Integer(), term_id=Integer(),
               discount_percent=percent, discount_days=Integer(), percent=percent, method=String(),
               days=Integer(), existing_id=Integer(), ecb_rate=percent, legal_rate=percent, country=String(),
-              operation_kind=String())
+              operation_kind=String(), regime=String())
 
 
 def _take_number():
@@ -234,7 +235,8 @@ def _take_number():
 
 #: the columns of the facts row, by position
 (_NAME, _KIND, _STREET, _POSTAL_CODE, _CITY, _SIREN, _VAT_NUMBER, _SALESPERSON, _TERM, _DISCOUNT_PERCENT,
- _DISCOUNT_DAYS, _PERCENT, _METHOD, _DAYS, _EXISTING, _ECB_RATE, _LEGAL_RATE, _COUNTRY, _OPERATION_KIND) = range(19)
+ _DISCOUNT_DAYS, _PERCENT, _METHOD, _DAYS, _EXISTING, _ECB_RATE, _LEGAL_RATE, _COUNTRY, _OPERATION_KIND,
+ _REGIME) = range(20)
 _INVOICE_COLUMNS = ["number", "kind", "state", "partner_id", "order_id", "origin_id", "salesperson_id", "term_id",
                     "invoice_date", "posted_on", "due_date", "final_due_date", "currency", "total_untaxed",
                     "total_tax", "total", "settled", "residual", "hold", "hold_reason", "seller_name",
@@ -242,9 +244,9 @@ _INVOICE_COLUMNS = ["number", "kind", "state", "partner_id", "order_id", "origin
                     "buyer_vat_number", "buyer_address", "delivery_address", "delivery_country",
                     "buyer_is_business", "operation_category", "penalty_rate",
                     "recovery_indemnity", "early_discount", "discount_percent", "discount_until", "note",
-                    "created_at"]
+                    "created_at", "tax_regime", "vat_mention"]
 _LINE_COLUMNS = ["invoice_id", "sequence", "product_id", "description", "quantity", "unit_price", "discount",
-                 "vat_rate", "subtotal", "origin_line_id"]
+                 "vat_rate", "vat_category", "vat_exemption", "subtotal", "origin_line_id"]
 _DUE_COLUMNS = ["invoice_id", "sequence", "due_date", "amount"]
 
 
@@ -285,11 +287,15 @@ def _post_facts(app, session, options, order: SalesOrder, rows):
              "city": first[_CITY], "country": first[_COUNTRY], "siren": first[_SIREN], "vat_number": first[_VAT_NUMBER]}
     if refusal(company, buyer, order.customer_id):
         return None  # the general path refuses, naming every missing mention
+    business = first[_KIND] == "company"  # ``Partner.is_business``
+    taxes = _order_taxes(app, session, options, order, first, company, business, lines)
+    for line, (rate, category, exemption) in zip(lines, taxes.lines):
+        line.vat_rate, line.vat_category, line.vat_exemption = rate, category, exemption
+    compute_totals(totals)
     seller = identity(company)
     today = app.today
     dues = schedule(totals.total, today, [(row[_PERCENT], row[_METHOD], row[_DAYS]) for row in rows])
     discount_percent, until = _discount_offered(first[_DISCOUNT_PERCENT], first[_DISCOUNT_DAYS], today)
-    business = first[_KIND] == "company"  # ``Partner.is_business``
     buyer = SimpleNamespace(street=first[_STREET], postal_code=first[_POSTAL_CODE], city=first[_CITY])
     delivery = order_delivery(order)
     values = {
@@ -310,12 +316,28 @@ def _post_facts(app, session, options, order: SalesOrder, rows):
         "recovery_indemnity": options["recovery_indemnity"] if business else None,
         "early_discount": _discount_mention(discount_percent, until), "discount_percent": discount_percent,
         "discount_until": until, "note": f"Commande {order.number}",
+        "tax_regime": taxes.regime, "vat_mention": taxes.mention,
     }
     line_rows = [{"sequence": l.sequence, "product_id": l.product_id, "description": l.description,
                   "quantity": l.quantity, "unit_price": l.unit_price, "discount": l.discount,
-                  "vat_rate": l.vat_rate, "subtotal": l.subtotal, "origin_line_id": None} for l in lines]
+                  "vat_rate": l.vat_rate, "vat_category": l.vat_category, "vat_exemption": l.vat_exemption,
+                  "subtotal": l.subtotal, "origin_line_id": None} for l in lines]
     due_rows = [{"sequence": n, "due_date": day, "amount": amount} for n, (day, amount) in enumerate(dues, start=1)]
     return values, line_rows, due_rows
+
+
+def _order_taxes(app, session, options, order: SalesOrder, first, company, business: bool, lines):
+    """:func:`plugins.billing.taxes.decide` for the order's lines (product kinds read only when mixed)."""
+    from plugins.billing.taxes import decide, derived_regime
+
+    regime = first[_REGIME] or derived_regime(first[_COUNTRY], business)
+    kind = {"goods": "goods", "service": "service"}.get(first[_OPERATION_KIND])
+    kinds = [kind] * len(lines) if kind or regime == "domestic" else [line.product.kind for line in order.lines]
+    customer = {"id": order.customer_id, "name": first[_NAME], "country": first[_COUNTRY],
+                "vat_number": first[_VAT_NUMBER]}
+    return decide(session, franchise=bool(company.vat_franchise), customer=customer, regime=regime,
+                  lines=[(k, line.vat_rate, line.subtotal) for k, line in zip(kinds, lines)],
+                  invoice_date=app.today, threshold=options["distance_selling_threshold"])
 
 
 def _invoice_from_order_orm(app, session, order: SalesOrder) -> Invoice:
@@ -447,6 +469,7 @@ def post_invoice(app, session, invoice: Invoice, *, series: str | None = None) -
     from plugins.billing.services_rates import RateTable
     from plugins.billing.settings import settings
     from plugins.billing.services_terms import schedule, term_lines
+    from plugins.billing.taxes import apply_taxes
 
     if invoice.state != "draft":
         _move(invoice, "post")  # raises with the state named
@@ -458,6 +481,8 @@ def post_invoice(app, session, invoice: Invoice, *, series: str | None = None) -
     options = settings(app)
     partner = invoice.partner
     seller = check_mentions(session, invoice, partner)  # before a number is taken: a refusal leaves no gap
+    apply_taxes(app, session, invoice, partner)  # the regime's rates and categories, before the totals
+    compute_totals(invoice)
     invoice.seller_name, invoice.seller_siren = seller["name"], seller["siren"]
     invoice.seller_vat_number = seller["vat_number"]
     invoice.seller_address = address_text(SimpleNamespace(**seller)) or None

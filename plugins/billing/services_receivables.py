@@ -149,6 +149,7 @@ def invoice_dict(session, invoice: Invoice, today: dt.date) -> dict:
             "origin": invoice.origin.number if invoice.origin else None, "note": invoice.note,
             "lines": [{"sequence": l.sequence, "description": l.description, "quantity": str(l.quantity),
                        "unit_price": str(l.unit_price), "discount": str(l.discount), "vat_rate": str(l.vat_rate),
+                       "vat_category": l.vat_category, "vat_exemption": l.vat_exemption,
                        "subtotal": str(l.subtotal)} for l in invoice.lines],
             "vat": vat_breakdown(invoice),
             "instalments": [{"sequence": d.sequence, "due_date": d.due_date.isoformat(), "amount": str(d.amount)}
@@ -168,6 +169,7 @@ def invoice_dict(session, invoice: Invoice, today: dt.date) -> dict:
                          "recovery_indemnity": None if invoice.recovery_indemnity is None
                          else str(invoice.recovery_indemnity),
                          "early_discount": invoice.early_discount,
+                         "tax_regime": invoice.tax_regime, "vat_mention": invoice.vat_mention,
                          "payment_reference": invoice.number,
                          "cancels": None if invoice.kind != "credit_note" or invoice.origin is None
                          else ("whole" if invoice.total >= invoice.origin.total else "part")}}

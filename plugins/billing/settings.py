@@ -17,6 +17,8 @@ iban = "FR76 3000 6000 0112 3456 7890 189"   # bank details printed on invoices 
 bic = "AGRIFRPP"
 bank = "Crédit Agricole"
 legal_footer = "SAS au capital de 10 000 €"
+distance_selling_threshold = "10000"  # EU distance sales to consumers a year, then the customer country's VAT
+# [billing.accounts]  the chart of accounts of the FEC export (PCG defaults: see ACCOUNTS)
 # [[billing.reminder_levels]]  the reminder policy seeded when the module is enabled
 ```
 """
@@ -66,6 +68,28 @@ def _level_schema():
     return ReminderLevelSettings
 
 
+#: the FEC export's accounts (Plan comptable général), ``[billing.accounts]`` overrides any of them
+ACCOUNTS = {
+    "customers": "411000", "bank": "512000", "write_off": "658000",
+    "sales_goods": "707000", "sales_services": "706000",
+    "sales_goods_eu": "707100", "sales_services_eu": "706100",
+    "sales_goods_export": "707200", "sales_services_export": "706200",
+    "sales_goods_distance": "707300", "penalties": "763100",
+    "vat_20": "445712", "vat_10": "445711", "vat_5_5": "445713", "vat_2_1": "445714", "vat_other": "445718",
+}
+
+
+def _account(value: str) -> None:
+    if not (3 <= len(value) <= 20 and value[:3].isdigit() and value.isalnum()):
+        raise ValidationError(f"{value!r}: an account number starts with 3 digits (PCG), letters and digits only")
+
+
+#: ``[billing.accounts]``: the account numbers the FEC export writes (each checked, unknown keys refused)
+AccountsSettings = SettingsSchema.from_dict(
+    {name: Text(load_default=default, validate=_account) for name, default in ACCOUNTS.items()},
+    name="AccountsSettings")
+
+
 class BillingSettings(SettingsSchema):
     """``[billing]``: how invoices are made and customers reminded."""
 
@@ -85,6 +109,8 @@ class BillingSettings(SettingsSchema):
     bank = Text(load_default=None)
     legal_footer = Text(load_default=None)
     reminder_levels = fields.List(fields.Nested(_level_schema), load_default=None)
+    distance_selling_threshold = Amount(load_default=Decimal("10000"))
+    accounts = fields.Nested(AccountsSettings, load_default=lambda: AccountsSettings().load({}))
 
 
 def settings(app) -> dict:

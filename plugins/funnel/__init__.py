@@ -121,3 +121,12 @@ def register_record_rules(register):
     from plugins.funnel.rights import record_rules
 
     record_rules(register)
+
+
+@hookimpl
+def register_fields(register):
+    """Other modules may add fields to leads and deals (core.extensions)."""
+    from core.extensions import Extensible
+
+    register(Extensible("lead", "funnel_lead"))
+    register(Extensible("deal", "funnel_opportunity"))

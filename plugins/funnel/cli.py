@@ -133,8 +133,11 @@ def lead_show(state, ref, as_json):
     from plugins.funnel.leads import get_lead, lead_dict
 
     app = state.app
+    from core.extensions import attach
+
     with app.transaction() as session:
-        data = lead_dict(session, get_lead(session, ref), history=True)
+        found = get_lead(session, ref)
+        data = attach(app, session, "lead", found.id, lead_dict(session, found, history=True))
     if as_json:
         emit_json(data)
         return

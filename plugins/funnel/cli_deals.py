@@ -186,8 +186,11 @@ def deal_show(state, ref, as_json):
     from plugins.funnel.deals import deal_dict, get_deal
 
     app = state.app
+    from core.extensions import attach
+
     with app.transaction() as session:
-        data = deal_dict(session, get_deal(session, ref), history=True)
+        found = get_deal(session, ref)
+        data = attach(app, session, "deal", found.id, deal_dict(session, found, history=True))
     if as_json:
         emit_json(data)
         return

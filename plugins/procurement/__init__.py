@@ -145,3 +145,11 @@ def register_permissions(register):
 
     for permission in PERMISSIONS:
         register(permission)
+
+
+@hookimpl
+def register_fields(register):
+    """Other modules may add fields to its purchase orders (core.extensions)."""
+    from core.extensions import Extensible
+
+    register(Extensible("purchase_order", "procurement_purchase_order"))

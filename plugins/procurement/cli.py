@@ -327,8 +327,11 @@ def po_show(state, ref, as_json):
     """Show purchase order REF (id or number) with its lines and why each was raised."""
     from plugins.procurement.services_purchase import get_purchase_order, purchase_order_dict
 
+    from core.extensions import attach
+
     with state.app.transaction() as session:
-        data = purchase_order_dict(get_purchase_order(session, ref))
+        found = get_purchase_order(session, ref)
+        data = attach(state.app, session, "purchase_order", found.id, purchase_order_dict(found))
     if as_json:
         emit_json(data)
         return

@@ -147,3 +147,42 @@ def test_credit_hold_blocks_confirmation_until_lifted_and_survives_disable(crm, 
     history = crm("hold", "list", "--all", "--json").json
     assert [(h["reason"], h["active"], h["released_on"]) for h in history] == [
         ("cheque bounced", True, None), (REASON, False, TODAY)]
+
+
+def test_credit_limit_and_hold_are_partner_fields_everywhere_the_partner_goes(crm, tmp_path):
+    """credit_hold's extension fields (register_fields): set, shown, listed, exported, imported, checked."""
+    crm("modules", "enable", "credit_hold")
+    crm("product", "add", "WID-1", "Widget", "--price", "100.00")
+    added = crm("partner", "add", "Dupont SA", "--set", "credit_hold.limit=500", "--json").json
+    assert added["credit_hold"] == {"limit": "500.00", "on_hold_since": None, "open_orders": None}
+    bad = crm("partner", "edit", "Dupont SA", "--set", "credit_hold.limit=-5", expect=1)
+    assert bad.stderr.strip() == f"error: partner {added['id']}: credit_hold.limit: must be at least 0"
+
+    # 2 x 100 + 20 % VAT = 240 open; a third order would bring it to 600, above the limit
+    crm("order", "create", "--customer", "Dupont SA", "--line", "WID-1:2", "--confirm")
+    refused = crm("order", "create", "--customer", "Dupont SA", "--line", "WID-1:3", "--confirm", expect=1)
+    assert refused.stderr.strip() == ("error: plugin 'credit_hold' failed in hook 'order_confirmed': customer "
+                                      "Dupont SA would have 600.00 in open orders, above the credit limit 500.00")
+    lowered = crm("partner", "edit", "Dupont SA", "--set", "credit_hold.limit=200", expect=1)
+    assert lowered.stderr.strip() == ("error: plugin 'credit_hold' refused partner \"Dupont SA\": "
+                                      "credit_hold.limit: 200.00 is below the open orders' total 240.00")
+
+    crm("hold", "add", "Dupont SA", "--reason", REASON)
+    shown = crm("partner", "show", "Dupont SA", "--json").json
+    assert shown["credit_hold"] == {"limit": "500.00", "on_hold_since": TODAY, "open_orders": "240.00"}
+    listed = crm("partner", "list", "--json").json
+    assert listed[0]["credit_hold"] == {"limit": "500.00", "on_hold_since": TODAY}
+    assert "500.00" in crm("partner", "list").stdout
+
+    exported = crm("export", "partners").stdout.splitlines()
+    assert exported[0].endswith(",credit_hold.limit") and exported[1].endswith(",500.00")
+    source = tmp_path / "partners.csv"
+    source.write_text("name,email,credit_hold.limit\nMartin SARL,m@martin.fr,1500\n", encoding="utf-8")
+    crm("import", "partners", str(source))
+    assert crm("partner", "show", "Martin SARL", "--json").json["credit_hold"]["limit"] == "1500.00"
+
+    # disabled, the fields are gone from the partner; enabled again, they are back
+    crm("modules", "disable", "credit_hold")
+    assert "credit_hold" not in crm("partner", "show", "Dupont SA", "--json").json
+    crm("modules", "enable", "credit_hold")
+    assert crm("partner", "show", "Dupont SA", "--json").json["credit_hold"]["limit"] == "500.00"

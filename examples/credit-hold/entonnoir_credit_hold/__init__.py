@@ -2,7 +2,9 @@
 
 A customer on hold can still get quotes (draft orders), but no order of theirs can be confirmed:
 the ``order_confirmed`` hook refuses, which rolls the confirmation back and leaves the order a
-draft. Holds are kept as history (who placed and released them, when, and why).
+draft. Holds are kept as history (who placed and released them, when, and why). The partner
+gains extension fields (``register_fields``): a credit limit, which an order confirmation may not
+exceed, and the hold's state, shown wherever the partner is (``crm partner show|list``, JSON, CSV).
 
 This package is a third-party Entonnoir module: it imports only the kernel (``core``), never a
 built-in plugin, and the kernel finds it through its ``entonnoir.plugins`` entry point.
@@ -35,8 +37,16 @@ def register_commands(cli):
 
 
 @hookimpl
+def register_fields(register):
+    from entonnoir_credit_hold.fields import partner_extension
+
+    register(partner_extension())
+
+
+@hookimpl
 def order_confirmed(app, session, order):
-    """Refuse to confirm an order of a customer on credit hold (the confirmation rolls back)."""
+    """Refuse to confirm an order of a customer on credit hold or over their credit limit (the
+    confirmation rolls back)."""
     from entonnoir_credit_hold.services import check_order
 
     check_order(session, order)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, Timestamped
 from core.models import Partner
+from core.types import Money
 
 ACTIVE = text("released_on IS NULL")
 
@@ -37,3 +38,16 @@ class PartnerHold(Timestamped, Base):
     @property
     def active(self) -> bool:
         return self.released_on is None
+
+
+class PartnerCredit(Base):
+    """The partner's credit limit: the module's extension fields of the partner (one row per partner).
+
+    Shown by ``crm partner show|list``, set by ``crm partner add|edit --set credit_hold.limit=5000``,
+    imported and exported as the CSV column ``credit_hold.limit`` (see :mod:`entonnoir_credit_hold.fields`).
+    """
+
+    __tablename__ = "credit_hold_partner_credit"
+
+    partner_id: Mapped[int] = mapped_column(ForeignKey("core_partner.id", ondelete="CASCADE"), primary_key=True)
+    credit_limit: Mapped[Money | None]

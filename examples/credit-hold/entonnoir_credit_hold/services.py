@@ -73,11 +73,22 @@ def list_holds(session, *, include_released: bool = False) -> list[PartnerHold]:
 
 
 def check_order(session, order) -> None:
-    """Refuse an order whose customer is on credit hold (raises :class:`StateError`)."""
+    """Refuse an order whose customer is on credit hold, or whose open orders (this one included,
+    as it is confirmed in the same transaction) would exceed the credit limit (raises :class:`StateError`)."""
     hold = active_hold(session, order.customer_id)
     if hold is not None:
         raise StateError(f"customer {order.customer.name} is on credit hold since "
                          f"{hold.placed_on.isoformat()}: {hold.reason}")
+    from entonnoir_credit_hold.fields import open_orders
+    from entonnoir_credit_hold.models import PartnerCredit
+
+    limit = session.scalar(select(PartnerCredit.credit_limit).where(PartnerCredit.partner_id == order.customer_id))
+    if limit is not None:
+        session.flush()
+        owed = open_orders(session, order.customer_id)
+        if owed > limit:
+            raise StateError(f"customer {order.customer.name} would have {owed:.2f} in open orders, "
+                             f"above the credit limit {limit:.2f}")
 
 
 def hold_dict(hold: PartnerHold) -> dict:

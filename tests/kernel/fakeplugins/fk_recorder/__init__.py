@@ -64,6 +64,11 @@ def register_record_rules(register):
 
 
 @hookimpl
+def register_fields(register):
+    _seen("register_fields", register=register)
+
+
+@hookimpl
 def install(app, session):
     _seen("install", app=app, session=session)
 

@@ -1,0 +1,102 @@
+"""The FEC of a year of 1,000,000 invoices and their payments, written on SQLite (issue 17).
+
+20,000 customers, two products (goods at 20 %, a service at 5.5 %: two revenue and VAT accounts),
+1,000,000 posted invoices of one line spread over 2026, each paid by one payment allocated to it.
+``crm fec export --from 2026-01-01 --to 2026-12-31`` runs in its own process so that its peak
+memory (``peak_mb``, the child's max RSS) is the export's alone. Targets: at most 20 s and under
+500 MB. The data is written in SQL (recursive CTEs), not through the services: the benchmark is
+the export. ``cpu_s`` is the child's CPU time: on a shared, loaded machine the wall-clock
+``seconds`` say more about the neighbours than about the export.
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TIME_TARGET = 20.0
+MEMORY_TARGET = 500.0
+
+
+def _populate(app, invoices: int, customers: int) -> None:
+    from sqlalchemy import text
+
+    series = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count) "
+    now = "2026-01-01 00:00:00"
+    with app.engine.begin() as connection:
+        run = connection.exec_driver_sql
+        connection.execute(text(series + (
+            "INSERT INTO core_partner (name, kind, is_customer, is_supplier, country, active, created_at) "
+            "SELECT 'Client ' || i, 'company', 1, 0, 'FR', 1, :now FROM n")), {"count": customers, "now": now})
+        run("INSERT INTO core_product (sku, name, unit, list_price, vat_rate, stockable, kind, active, created_at) "
+            "VALUES ('G', 'Marchandise', 'unit', 1000000, 2000, 1, 'goods', 1, '2026-01-01'), "
+            "('S', 'Prestation', 'hour', 1000000, 550, 0, 'service', 1, '2026-01-01')")
+        # invoice i: dated day (i * 365 / count) of 2026, untaxed 10.00 to 5,009.99, one line
+        connection.execute(text(series + (
+            "INSERT INTO billing_invoice (id, number, kind, state, partner_id, invoice_date, posted_on, due_date, "
+            "final_due_date, currency, total_untaxed, total_tax, total, settled, residual, buyer_is_business, "
+            "operation_category, tax_regime, created_at) "
+            "SELECT i, 'F2026-' || substr('0000000' || i, -7), 'invoice', 'paid', 1 + i % :customers, "
+            "date('2026-01-01', '+' || ((i - 1) * 365 / :count) || ' days'), "
+            "date('2026-01-01', '+' || ((i - 1) * 365 / :count) || ' days'), "
+            "date('2026-01-31'), date('2026-01-31'), 'EUR', 1000 + i % 500000, "
+            "CASE WHEN i % 3 = 0 THEN ((1000 + i % 500000) * 550 + 5000) / 10000 "
+            "ELSE ((1000 + i % 500000) * 2000 + 5000) / 10000 END, 0, 0, 0, 1, 'goods', 'domestic', :now FROM n")),
+            {"count": invoices, "customers": customers, "now": now})
+        run("UPDATE billing_invoice SET total = total_untaxed + total_tax, settled = total_untaxed + total_tax")
+        connection.execute(text(
+            "INSERT INTO billing_invoice_line (invoice_id, sequence, product_id, description, quantity, unit_price, "
+            "discount, vat_rate, vat_category, subtotal) "
+            "SELECT id, 1, CASE WHEN id % 3 = 0 THEN 2 ELSE 1 END, 'Ligne', 1000, total_untaxed * 100, 0, "
+            "CASE WHEN id % 3 = 0 THEN 550 ELSE 2000 END, 'S', total_untaxed FROM billing_invoice"))
+        connection.execute(text(
+            "INSERT INTO billing_payment (id, partner_id, payment_date, amount, method, unallocated, created_at) "
+            "SELECT id, partner_id, date(invoice_date, '+20 days'), total, 'transfer', 0, :now FROM billing_invoice "
+            "WHERE date(invoice_date, '+20 days') <= '2026-12-31'"), {"now": now})
+        run("INSERT INTO billing_allocation (invoice_id, payment_id, amount, allocated_on) "
+            "SELECT id, id, amount, payment_date FROM billing_payment")
+
+
+def run(quick: bool = False) -> list[dict]:
+    from core.lifecycle import init_workspace
+
+    invoices, customers = (5_000, 500) if quick else (1_000_000, 20_000)
+    with tempfile.TemporaryDirectory() as folder:
+        app = init_workspace(Path(folder) / "ws", name="Bench SAS", siren="732829320", vat_number="FR44732829320",
+                             modules=["billing"])
+        try:
+            _populate(app, invoices, customers)
+        finally:
+            app.close()
+        output = Path(folder) / "out"
+        output.mkdir()
+        command = [sys.executable, "-m", "core.cli.main", "--config", str(Path(folder) / "ws" / "crm.toml"),
+                   "fec", "export", "--from", "2026-01-01", "--to", "2026-12-31", "-o", str(output), "--json"]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        seconds = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode != 0:
+            raise AssertionError(done.stderr)
+        import json
+
+        totals = json.loads(done.stdout)
+        written = Path(totals["file"])
+        size = written.stat().st_size
+        if totals["debit"] != totals["credit"] or written.name != "732829320FEC20261231.txt":
+            raise AssertionError(totals)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return [{"benchmark": f"FEC of {invoices:,} invoices and their payments (SQLite)", "seconds": round(seconds, 2),
+             "cpu_s": round(cpu, 2), "target_s": TIME_TARGET, "peak_mb": round(after.ru_maxrss / 1024, 1),
+             "target_mb": MEMORY_TARGET, "entries": totals["entries"], "lines": totals["lines"],
+             "file_mb": round(size / 1e6, 1)}]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    for row in run(quick="--quick" in sys.argv):
+        print(row)
