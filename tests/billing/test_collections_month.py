@@ -2,7 +2,8 @@
 
 Five business customers on "30 jours" (P20 = 100.00 + 20 % VAT = 120.00 a unit); the collections
 team is cora and dan (round-robin, in login order, one customer after the other). Every day from
-15 February to 31 March 2026: the bank statement of the day (a CSV file) is imported, the clerk
+15 February to 31 March 2026: the bank statement of the day (camt.053.001.08, as banks deliver it;
+each entry with the bank's own reference, the debtor's name and the remittance text) is imported, the clerk
 works the cases, and ``crm jobs run`` runs the reminders. Levels (default policy): 1 when today >
 due + 3, 2 when > due + 15, 3 (formal notice, letter) when > due + 30. Rate of 2026: max(ECB 2.15 +
 10, 3 x 2.76) = 12.15 %.
@@ -14,10 +15,12 @@ Invoices (invoice date -> due date):
   F4 Colin    120.00  26 Jan -> 25 Feb      F8 Ernst   240.00  12 Feb -> 14 Mar
 
 The story: Arnaud promises and keeps it (paid exactly), then over-pays F7 (60.00 left as credit);
-Bernard promises and breaks it, pays part, gets the formal notice and a penalty invoice, then pays
-both; Colin pays F3 and disputes F4, settled by a credit note; Dumas pays F5 in two transfers of the
-same amount on the same day (duplicate-looking, both real), and that statement imported twice
-changes nothing; Ernst pays F6 and F8 with one grouped transfer.
+Bernard promises and breaks it, pays part (a transfer naming no invoice, matched by his name), gets
+the formal notice and a penalty invoice, then pays F2 by transfer and the penalties by cheque; Colin
+pays F3 and disputes F4, settled by a credit note; Dumas pays F5 in two transfers of the same amount
+on the same day (duplicate-looking, both real), and that statement imported twice changes nothing;
+Ernst pays F6 and F8 with one grouped transfer 0.60 short (bank charges): F8's 0.60 is written off at
+import (under the 1.00 threshold).
 """
 
 from __future__ import annotations
@@ -27,23 +30,23 @@ import json
 
 import pytest
 
+from plugins.billing.camt_writer import camt053
+
 pytestmark = pytest.mark.modules("billing")
 
 START, END = dt.date(2026, 2, 15), dt.date(2026, 3, 31)
-HEADER = "date,amount,customer,method,reference,invoice\n"
 ORDERS = [("2026-01-20", "Arnaud SA", 1), ("2026-01-20", "Bernard SARL", 2), ("2026-01-26", "Colin SAS", 3),
           ("2026-01-26", "Colin SAS", 1), ("2026-01-31", "Dumas SA", 5), ("2026-02-05", "Ernst SARL", 1),
           ("2026-02-10", "Arnaud SA", 2), ("2026-02-12", "Ernst SARL", 2)]
-BANK = {  # day -> lines of its statement (customer, amount, reference, invoice)
-    "2026-03-04": [("Arnaud SA", "120.00", "VIR ARNAUD F2026-000001", "")],  # exact, the promise kept
-    "2026-03-05": [("Colin SAS", "360.00", "VIR COLIN F2026-000003", "")],  # exact
-    "2026-03-09": [("Dumas SA", "300.00", "VIR DUMAS 1/2 F2026-000005", ""),  # duplicate-looking: both real
-                   ("Dumas SA", "300.00", "VIR DUMAS 2/2 F2026-000005", "")],
-    "2026-03-10": [("Bernard SARL", "100.00", "ACOMPTE BERNARD", "")],  # partial, no number: oldest due
-    "2026-03-12": [("Ernst SARL", "360.00", "VIR ERNST F2026-000006 F2026-000008", "")],  # grouped
-    "2026-03-20": [("Arnaud SA", "300.00", "VIR ARNAUD F2026-000007", "")],  # over-payment: 60.00 credit
-    "2026-03-27": [("Bernard SARL", "140.00", "VIR BERNARD F2026-000002", ""),  # the rest of F2
-                   ("Bernard SARL", "42.17", "VIR BERNARD PENALITES", "PEN2026-000001")],  # the penalty invoice
+BANK = {  # day -> entries of its statement (debtor's name, amount, remittance text)
+    "2026-03-04": [("Arnaud SA", "120.00", "VIR ARNAUD F2026-000001")],  # exact, the promise kept
+    "2026-03-05": [("Colin SAS", "360.00", "VIR COLIN F2026-000003")],  # exact
+    "2026-03-09": [("Dumas SA", "300.00", "VIR DUMAS 1/2 F2026-000005"),  # duplicate-looking: both real
+                   ("Dumas SA", "300.00", "VIR DUMAS 2/2 F2026-000005")],
+    "2026-03-10": [("Bernard SARL", "100.00", "ACOMPTE")],  # partial, no number: by name, oldest due
+    "2026-03-12": [("Ernst SARL", "359.40", "VIR ERNST F2026-000006 F2026-000008")],  # grouped, 0.60 short
+    "2026-03-20": [("Arnaud SA", "300.00", "VIR ARNAUD F2026-000007")],  # over-payment: 60.00 credit
+    "2026-03-27": [("Bernard SARL", "140.00", "VIR BERNARD F2026-000002")],  # the rest of F2
 }
 
 
@@ -61,11 +64,12 @@ def test_a_month_of_collections(workspace, crm, books, tmp_path):
     while day <= END:
         crm.today, iso = day, day.isoformat()
         if iso in BANK:
-            statement = bank / f"{iso}.csv"
-            statement.write_text(HEADER + "".join(f"{iso},{amount},{customer},transfer,{reference},{invoice}\n"
-                                                  for customer, amount, reference, invoice in BANK[iso]),
-                                 encoding="utf-8")
-            assert crm("payment", "import", str(statement), "--json").json["created"] == len(BANK[iso])
+            statement = bank / f"{iso}.xml"
+            statement.write_bytes(camt053([{"ref": f"BQ-{iso}-{n}", "amount": amount, "date": iso, "name": name,
+                                            "text": text} for n, (name, amount, text) in enumerate(BANK[iso], 1)],
+                                          statement_id=f"RLV-{iso}", created=f"{iso}T18:00:00"))
+            done = crm("payment", "import", str(statement), "--json").json
+            assert (done["created"], done["unmatched"]) == (len(BANK[iso]), 0), done
         clerk(crm, iso, bank)
         result = crm("jobs", "run", "--only", "billing.reminders", "--json").json
         assert result[0]["outcome"] in ("done", "skipped"), result
@@ -139,8 +143,12 @@ def test_a_month_of_collections(workspace, crm, books, tmp_path):
     # Dumas: two payments of 300.00, the statement imported again (on the 10th) created nothing
     assert [(p["amount"], p["allocations"][0]["amount"]) for p in crm("partner", "account", "dumas", "--json")
             .json["sections"]["billing"]["payments"]] == [("300.00", "300.00"), ("300.00", "300.00")]
-    # nine payments: 120.00 + 360.00 + 300.00 + 300.00 + 100.00 + 360.00 + 300.00 + 140.00 + 42.17 = 2,022.17
-    assert books.sql("SELECT COUNT(*), SUM(amount) FROM billing_payment") == [(9, 202217)]
+    # nine payments: 120.00 + 360.00 + 300.00 + 300.00 + 100.00 + 359.40 + 300.00 + 140.00 + 42.17 = 2,021.57
+    assert books.sql("SELECT COUNT(*), SUM(amount) FROM billing_payment") == [(9, 202157)]
+    # Ernst's grouped transfer: F6 120.00 paid in full, F8 239.40 of 240.00; the 0.60 left is under the
+    # 1.00 threshold and written off at import (F8 was never late: no case to close)
+    assert [(w["invoice"], w["amount"]) for w in crm("payment", "write-offs", "--json").json] == [
+        ("F2026-000008", "0.60")]
     assert books.sql("SELECT state FROM billing_collection_task") == []  # no case went as far as the hand-over
 
 
@@ -154,7 +162,7 @@ def clerk(crm, iso, bank):
     elif iso == "2026-03-03":
         crm("collections", "dispute", "F2026-000004", "--reason", "livraison incomplète", "--user", "cora")
     elif iso == "2026-03-10":  # the statement of the 9th imported again by mistake: nothing new
-        again = crm("payment", "import", str(bank / "2026-03-09.csv"), "--json").json
+        again = crm("payment", "import", str(bank / "2026-03-09.xml"), "--json").json
         assert (again["created"], again["skipped"]) == (0, 2)
     elif iso == "2026-03-11":
         crm("collections", "note", "F2026-000002", "Acompte de 100 reçu, relance pour le solde", "--user", "dan")
@@ -165,3 +173,6 @@ def clerk(crm, iso, bank):
         assert (data["number"], data["interest"], data["indemnity"], data["total"]) == (
             "PEN2026-000001", "2.17", "40.00", "42.17")
         crm("collections", "note", "F2026-000002", f"Facture de pénalités {data['number']} émise", "--user", "dan")
+    elif iso == "2026-03-27":  # the penalties arrive by cheque, typed by hand
+        crm("payment", "add", "--amount", "42.17", "--customer", "Bernard SARL", "--invoice", "PEN2026-000001",
+            "--method", "cheque")
