@@ -29,8 +29,9 @@ def register_models():
 def register_commands(cli):
     from plugins.procurement.cli import COMMANDS
     from plugins.procurement.cli_bills import COMMANDS as BILL_COMMANDS
+    from plugins.procurement.cli_po import COMMANDS as PO_COMMANDS
 
-    for command in COMMANDS + BILL_COMMANDS:
+    for command in COMMANDS + PO_COMMANDS + BILL_COMMANDS:
         cli.add_command(command)
 
 
