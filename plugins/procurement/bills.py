@@ -56,8 +56,9 @@ def find_suppliers(session, bills: list[tuple[dict, str]]) -> list[Partner]:
         partner = (by_id.get(bill["supplier_id"]) if bill.get("supplier_id")
                    else by_siren.get(bill.get("seller_siren")) or by_vat.get(_vat(bill)))
         if partner is None:
-            raise CrmError(f"{label}: unknown supplier {bill.get('seller_name')} (SIREN {bill.get('seller_siren') or '-'}, "
-                           f"VAT {_vat(bill) or '-'}): record the supplier with its SIREN first")
+            raise CrmError(f"{label}: unknown supplier {bill.get('seller_name')} "
+                           f"(SIREN {bill.get('seller_siren') or '-'}, VAT {_vat(bill) or '-'}): "
+                           "record the supplier with its SIREN first")
         found.append(partner)
     return found
 

@@ -1,4 +1,7 @@
-"""``crm stock|supplier|reorder``: thin commands over the services, one transaction each (``po``: cli_po, ``bill``: cli_bills)."""
+"""``crm stock|supplier|reorder``: thin commands over the services, one transaction each.
+
+``crm po`` is in :mod:`plugins.procurement.cli_po`, ``crm bill`` in :mod:`plugins.procurement.cli_bills`.
+"""
 
 from __future__ import annotations
 

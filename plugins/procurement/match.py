@@ -58,7 +58,8 @@ def open_lines(session, wanted: set[tuple[int, str]]) -> dict[tuple[int, str], l
     return found
 
 
-def match_bill(settings: dict, bill: dict, candidates: dict[tuple[int, str], list[list]]) -> tuple[list[int | None], list[str]]:
+def match_bill(settings: dict, bill: dict,
+               candidates: dict[tuple[int, str], list[list]]) -> tuple[list[int | None], list[str]]:
     """The purchase order line of each bill line (None: not matched) and the differences found.
 
     ``candidates`` come from :func:`open_lines`; what this bill bills is added to them, so the

@@ -165,3 +165,21 @@ def test_the_cash_plan_week_by_week(books, shop, factory, crm, tmp_path):
     assert ("<tr><td>W51 (14/12/2026)</td> <td class=\"amount\">0,00 €</td><td class=\"amount\">48,00 €</td>"
             "<td class=\"amount\">48,00 €</td><td class=\"amount\">-96,00 €</td><td class=\"amount\">1 109,00 €</td>"
             "</tr>") in page
+
+
+def test_an_overdrawn_account_opens_below_zero_and_each_account_counts(crm, tmp_path):
+    """A DBIT closing balance is negative; two accounts: their latest balances add up, as of the older day."""
+    from plugins.billing.camt_writer import camt053
+
+    statements = (("A-1", "FR7630006000011234567890189", "-250.00", "2026-11-26T18:00:00"),
+                  ("B-1", "FR7610096000301234567890113", "400.00", "2026-11-20T18:00:00"),
+                  ("B-0", "FR7610096000301234567890113", "900.00", "2026-11-13T18:00:00"))
+    for name, iban, closing, created in statements:
+        path = tmp_path / f"{name}.xml"
+        entry = {"amount": "1.00", "date": created[:10], "direction": "debit", "ref": f"FEE-{name}", "text": "frais"}
+        path.write_bytes(camt053([entry], statement_id=name, iban=iban, created=created, closing=closing))
+        crm("payment", "import", str(path))
+    cash = crm("plan", "--period", "2026-12", "--json").json["sections"]["cash"]
+    assert cash["opening"] == {"known": True, "amount": "150.00", "as_of": "2026-11-20", "sources": [
+        "statement of FR7610096000301234567890113 on 2026-11-20", "statement of FR7630006000011234567890189 on 2026-11-26"]}
+    assert [w["balance"] for w in cash["weeks"]] == ["150.00"] * 5
