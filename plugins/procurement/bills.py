@@ -1,9 +1,9 @@
 """Supplier bills: import (e-invoices), add (paper), match, approve, dispute, list.
 
-One write path: :func:`record_bills` writes every bill, whatever it came from (a day's inbox in one
-flush), after recognising the supplier (SIREN, else VAT number), refusing a duplicate (same supplier and number) and
-matching it (:mod:`plugins.procurement.match`): approved when it matches, else held and
-purchasing told what differs.
+One write path: :func:`record_bills` writes every bill, whatever it came from (a day's inbox in
+one flush), after recognising the supplier (SIREN, else VAT number), refusing a duplicate (same
+supplier and number) and matching it (:mod:`plugins.procurement.match`): approved when it
+matches, else held and purchasing told what differs.
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 A line matches when its product was ordered from this supplier, received and not billed yet in
 at least the quantity billed, at a price no higher than ordered (plus ``[procurement]
-bill_price_tolerance`` percent); a disputed bill bills nothing (its supplier sends another). The line totals, the VAT and the bill's totals are re-computed
-(to ``bill_amount_tolerance`` euros). Every difference found is one line of text.
+bill_price_tolerance`` percent); a disputed bill bills nothing (its supplier sends another). The
+line totals, the VAT and the bill's totals are re-computed (to ``bill_amount_tolerance`` euros).
+Every difference found is one line of text. An import reads the candidate order lines once
+(:func:`open_lines`) and matches its bills in order against them.
 """
 
 from __future__ import annotations
