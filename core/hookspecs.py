@@ -491,6 +491,29 @@ def plan_sections(app, session, period):
 
 
 @hookspec
+def plan_cash(app, session, period):
+    """Contribute money expected in or out, or a bank balance, to the plan's cash section (``crm plan``).
+
+    Called once per plan, after :func:`plan_sections`, in the same session (rolled back
+    afterwards). The kernel adds every module's answers up week by week (:mod:`core.cashplan`):
+    billing gives the receivables each customer is expected to pay and the last statement's
+    closing balance; procurement gives the bills to pay and what the purchase orders will bill.
+    The cash plan is company-wide: ignore ``period.team``.
+
+    :param period: a :class:`core.reports.Period` (``start``, ``end``, ``today``).
+    :returns: a :class:`core.cashplan.CashFlow` or :class:`core.cashplan.CashBalance`, a list of
+        them, or None. Days before ``period.today`` are taken as ``today``.
+
+    Example::
+
+        @hookimpl
+        def plan_cash(app, session, period):
+            return CashFlow(key="payroll", title="salaries", direction="out",
+                            amounts={day: amount for day, amount in salaries(session, period)})
+    """
+
+
+@hookspec
 def partner_account(app, session, partner):
     """Contribute this module's part of a customer's account (``crm partner account``, ``crm partner statement``).
 

@@ -181,10 +181,18 @@ class Report:
 
 
 def build(app, hook: str, period: Period, session) -> Report:
-    """Ask every enabled module for its sections (``report_sections`` or ``plan_sections``)."""
+    """Ask every enabled module for its sections (``report_sections`` or ``plan_sections``).
+
+    A plan also gets the kernel's cash section, made of the modules' ``plan_cash`` answers.
+    """
     sections: list[Section] = []
     for result in app.call(hook, app=app, session=session, period=period):
         sections.extend(result if isinstance(result, (list, tuple)) else [result])
+    if hook == "plan_sections":
+        from core.cashplan import cash_section
+
+        cash = cash_section(app, session, period)
+        sections.extend([cash] if cash is not None else [])
     keys = [s.key for s in sections]
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:

@@ -76,7 +76,9 @@ def report_period(state, start, end, team, html_path, locale, as_json):
 @pass_state
 def plan(state, period_text, team, html_path, locale, as_json):
     """What to expect in a coming period: weighted pipeline revenue, cash-in from open invoices,
-    purchases needed per supplier, and the gap to targets (each enabled module adds its section)."""
+    purchases needed per supplier, and the gap to targets (each enabled module adds its section);
+    and the cash plan: the bank balance week by week from the last statement's closing balance,
+    receivables by each customer's own payment delay, bills to pay and orders to be billed."""
     from core.reports import parse_period
 
     start, end = parse_period(period_text)

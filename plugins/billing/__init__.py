@@ -128,6 +128,14 @@ def plan_sections(app, session, period):
 
 
 @hookimpl
+def plan_cash(app, session, period):
+    """Receivables expected per customer's own payment delay, and the last statements' closing balances."""
+    from plugins.billing.cash import plan_cash as billing_cash
+
+    return billing_cash(app, session, period)
+
+
+@hookimpl
 def partner_account(app, session, partner):
     """Money: balance, credit, open invoices, payments, collection cases and promises, days to pay."""
     from plugins.billing.services_account import account_section

@@ -80,7 +80,27 @@ class _Reader:
                             "account": statement["account"]}
             entries.extend(self._statement(statement, currency))
         total = sum(len(s.findall("c:Ntry", self.ns)) for s in root.iterfind("c:BkToCstmrStmt/c:Stmt", self.ns))
-        return entries, {**info, "statements": seen_statements, "not_booked": total - len(entries)}
+        return entries, {**info, "statements": seen_statements, "not_booked": total - len(entries),
+                         **self._closing(root, currency)}
+
+    def _closing(self, root, currency: str) -> dict:
+        """The latest closing booked balance (``Bal`` type CLBD, in ``currency``) of the statements, signed."""
+        from decimal import Decimal
+
+        found = None
+        for balance in root.iterfind("c:BkToCstmrStmt/c:Stmt/c:Bal", self.ns):
+            if (balance.findtext("c:Tp/c:CdOrPrtry/c:Cd", namespaces=self.ns) != "CLBD"
+                    or balance.find("c:Amt", self.ns).get("Ccy") != currency):
+                continue
+            day = (balance.findtext("c:Dt/c:Dt", namespaces=self.ns)
+                   or (balance.findtext("c:Dt/c:DtTm", namespaces=self.ns) or "")[:10])
+            amount = Decimal(balance.findtext("c:Amt", namespaces=self.ns).strip())
+            if balance.findtext("c:CdtDbtInd", namespaces=self.ns) == "DBIT":
+                amount = -amount
+            day = self._date(day, "statement closing balance", "Bal/Dt")
+            if day is not None and (found is None or day >= found[1]):
+                found = (amount, day)
+        return {"closing_balance": found[0], "closing_date": found[1]} if found else {}
 
     def _where(self, root, error) -> str:
         """The statement and entry a schema error is in (the failing element's ancestors)."""

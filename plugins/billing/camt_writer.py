@@ -14,13 +14,16 @@ NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.{version}"
 
 
 def camt053(entries, *, version: str = "08", statement_id: str = "STMT-1", iban: str = "FR7630006000011234567890189",
-            created: str = "2026-01-31T18:00:00") -> bytes:
-    """The XML of one statement holding ``entries`` (see the module docstring)."""
+            created: str = "2026-01-31T18:00:00", closing: str = "0.00") -> bytes:
+    """The XML of one statement holding ``entries`` (see the module docstring); ``closing``: its
+    closing booked balance (negative: overdrawn)."""
+    indicator = "DBIT" if closing.startswith("-") else "CRDT"
     out = [f'<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="{NAMESPACE.format(version=version)}">'
            f"<BkToCstmrStmt><GrpHdr><MsgId>MSG-{escape(statement_id)}</MsgId><CreDtTm>{created}</CreDtTm></GrpHdr>"
            f"<Stmt><Id>{escape(statement_id)}</Id><CreDtTm>{created}</CreDtTm>"
            f"<Acct><Id><IBAN>{iban}</IBAN></Id></Acct>"
-           f"<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"EUR\">0.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>"
+           f"<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"EUR\">{closing.lstrip('-')}</Amt>"
+           f"<CdtDbtInd>{indicator}</CdtDbtInd>"
            f"<Dt><Dt>{created[:10]}</Dt></Dt></Bal>"]
     for entry in entries:
         out.append(_entry(entry, version))

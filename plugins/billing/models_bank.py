@@ -40,6 +40,10 @@ class BankStatement(Base):
     imported_at: Mapped[dt.datetime]
     lines_read: Mapped[int] = mapped_column(default=0)
     lines_new: Mapped[int] = mapped_column(default=0)
+    #: the statement's closing booked balance (camt.053 ``Bal`` of type ``CLBD``, negative when
+    #: overdrawn) and its day: the cash plan starts from the latest one of each account
+    closing_balance: Mapped[Money | None]
+    closing_date: Mapped[dt.date | None]
 
 
 class BankLine(Base):

@@ -156,8 +156,10 @@ def plan_section(app, session, period) -> Section:
     Each open instalment (its open part, settlements covering the oldest first, as in aging) is
     expected on its due date moved by its customer's average payment delay: the days from the
     final due date of each of the customer's paid invoices to the date of the last payment that
-    settled it, averaged over those invoices and rounded to the day (negative for a customer who
-    pays early). A customer with no paid invoice yet has no delay. Money is never expected in
+    settled it, averaged over those invoices weighted by their totals (a late 10,000 € invoice
+    weighs more than an early 50 € one) and rounded to the day (negative for a customer who pays
+    early). A customer with no paid invoice yet is expected on the due date: a company-wide
+    average would call a new customer late before they have paid anything. Money is never expected in
     the past: a date before ``today`` becomes ``today`` (what is overdue is expected at once), so
     for a period that starts after today the overdue amounts are "before" the period. Disputed
     and blocked invoices count like the others; their open amount is also given as ``on_hold``.
@@ -249,14 +251,15 @@ def _expected_sql(app, period, steps) -> str:
                         ELSE running - settled END AS open_amount
             FROM dues),
         paid_invoices AS (
-            SELECT i.partner_id, {_days(app, 'MAX(y.payment_date)', 'i.final_due_date')} AS delay
+            SELECT i.partner_id, i.total, {_days(app, 'MAX(y.payment_date)', 'i.final_due_date')} AS delay
             FROM billing_invoice i
             JOIN billing_allocation a ON a.invoice_id = i.id
             JOIN billing_payment y ON y.id = a.payment_id
             WHERE i.kind = 'invoice' AND i.state = 'paid'{{scope}}
-            GROUP BY i.id, i.partner_id, i.final_due_date),
+            GROUP BY i.id, i.partner_id, i.total, i.final_due_date),
         delays AS (
-            SELECT partner_id, CAST(ROUND(AVG(delay)) AS INTEGER) AS delay, COUNT(*) AS paid
+            SELECT partner_id, CAST(ROUND(SUM(delay * total) * 1.0 / NULLIF(SUM(total), 0)) AS INTEGER) AS delay,
+                   COUNT(*) AS paid
             FROM paid_invoices GROUP BY partner_id),
         expected AS (
             SELECT o.partner_id, o.hold, o.open_amount, d.delay, d.paid,
@@ -270,6 +273,20 @@ def _expected_sql(app, period, steps) -> str:
         placed AS (
             SELECT partner_id, hold, open_amount, delay, paid, {bucket} AS bucket FROM landed)
     """
+
+
+def expected_receipts(app, session, period) -> dict[dt.date, Decimal]:
+    """Per day, the receivables open on ``period.today`` expected then (the rule of :func:`plan_section`).
+
+    Every customer (the cash plan is company-wide, whatever ``period.team``); days before today are today.
+    """
+    from dataclasses import replace
+
+    whole = replace(period, team=None, member_ids=())
+    rows = session.execute(_Scope(whole).statement(_expected_sql(app, whole, _steps(whole)) + """
+        SELECT day, SUM(open_amount) FROM landed GROUP BY day""", "i.partner_id", dates=("start",)),
+        {"start": period.start}).all()
+    return {period.start + dt.timedelta(days=int(day)): cents(amount) for day, amount in rows if amount}
 
 
 # --- shared -----------------------------------------------------------------------------------

@@ -187,7 +187,8 @@ def _store(app, session, path, content, result, info, entries) -> BankStatement:
 
     statement = BankStatement(format=result.format, file_name=path.name[:255], file_hash=file_hash(content),
                               statement_ref=info.get("statement_ref"), account=info.get("account") or None,
-                              imported_on=app.today, imported_at=utcnow(), lines_read=len(entries))
+                              imported_on=app.today, imported_at=utcnow(), lines_read=len(entries),
+                              closing_balance=info.get("closing_balance"), closing_date=info.get("closing_date"))
     session.add(statement)
     session.flush()
     result.statement_id = statement.id

@@ -29,8 +29,9 @@ def register_models():
 def register_commands(cli):
     from plugins.procurement.cli import COMMANDS
     from plugins.procurement.cli_bills import COMMANDS as BILL_COMMANDS
+    from plugins.procurement.cli_po import COMMANDS as PO_COMMANDS
 
-    for command in COMMANDS + BILL_COMMANDS:
+    for command in COMMANDS + PO_COMMANDS + BILL_COMMANDS:
         cli.add_command(command)
 
 
@@ -134,9 +135,16 @@ def bank_debits_imported(app, session, lines):
 @hookimpl
 def plan_sections(app, session, period):
     from plugins.procurement.sections import plan_section
-    from plugins.procurement.sections_bills import plan_cash_section
 
-    return [plan_section(app, session, period), plan_cash_section(app, session, period)]
+    return plan_section(app, session, period)
+
+
+@hookimpl
+def plan_cash(app, session, period):
+    """Cash out: supplier bills to pay and what the purchase orders will still bill."""
+    from plugins.procurement.sections_bills import plan_cash as procurement_cash
+
+    return procurement_cash(app, session, period)
 
 
 @hookimpl

@@ -1,9 +1,9 @@
 """Supplier bills: import (e-invoices), add (paper), match, approve, dispute, list.
 
-One write path: :func:`record_bill` writes every bill, whatever it came from, after recognising
-the supplier (SIREN, else VAT number), refusing a duplicate (same supplier and number) and
-matching it (:mod:`plugins.procurement.match`): approved when it matches, else held and
-purchasing told what differs.
+One write path: :func:`record_bills` writes every bill, whatever it came from (a day's inbox in
+one flush), after recognising the supplier (SIREN, else VAT number), refusing a duplicate (same
+supplier and number) and matching it (:mod:`plugins.procurement.match`): approved when it
+matches, else held and purchasing told what differs.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from core.errors import CrmError, NotFound, StateError
 from core.models import Partner
 from core.types import round_money
-from plugins.procurement.match import match_bill
+from plugins.procurement.match import match_bill, open_lines
 from plugins.procurement.models_bills import SupplierBill, SupplierBillLine
 
 #: action -> states it may start from, state it leads to
@@ -31,61 +31,100 @@ def import_bills(app, session, paths: list[Path]) -> list[SupplierBill]:
     from plugins.procurement.bill_formats import read_bill_file
 
     require(app, session, "procurement.bill.record")
-    return [record_bill(app, session, read_bill_file(Path(path)), label=Path(path).name) for path in paths]
+    schematron = app.settings("procurement")["bills_schematron"]
+    read = [(read_bill_file(Path(path), schematron=schematron), Path(path).name) for path in paths]
+    return record_bills(app, session, read)
 
 
-def find_supplier(session, bill: dict, label: str) -> Partner:
-    """The supplier the bill names, by SIREN first, else by VAT number."""
-    if bill.get("supplier_id"):
-        return session.get(Partner, bill["supplier_id"])
-    partner = None
-    if bill.get("seller_siren"):
-        partner = session.scalars(select(Partner).where(Partner.siren == bill["seller_siren"])
-                                  .order_by(Partner.is_supplier.desc(), Partner.id)).first()
-    vat = (bill.get("seller_vat") or "").replace(" ", "").upper()
-    if partner is None and vat:
-        partner = session.scalars(select(Partner).where(
-            func.upper(func.replace(Partner.vat_number, " ", "")) == vat).order_by(Partner.id)).first()
-    if partner is None:
-        raise CrmError(f"{label}: unknown supplier {bill.get('seller_name')} (SIREN {bill.get('seller_siren') or '-'}, "
-                       f"VAT {vat or '-'}): record the supplier with its SIREN first")
-    return partner
+def find_suppliers(session, bills: list[tuple[dict, str]]) -> list[Partner]:
+    """The supplier each bill names, by SIREN first, else by VAT number (two queries for the lot)."""
+    wanted_ids = {bill["supplier_id"] for bill, _ in bills if bill.get("supplier_id")}
+    sirens = {bill["seller_siren"] for bill, _ in bills if not bill.get("supplier_id") and bill.get("seller_siren")}
+    vats = {_vat(bill) for bill, _ in bills if not bill.get("supplier_id") and _vat(bill)}
+    by_id = {p.id: p for p in session.scalars(select(Partner).where(Partner.id.in_(sorted(wanted_ids))))}
+    by_siren: dict[str, Partner] = {}
+    for partner in session.scalars(select(Partner).where(Partner.siren.in_(sorted(sirens)))
+                                   .order_by(Partner.is_supplier.desc(), Partner.id)):
+        by_siren.setdefault(partner.siren, partner)
+    by_vat: dict[str, Partner] = {}
+    normalised = func.upper(func.replace(Partner.vat_number, " ", ""))
+    for vat, partner in session.execute(select(normalised, Partner).where(normalised.in_(sorted(vats)))
+                                        .order_by(Partner.id)):
+        by_vat.setdefault(vat, partner)
+    found = []
+    for bill, label in bills:
+        partner = (by_id.get(bill["supplier_id"]) if bill.get("supplier_id")
+                   else by_siren.get(bill.get("seller_siren")) or by_vat.get(_vat(bill)))
+        if partner is None:
+            raise CrmError(f"{label}: unknown supplier {bill.get('seller_name')} "
+                           f"(SIREN {bill.get('seller_siren') or '-'}, VAT {_vat(bill) or '-'}): "
+                           "record the supplier with its SIREN first")
+        found.append(partner)
+    return found
+
+
+def _vat(bill: dict) -> str:
+    return (bill.get("seller_vat") or "").replace(" ", "").upper()
 
 
 def record_bill(app, session, bill: dict, *, label: str) -> SupplierBill:
     """Write one bill model (see :mod:`plugins.procurement.bill_formats`) and match it."""
+    return record_bills(app, session, [(bill, label)])[0]
+
+
+def record_bills(app, session, bills: list[tuple[dict, str]]) -> list[SupplierBill]:
+    """Write bill models (``(bill, label)``, label naming it in errors) and match them, in one flush.
+
+    Every check comes before the first write: an unknown supplier, a bill without lines, a foreign
+    currency, a duplicate (recorded already, or twice in ``bills``), a bad IBAN or BIC refuses the
+    lot. The bills are matched in order, each seeing what the ones before it billed.
+    """
     from core.security import require
 
     require(app, session, "procurement.bill.record")
-    supplier = find_supplier(session, bill, label)
-    if not bill["lines"]:
-        raise CrmError(f"{label}: the bill has no line")
-    if bill["currency"] != "EUR":
-        raise CrmError(f"{label}: currency {bill['currency']}: only bills in EUR are recorded")
-    duplicate = session.scalar(select(SupplierBill.id).where(SupplierBill.supplier_id == supplier.id,
-                                                             SupplierBill.number == bill["number"]))
-    if duplicate:
-        raise CrmError(f"{label}: duplicate: bill {bill['number']} of {supplier.name} is recorded already "
-                       f"(bill #{duplicate})")
-    bill["supplier_id"] = supplier.id
-    iban, bic = bank_account(bill.get("iban"), bill.get("bic"), label)
-    matched, differences = match_bill(app, session, bill)
-    days = app.settings("procurement")["bill_payment_days"]
-    row = SupplierBill(
-        supplier_id=supplier.id, number=bill["number"], bill_date=bill["bill_date"],
-        due_date=bill.get("due_date") or bill["bill_date"] + dt.timedelta(days=days),
-        currency=bill["currency"], total_untaxed=bill["total_untaxed"], total_tax=bill["total_tax"],
-        total=bill["total"], source=bill["source"], state="held" if differences else "approved",
-        differences="\n".join(differences) or None, received_on=app.today, iban=iban, bic=bic,
-        lines=[SupplierBillLine(sku=line["sku"], description=line["description"], quantity=line["quantity"],
-                                unit_price=line["unit_price"], vat_rate=line["vat_rate"], subtotal=line["subtotal"],
-                                purchase_order_line_id=po_line)
-               for line, po_line in zip(bill["lines"], matched)])
-    session.add(row)
+    suppliers = find_suppliers(session, bills)
+    seen: dict[tuple[int, str], str] = {}
+    for (bill, label), supplier in zip(bills, suppliers):
+        if not bill["lines"]:
+            raise CrmError(f"{label}: the bill has no line")
+        if bill["currency"] != "EUR":
+            raise CrmError(f"{label}: currency {bill['currency']}: only bills in EUR are recorded")
+        key = (supplier.id, bill["number"])
+        if key in seen:
+            raise CrmError(f"{label}: duplicate: bill {bill['number']} of {supplier.name} is also in {seen[key]}")
+        seen[key] = label
+        bill["supplier_id"] = supplier.id
+        bill["iban"], bill["bic"] = bank_account(bill.get("iban"), bill.get("bic"), label)
+    query = select(SupplierBill.supplier_id, SupplierBill.number, SupplierBill.id).where(
+        SupplierBill.supplier_id.in_(sorted({s.id for s in suppliers})),
+        SupplierBill.number.in_(sorted({bill["number"] for bill, _ in bills})))
+    recorded = {(supplier_id, number): bill_id for supplier_id, number, bill_id in session.execute(query)}
+    for (bill, label), supplier in zip(bills, suppliers):
+        if (supplier.id, bill["number"]) in recorded:
+            raise CrmError(f"{label}: duplicate: bill {bill['number']} of {supplier.name} is recorded already "
+                           f"(bill #{recorded[supplier.id, bill['number']]})")
+    settings = app.settings("procurement")
+    candidates = open_lines(session, {(s.id, line["sku"]) for (b, _), s in zip(bills, suppliers)
+                                      for line in b["lines"] if line["sku"]})
+    rows = []
+    for bill, _label in bills:
+        matched, differences = match_bill(settings, bill, candidates)
+        rows.append(SupplierBill(
+            supplier_id=bill["supplier_id"], number=bill["number"], bill_date=bill["bill_date"],
+            due_date=bill.get("due_date") or bill["bill_date"] + dt.timedelta(days=settings["bill_payment_days"]),
+            currency=bill["currency"], total_untaxed=bill["total_untaxed"], total_tax=bill["total_tax"],
+            total=bill["total"], source=bill["source"], state="held" if differences else "approved",
+            differences="\n".join(differences) or None, received_on=app.today, iban=bill["iban"], bic=bill["bic"],
+            lines=[SupplierBillLine(sku=line["sku"], description=line["description"], quantity=line["quantity"],
+                                    unit_price=line["unit_price"], vat_rate=line["vat_rate"],
+                                    subtotal=line["subtotal"], purchase_order_line_id=po_line)
+                   for line, po_line in zip(bill["lines"], matched)]))
+    session.add_all(rows)
     session.flush()
-    if differences:
-        _tell_purchasing(app, session, row, supplier, differences)
-    return row
+    for row, supplier in zip(rows, suppliers):
+        if row.state == "held":
+            _tell_purchasing(app, session, row, supplier, row.differences.splitlines())
+    return rows
 
 
 def bank_account(iban: str | None, bic: str | None, label: str) -> tuple[str | None, str | None]:

@@ -36,7 +36,11 @@ def _say(bills, as_json) -> None:
 @json_option
 @pass_state
 def bill_import(state, files, as_json):
-    """Import supplier invoices: Factur-X PDF, CII XML or UBL XML (all or none)."""
+    """Import supplier invoices: Factur-X PDF, CII XML or UBL XML (all or none).
+
+    Each file is checked against its syntax's XSD, and against the EN 16931 Schematron when
+    [procurement] bills_schematron = true; the supplier is found by SIREN or VAT number, a
+    duplicate is refused, and each bill is matched to the orders and receipts (approved or held)."""
     from pathlib import Path
 
     from plugins.procurement.bills import import_bills

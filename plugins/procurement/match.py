@@ -2,8 +2,10 @@
 
 A line matches when its product was ordered from this supplier, received and not billed yet in
 at least the quantity billed, at a price no higher than ordered (plus ``[procurement]
-bill_price_tolerance`` percent); a disputed bill bills nothing (its supplier sends another). The line totals, the VAT and the bill's totals are re-computed
-(to ``bill_amount_tolerance`` euros). Every difference found is one line of text.
+bill_price_tolerance`` percent); a disputed bill bills nothing (its supplier sends another). The
+line totals, the VAT and the bill's totals are re-computed (to ``bill_amount_tolerance`` euros).
+Every difference found is one line of text. An import reads the candidate order lines once
+(:func:`open_lines`) and matches its bills in order against them.
 """
 
 from __future__ import annotations
@@ -22,36 +24,50 @@ from plugins.procurement.models_bills import SupplierBill, SupplierBillLine
 BILLABLE_STATES = ("confirmed", "partial", "received")
 
 
-def tolerances(app) -> tuple[Decimal, Decimal]:
+def tolerances(settings: dict) -> tuple[Decimal, Decimal]:
     """(price tolerance in percent, amount tolerance in euros) from ``[procurement]``."""
-    conf = app.settings("procurement")
-    return Decimal(str(conf["bill_price_tolerance"])), Decimal(str(conf["bill_amount_tolerance"]))
+    return Decimal(str(settings["bill_price_tolerance"])), Decimal(str(settings["bill_amount_tolerance"]))
 
 
-def open_lines(session, supplier_id: int, skus: set[str]) -> dict[str, list[list]]:
-    """Per SKU, the supplier's billable order lines oldest first: ``[line id, price, received, billed]``."""
-    # billed so far, per candidate line (a correlated sum over the bill lines' index, disputed ones left out)
-    billed = (select(func.sum(SupplierBillLine.quantity))
+def open_lines(session, wanted: set[tuple[int, str]]) -> dict[tuple[int, str], list[list]]:
+    """Per (supplier id, SKU) wanted, its billable order lines oldest first: ``[line id, price, received, billed]``.
+
+    One query for a whole import: the suppliers' lines of the SKUs asked, what is billed of each
+    (disputed bills left out) summed once per line.
+    """
+    found: dict[tuple[int, str], list[list]] = defaultdict(list)
+    if not wanted:
+        return found
+    billed = (select(SupplierBillLine.purchase_order_line_id.label("line_id"),
+                     func.sum(SupplierBillLine.quantity).label("quantity"))
               .join(SupplierBill, SupplierBill.id == SupplierBillLine.bill_id)
-              .where(SupplierBillLine.purchase_order_line_id == PurchaseOrderLine.id, SupplierBill.state != "disputed")
-              .correlate(PurchaseOrderLine).scalar_subquery())
-    query = (select(Product.sku, PurchaseOrderLine.id, PurchaseOrderLine.unit_price,
-                    PurchaseOrderLine.received_quantity, billed)
+              .join(PurchaseOrderLine, PurchaseOrderLine.id == SupplierBillLine.purchase_order_line_id)
+              .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.order_id)
+              .where(SupplierBill.state != "disputed",
+                     PurchaseOrder.supplier_id.in_(sorted({supplier for supplier, _ in wanted})))
+              .group_by(SupplierBillLine.purchase_order_line_id).subquery())
+    query = (select(PurchaseOrder.supplier_id, Product.sku, PurchaseOrderLine.id, PurchaseOrderLine.unit_price,
+                    PurchaseOrderLine.received_quantity, billed.c.quantity)
              .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.order_id)
              .join(Product, Product.id == PurchaseOrderLine.product_id)
-             .where(PurchaseOrder.supplier_id == supplier_id, PurchaseOrder.state.in_(BILLABLE_STATES),
-                    Product.sku.in_(sorted(skus)))
+             .outerjoin(billed, billed.c.line_id == PurchaseOrderLine.id)
+             .where(PurchaseOrder.supplier_id.in_(sorted({supplier for supplier, _ in wanted})),
+                    PurchaseOrder.state.in_(BILLABLE_STATES), Product.sku.in_(sorted({sku for _, sku in wanted})))
              .order_by(PurchaseOrderLine.id))
-    found: dict[str, list[list]] = defaultdict(list)
-    for sku, line_id, price, received, already in session.execute(query):
-        found[sku].append([line_id, price, received, Decimal(already or 0)])
+    for supplier_id, sku, line_id, price, received, already in session.execute(query):
+        if (supplier_id, sku) in wanted:
+            found[supplier_id, sku].append([line_id, price, received, Decimal(already or 0)])
     return found
 
 
-def match_bill(app, session, bill: dict) -> tuple[list[int | None], list[str]]:
-    """The purchase order line of each bill line (None: not matched) and the differences found."""
-    price_tolerance, amount_tolerance = tolerances(app)
-    candidates = open_lines(session, bill["supplier_id"], {line["sku"] for line in bill["lines"] if line["sku"]})
+def match_bill(settings: dict, bill: dict,
+               candidates: dict[tuple[int, str], list[list]]) -> tuple[list[int | None], list[str]]:
+    """The purchase order line of each bill line (None: not matched) and the differences found.
+
+    ``candidates`` come from :func:`open_lines`; what this bill bills is added to them, so the
+    next bill of the same import sees it.
+    """
+    price_tolerance, amount_tolerance = tolerances(settings)
     matched: list[int | None] = []
     differences: list[str] = []
     for number, line in enumerate(bill["lines"], start=1):
@@ -60,7 +76,7 @@ def match_bill(app, session, bill: dict) -> tuple[list[int | None], list[str]]:
         if abs(round_money(quantity * price) - line["subtotal"]) > amount_tolerance:
             differences.append(f"{label}: total {line['subtotal']} but {quantity} × {price} = "
                                f"{round_money(quantity * price)}")
-        lines = candidates.get(line["sku"] or "", [])
+        lines = candidates.get((bill["supplier_id"], line["sku"] or ""), [])
         if not lines:
             matched.append(None)
             differences.append(f"{label}: not on any purchase order of this supplier")

@@ -1,19 +1,24 @@
-"""Supplier bills in the period report (received, paid, held) and cash out in the plan.
+"""Supplier bills in the period report (received, paid, held) and cash out in the plan's cash section.
 
-Cash out per week of the plan: the bills still to pay by their due date (those overdue count in
-the first week), and what the purchase orders will still bill — each line's ordered quantity not
-billed yet at its price plus VAT, due ``[procurement] bill_payment_days`` after its expected date
-(today when it has none). Money sums come from SQL over the scaled integer columns (exact).
+Cash out (:func:`plan_cash`, added up by :mod:`core.cashplan`): the bills still to pay (approved,
+held or being paid) on their due dates, and what the purchase orders will still bill — each open
+line's quantity not billed yet, at its price plus the product's VAT (rounded to the cent per line
+part), due the supplier's term after the day it was received (the part received and not billed)
+or is expected (the rest; today when the line has no date). The supplier's term is read from its
+last bill (days from its date to its due date), else ``[procurement] bill_payment_days``. Money
+comes from the scaled integer columns, exact.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Date, bindparam, text
 
-from core.reports import Chart, Section
+from core.cashplan import CashFlow
+from core.reports import Section
 
 CENTS = Decimal("0.01")
 _RECEIVED = """
@@ -26,11 +31,12 @@ WHERE state = 'paid' AND paid_on BETWEEN :start AND :end
 _HELD = "SELECT COUNT(*), COALESCE(SUM(total), 0) FROM procurement_supplier_bill WHERE state = 'held'"
 _TO_PAY = """
 SELECT due_date, SUM(total) FROM procurement_supplier_bill
-WHERE state IN ('approved', 'held', 'paying') AND due_date <= :end GROUP BY due_date
+WHERE state IN ('approved', 'held', 'paying') GROUP BY due_date
 """
-# the ordered quantity still to bill (thousandths) × price (ten-thousandths) × (1 + VAT): in 1e-7 units
+#: each open line of a billable order: what is billed of it (disputed bills left out), when it was last received
 _TO_BILL = """
-SELECT l.expected_date, SUM((l.quantity - COALESCE(b.billed, 0)) * l.unit_price * (10000 + p.vat_rate))
+SELECT po.supplier_id, l.quantity, l.received_quantity, COALESCE(b.billed, 0), l.unit_price, p.vat_rate,
+       l.expected_date, r.received_on
 FROM procurement_purchase_order_line l
 JOIN procurement_purchase_order po ON po.id = l.order_id
 JOIN core_product p ON p.id = l.product_id
@@ -38,8 +44,15 @@ LEFT JOIN (SELECT bl.purchase_order_line_id AS line_id, SUM(bl.quantity) AS bill
            FROM procurement_supplier_bill_line bl JOIN procurement_supplier_bill sb ON sb.id = bl.bill_id
            WHERE sb.state <> 'disputed' AND bl.purchase_order_line_id IS NOT NULL
            GROUP BY bl.purchase_order_line_id) b ON b.line_id = l.id
+LEFT JOIN (SELECT purchase_order_line_id AS line_id, MAX(move_date) AS received_on FROM procurement_stock_move
+           WHERE kind = 'receipt' AND purchase_order_line_id IS NOT NULL GROUP BY purchase_order_line_id) r
+       ON r.line_id = l.id
 WHERE po.state IN ('confirmed', 'partial', 'received') AND l.quantity > COALESCE(b.billed, 0)
-GROUP BY l.expected_date
+"""
+#: each supplier's term as its last bill shows it: days from the bill's date to its due date
+_TERMS = """
+SELECT b.supplier_id, b.bill_date, b.due_date FROM procurement_supplier_bill b
+WHERE b.id = (SELECT MAX(b2.id) FROM procurement_supplier_bill b2 WHERE b2.supplier_id = b.supplier_id)
 """
 
 
@@ -64,35 +77,31 @@ def report_bills_section(app, session, period) -> Section:
                    data=data, order=41, summary=summary)
 
 
-def plan_cash_section(app, session, period) -> Section:
-    """Cash out per week: bills to pay and purchase orders still to be billed."""
-    days = app.settings("procurement")["bill_payment_days"]
-    weeks = period.weeks()
-    first = weeks[0]
-    out = {monday: {"week": monday, "bills": Decimal("0.00"), "orders": Decimal("0.00")} for monday in weeks}
+def _day(value) -> dt.date | None:
+    return value if value is None or isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
-    def bucket(day: dt.date) -> dt.date | None:
-        if day < first:
-            return first
-        monday = day - dt.timedelta(days=day.weekday())
-        return monday if monday in out else None
 
-    for due, total in session.execute(text(_TO_PAY).bindparams(bindparam("end", type_=Date())), {"end": period.end}):
-        week = bucket(due if isinstance(due, dt.date) else dt.date.fromisoformat(str(due)))
-        if week is not None:
-            out[week]["bills"] += _money(total)
-    for expected, amount in session.execute(text(_TO_BILL)):
-        if expected is not None and not isinstance(expected, dt.date):
-            expected = dt.date.fromisoformat(str(expected))
-        week = bucket((expected or period.today) + dt.timedelta(days=days))
-        if week is not None:
-            # 1e-7 × (1 + rate) in 1e-4: 1e-11 of a unit; rounded half up to the cent per expected day
-            out[week]["orders"] += (Decimal(int(amount or 0)).scaleb(-11)).quantize(CENTS, ROUND_HALF_UP)
-    rows = [{**row, "week": row["week"].isoformat(), "total": row["bills"] + row["orders"]} for row in out.values()]
-    data = {"weeks": rows, "bills": sum((r["bills"] for r in rows), Decimal("0.00")),
-            "orders": sum((r["orders"] for r in rows), Decimal("0.00"))}
-    currency = app.config.company.currency
-    summary = [("bills to pay", f"{data['bills']} {currency}"), ("orders to be billed", f"{data['orders']} {currency}")]
-    chart = Chart("Cash out per week", [(r["week"], r["total"]) for r in rows], unit="money", kind="bars")
-    return Section(key="cash_out", title="Cash out", template="procurement/cash_plan_section.html", data=data,
-                   order=41, summary=summary, charts={"per_week": chart})
+def plan_cash(app, session, period) -> list:
+    """Cash out for the plan's cash section (:mod:`core.cashplan`): bills to pay, orders to be billed."""
+    bills: dict[dt.date, Decimal] = defaultdict(Decimal)
+    for due, total in session.execute(text(_TO_PAY)):
+        bills[_day(due)] += _money(total)
+    default_days = app.settings("procurement")["bill_payment_days"]
+    terms = {supplier: (_day(due) - _day(billed)).days for supplier, billed, due in session.execute(text(_TERMS))}
+    orders: dict[dt.date, Decimal] = defaultdict(Decimal)
+    for supplier, quantity, received, billed, price, rate, expected, received_on in session.execute(text(_TO_BILL)):
+        # scaled integers: quantities in thousandths, prices in ten-thousandths, rates in hundredths
+        quantity, received, billed = (Decimal(int(v or 0)).scaleb(-3) for v in (quantity, received, billed))
+        gross = Decimal(int(price)).scaleb(-4) * (1 + Decimal(int(rate)).scaleb(-4))
+        term = dt.timedelta(days=terms.get(supplier, default_days))
+        # what was received and not billed yet: billed after its receipt; the rest after its expected receipt
+        arrived = max(received - billed, Decimal(0))
+        coming = quantity - max(received, billed)
+        for part, day in ((arrived, _day(received_on)), (coming, _day(expected))):
+            if part > 0:
+                orders[(day or period.today) + term] += (part * gross).quantize(CENTS, ROUND_HALF_UP)
+    return [CashFlow(key="bills", title="supplier bills to pay", direction="out", amounts=dict(bills),
+                     note="bills approved, held or being paid, at their due date"),
+            CashFlow(key="orders", title="purchase orders to be billed", direction="out", amounts=dict(orders),
+                     note="what the confirmed orders will still bill (with VAT), at the receipt (or the expected "
+                          "receipt) plus the supplier's term (its last bill's, else [procurement] bill_payment_days)")]

@@ -8,6 +8,7 @@ confirm_generated = false  # orders raised by the reorder rules are confirmed (s
 bill_price_tolerance = "0"     # percent a billed unit price may exceed the ordered one
 bill_amount_tolerance = "0.05" # euros a bill's line or total may differ from its re-computation
 bill_payment_days = 30         # a bill's due date when neither it nor its terms give one
+bills_schematron = false       # also run the EN 16931 Schematron on each imported e-invoice (needs saxonche)
 ```
 """
 
@@ -27,3 +28,4 @@ class ProcurementSettings(SettingsSchema):
     bill_price_tolerance = Amount(load_default=Decimal("0"))
     bill_amount_tolerance = Amount(load_default=Decimal("0.05"))
     bill_payment_days = WholeNumber(minimum=0, maximum=365, load_default=30)
+    bills_schematron = Boolean(load_default=False)

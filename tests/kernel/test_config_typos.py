@@ -151,5 +151,6 @@ def test_defaults_are_what_readers_get(tmp_path):
     assert app.settings("jobs") == {"allow_future_dates": False}
     assert app.settings("procurement") == {"allow_negative": False, "ship_on_confirm": False,
                                            "confirm_generated": False, "bill_price_tolerance": Decimal("0"),
-                                           "bill_amount_tolerance": Decimal("0.05"), "bill_payment_days": 30}
+                                           "bill_amount_tolerance": Decimal("0.05"), "bill_payment_days": 30,
+                                           "bills_schematron": False}
     assert app.config.section("funnel")["default_close_days"] == 30

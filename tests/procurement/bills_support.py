@@ -139,7 +139,7 @@ def facturx_pdf(xml: bytes) -> bytes:
 
 
 def ubl(number, lines, *, date="2026-12-10", due="2027-01-09", seller=SELLER, rate="20", iban=IBAN) -> bytes:
-    """A supplier's UBL 2.1 invoice (EN 16931 customization)."""
+    """A supplier's UBL 2.1 invoice (EN 16931 customization; it passes the EN 16931 UBL Schematron)."""
     root = etree.Element(f"{{{UBL}}}Invoice", nsmap={None: UBL, "cac": CAC, "cbc": CBC})
     _sub(root, CBC, "CustomizationID", "urn:cen.eu:en16931:2017")
     _sub(root, CBC, "ID", number)
@@ -160,6 +160,11 @@ def ubl(number, lines, *, date="2026-12-10", due="2027-01-09", seller=SELLER, ra
     _sub(legal, CBC, "RegistrationName", seller["name"])
     _sub(legal, CBC, "CompanyID", seller["siren"], schemeID="0002")
     customer = _sub(_sub(root, CAC, "AccountingCustomerParty"), CAC, "Party")
+    address = _sub(customer, CAC, "PostalAddress")
+    _sub(address, CBC, "StreetName", "1 rue de la Paix")
+    _sub(address, CBC, "CityName", "Paris")
+    _sub(address, CBC, "PostalZone", "75002")
+    _sub(_sub(address, CAC, "Country"), CBC, "IdentificationCode", "FR")
     _sub(_sub(customer, CAC, "PartyLegalEntity"), CBC, "RegistrationName", "Entonnoir SAS")
     if iban:
         means = _sub(root, CAC, "PaymentMeans")
@@ -168,6 +173,13 @@ def ubl(number, lines, *, date="2026-12-10", due="2027-01-09", seller=SELLER, ra
     untaxed, vat, grand = totals(lines, rate)
     tax_total = _sub(root, CAC, "TaxTotal")
     _sub(tax_total, CBC, "TaxAmount", _money(vat), currencyID="EUR")
+    subtotal = _sub(tax_total, CAC, "TaxSubtotal")
+    _sub(subtotal, CBC, "TaxableAmount", _money(untaxed), currencyID="EUR")
+    _sub(subtotal, CBC, "TaxAmount", _money(vat), currencyID="EUR")
+    category = _sub(subtotal, CAC, "TaxCategory")
+    _sub(category, CBC, "ID", "S")
+    _sub(category, CBC, "Percent", rate)
+    _sub(_sub(category, CAC, "TaxScheme"), CBC, "ID", "VAT")
     monetary = _sub(root, CAC, "LegalMonetaryTotal")
     _sub(monetary, CBC, "LineExtensionAmount", _money(untaxed), currencyID="EUR")
     _sub(monetary, CBC, "TaxExclusiveAmount", _money(untaxed), currencyID="EUR")

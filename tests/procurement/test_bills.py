@@ -136,13 +136,16 @@ def test_cash_out_in_the_plan_and_bills_in_the_report(crm, grossiste, tmp_path):
     assert (order["lines"][0]["quantity"], order["lines"][0]["expected_date"]) == ("45.000", "2026-12-01")
     crm("bill", "import", _write(tmp_path, "f1.xml", cii("F-1", [("A", "20", "2.00")], due="20270109")))
     crm("bill", "import", _write(tmp_path, "f2.xml", cii("F-2", [("A", "10", "2.50")], due="20261215")))
-    section = crm("plan", "--period", "2026-12", "--json").json["sections"]["cash_out"]
-    weeks = {row["week"]: (row["bills"], row["orders"]) for row in section["weeks"]}
-    # F-2 (30.00, held) due 15 Dec; 45 − 30 billed = 15 × 2.00 × 1.20 = 36.00 billed 30 days after 1 Dec
-    # (31 Dec, the week of 28 Dec); F-1 is due in January, after the period
+    section = crm("plan", "--period", "2026-12", "--json").json["sections"]["cash"]
+    weeks = {row["week"]: (row["flows"]["bills"], row["flows"]["orders"]) for row in section["weeks"]}
+    # F-2 (30.00, held) due 15 Dec; 45 − 30 billed = 15 × 2.00 × 1.20 = 36.00 still to bill, expected on
+    # 1 Dec + the supplier's term as its last bill (F-2: 10 → 15 Dec) shows it, 5 days: 6 Dec (week of
+    # 30 Nov); F-1 is due in January, after the period
     assert weeks["2026-12-14"] == ("30.00", "0.00")
-    assert weeks["2026-12-28"] == ("0.00", "36.00")
-    assert (section["bills"], section["orders"]) == ("30.00", "36.00")
+    assert weeks["2026-11-30"] == ("0.00", "36.00")
+    assert section["after"] == {"bills": "48.00", "orders": "0.00"}
+    assert [(f["key"], f["within"]) for f in section["flows"]] == [("bills", "30.00"), ("orders", "36.00")]
+    assert section["opening"]["known"] is False and section["closing_balance"] == "-66.00"
     report = crm("report", "period", "--from", "2026-11-01", "--to", "2026-11-30", "--json").json["sections"]["supplier_bills"]
     assert {k: report[k] for k in ("received", "paid", "held")} == {"received": {"count": 2, "total": "78.00"}, "paid": {"count": 0, "total": "0.00"},
                       "held": {"count": 1, "total": "30.00"}}

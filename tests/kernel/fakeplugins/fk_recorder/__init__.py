@@ -109,6 +109,11 @@ def plan_sections(app, session, period):
 
 
 @hookimpl
+def plan_cash(app, session, period):
+    _seen("plan_cash", app=app, session=session, period=period)
+
+
+@hookimpl
 def expected_demand(app, session, start, end):
     _seen("expected_demand", app=app, session=session, start=start, end=end)
     return []
