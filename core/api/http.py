@@ -19,6 +19,7 @@ become RFC 9457 problem details (core.api.web).
 from __future__ import annotations
 
 import http as _http
+from collections.abc import Sequence
 from copy import deepcopy
 from functools import wraps
 
@@ -28,7 +29,7 @@ from marshmallow import Schema, fields, post_dump
 
 from core.errors import ValidationError
 
-__all__ = ["Blueprint", "Page", "Record", "app", "body", "payload", "public", "requires", "session"]
+__all__ = ["Blueprint", "Page", "Record", "Rows", "app", "body", "each", "payload", "public", "requires", "session"]
 
 
 def app():
@@ -80,6 +81,7 @@ def extensions_of(data: dict) -> dict | None:
 def public(view):
     """A route anyone may call without a token (it acts as ``anonymous``: no right, no record)."""
     view._crm_public = True
+    view._apidoc = {**getattr(view, "_apidoc", {}), "manual_doc": {"security": []}}  # no token in the OpenAPI
     return view
 
 
@@ -125,5 +127,22 @@ class Record(Schema):
         return data
 
 
-class Ref(fields.String):
-    """A record reference as the CLI takes it: an id, a number or an exact name."""
+class Rows(Sequence):
+    """``rows`` shaped by ``shape(page_of_rows) -> [dict]`` only for the page asked (``@blp.paginate(Page)``)."""
+
+    def __init__(self, rows, shape):
+        self.rows = rows
+        self.shape = shape
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self.shape(self.rows[index])
+        return self.shape([self.rows[index]])[0]
+
+
+def each(shape):
+    """A page shaper from a one-row shaper: ``Rows(rows, each(lambda lead: lead_dict(session(), lead)))``."""
+    return lambda rows: [shape(row) for row in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import fields
 
-from core.api.http import Page, Record, body, extensions_of, payload, public, requires, session
+from core.api.http import Page, Record, Rows, body, extensions_of, payload, public, requires, session
 from core.api.http import app as crm
 from core.schemas import PartnerSchema, ProductSchema
 
@@ -63,8 +63,11 @@ def list_partners(role, search):
     from core.services.partners import list_partners as found, partner_dict
 
     rows = found(session(), role=role, search=search)
-    extra = extensions.read(crm(), session(), "partner", [p.id for p in rows], only="listed")
-    return [partner_dict(p, extra.get(p.id)) for p in rows]
+    def shape(page):
+        extra = extensions.read(crm(), session(), "partner", [p.id for p in page], only="listed")
+        return [partner_dict(p, extra.get(p.id)) for p in page]
+
+    return Rows(rows, shape)
 
 
 @partners.get("/<ref>")
@@ -127,8 +130,11 @@ def list_products(search):
     from core.services.catalog import list_products as found, product_dict
 
     rows = found(session(), search=search)
-    extra = extensions.read(crm(), session(), "product", [p.id for p in rows], only="listed")
-    return [product_dict(p, extra.get(p.id)) for p in rows]
+    def shape(page):
+        extra = extensions.read(crm(), session(), "product", [p.id for p in page], only="listed")
+        return [product_dict(p, extra.get(p.id)) for p in page]
+
+    return Rows(rows, shape)
 
 
 @products.get("/<sku>")

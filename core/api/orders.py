@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from core.api.http import Page, Record, body, extensions_of, payload, requires, session
+from core.api.http import Page, Record, Rows, body, each, extensions_of, payload, requires, session
 from core.api.http import app as crm
 from core.models import ORDER_STATES
 from core.schemas import OrderSchema
@@ -39,7 +39,7 @@ class OrderIn(OrderSchema):
     extensions = fields.Dict(metadata={"description": "modules' fields: {module: {field: value}}"})
 
 
-class CancelIn(Record):
+class OrderCancelIn(Record):
     reason = fields.String(load_default="")
 
 
@@ -59,7 +59,7 @@ def list_orders(state, customer):
     """Sales orders, newest first (``crm order list``)."""
     from core.services.orders import list_orders as found, order_dict
 
-    return [order_dict(o, lines=False) for o in found(session(), state=state, customer=customer)]
+    return Rows(found(session(), state=state, customer=customer), each(lambda o: order_dict(o, lines=False)))
 
 
 @orders.get("/<ref>")
@@ -116,7 +116,7 @@ def deliver(ref):
 
 
 @orders.post("/<ref>/cancel")
-@body(CancelIn)
+@body(OrderCancelIn)
 @orders.response(200, OrderOut)
 @requires("core.order.write")
 def cancel(ref):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from flask import jsonify, request
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from core.errors import ConfigError, CrmError, HookError, NotFound, StateError, ValidationError
@@ -17,6 +18,17 @@ from core.security import PermissionDenied
 
 log = logging.getLogger("crm.api")
 TYPES = "https://entonnoir.dev/problems/"
+
+
+class Problem(Schema):
+    """RFC 9457 problem details: every error the API answers."""
+
+    type = fields.String(metadata={"description": "https://entonnoir.dev/problems/<kind> or about:blank"})
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String(metadata={"description": "the one line the CLI prints for the same error"})
+    instance = fields.String()
+    errors = fields.List(fields.Dict(), metadata={"description": "refused input: [{record, field, message}]"})
 
 
 def problem(status: int, title: str, detail: str | None = None, *, kind: str | None = None, headers=None,
@@ -52,7 +64,7 @@ def status_of(exc: CrmError) -> tuple[int, str, str]:
         return 422, "Unprocessable Content", "validation"
     if isinstance(exc, (HookError, ConfigError)):
         return 500, "Internal Server Error", "server"
-    return 400, "Bad Request", "refused"
+    return 422, "Unprocessable Content", "refused"  # a business rule refused a well-formed request
 
 
 def problem_for(exc: BaseException):

@@ -45,6 +45,8 @@ class JSON(DefaultJSONProvider):
 class CrmApi(Api):
     """flask-smorest's Api, with HTTP errors (404 route, 405, webargs 422) as problem details."""
 
+    from core.api.problems import Problem as ERROR_SCHEMA
+
     def handle_http_exception(self, error):
         from core.api.problems import http_problem
 
