@@ -17,6 +17,8 @@ from core.security import PermissionDenied
 
 PREFIX = "crm_"
 DEFAULT_DAYS = 90
+#: how long a server process keeps what a user's roles and teams allow (a change reaches the API within it)
+ROLES_SECONDS = 5
 MAX_DAYS = 366
 
 
@@ -121,25 +123,45 @@ class Unauthenticated(PermissionDenied):
 def actor_for_token(app, connection, token: str | None):
     """The actor a request's bearer token stands for, read on ``connection`` (before any session).
 
+    The token and its user are read on every request (a revoked or expired token, a deactivated
+    user are refused at once); the roles, rights and teams derived from the user are kept for
+    :data:`ROLES_SECONDS` per server process, so a role or team change reaches the API within that.
+
     :raises Unauthenticated: no token, an unknown, expired or revoked one, or an inactive user
     """
+    import time
     from dataclasses import replace
 
     from sqlalchemy import select
 
     from core.api.models import ApiToken
     from core.db import utcnow
+    from core.models import User
 
     if not token:
         raise Unauthenticated("an API token is required: send `Authorization: Bearer <token>` "
                               "(create one with `crm token create`)")
-    row = connection.execute(select(ApiToken.id, ApiToken.user_id, ApiToken.rights, ApiToken.expires_at,
-                                    ApiToken.revoked_at).where(ApiToken.token_hash == digest(token))).first()
+    row = connection.execute(
+        select(ApiToken.id, ApiToken.rights, ApiToken.expires_at, ApiToken.revoked_at, User.id.label("user_id"),
+               User.login, User.role, User.active)
+        .join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == digest(token))).first()
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("this API token is unknown or revoked")
     if row.expires_at <= utcnow():
         raise Unauthenticated(f"this API token expired on {row.expires_at.isoformat()} UTC: create a new one")
-    actor = _user_actor(app, connection, row.user_id)
+    if not row.active:
+        raise Unauthenticated("the user of this API token is no longer active")
+    known = app.__dict__.setdefault("_api_actors", {})
+    cached = known.get(row.user_id)
+    if cached is None or cached[0] < time.monotonic():
+        from core.security import actor_of_user
+
+        from types import SimpleNamespace
+
+        user = SimpleNamespace(id=row.user_id, login=row.login, role=row.role)
+        cached = (time.monotonic() + ROLES_SECONDS, actor_of_user(app, connection, user))
+        known[row.user_id] = cached
+    actor = cached[1]
     extra = {"token_id": row.id}
     if row.rights is not None:  # a limited token: only these rights, and no admin's blanket pass
         limited = frozenset(row.rights.split())
@@ -156,5 +178,5 @@ def _user_actor(app, connection, user_id: int):
 
     row = connection.execute(select(User.id, User.login, User.role, User.active).where(User.id == user_id)).first()
     if row is None or not row.active:
-        raise Unauthenticated("the user of this API token is no longer active")
+        raise ValidationError("this user is not active", field="--user")
     return actor_of_user(app, connection, row)

@@ -18,6 +18,7 @@ from flask import Flask, g, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 
+from core.db import READ_ONLY
 from core.security import Actor
 
 log = logging.getLogger("crm.api")
@@ -71,6 +72,8 @@ class CrmFlask(Flask):
             crm.command = f"api {request.method} {request.path}" + (f" (token {token})" if token else "")
             session = crm.session()
             try:
+                if request.method in SAFE:  # a read takes no write lock (SQLite), so reads run side by side
+                    session.connection(execution_options={READ_ONLY: True})
                 g.crm_session = session
                 replay = idempotency.replay(crm, session)
                 if replay is not None:
@@ -96,7 +99,7 @@ def _authenticate(crm):
 
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    with crm.engine.connect() as connection:
+    with crm.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
         return actor_for_token(crm, connection, token.strip() if scheme.lower() == "bearer" else None)
 
 
