@@ -82,15 +82,15 @@ class ApiClient:
 class ApiServer:
     """A ``crm serve`` process for one workspace; :meth:`client` gives a token of a user."""
 
-    def __init__(self, workspace, crm, today, workers: int = 2):
-        self.workspace = workspace
+    def __init__(self, config_path, crm, today, *, env: dict | None = None, workers: int = 2):
+        """``crm(*args)`` runs a command on the workspace of ``config_path`` (for the tokens); ``env``: the
+        server's environment (default: this one, without ``CRM_*``)."""
         self.crm = crm
         self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
-        argv = [sys.executable, "-c", "from core.cli.main import main; main()", "--config",
-                str(workspace.config_path)]
+        env = {k: v for k, v in (os.environ if env is None else env).items() if not k.startswith("CRM_")}
+        argv = [sys.executable, "-c", "from core.cli.main import main; main()", "--config", str(config_path)]
         if today is not None:
-            argv += ["--today", today.isoformat()]
+            argv += ["--today", str(today)]
         argv += ["serve", "--port", str(self.port), "--workers", str(workers)]
         self.process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self._wait()
@@ -143,7 +143,7 @@ def free_port() -> int:
 @pytest.fixture
 def api_server(workspace, crm, app_today):
     """``crm serve`` on the workspace, started for the test and stopped after it."""
-    server = ApiServer(workspace, crm, app_today)
+    server = ApiServer(workspace.config_path, crm, app_today)
     yield server
     log = server.stop()
     if "Traceback" in log:  # an unexpected error in a view is a failure even if the test did not look
