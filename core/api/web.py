@@ -120,8 +120,12 @@ def _today(crm, actor):
         raise ValidationError(str(exc).replace("--today", TODAY_HEADER), field=TODAY_HEADER) from None
 
 
-def create_app(crm) -> Flask:
-    """The WSGI application serving ``crm`` (a :class:`core.app.App`) with every enabled module's routes."""
+def create_app(crm, *, proxies: int = 0) -> Flask:
+    """The WSGI application serving ``crm`` (a :class:`core.app.App`) with every enabled module's routes.
+
+    ``proxies``: how many reverse proxies stand in front; their ``X-Forwarded-For``/``-Proto``/``-Host``
+    are then believed (the client's address, for limits per source), never otherwise.
+    """
     from flask_smorest import Blueprint
 
     from core.api.problems import problem_for
@@ -143,6 +147,10 @@ def create_app(crm) -> Flask:
         api.register_blueprint(blueprint)
     flask.register_error_handler(Exception, problem_for)
     _check_doors(flask)
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        flask.wsgi_app = ProxyFix(flask.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     return flask
 
 

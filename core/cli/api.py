@@ -13,9 +13,11 @@ from core.cli.context import emit_json, emit_table, json_option, pass_state
 @click.option("--port", type=click.IntRange(1, 65535), default=8069, show_default=True, help="TCP port.")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Worker processes: each serves one request at a time (about 2 per core).")
+@click.option("--proxies", type=click.IntRange(0, 5), default=0, show_default=True,
+              help="Reverse proxies in front whose X-Forwarded-For/-Proto/-Host are believed (0: none).")
 @click.option("--access-log", is_flag=True, help="Log every request on stdout.")
 @pass_state
-def serve(state, host, port, workers, access_log):
+def serve(state, host, port, workers, proxies, access_log):
     """Serve the JSON API (docs/api.md): the same services, rights and audit trail as the commands.
 
     Requests authenticate with a personal token (`crm token create`); the OpenAPI document is at
@@ -34,7 +36,7 @@ def serve(state, host, port, workers, access_log):
         return App(config, today=today, entries=entries)
 
     click.echo(f"serving the API on http://{host}:{port}/api/v1/ ({workers} workers); Ctrl-C stops", err=True)
-    run(make_app, host=host, port=port, workers=workers, access_log=access_log)
+    run(make_app, host=host, port=port, workers=workers, proxies=proxies, access_log=access_log)
 
 
 @click.group()

@@ -11,6 +11,8 @@ NEW = {"name": "Dupont SA", "email": "achats@dupont.fr", "city": "Lyon"}
 def test_no_token_unknown_token_expired_and_revoked_are_401(api_server, crm):
     admin = api_server.client()
     assert admin.get(P).status == 200
+    admin.post(P, json=NEW, expect=201)
+    assert admin.get(P + "1", expect=200).json["name"] == "Dupont SA"
     for token in (None, "crm_not-a-token", "Basic abc"):
         response = admin.get(P, token=token)
         assert response.status == 401, response
@@ -21,6 +23,32 @@ def test_no_token_unknown_token_expired_and_revoked_are_401(api_server, crm):
     crm("token", "revoke", str(token_id))
     assert "revoked" in admin.get(P).json["detail"]
     assert crm("token", "list", "--json").json[0]["state"] == "revoked"
+
+
+def test_an_expired_token_is_401_and_tokens_are_their_users(api_server, crm, app):
+    from sqlalchemy import update
+
+    from core.api.models import ApiToken
+    from core.db import utcnow
+
+    crm("user", "add", "alice", "Alice", "--role", "sales")
+    crm("user", "add", "bob", "Bob", "--role", "sales")
+    alice = api_server.client("alice")
+    assert alice.get(P).status == 200
+    with app.transaction() as session:
+        session.execute(update(ApiToken).where(ApiToken.prefix == alice.token[:12]).values(expires_at=utcnow()))
+    expired = alice.get(P)
+    assert expired.status == 401 and "expired" in expired.json["detail"]
+    # the token is shown once: the list has its prefix and state, never the token or its hash
+    listing = crm.as_user("alice")("token", "list", "--json")
+    assert [(t["user"], t["state"], t["prefix"]) for t in listing.json] == [("alice", "expired", alice.token[:12])]
+    assert alice.token not in listing.stdout
+    bob_token = crm.as_user("bob")("token", "create", "mine", "--json").json
+    assert crm.as_user("alice")("token", "revoke", str(bob_token["id"]), expect=1).stderr.startswith(
+        "error: token")  # another's token is not found
+    assert crm.as_user("alice")("token", "create", "x", "--user", "bob", expect=4).exit_code == 4  # core.users
+    assert len(crm("token", "list", "--all", "--json").json) == 2
+    assert crm("token", "create", "x", "--days", "400", expect=1).stderr.startswith("error: --days")
 
 
 def test_a_missing_right_is_403_and_a_limited_token_has_only_its_rights(api_server, crm):
