@@ -28,6 +28,26 @@ class Server(BaseApplication):
         return create_app(self.make_app(), proxies=self.proxies)
 
 
+def check_address(host: str, port: int) -> None:
+    """Refuse at once, in one line, an address that is not an IP or a port already taken."""
+    import ipaddress
+    import socket
+
+    import click
+
+    try:
+        address = ipaddress.ip_address("127.0.0.1" if host == "localhost" else host)
+    except ValueError:
+        raise click.BadParameter(f"{host!r} is not an IP address (127.0.0.1, ::1, 0.0.0.0)",
+                                 param_hint="--host") from None
+    with socket.socket(socket.AF_INET6 if address.version == 6 else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((str(address), port))
+        except OSError as exc:
+            raise click.BadParameter(f"cannot listen on {host}:{port}: {exc.strerror}", param_hint="--port") from None
+
+
 def serve(make_app, *, host: str, port: int, workers: int, proxies: int = 0, timeout: int = 60,
           access_log: bool = False) -> None:
     """Run until stopped (SIGTERM / Ctrl-C); ``make_app()`` builds a :class:`core.app.App`."""

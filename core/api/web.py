@@ -18,6 +18,7 @@ from flask import Flask, g, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 
+from core.api.problems import Problem
 from core.db import READ_ONLY
 from core.security import Actor
 
@@ -46,7 +47,7 @@ class JSON(DefaultJSONProvider):
 class CrmApi(Api):
     """flask-smorest's Api, with HTTP errors (404 route, 405, webargs 422) as problem details."""
 
-    from core.api.problems import Problem as ERROR_SCHEMA
+    ERROR_SCHEMA = Problem
 
     def handle_http_exception(self, error):
         from core.api.problems import http_problem

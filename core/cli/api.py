@@ -9,7 +9,7 @@ from core.cli.context import emit_json, emit_table, json_option, pass_state
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (keep loopback behind a reverse proxy).")
+              help="IP address to listen on (keep loopback behind a reverse proxy; 0.0.0.0: every interface).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8069, show_default=True, help="TCP port.")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Worker processes: each serves one request at a time (about 2 per core).")
@@ -24,8 +24,9 @@ def serve(state, host, port, workers, proxies, access_log):
     /openapi.json. `--today` sets the business date of every request; an admin's request may
     send `X-Crm-Today` instead.
     """
-    from core.api.server import serve as run
+    from core.api.server import check_address, serve as run
 
+    check_address(host, port)
     app = state.app
     config, today, entries = app.config, app.__dict__.get("_today"), app.entries
     app.close()  # each worker opens its own engine after the fork
