@@ -42,8 +42,13 @@ def session():
     return g.crm_session
 
 
-def payload() -> dict:
-    """The request's JSON object, raw: the service validates it, with the same errors as the CLI."""
+def payload(*, required: bool = True) -> dict:
+    """The request's JSON object, raw: the service validates it, with the same errors as the CLI.
+
+    ``required=False``: an empty body reads as ``{}`` (a cancel whose reason is optional).
+    """
+    if not required and not request.get_data():
+        return {}
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ValidationError("the request body must be a JSON object (Content-Type: application/json)",

@@ -95,7 +95,7 @@ def _move(ref, action):
 
     order = service.get_order(session(), ref, lock=True)
     if action == "cancel":
-        return _out(service.cancel_order(crm(), session(), order, str(payload().get("reason") or "")))
+        return _out(service.cancel_order(crm(), session(), order, str(payload(required=False).get("reason") or "")))
     return _out(getattr(service, f"{action}_order")(crm(), session(), order))
 
 

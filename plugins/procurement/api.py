@@ -115,7 +115,7 @@ def receive_purchase_order(ref):
     from core.schemas import load
     from plugins.procurement.services_purchase import receive_purchase_order as receive
 
-    lines = payload().get("lines")
+    lines = payload(required=False).get("lines")
     if lines is not None and not isinstance(lines, list):
         raise ValidationError("must be a list of {sku, quantity}", field="lines")
     parsed = [load(ReceiptLineSchema(), line if isinstance(line, dict) else {}, f"lines.{n}")
@@ -131,4 +131,4 @@ def cancel_purchase_order(ref):
     """Cancel a purchase order (what is still due stops counting as incoming)."""
     from plugins.procurement.services_purchase import cancel_purchase_order as cancel
 
-    return _out(cancel(crm(), session(), ref, str(payload().get("reason") or "")))
+    return _out(cancel(crm(), session(), ref, str(payload(required=False).get("reason") or "")))
