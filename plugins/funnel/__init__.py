@@ -35,9 +35,11 @@ def register_commands(cli):
 @hookimpl
 def register_routes(register):
     from plugins.funnel.api import deals, leads
+    from plugins.funnel.api_capture import forms
 
     register(leads)
     register(deals)
+    register(forms)
 
 
 @hookimpl
