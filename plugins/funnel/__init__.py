@@ -36,10 +36,12 @@ def register_commands(cli):
 def register_routes(register):
     from plugins.funnel.api import deals, leads
     from plugins.funnel.api_capture import forms
+    from plugins.funnel.pages import pages
 
     register(leads)
     register(deals)
     register(forms)
+    register(pages)
 
 
 @hookimpl

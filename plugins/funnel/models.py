@@ -386,6 +386,7 @@ class CaptureHit(Base):
     """
 
     __tablename__ = "funnel_capture_hit"
+    __audited__ = False  # a counter: the leads it lets through are in the trail
 
     form: Mapped[str] = mapped_column(String(40), primary_key=True)
     address: Mapped[str] = mapped_column(String(64), primary_key=True)
