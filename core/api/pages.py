@@ -33,11 +33,13 @@ LOGIN_CSRF = "crm_login_csrf"
 
 
 class Pages(Blueprint):
-    """A module's web pages, with the entries they add to the menu: ``[(label, endpoint)]``."""
+    """A module's web pages, with the entries they add to the menu: ``[(label, endpoint)]``, placed by
+    ``order`` (the modules' pages before the kernel's reports)."""
 
-    def __init__(self, name: str, import_name: str, *, url_prefix: str = "/web", menu=()):
+    def __init__(self, name: str, import_name: str, *, url_prefix: str = "/web", menu=(), order: int = 50):
         super().__init__(name, import_name, url_prefix=url_prefix)
         self.menu = list(menu)
+        self.order = order
 
 
 def page(view):

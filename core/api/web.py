@@ -161,16 +161,17 @@ def create_app(crm, *, proxies: int = 0) -> Flask:
     api = CrmApi(flask)
     api.spec.components.security_scheme("token", {"type": "http", "scheme": "bearer",
                                                   "description": "a personal token from `crm token create`"})
-    menu = flask.extensions["crm_menu"] = []
+    menus = []
     for blueprint in crm.gather("register_routes", PlainBlueprint, "API blueprint or Pages").values():
         if isinstance(blueprint, Pages):  # web pages: not in the OpenAPI document
             flask.register_blueprint(blueprint)
-            menu.extend(blueprint.menu)
+            menus.append((blueprint.order, blueprint.menu))
         elif isinstance(blueprint, Blueprint):
             api.register_blueprint(blueprint)
         else:
             raise ModuleError(f"routes {blueprint.name!r}: register a flask_smorest Blueprint (API) or "
                               f"core.api.pages.Pages (web pages)")
+    flask.extensions["crm_menu"] = [entry for _, menu in sorted(menus, key=lambda m: m[0]) for entry in menu]
     flask.register_error_handler(Exception, problem_for)
     _check_doors(flask)
     if proxies:
