@@ -81,6 +81,7 @@ def log_in(session, login: str, password: str) -> tuple[str, str]:
     if not check_password(password or "", row.password_hash if row else None) or not row.active:
         raise Unauthenticated("wrong login or password")
     cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    session.query(WebSession).filter(WebSession.user_id == row.id, WebSession.expires_at <= utcnow()).delete()
     session.add(WebSession(token_hash=_digest(cookie), user_id=row.id, csrf=csrf,
                            expires_at=utcnow() + dt.timedelta(hours=SESSION_HOURS)))
     return cookie, csrf
