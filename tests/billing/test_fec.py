@@ -84,7 +84,7 @@ def check_books(rows: list[dict]) -> dict[str, list[dict]]:
 
 
 def _export(crm, tmp_path, start, end):
-    result = crm("fec", "export", "--from", start, "--to", end, "-o", str(tmp_path), "--json").json
+    result = crm("export", "fec", "--from", start, "--to", end, "-o", str(tmp_path), "--json").json
     content = open(result["file"], encoding="utf-8", newline="").read()
     return result, content
 
@@ -134,7 +134,7 @@ def test_accounts_come_from_the_config(books, crm, tmp_path, workspace):
 
 
 def test_a_period_before_its_start_is_refused(crm, books):
-    result = crm("fec", "export", "--from", "2026-03-31", "--to", "2026-03-01", expect=None)
+    result = crm("export", "fec", "--from", "2026-03-31", "--to", "2026-03-01", expect=None)
     assert result.exit_code != 0 and "is before --from" in result.stderr
 
 
@@ -150,7 +150,7 @@ def test_the_90_day_demo_has_every_document_exactly_once_balanced(tmp_path_facto
     assert summary.exit_code == 0, summary
     start, end = summary.json["from"], summary.json["to"]
     crm = CrmRunner(Workspace(folder=folder, database_url="", backend="sqlite"), today=None)
-    result = crm("--config", str(folder / "crm.toml"), "fec", "export", "--from", start, "--to", end,
+    result = crm("--config", str(folder / "crm.toml"), "export", "fec", "--from", start, "--to", end,
                  "-o", str(folder), "--json").json
     rows = check_format(open(result["file"], encoding="utf-8", newline="").read())
     entries = check_books(rows)

@@ -14,11 +14,12 @@ from decimal import Decimal
 
 import facturx
 import pytest
-from billing_support import written
+from billing_support import pdf_text, written
 from lxml import etree
 from schematron import failed_assertions, fatal
 
 from core.errors import CrmError
+from plugins.billing.taxes import MENTIONS
 
 pytestmark = pytest.mark.modules("billing")
 
@@ -44,18 +45,11 @@ def customers(books):
     }
 
 
-def _facturx(crm, number, tmp_path, *, foreign_rate=False) -> bytes:
-    pdf = written(crm("invoice", "facturx", number, "--output", str(tmp_path))).read_bytes()
-    _, xml = facturx.get_xml_from_pdf(pdf, check_xsd=True)
-    if not foreign_rate:
-        assert fatal(xml) == []  # both Schematrons, no fatal rule broken
-        return xml
-    # a distance sale taxed at another country's rate: EN 16931 passes; the French platforms' rules
-    # know only French rates (BR-FR-16), and a sale to a consumer is e-reported, not e-invoiced
-    assert [item for item in failed_assertions(xml, "EN 16931") if item["flag"] != "warning"] == []
-    assert {item["id"] for item in failed_assertions(xml, "FR CTC") if item["flag"] != "warning"} \
-        == {"BR-FR-16_BT-152", "BR-FR-16_BT-119"}
-    return xml
+def _facturx(crm, number, tmp_path) -> tuple[bytes, str]:
+    """The Factur-X PDF's embedded XML (checked against the EN 16931 XSD) and the PDF read as text."""
+    path = written(crm("invoice", "facturx", number, "--output", str(tmp_path)))
+    _, xml = facturx.get_xml_from_pdf(path.read_bytes(), check_xsd=True)
+    return xml, pdf_text(path)
 
 
 def _values(xml: bytes, path: str) -> list[str]:
@@ -66,33 +60,44 @@ def _shown(crm, number) -> dict:
     return crm("invoice", "show", number, "--json").json
 
 
-def _check(crm, tmp_path, number, *, tax, total, categories, codes, mention, foreign_rate=False):
+def _check(crm, tmp_path, number, *, tax, total, categories, codes, mention, printed=(), schematrons=True):
+    """The invoice's VAT and total, its mention on the PDF, its Factur-X categories and VATEX codes, and
+    (``schematrons``) both Schematrons passed with no fatal rule broken."""
     data = _shown(crm, number)
     assert (data["total_tax"], data["total"]) == (tax, total)
     assert data["mentions"]["vat_mention"] == mention
     assert [line["vat_category"] for line in data["lines"]] == categories
-    xml = _facturx(crm, number, tmp_path, foreign_rate=foreign_rate)
+    xml, text = _facturx(crm, number, tmp_path)
     assert _values(xml, "//ram:IncludedSupplyChainTradeLineItem//ram:CategoryCode") == categories
     assert _values(xml, "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:ExemptionReasonCode") \
         == codes
-    text = crm("invoice", "show", number, "--print").stdout if mention else ""
-    if mention:
-        assert mention in text
+    assert _values(xml, "//ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:TaxTotalAmount") == [tax]
+    for words in ([mention] if mention else []) + list(printed):
+        assert words in text, (words, text)
+    for other in [*MENTIONS.values(), "Vente à distance"]:  # no other regime's mention
+        assert other == mention or other in (mention or "") or other not in text, other
+    if schematrons:
+        assert fatal(xml) == []  # EN 16931 and the French CTC rules
     return xml
 
 
-def test_each_regime_gives_its_vat_mention_and_category(books, crm, customers, tmp_path):
-    # France: 2 x 50 at 20 % + 10 at 5.5 % = 110.00 + 20.00 + 0.55
+def test_a_french_business_pays_french_vat(books, crm, customers, tmp_path):
+    # 2 x 50 at 20 % + 10 at 5.5 % = 110.00 + 20.00 + 0.55 = 130.55
     french = books.confirm("2026-02-02", customers["durand"], [("P20", "2", "50"), ("P55", "1", "10")])
-    _check(crm, tmp_path, french, tax="20.55", total="130.55", categories=["S", "S"], codes=[], mention=None)
+    xml = _check(crm, tmp_path, french, tax="20.55", total="130.55", categories=["S", "S"], codes=[], mention=None,
+                 printed=["20,00 €", "0,55 €", "130,55 €"])
+    assert _values(xml, "//ram:IncludedSupplyChainTradeLineItem//ram:RateApplicablePercent") == ["20.00", "5.50"]
 
-    # Belgian business, goods: exempt intra-EU supply (CGI 262 ter I), K, VATEX-EU-IC
+
+def test_a_belgian_business_buys_goods_exempt_then_services_reverse_charged(books, crm, customers, tmp_path):
+    # goods: exempt intra-EU supply (CGI 262 ter I), K, VATEX-EU-IC; 1 x 100 = 100.00, no VAT
     goods = books.confirm("2026-02-03", customers["brussels"], [("P20", "1", "100")])
     xml = _check(crm, tmp_path, goods, tax="0.00", total="100.00", categories=["K"], codes=["VATEX-EU-IC"],
-                 mention="Exonération de TVA, article 262 ter I du CGI (livraison intracommunautaire)")
-    assert _values(xml, "//ram:ShipToTradeParty/ram:PostalTradeAddress/ram:CountryID") == ["BE"]
+                 mention=MENTIONS["K"], printed=["BE0403019261", "100,00 €"])
+    assert _values(xml, "//ram:ShipToTradeParty/ram:PostalTradeAddress/ram:CountryID") == ["BE"]  # BR-IC-12
+    assert _values(xml, "//ram:BuyerTradeParty/ram:SpecifiedTaxRegistration/ram:ID") == ["BE0403019261"]
 
-    # Belgian business, services typed by hand (ORM path): reverse charge, AE; 3 x 90 = 270.00
+    # services typed by hand (the ORM path): reverse charge (CGI 283-2, 259-1), AE; 3 x 90 = 270.00
     from plugins.billing.services_invoices import create_invoice
 
     app = books.app("2026-02-04")
@@ -100,38 +105,59 @@ def test_each_regime_gives_its_vat_mention_and_category(books, crm, customers, t
         services = create_invoice(app, session, {"customer": str(customers["brussels"]), "lines": [
             {"sku": "CONSEIL", "quantity": "3", "unit_price": "90"}]}, post=True).number
     _check(crm, tmp_path, services, tax="0.00", total="270.00", categories=["AE"], codes=["VATEX-EU-AE"],
-           mention="Autoliquidation : TVA due par le preneur (articles 283-2 et 259-1 du CGI)")
-    # its credit note follows it: the same category and mention
+           mention=MENTIONS["AE"], printed=["270,00 €"])
+    # its credit note follows it: the same category and mention; 1 x 90 = 90.00
     note = crm("invoice", "credit", services, "--line", "1:1", "--json").json["number"]
     _check(crm, tmp_path, note, tax="0.00", total="90.00", categories=["AE"], codes=["VATEX-EU-AE"],
-           mention="Autoliquidation : TVA due par le preneur (articles 283-2 et 259-1 du CGI)")
+           mention=MENTIONS["AE"], printed=["90,00 €", services])
 
-    # Swiss business: goods exported (CGI 262 I, G), services outside the scope (CGI 259-1, O)
+
+def test_a_swiss_business_buys_goods_exported_and_services_outside_the_scope(books, crm, customers, tmp_path):
+    # goods exported (CGI 262 I): G, VATEX-EU-G; 2 x 100 = 200.00, no VAT
     export = books.confirm("2026-02-05", customers["geneva"], [("P20", "2", "100")])
     _check(crm, tmp_path, export, tax="0.00", total="200.00", categories=["G"], codes=["VATEX-EU-G"],
-           mention="Exonération de TVA, article 262 I du CGI (exportation)")
+           mention=MENTIONS["G"], printed=["200,00 €"])
+    # services outside the scope of French VAT (CGI 259-1): O, no rate (BR-O-05), no seller VAT id (BR-O-02)
     outside = books.confirm("2026-02-05", customers["geneva"], [("CONSEIL", "1", "90")])
     xml = _check(crm, tmp_path, outside, tax="0.00", total="90.00", categories=["O"], codes=["VATEX-EU-O"],
-                 mention="TVA non applicable, article 259-1 du CGI (prestation hors de France)")
-    assert _values(xml, "//ram:SellerTradeParty/ram:SpecifiedTaxRegistration/ram:ID") == []  # BR-O-02
+                 mention=MENTIONS["O"], printed=["90,00 €"])
+    assert _values(xml, "//ram:SellerTradeParty/ram:SpecifiedTaxRegistration/ram:ID") == []
+    assert _values(xml, "//ram:RateApplicablePercent") == []
 
-    # German consumer below the threshold: French VAT, 1000 at 20 % = 200.00
+
+def test_a_german_consumer_pays_french_vat_then_german_vat_above_the_threshold(books, crm, customers, tmp_path):
+    # below the threshold: French VAT, 1 x 1000 at 20 % = 200.00
     below = books.confirm("2026-02-06", customers["hans"], [("P20", "1", "1000")])
-    _check(crm, tmp_path, below, tax="200.00", total="1200.00", categories=["S"], codes=[], mention=None)
-    # 1,000 + 10,100 of goods this year > 10,000: German VAT from this sale on (19 % and 7 %)
-    # 10 x 1000 at 19 % = 1900.00; 100 at 7 % = 7.00
+    _check(crm, tmp_path, below, tax="200.00", total="1200.00", categories=["S"], codes=[], mention=None,
+           printed=["200,00 €", "1 200,00 €"])
+    # 1,000 + 10,100 of goods this year > 10,000 (CGI 258 A): German VAT from this sale on
+    # 10 x 1000 at 19 % = 1900.00; 1 x 100 at 7 % = 7.00; VAT 1907.00, total 12,007.00
     above = books.confirm("2026-02-07", customers["hans"], [("P20", "10", "1000"), ("P55", "1", "100")])
-    data = _check(crm, tmp_path, above, tax="1907.00", total="12007.00", categories=["S", "S"], codes=[],
-                  mention="Vente à distance : TVA DE au taux de 19 % (art. 258 A du CGI, guichet unique OSS)",
-                  foreign_rate=True)
+    mention = "Vente à distance : TVA DE au taux de 19 % (art. 258 A du CGI, guichet unique OSS)"
+    xml = _check(crm, tmp_path, above, tax="1907.00", total="12007.00", categories=["S", "S"], codes=[],
+                 mention=mention, printed=["1 900,00 €", "7,00 €", "1 907,00 €", "12 007,00 €"], schematrons=False)
     assert [line["vat_rate"] for line in _shown(crm, above)["lines"]] == ["19.00", "7.00"]
-    assert _values(data, "//ram:IncludedSupplyChainTradeLineItem//ram:RateApplicablePercent") == ["19.00", "7.00"]
+    assert _values(xml, "//ram:IncludedSupplyChainTradeLineItem//ram:RateApplicablePercent") == ["19.00", "7.00"]
+    # EN 16931 accepts it. The French CTC rules (BR-FR-16, every version up to 1.4.0.04) accept only
+    # French rates (20, 10, 5.5, 2.1, the overseas and Corsican ones, 7 of old), in any BT-119/BT-152,
+    # whatever the category, BT-23 or BAR treatment: no document carrying Germany's 19 % can pass. Nor
+    # need it: a sale to a consumer is outside French e-invoicing (CGI 289 bis: between taxable persons
+    # established in France), and it is e-reported as a sale not taxable in France (OSS). So: exactly
+    # BR-FR-16 on the 19 % rate, in the breakdown and on the line; nothing else, and the 7 % passes.
+    assert [item for item in failed_assertions(xml, "EN 16931") if item["flag"] != "warning"] == []
+    broken = [item for item in failed_assertions(xml, "FR CTC") if item["flag"] != "warning"]
+    assert sorted(item["id"] for item in broken) == ["BR-FR-16_BT-119", "BR-FR-16_BT-152"]
+    assert all('"19.00"' in item["text"] for item in broken)
+    assert [line for line in fatal(xml) if "BR-FR-16" not in line] == []
 
-    # the company opts for the franchise (CGI 293 B): no VAT at all, E, VATEX-FR-FRANCHISE
+
+def test_a_company_under_the_franchise_invoices_no_vat(books, crm, customers, tmp_path):
+    # the company opts for the franchise (CGI 293 B): no VAT at all, E, VATEX-FR-FRANCHISE; 2 x 50 + 10 = 110.00
     crm("company", "set", "--vat-franchise")
     franchise = books.confirm("2026-02-09", customers["durand"], [("P20", "2", "50"), ("P55", "1", "10")])
-    _check(crm, tmp_path, franchise, tax="0.00", total="110.00", categories=["E", "E"], codes=["VATEX-FR-FRANCHISE"],
-           mention="TVA non applicable, art. 293 B du CGI")
+    xml = _check(crm, tmp_path, franchise, tax="0.00", total="110.00", categories=["E", "E"],
+                 codes=["VATEX-FR-FRANCHISE"], mention=MENTIONS["franchise"], printed=["110,00 €"])
+    assert _values(xml, "//ram:IncludedSupplyChainTradeLineItem//ram:RateApplicablePercent") == ["0.00", "0.00"]
 
 
 def test_last_years_sales_above_the_threshold_tax_the_first_sale_abroad(books, crm, customers):
