@@ -102,20 +102,20 @@ def fec_export(state, start, end, output, as_json):
     """The accountant's FEC of the period (Fichier des écritures comptables, LPF article A47 A-1).
 
     The sales, bank and miscellaneous journals: 18 columns, tab separated, amounts with a decimal
-    comma, dates YYYYMMDD, written to <SIREN>FEC<YYYYMMDD>.txt (the period's last day), streamed.
+    comma, dates YYYYMMDD, ISO 8859-15, written to <SIREN>FEC<YYYYMMDD>.txt (the period's last
+    day), streamed.
     """
     from core.errors import ValidationError
-    from core.files import opener, output_path
+    from core.files import output_path
     from core.services.company import get_company
-    from plugins.billing.fec import file_name, write_fec
+    from plugins.billing.fec import file_name, open_file, write_fec
 
     if end < start:
         raise ValidationError(f"--to {end.isoformat()} is before --from {start.isoformat()}", record="fec", field="to")
     with state.app.transaction() as session:
         target = output_path(output, file_name(get_company(session).siren, end))
         partial = target.with_name(target.name + ".part")
-        # private like every export (0600), and nothing half-written under the legal name
-        with open(partial, "w", encoding="utf-8", newline="", opener=opener) as handle:
+        with open_file(partial) as handle:  # nothing half-written under the legal name
             totals = write_fec(state.app, session, start, end, handle)
         partial.replace(target)
     data = {"file": str(target), **totals}

@@ -42,6 +42,42 @@ CATEGORY_ACCOUNTS = {"K": "sales_goods_eu", "AE": "sales_services_eu", "G": "sal
                      "O": "sales_services_export"}
 
 
+#: the file's character set: LPF art. A47 A-1, III 1° allows ASCII, ISO 8859-15 or EBCDIC (not UTF-8);
+#: ISO 8859-15 has every French letter, œ and €
+ENCODING = "iso-8859-15"
+#: what stands for a character ISO 8859-15 lacks, before its letter without accents (Ł → L) or ``?``
+_STAND_INS = {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
+              "\u2026": "...", "\u202f": " ", "\u0141": "L", "\u0142": "l", "\u0110": "D", "\u0111": "d"}
+
+
+def _fold(error: UnicodeEncodeError) -> tuple[str, int]:
+    """The ``errors=`` handler of the file: characters outside ISO 8859-15 (a customer's name in
+    Polish or Greek) written as their nearest ASCII, so one name never stops the export."""
+    import unicodedata
+
+    out = []
+    for char in error.object[error.start:error.end]:
+        stand_in = _STAND_INS.get(char)
+        if stand_in is None:
+            stand_in = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode("ascii") or "?"
+        out.append(stand_in)
+    return "".join(out), error.end
+
+
+def open_file(path):
+    """``path`` opened to write the FEC in: ISO 8859-15, ``\\n`` line ends, private (``0600``) like every
+    export; a character outside the set is folded (:func:`_fold`)."""
+    import codecs
+
+    from core.files import opener
+
+    try:
+        codecs.lookup_error("fec_fold")
+    except LookupError:
+        codecs.register_error("fec_fold", _fold)
+    return open(path, "w", encoding=ENCODING, errors="fec_fold", newline="", opener=opener)
+
+
 def file_name(siren: str | None, end: dt.date) -> str:
     """The legal name: ``<SIREN>FEC<YYYYMMDD>.txt``, the date the period's last day."""
     return f"{siren or '000000000'}FEC{end.strftime('%Y%m%d')}.txt"
