@@ -229,6 +229,8 @@ def test_a_month_replayed_has_every_document_exactly_once(books, crm, tmp_path):
     crm("invoice", "credit", first, "--line", "2:1")  # 10.55: the 5.5 % line
     crm.today = books.app("2026-03-05").today
     crm("invoice", "credit", eu)  # the whole 300.00
+    coeur = books.customer("Cœur ½ Lune SARL")
+    books.confirm("2026-03-06", coeur, [("P20", "1", "100")])  # 120.00, unpaid
     books.pay("2026-03-10", "240.00", customer=str(durand), reference=f"{february} {first}")  # grouped: 120 + 120
     books.pay("2026-03-12", "1199.40", invoice=distance)  # 0.60 short
     crm.today = books.app("2026-03-13").today
@@ -242,12 +244,13 @@ def test_a_month_replayed_has_every_document_exactly_once(books, crm, tmp_path):
     with books.app("2026-03-31").engine.connect() as connection:
         check_every_document_once(connection, entries, "2026-03-01", "2026-03-31")
     journals = [(lines[0]["JournalCode"], lines[0]["PieceRef"][:4]) for lines in entries.values()]
-    assert [journal for journal, _ in journals] == ["VE"] * 5 + ["BQ"] * 4 + ["OD"]
+    assert [journal for journal, _ in journals] == ["VE"] * 6 + ["BQ"] * 4 + ["OD"]
     assert february not in {lines[0]["PieceRef"] for lines in entries.values()}
-    # 5 sales entries of 4, 2, 3, 3 and 2 lines (customer, revenue, VAT per rate), 4 bank and 1 OD of 2
-    assert result["entries"] == 10 and result["lines"] == 4 + 2 + 3 + 3 + 2 + 4 * 2 + 2
-    # ISO 8859-15: ó is one byte, Ł (outside the set) is written L
+    # 6 sales entries of 4, 2, 3, 3, 2 and 3 lines (customer, revenue, VAT per rate), 4 bank and 1 OD of 2
+    assert result["entries"] == 11 and result["lines"] == 4 + 2 + 3 + 3 + 2 + 3 + 4 * 2 + 2
+    # ISO 8859-15: ó is one byte, œ its own (0xBD, Latin-1's ½), ½ spelt out, Ł (outside the set) written L
     assert b"Lucja Wr\xf3bel" in raw and "Łucja".encode("utf-8") not in raw
+    assert b"C\xbdur 1/2 Lune SARL" in raw and "Cœur 1/2 Lune SARL" in raw.decode("iso-8859-15")
     # everything settled is lettered: the February invoice's payment, the distance sale's payment and write-off
     lettered = {(lines[0]["PieceRef"], line["EcritureLet"]) for lines in entries.values() for line in lines
                 if line["EcritureLet"]}
