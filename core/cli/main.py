@@ -71,9 +71,13 @@ class PluginCommands(click.Group):
         for sub_name, sub in cmd.commands.items():
             taken = self.extensions[name].get(sub_name)
             if taken is not None:
-                raise CrmError(f"two modules register 'crm {name} {sub_name}' ({taken.callback.__module__} and "
-                               f"{sub.callback.__module__})")
+                raise CrmError(f"two modules register 'crm {name} {sub_name}' ({_origin(taken)} and {_origin(sub)})")
             self.extensions[name][sub_name] = sub
+
+
+def _origin(command) -> str:
+    """The Python module a command comes from (who registered it)."""
+    return getattr(command.callback, "__module__", None) or "?"
 
 
 class CrmGroup(click.Group):
@@ -95,9 +99,13 @@ class CrmGroup(click.Group):
         return state.plugin_commands
 
     def extensions(self, ctx, group: str) -> dict:
-        """The subcommands the enabled modules add to the kernel group ``group``."""
+        """The subcommands the enabled modules add to the kernel group ``group`` (a module's failure to
+        register them is raised: it would otherwise read as an unknown subcommand)."""
         self._plugin_commands(ctx)
-        return (ctx.ensure_object(State).plugin_extensions or {}).get(group, {})
+        state = ctx.ensure_object(State)
+        if state.plugin_error is not None and not ctx.resilient_parsing:
+            raise state.plugin_error
+        return (state.plugin_extensions or {}).get(group, {})
 
     def list_commands(self, ctx):
         names = set(KERNEL_COMMANDS) | set(self.commands) | set(self._plugin_commands(ctx))

@@ -36,3 +36,15 @@ def test_a_subcommand_two_modules_add_is_refused():
 def test_a_module_cannot_replace_the_kernels_export():
     with pytest.raises(CrmError, match="register a click group named 'export'"):
         PluginCommands().add_command(click.Command("export", callback=lambda: None))
+
+
+def test_a_module_failing_to_register_is_named_not_taken_for_an_unknown_kind():
+    from core.cli.context import State
+    from core.cli.main import cli
+
+    state = State()
+    state.plugin_commands, state.plugin_error = {}, CrmError("two modules register 'crm export fec' (a and b)")
+    ctx = click.Context(cli, obj=state, info_name="crm")
+    export = cli.get_command(ctx, "export")
+    with pytest.raises(CrmError, match="two modules register 'crm export fec'"):
+        export.get_command(click.Context(export, parent=ctx, info_name="export"), "fec")
