@@ -115,8 +115,12 @@ def fec_export(state, start, end, output, as_json):
     with state.app.transaction() as session:
         target = output_path(output, file_name(get_company(session).siren, end))
         partial = target.with_name(target.name + ".part")
-        with open_file(partial) as handle:  # nothing half-written under the legal name
-            totals = write_fec(state.app, session, start, end, handle)
+        try:  # nothing half-written under the legal name, nothing left behind by a failure
+            with open_file(partial) as handle:
+                totals = write_fec(state.app, session, start, end, handle)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         partial.replace(target)
     data = {"file": str(target), **totals}
     if as_json:
