@@ -177,7 +177,7 @@ def written(result) -> "Path":
     return path
 
 
-def pdf_text(path) -> str:
+def pdftotext(path) -> str:
     """The PDF as a person reads it (``pdftotext``, poppler): blanks and the no-break spaces of amounts
     made single spaces."""
     import subprocess

@@ -10,8 +10,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from billing_support import deliver, written
-from billing_support import pdf_text as pdftotext
+from billing_support import deliver, pdftotext, written
 
 pytestmark = pytest.mark.modules("billing")
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import facturx
 import pytest
-from billing_support import pdf_text, written
+from billing_support import pdftotext, written
 from lxml import etree
 from sqlalchemy import text
 from schematron import failed_assertions, fatal
@@ -52,7 +52,7 @@ def _facturx(crm, number, tmp_path) -> tuple[bytes, str]:
     """The Factur-X PDF's embedded XML (checked against the EN 16931 XSD) and the PDF read as text."""
     path = written(crm("invoice", "facturx", number, "--output", str(tmp_path)))
     _, xml = facturx.get_xml_from_pdf(path.read_bytes(), check_xsd=True)
-    return xml, pdf_text(path)
+    return xml, pdftotext(path)
 
 
 def _values(xml: bytes, path: str) -> list[str]:
