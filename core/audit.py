@@ -60,13 +60,11 @@ class _Bound:
 def record(app, session, action: str, *, record_type: str | None = None, record_id=None,
            label: str | None = None, changes=None) -> None:
     """Add one row to the trail in ``session``'s transaction (a job's summary, a module enabled...)."""
-    from core.models import AuditEntry
-
     connection = session.connection()
     row = context(app, connection) | {"action": action, "record_type": record_type,
                                       "record_id": None if record_id is None else str(record_id),
                                       "record_label": label, "changes": _json(changes)}
-    connection.execute(AuditEntry.__table__.insert(), [row])
+    connection.execute(_insert(), [row])
 
 
 def _after_begin(app, session, transaction, connection) -> None:
@@ -111,11 +109,9 @@ def _after_flush(app, session, flush_context) -> None:
                          "record_id": str(identity[0]) if len(identity) == 1 else json.dumps(identity, default=str),
                          "record_label": _label(values), "changes": _json(changes)})
     if rows:
-        from core.models import AuditEntry
-
         connection = session.connection()
         where = context(app, connection)
-        connection.execute(AuditEntry.__table__.insert(), [where | row for row in rows])
+        connection.execute(_insert(), [where | row for row in rows])
 
 
 def _bulk_insert(app, state):
@@ -152,15 +148,23 @@ def _bulk_insert(app, state):
                 "record_label": _label(values),
                 "changes": _json({k: [None, v] for k, v in values.items() if k in keys and v is not None})}
                for values, id_ in zip(rows, ids)]
-    from core.models import AuditEntry
-
     connection = state.session.connection()
     where = context(app, connection)
-    connection.execute(AuditEntry.__table__.insert(), [where | entry for entry in entries])
+    connection.execute(_insert(), [where | entry for entry in entries])
     return result()
 
 
 _KEYS: dict = {}
+_STATEMENTS: list = []
+
+
+def _insert():
+    """``INSERT INTO core_audit``, built once (every flush and bulk INSERT writes its rows with it)."""
+    if not _STATEMENTS:
+        from core.models import AuditEntry
+
+        _STATEMENTS.append(AuditEntry.__table__.insert())
+    return _STATEMENTS[0]
 
 
 def _column_keys(mapper) -> tuple[str, ...]:
