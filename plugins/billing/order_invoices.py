@@ -92,6 +92,18 @@ def _insert(session, model, rows: list[dict]) -> list[int]:
 
 
 _STATEMENTS: dict = {}
+def _company(session):
+    """The company's row, read with Core: its identity and mentions need its columns only (no mapped object)."""
+    from core.models import Company
+    from core.services.company import get_company
+
+    statement = _STATEMENTS.get("company")
+    if statement is None:
+        table = Company.__table__
+        statement = _STATEMENTS["company"] = select(table).where(table.c.id == 1)
+    return session.connection().execute(statement).first() or get_company(session)  # made if missing
+
+
 def _facts_statement():
     """The facts statement, built on first use (its compiled form is then SQLAlchemy's cached one)."""
     statement = _STATEMENTS.get("facts")
@@ -159,9 +171,9 @@ def _post_facts(app, session, options, order: SalesOrder, rows):
     compute_totals(totals)  # the kernel's own rule, as post_invoice applies it
     if totals.total <= 0:
         return None
-    from core.services.company import get_company, identity
+    from core.services.company import identity
 
-    company = get_company(session)
+    company = _company(session)
     buyer = {"name": first[_NAME], "kind": first[_KIND], "street": first[_STREET], "postal_code": first[_POSTAL_CODE],
              "city": first[_CITY], "country": first[_COUNTRY], "siren": first[_SIREN], "vat_number": first[_VAT_NUMBER]}
     if refusal(company, buyer, order.customer_id):
