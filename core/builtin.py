@@ -12,8 +12,9 @@ from core.hookspecs import hookimpl
 @hookimpl
 def register_models():
     from core import models, outbox, scheduler
+    from core.api import models as api_models
 
-    return [models, outbox, scheduler]
+    return [models, outbox, scheduler, api_models]
 
 
 @hookimpl
@@ -146,3 +147,11 @@ def register_record_rules(register):
     from core.rights import kernel_record_rules
 
     kernel_record_rules(register)
+
+
+@hookimpl
+def register_routes(register):
+    from core.api import kernel, orders
+
+    for blueprint in (kernel.meta, kernel.partners, kernel.products, orders.orders, orders.reports):
+        register(blueprint)

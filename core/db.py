@@ -59,6 +59,10 @@ def _unbounded(value):
     return value
 
 
+#: execution option of a connection whose transaction never writes (SQLite: no write lock taken)
+READ_ONLY = "crm_read_only"
+
+
 def make_engine(url: str) -> Engine:
     """Create the engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout.
 
@@ -101,8 +105,9 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
             # IMMEDIATE takes the write lock at the start: two writers queue instead of failing
-            # half-way with "database is locked" on their first write.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # half-way with "database is locked" on their first write. A connection marked
+            # ``crm_read_only`` (the API's GETs) only reads: it takes no lock, so reads run side by side.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)

@@ -72,6 +72,32 @@ def register_commands(cli):
 
 
 @hookspec
+def register_routes(register):
+    """Add this module's HTTP endpoints to ``crm serve`` (the JSON API, docs/api.md).
+
+    Called once per server process while the web application is built, outside any transaction;
+    import Flask and the module's services inside the hook, so the CLI never pays for them.
+    Each request to a route runs in one transaction as the token's user, with that user's rights
+    and record rules: the view calls the same services as the module's commands (which call
+    :func:`core.security.require`) and takes the session from :func:`core.api.http.session`;
+    errors become problem details. Every route declares its response schema (and its body's,
+    with :func:`core.api.http.body`): the OpenAPI document at ``/openapi.json`` is checked.
+
+    :param register: call ``register(blueprint)`` with a :class:`flask_smorest.Blueprint`
+        (re-exported by :mod:`core.api.http`) whose ``url_prefix`` starts with ``/api/v1/``; its
+        name must be unique across modules.
+    :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def register_routes(register):
+            from my_plugin.api import blp
+            register(blp)
+    """
+
+
+@hookspec
 def register_data_kinds(register):
     """Declare the kinds of records this plugin can import from and export to CSV.
 

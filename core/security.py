@@ -205,6 +205,11 @@ def identify(app, connection, *, as_login: str | None = None) -> Actor:
     return actor
 
 
+def actor_of_user(app, connection, row, *, db_user: str | None = None) -> Actor:
+    """The actor of a ``core_user`` row (``id, login, role``) identified by another door (an API token)."""
+    return _actor(app, connection, row, db_user=db_user)
+
+
 def _actor(app, connection, row, *, db_user: str, real_login: str | None = None) -> Actor:
     from sqlalchemy import or_, select
 

@@ -10,7 +10,8 @@ A plugin's tests get, without any conftest of their own:
   stdout, stderr and parsed JSON; ``crm.as_user("alice")(...)`` runs them as user alice and
   ``crm.with_role("accountant")(...)`` as a user holding that role (the test's OS login or
   database role is the workspace's admin, who holds core.impersonate);
-- ``factory``: creates partners, products, users and orders through the services.
+- ``factory``: creates partners, products, users and orders through the services;
+- ``api_server``: a real ``crm serve`` process on the workspace (:mod:`core.api.testing`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from core.api.testing import api_server  # noqa: F401,E402 - a fixture of this plugin too
 
 DEFAULT_TODAY = dt.date(2026, 11, 28)
 

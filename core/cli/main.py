@@ -38,6 +38,8 @@ KERNEL_COMMANDS = {
     "whoami": "core.cli.rights:whoami",
     "role": "core.cli.rights:role",
     "audit": "core.cli.rights:audit",
+    "serve": "core.cli.api:serve",
+    "token": "core.cli.api:token",
 }
 HELP_OPTIONS = {"-h", "--help"}
 #: Commands that must work even when a module is broken, so an admin can recover.

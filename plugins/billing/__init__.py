@@ -37,6 +37,14 @@ def register_commands(cli):
 
 
 @hookimpl
+def register_routes(register):
+    from plugins.billing.api import invoices, payments
+
+    register(invoices)
+    register(payments)
+
+
+@hookimpl
 def register_template_dirs():
     from pathlib import Path
 

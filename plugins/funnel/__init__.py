@@ -33,6 +33,14 @@ def register_commands(cli):
 
 
 @hookimpl
+def register_routes(register):
+    from plugins.funnel.api import deals, leads
+
+    register(leads)
+    register(deals)
+
+
+@hookimpl
 def register_data_kinds(register):
     from plugins.funnel.importer import LEADS_KIND
 

@@ -26,6 +26,14 @@ def register_models():
 
 
 @hookimpl
+def register_routes(register):
+    from plugins.procurement.api import purchase_orders, stock
+
+    register(stock)
+    register(purchase_orders)
+
+
+@hookimpl
 def register_commands(cli):
     from plugins.procurement.cli import COMMANDS
     from plugins.procurement.cli_bills import COMMANDS as BILL_COMMANDS

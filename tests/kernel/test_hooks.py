@@ -252,6 +252,9 @@ def test_every_hook_is_called_with_all_its_arguments(workspace, fakes):
     from core.security import permissions, record_rules
 
     permissions(app), record_rules(app)
+    from core.api.web import create_app
+
+    create_app(app)  # crm serve gathers every module's routes
     with app.transaction() as session:
         customer = create_partner(app, session, {"name": "Dupont SA", "is_customer": True})
         update_partner(app, session, customer, {"city": "Lyon"})

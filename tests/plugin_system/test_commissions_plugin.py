@@ -229,6 +229,30 @@ def pdf_text(content: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
 
 
+def test_the_module_serves_its_own_endpoints(crm):
+    """``register_routes``: the installed module's routes are served and documented beside the kernel's."""
+    from core.api.testing import ApiServer
+
+    crm("modules", "enable", "commissions")
+    crm("user", "add", "alice", "Alice Martin")
+    crm("commissions", "plan", "add", "--salesperson", "alice", "--rate", "5", "--from", "2026-11-01")
+    server = ApiServer(crm.cwd / "crm.toml", crm, TODAY, env=crm.env, workers=1)
+    try:
+        admin = server.client()
+        spec = admin.get("/openapi.json", expect=200).json
+        assert {"/api/v1/commissions/plans", "/api/v1/commissions/statement", "/api/v1/invoices/"} <= set(spec["paths"])
+        plans = admin.get("/api/v1/commissions/plans", expect=200).json
+        assert [(p["salesperson"], p["rate"]) for p in plans] == [("alice", "5.00")]
+        assert admin.get("/api/v1/commissions/statement?period=2026-11", expect=200).json["total"] == "0.00"
+        assert admin.get("/api/v1/commissions/statement").status == 422  # the period is required
+        assert admin.get("/api/v1/commissions/plans", token=None).status == 401
+        crm("user", "add", "buyer", "Buyer", "--role", "purchasing")
+        assert server.client("buyer").get("/api/v1/commissions/plans").status == 403  # no commissions.read
+    finally:
+        log = server.stop()
+    assert "Traceback" not in log, log
+
+
 def test_the_modules_own_tests_pass(installed):
     """examples/commissions/tests, run as its author would (``pytest`` in the package's folder)."""
     site, source = installed

@@ -38,6 +38,13 @@ def register_commands(cli):
 
 
 @hookimpl
+def register_routes(register):
+    from entonnoir_commissions.api import blp
+
+    register(blp)
+
+
+@hookimpl
 def register_template_dirs():
     from pathlib import Path
 

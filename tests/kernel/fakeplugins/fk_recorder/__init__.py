@@ -23,6 +23,11 @@ def register_commands(cli):
 
 
 @hookimpl
+def register_routes(register):
+    _seen("register_routes", register=register)
+
+
+@hookimpl
 def register_data_kinds(register):
     _seen("register_data_kinds", register=register)
 
