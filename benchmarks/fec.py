@@ -2,7 +2,7 @@
 
 20,000 customers, two products (goods at 20 %, a service at 5.5 %: two revenue and VAT accounts),
 1,000,000 posted invoices of one line spread over 2026, each paid by one payment allocated to it.
-``crm fec export --from 2026-01-01 --to 2026-12-31`` runs in its own process so that its peak
+``crm export fec --from 2026-01-01 --to 2026-12-31`` runs in its own process so that its peak
 memory (``peak_mb``, the child's max RSS) is the export's alone. Targets: at most 20 s and under
 500 MB. The data is written in SQL (recursive CTEs), not through the services: the benchmark is
 the export. ``cpu_s`` is the child's CPU time: on a shared, loaded machine the wall-clock
@@ -75,7 +75,7 @@ def run(quick: bool = False) -> list[dict]:
         output = Path(folder) / "out"
         output.mkdir()
         command = [sys.executable, "-m", "core.cli.main", "--config", str(Path(folder) / "ws" / "crm.toml"),
-                   "fec", "export", "--from", "2026-01-01", "--to", "2026-12-31", "-o", str(output), "--json"]
+                   "export", "fec", "--from", "2026-01-01", "--to", "2026-12-31", "-o", str(output), "--json"]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -13,6 +13,7 @@ each in its own transaction through the whole hook chain (reservation, reorder c
 from __future__ import annotations
 
 import datetime as dt
+import os
 import resource
 import tempfile
 import time
@@ -227,11 +228,11 @@ def confirmations(quick: bool, modules=("procurement",)) -> list[dict]:
                       "100000, 0, 2000, 1000)",
                       [{"o": n, "seq": seq, "p": (n * 7 + seq * 13) % products + 1}
                        for n in range(1, orders + 1) for seq in (1, 2)])
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             for n in range(1, orders + 1):
                 with app.transaction() as session:
                     confirm_order(app, session, get_order(session, n, lock=True))
-            seconds = time.perf_counter() - start
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
             with app.transaction() as session:
                 lines = session.execute(text("SELECT COUNT(*) FROM procurement_purchase_order_line")).scalar()
         finally:
@@ -240,7 +241,8 @@ def confirmations(quick: bool, modules=("procurement",)) -> list[dict]:
     return [{"benchmark": f"confirm {orders:,} sales orders one by one (2 lines, {products:,} products with rules; "
                           f"hooks of {chain})",
              "count": orders, "seconds": round(seconds, 2), "per_second": round(orders / seconds),
-             "target": f">= {CONFIRM_RATE}/s", "reorder_lines_raised": lines}]
+             "target": f">= {CONFIRM_RATE}/s", "cpu_s": round(cpu, 2), "per_cpu_second": round(orders / cpu),
+             "load": round(os.getloadavg()[0], 1), "reorder_lines_raised": lines}]
 
 
 def run(quick: bool = False) -> list[dict]:

@@ -3,7 +3,9 @@
 One mechanism for every module: the app's sessions record each flushed change of a mapped row
 (create with its values, update with each field's before and after, delete) in ``core_audit``,
 in the same transaction, so a rolled-back command leaves no trace and a committed one always
-does. Set-based jobs and commands add one summary row each (:func:`record`). On PostgreSQL the
+does. Rows a session inserts with the ORM's bulk INSERT (``session.execute(insert(Model),
+[values])``, no unit of work) are recorded the same way, from the values given (with their ids
+when the statement returns them). Set-based jobs and commands add one summary row each (:func:`record`). On PostgreSQL the
 money tables have their own triggers (billing_0009), which also catch changes made outside
 crm; this session then leaves those tables to the triggers and hands them who and which
 command through ``set_config('crm.*', ..., true)``. A model opts out with ``__audited__ = False``
@@ -23,6 +25,7 @@ def install(app, session_factory) -> None:
     from sqlalchemy import event
 
     event.listen(session_factory, "after_flush", partial(_after_flush, app))
+    event.listen(session_factory, "do_orm_execute", partial(_bulk_insert, app))
     if app.dialect == "postgresql":
         event.listen(session_factory, "after_begin", partial(_after_begin, app))
 
@@ -57,13 +60,11 @@ class _Bound:
 def record(app, session, action: str, *, record_type: str | None = None, record_id=None,
            label: str | None = None, changes=None) -> None:
     """Add one row to the trail in ``session``'s transaction (a job's summary, a module enabled...)."""
-    from core.models import AuditEntry
-
     connection = session.connection()
     row = context(app, connection) | {"action": action, "record_type": record_type,
                                       "record_id": None if record_id is None else str(record_id),
                                       "record_label": label, "changes": _json(changes)}
-    connection.execute(AuditEntry.__table__.insert(), [row])
+    connection.execute(_insert(), [row])
 
 
 def _after_begin(app, session, transaction, connection) -> None:
@@ -108,14 +109,62 @@ def _after_flush(app, session, flush_context) -> None:
                          "record_id": str(identity[0]) if len(identity) == 1 else json.dumps(identity, default=str),
                          "record_label": _label(values), "changes": _json(changes)})
     if rows:
-        from core.models import AuditEntry
-
         connection = session.connection()
         where = context(app, connection)
-        connection.execute(AuditEntry.__table__.insert(), [where | row for row in rows])
+        connection.execute(_insert(), [where | row for row in rows])
+
+
+def _bulk_insert(app, state):
+    """Record the rows of an ORM bulk INSERT of an audited model, as a flush records a new object.
+
+    The statement runs here (``invoke_statement``) so that its RETURNING rows give each new row's id;
+    they are handed back to the caller unchanged. A statement without the primary key in its
+    RETURNING (or not in the order of the rows: ``sort_by_parameter_order``) records no ids.
+    """
+    if not state.is_insert:
+        return None
+    mapper = state.bind_mapper  # insert(Model), or a Core insert given bind_arguments={"mapper": Model}
+    rows = state.parameters
+    if mapper is None or not rows:
+        return None
+    from sqlalchemy import inspect
+
+    mapper = inspect(mapper)
+    cls = mapper.class_
+    table = getattr(cls, "__tablename__", None)
+    if table is None or not getattr(cls, "__audited__", True) or table in _database_audited(app, state.session):
+        return None
+    rows = [rows] if isinstance(rows, dict) else list(rows)
+    result = state.invoke_statement().freeze()
+    ids = [None] * len(rows)
+    key = mapper.primary_key[0].key if len(mapper.primary_key) == 1 else None
+    returned = result()
+    if key in returned.keys():
+        found = [row._mapping[key] for row in returned]
+        if len(found) == len(rows):
+            ids = found
+    keys = set(_column_keys(mapper))
+    entries = [{"action": "create", "record_type": table, "record_id": None if id_ is None else str(id_),
+                "record_label": _label(values),
+                "changes": _json({k: [None, v] for k, v in values.items() if k in keys and v is not None})}
+               for values, id_ in zip(rows, ids)]
+    connection = state.session.connection()
+    where = context(app, connection)
+    connection.execute(_insert(), [where | entry for entry in entries])
+    return result()
 
 
 _KEYS: dict = {}
+_STATEMENTS: list = []
+
+
+def _insert():
+    """``INSERT INTO core_audit``, built once (every flush and bulk INSERT writes its rows with it)."""
+    if not _STATEMENTS:
+        from core.models import AuditEntry
+
+        _STATEMENTS.append(AuditEntry.__table__.insert())
+    return _STATEMENTS[0]
 
 
 def _column_keys(mapper) -> tuple[str, ...]:

@@ -55,7 +55,9 @@ def register_commands(cli):
 
     Called once while the CLI is built, before arguments are parsed, outside any transaction.
     Keep the import cheap: import models and services inside the command functions, so
-    ``crm --help`` stays fast.
+    ``crm --help`` stays fast. A group named ``export`` does not replace the kernel's: its
+    subcommands join ``crm export`` (billing's ``crm export fec`` beside ``crm export KIND``); a
+    subcommand name two modules take is an error naming both.
 
     :param cli: the root :class:`click.Group`; call ``cli.add_command(group)``.
     :returns: nothing.

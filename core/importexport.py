@@ -9,7 +9,6 @@ to a CSV file. Exported cells that a spreadsheet would run as a formula are neut
 from __future__ import annotations
 
 import csv
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,48 +98,86 @@ def read_csv(path: Path, columns: Iterable[str], mapping: dict[str, str] | None 
     """Read a CSV (``,`` or ``;``, UTF-8 with or without BOM) into ``(line, row)`` pairs.
 
     ``mapping`` renames file columns to field names. Unknown or duplicated columns are refused
-    for the whole file, naming them.
+    for the whole file, naming them. :func:`stream_csv` is the same reading, row after row.
     """
+    header, rows = stream_csv(path, columns, mapping)
+    return header, list(rows)
+
+
+def stream_csv(path: Path, columns: Iterable[str], mapping: dict[str, str] | None = None):
+    """``(header, rows)``: the header checked at once, then the ``(line, row)`` pairs as the file is read.
+
+    For files too big to hold: memory stays flat however many rows. Errors are :func:`read_csv`'s,
+    raised when the reading reaches them (a bad byte names its line).
+    """
+    path = Path(path)
     try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
+        handle = open(path, encoding="utf-8-sig", newline="")
     except FileNotFoundError:
         raise CrmError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        line = Path(path).read_bytes()[: exc.start].count(b"\n") + 1
-        raise CrmError(f"{path}: line {line}: not UTF-8 text") from None
     except OSError as exc:
         raise CrmError(f"{path}: {exc.strerror}") from None
-    if not text.strip():
-        raise CrmError(f"{path}: the file is empty (a header line is expected)")
-    first = text.splitlines()[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    mapping = mapping or {}
     try:
+        first = handle.readline()
+        if not first.strip() and not handle.read().strip():
+            raise CrmError(f"{path}: the file is empty (a header line is expected)")
+        handle.seek(0)
+        first = first.splitlines()[0] if first.strip() else first
+        delimiter = ";" if first.count(";") > first.count(",") else ","
+        reader = csv.reader(handle, delimiter=delimiter, strict=True)
+        mapping = mapping or {}
         header = [mapping.get(h.strip(), h.strip()) for h in next(reader)]
-        allowed = set(columns)
-        unknown = [h for h in header if h not in allowed]
-        if unknown:
-            raise CrmError(f"{path}: line 1: unknown column{'s' if len(unknown) > 1 else ''} "
-                           f"{', '.join(repr(u) for u in unknown)} (expected: {', '.join(columns)}; "
-                           f"rename with --map FILECOLUMN=FIELD)")
-        repeated = sorted({h for h in header if header.count(h) > 1})
-        if repeated:
-            raise CrmError(f"{path}: line 1: column {', '.join(repeated)} appears twice")
-        rows = []
-        last = reader.line_num
-        for values in reader:
-            # a row's line is where it starts (a quoted cell may span several lines)
-            line, last = last + 1, reader.line_num
-            if not any(v.strip() for v in values):
-                continue
-            if len(values) != len(header):
-                rows.append((line, {"__error__": f"{len(values)} cells for {len(header)} columns"}))
-                continue
-            rows.append((line, dict(zip(header, values))))
+    except UnicodeDecodeError:
+        handle.close()
+        raise _not_utf8(path) from None
     except csv.Error as exc:
+        handle.close()
         raise CrmError(f"{path}: line {reader.line_num}: not valid CSV ({exc})") from None
-    return header, rows
+    except BaseException:
+        handle.close()
+        raise
+    allowed = set(columns)
+    unknown = [h for h in header if h not in allowed]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if unknown or repeated:
+        handle.close()
+    if unknown:
+        raise CrmError(f"{path}: line 1: unknown column{'s' if len(unknown) > 1 else ''} "
+                       f"{', '.join(repr(u) for u in unknown)} (expected: {', '.join(columns)}; "
+                       f"rename with --map FILECOLUMN=FIELD)")
+    if repeated:
+        raise CrmError(f"{path}: line 1: column {', '.join(repeated)} appears twice")
+
+    def rows():
+        with handle:
+            last = reader.line_num
+            try:
+                for values in reader:
+                    # a row's line is where it starts (a quoted cell may span several lines)
+                    line, last = last + 1, reader.line_num
+                    if not any(v.strip() for v in values):
+                        continue
+                    if len(values) != len(header):
+                        yield line, {"__error__": f"{len(values)} cells for {len(header)} columns"}
+                        continue
+                    yield line, dict(zip(header, values))
+            except UnicodeDecodeError:
+                raise _not_utf8(path) from None
+            except csv.Error as exc:
+                raise CrmError(f"{path}: line {reader.line_num}: not valid CSV ({exc})") from None
+
+    return header, rows()
+
+
+def _not_utf8(path: Path) -> CrmError:
+    """The error naming the line of the first byte that is not UTF-8."""
+    content = Path(path).read_bytes()
+    try:
+        content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = content[: exc.start].count(b"\n") + 1
+        return CrmError(f"{path}: line {line}: not UTF-8 text")
+    return CrmError(f"{path}: not UTF-8 text")
 
 
 def run_import(app, kind: DataKind, path: Path, *, skip_invalid: bool = False, update: bool = False,

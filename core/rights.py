@@ -17,7 +17,7 @@ KERNEL_PERMISSIONS = (
                    "product list", "product show", "user list", "team list", "order list", "order show",
                    "documents list", "documents print", "notifications list", "notifications show",
                    "jobs list", "jobs history", "modules list", "modules info", "config check", "role matrix",
-                   "report period", "plan", "export", "role list", "role show")),
+                   "report period", "plan", "export KIND", "role list", "role show")),
     Permission("core.partner.write", "Add and edit partners and their contacts",
                roles=("sales", "sales_manager", "collections", "purchasing", "accountant"),
                commands=("partner add", "partner edit", "partner contact")),

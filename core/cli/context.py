@@ -17,6 +17,8 @@ class State:
     asks_help: bool = False  # a command's --help is shown without loading the modules
     plugin_commands: dict | None = None
     plugin_error: BaseException | None = None
+    #: subcommands the modules add to an extensible kernel group: ``{"export": {"fec": command}}``
+    plugin_extensions: dict | None = None
     as_login: str | None = None  # crm --as LOGIN
     command_args: list = field(default_factory=list)  # what follows the global options
     command_path: str | None = None  # the command that passed the door's check

@@ -1,4 +1,4 @@
-"""``crm import`` and ``crm export``: CSV in and out for every registered kind."""
+"""``crm import`` and ``crm export``: CSV in and out for every registered kind, and the modules' own exports."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from core.cli.context import emit_json, json_option, pass_state
+from core.cli.context import State, emit_json, json_option, pass_state
 
 
 def parse_mapping(pairs) -> dict:
@@ -94,17 +94,46 @@ class ProgressBar:
         self.progress.stop()
 
 
-@click.command()
-@click.argument("kind")
+class ExportGroup(click.Group):
+    """``crm export KIND`` writes the records of a data kind as CSV; modules add exports of their own
+    (``crm export fec``) by registering a click group named ``export`` (``register_commands``)."""
+
+    def list_commands(self, ctx):
+        return ["KIND", *sorted(self._module_exports(ctx))]
+
+    def get_command(self, ctx, name):
+        found = self._module_exports(ctx).get(name)
+        return found if found is not None else export_kind  # any other name is a data kind
+
+    @staticmethod
+    def _module_exports(ctx) -> dict:
+        root = ctx.find_root()
+        return root.command.extensions(root, "export") if hasattr(root.command, "extensions") else {}
+
+
+@click.group(cls=ExportGroup, no_args_is_help=True)
+def export():
+    """Export data: `crm export KIND [-o FILE]` writes every record of KIND as CSV (partners, products,
+    leads...: `crm import` reads the same columns); the modules add exports of their own below."""
+
+
+class KindExport(click.Command):
+    """The CSV export of whichever kind was typed (the door checks it as ``export KIND``)."""
+
+    serves_any_name = True
+
+
+@click.command("KIND", cls=KindExport)
 @click.option("--output", "-o", type=click.Path(), default=None,
               help="Write to this file instead of standard output (a folder, or a name ending with '/': "
                    "KIND.csv in it, the folder made if missing).")
-@pass_state
-def export(state, kind, output):
-    """Export every record of KIND as CSV (formula-like cells are neutralised)."""
+@click.pass_context
+def export_kind(ctx, output):
+    """Export every record of KIND (partners, products, leads...) as CSV (formula-like cells are neutralised)."""
     from core.importexport import get_kind, write_export
 
-    app = state.app
+    kind = ctx.info_name
+    app = ctx.ensure_object(State).app
     data_kind = get_kind(app, kind)
     if output is None:
         write_export(app, data_kind, sys.stdout)

@@ -102,3 +102,6 @@ def render_summary(summary: dict) -> None:
             click.echo(f"Open the period report with: python3 -m webbrowser file://{reports['period_html']}")
     click.echo(f"Look around: cd {summary['workspace']} && crm deal list, crm invoice list --overdue, "
                f"crm aging, crm po list, crm notifications list")
+    if "billing" in summary:  # the accountant's hand-off of the period
+        click.echo(f"The books: crm vat summary --period {summary['to'][:7]}, "
+                   f"crm export fec --from {summary['from']} --to {summary['to']}")

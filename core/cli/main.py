@@ -47,6 +47,39 @@ RECOVERY_COMMANDS = {"init", "modules", "migrate", "hooks", "plugin", "demo", "c
 #: Commands that run before anyone can be identified (no workspace yet, or its schema to upgrade):
 #: the files' and the database's own permissions guard them (docs/permissions.md).
 UNCHECKED_COMMANDS = {"init", "migrate", "hooks", "plugin", "demo", "whoami"}
+#: Kernel groups the modules extend: a module's ``register_commands`` adds a click group of the same
+#: name, and its subcommands join the kernel's (``crm export fec`` beside ``crm export KIND``).
+EXTENSIBLE_GROUPS = {"export"}
+
+
+class PluginCommands(click.Group):
+    """What ``register_commands`` fills: the modules' own commands, and their subcommands of the
+    extensible kernel groups (a subcommand name taken twice is an error naming both)."""
+
+    def __init__(self):
+        super().__init__()
+        self.extensions: dict[str, dict[str, click.Command]] = {name: {} for name in EXTENSIBLE_GROUPS}
+
+    def add_command(self, cmd, name=None):
+        name = name or cmd.name
+        if name not in EXTENSIBLE_GROUPS:
+            super().add_command(cmd, name)
+            return
+        from core.errors import CrmError
+
+        if not isinstance(cmd, click.Group):
+            raise CrmError(f"a module registers a command 'crm {name}', which is the kernel's: register a click "
+                           f"group named {name!r} instead, whose subcommands join `crm {name}`")
+        for sub_name, sub in cmd.commands.items():
+            taken = self.extensions[name].get(sub_name)
+            if taken is not None:
+                raise CrmError(f"two modules register 'crm {name} {sub_name}' ({_origin(taken)} and {_origin(sub)})")
+            self.extensions[name][sub_name] = sub
+
+
+def _origin(command) -> str:
+    """The Python module a command comes from (who registered it)."""
+    return getattr(command.callback, "__module__", None) or "?"
 
 
 class CrmGroup(click.Group):
@@ -58,13 +91,23 @@ class CrmGroup(click.Group):
             state.plugin_commands = {}
             app = state.modules_app()
             if app is not None:
-                holder = click.Group()
+                holder = PluginCommands()
                 try:
                     app.call("register_commands", cli=holder)
                 except Exception as exc:  # reported when a plugin command is asked for
                     state.plugin_error = exc
                 state.plugin_commands = dict(holder.commands)
+                state.plugin_extensions = holder.extensions
         return state.plugin_commands
+
+    def extensions(self, ctx, group: str) -> dict:
+        """The subcommands the enabled modules add to the kernel group ``group`` (a module's failure to
+        register them is raised: it would otherwise read as an unknown subcommand)."""
+        self._plugin_commands(ctx)
+        state = ctx.ensure_object(State)
+        if state.plugin_error is not None and not ctx.resilient_parsing:
+            raise state.plugin_error
+        return (state.plugin_extensions or {}).get(group, {})
 
     def list_commands(self, ctx):
         names = set(KERNEL_COMMANDS) | set(self.commands) | set(self._plugin_commands(ctx))
@@ -159,7 +202,8 @@ def command_path(ctx, args: list[str]) -> tuple[str, bool]:
         sub = command.get_command(ctx, arg)
         if sub is None:
             break
-        path.append(arg)
+        # a command that serves many typed names (`crm export partners`) is checked under its own (`export KIND`)
+        path.append(sub.name if getattr(sub, "serves_any_name", False) else arg)
         command = sub
     return " ".join(path), not isinstance(command, click.Group)
 

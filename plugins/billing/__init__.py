@@ -86,7 +86,7 @@ def install(app, session):
 @hookimpl
 def order_confirmed(app, session, order):
     """Draft (and, by default, post) the order's invoice in the confirming transaction."""
-    from plugins.billing.services_invoices import order_invoice_id
+    from plugins.billing.order_invoices import order_invoice_id
 
     order_invoice_id(app, session, order)
 
@@ -94,7 +94,7 @@ def order_confirmed(app, session, order):
 @hookimpl
 def order_cancelled(app, session, order, reason):
     """A draft invoice goes with its order; a posted one must be credited first."""
-    from plugins.billing.services_invoices import on_order_cancelled
+    from plugins.billing.order_invoices import on_order_cancelled
 
     on_order_cancelled(app, session, order)
 

@@ -1,4 +1,4 @@
-"""``crm vat regime|rates|summary`` and ``crm fec export``: taxes across borders and the accountant's hand-off."""
+"""``crm vat regime|rates|summary`` and ``crm export fec``: taxes across borders and the accountant's hand-off."""
 
 from __future__ import annotations
 
@@ -86,12 +86,12 @@ def vat_summary_command(state, period, details, as_json):
                 f"{d['number']} ({d['basis']}) {d['base']}" for d in row["documents"]))
 
 
-@click.group()
-def fec():
-    """The FEC (Fichier des écritures comptables, LPF art. A47 A-1) for the accountant."""
+@click.group("export")
+def export():
+    """Billing's exports, subcommands of the kernel's `crm export` (see ``register_commands``)."""
 
 
-@fec.command("export")
+@export.command("fec")
 @click.option("--from", "start", type=DAY, required=True, help="First day of the period (YYYY-MM-DD).")
 @click.option("--to", "end", type=DAY, required=True, help="Last day of the period (YYYY-MM-DD).")
 @click.option("-o", "--output", type=click.Path(), default=None,
@@ -99,24 +99,29 @@ def fec():
 @json_option
 @pass_state
 def fec_export(state, start, end, output, as_json):
-    """Write the sales, bank and miscellaneous journals of the period: 18 columns, tab separated, streamed."""
-    from pathlib import Path
+    """The accountant's FEC of the period (Fichier des écritures comptables, LPF article A47 A-1).
 
+    The sales, bank and miscellaneous journals: 18 columns, tab separated, amounts with a decimal
+    comma, dates YYYYMMDD, ISO 8859-15, written to <SIREN>FEC<YYYYMMDD>.txt (the period's last
+    day), streamed.
+    """
     from core.errors import ValidationError
+    from core.files import output_path
     from core.services.company import get_company
-    from plugins.billing.fec import file_name, write_fec
+    from plugins.billing.fec import file_name, open_file, write_fec
 
     if end < start:
         raise ValidationError(f"--to {end.isoformat()} is before --from {start.isoformat()}", record="fec", field="to")
     with state.app.transaction() as session:
-        name = file_name(get_company(session).siren, end)
-        target = Path(output) if output else Path(name)
-        if target.is_dir():
-            target = target / name
+        target = output_path(output, file_name(get_company(session).siren, end))
         partial = target.with_name(target.name + ".part")
-        with open(partial, "w", encoding="utf-8", newline="") as handle:
-            totals = write_fec(state.app, session, start, end, handle)
-        partial.replace(target)  # nothing half-written under the legal name
+        try:  # nothing half-written under the legal name, nothing left behind by a failure
+            with open_file(partial) as handle:
+                totals = write_fec(state.app, session, start, end, handle)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        partial.replace(target)
     data = {"file": str(target), **totals}
     if as_json:
         emit_json(data)
@@ -125,4 +130,4 @@ def fec_export(state, start, end, output, as_json):
                f"credit {totals['credit']}")
 
 
-COMMANDS = [vat, fec]
+COMMANDS = [vat, export]

@@ -90,7 +90,7 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
     from core.models import SalesOrder
     from core.rendering import environment, gettext
     from core.services.orders import vat_breakdown
-    from plugins.billing.services_invoices import address_text, order_delivery
+    from plugins.billing.posting import address_text, order_delivery
     from plugins.billing.settings import settings
 
     from types import SimpleNamespace

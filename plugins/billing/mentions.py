@@ -3,8 +3,8 @@
 Code de commerce L441-9, R123-237 and CGI art. 242 nonies A (and, from the 2026 e-invoicing
 reform, the customer's SIREN): the seller's name, legal form, address, SIREN, registry and share
 capital, VAT number; the buyer's name and address, the SIREN of a French business buyer, the VAT
-number of a business buyer elsewhere in the EU. Both posting paths (the ORM one in
-``services_invoices`` and the plain-SQL one of order confirmation) ask :func:`refusal` before a
+number of a business buyer elsewhere in the EU. Both posting paths (``posting``'s and
+the order confirmation's in ``order_invoices``) ask :func:`refusal` before a
 number is taken, so a refused invoice consumes no number and writes nothing.
 """
 

@@ -30,7 +30,7 @@ PERMISSIONS = (
                commands=("term create", "term assign", "rate add", "reminders level set", "reminders level remove",
                          "vat regime", "vat rates")),
     Permission("billing.accounting", "Export the FEC and read the month's VAT summary", roles=("accountant",),
-               commands=("fec export", "vat summary")),
+               commands=("export fec", "vat summary")),
     Permission("billing.reminders.run", "Run the reminders and print reminder letters",
                roles=("collections", "accountant", "system"), commands=("reminders run", "reminders letter")),
     Permission("billing.collections", "Work collection cases: assign, note, promise, dispute, close; penalties",

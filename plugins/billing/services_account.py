@@ -188,7 +188,7 @@ def render_statement(app, session, ref: str, locale: str) -> Document:
     """The statement ``PARTNER_ID[:FROM:TO]`` as an A4 page in ``locale``."""
     from core.models import Partner
     from core.rendering import gettext, render
-    from plugins.billing.services_invoices import address_text
+    from plugins.billing.posting import address_text
 
     partner_id, start, end = parse_ref(app, ref)
     partner = session.get(Partner, partner_id)

@@ -20,13 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, insert, select, text, update
 
 from core.errors import CrmError, ValidationError
 from plugins.billing.bank import BankEntry, detect_format, file_hash, read_csv_entries
 from plugins.billing.models import Payment
 from plugins.billing.models_bank import BankLine, BankLineInvoice, BankStatement
-from plugins.billing.plainsql import PlainStatement, insert_statement
 
 MATCH_STEPS = (
     # the named numbers' invoices (any customer; the settlement checks the customer)
@@ -62,27 +61,6 @@ MATCH_STEPS = (
        WHERE billing_bank_line.statement_id = :statement AND billing_bank_line.partner_id IS NULL
          AND billing_bank_line.direction = 'credit' AND lower(billing_bank_line.counterparty_name) = m.name""",
 )
-
-
-def _insert_line(dialect: str):
-    """``INSERT INTO billing_bank_line ... ON CONFLICT (line_key) DO NOTHING``: a line seen before is skipped."""
-    def build():
-        from importlib import import_module
-
-        from sqlalchemy import bindparam
-
-        table = BankLine.__table__
-        columns = [c.name for c in table.columns if c.name not in ("id", "partner_id")]
-        statement = import_module(f"sqlalchemy.dialects.{dialect}").insert(table).values(
-            {name: bindparam(name, type_=table.c[name].type) for name in columns})
-        return statement.on_conflict_do_nothing(index_elements=["line_key"])
-
-    return PlainStatement(build)
-
-
-_INSERT_LINE = {"sqlite": _insert_line("sqlite"), "postgresql": _insert_line("postgresql")}
-_INSERT_REFERENCE = PlainStatement(lambda: insert_statement(BankLineInvoice.__table__,
-                                                            ["line_id", "sequence", "number"])())
 
 
 @dataclass
@@ -199,14 +177,16 @@ def _store(app, session, path, content, result, info, entries) -> BankStatement:
              "remittance": e.remittance, "method": e.method,
              "state": "debit" if e.direction == "debit" else "unmatched",
              "matched_by": e.numbers_from if e.numbers else None} for e in entries]
-    connection = session.connection()
-    _INSERT_LINE[app.dialect].execute_many(connection, rows)
+    from core.dbutil import insert_ignore
+
+    insert_ignore(session, BankLine.__table__, rows, ["line_key"])  # a line seen before is skipped
     ids = {key: line_id for key, line_id in session.execute(
         select(BankLine.line_key, BankLine.id).where(BankLine.statement_id == statement.id))}
     by_key = {e.line_key: e for e in entries}
-    _INSERT_REFERENCE.execute_many(connection, [
-        {"line_id": line_id, "sequence": n, "number": number[:20]}
-        for key, line_id in ids.items() for n, number in enumerate(by_key[key].numbers, start=1)])
+    references = [{"line_id": line_id, "sequence": n, "number": number[:20]}
+                  for key, line_id in ids.items() for n, number in enumerate(by_key[key].numbers, start=1)]
+    if references:
+        session.execute(insert(BankLineInvoice.__table__), references)
     statement.lines_new = result.new = len(ids)
     return statement
 

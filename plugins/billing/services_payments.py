@@ -237,7 +237,7 @@ def spread(app, session, payment: Payment, targets: list[Invoice], *, discounts:
     With ``discounts`` (a list, filled with ``(invoice, credit note)``), an invoice that the rest
     of the payment clears with its early-payment discount gets its discount credit note first.
     """
-    from plugins.billing.services_invoices import discount_credit_note
+    from plugins.billing.credit_notes import discount_credit_note
 
     allocations, cleared = [], []
     for invoice in targets:

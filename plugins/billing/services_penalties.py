@@ -79,7 +79,7 @@ def formal_notice_level(session) -> int | None:
 def invoice_penalties(app, session, invoice: Invoice) -> Penalty:
     """Issue the penalty invoice of ``invoice`` (see the module docstring), in the caller's transaction."""
     from core.services.orders import compute_totals
-    from plugins.billing.services_invoices import _new_invoice, post_invoice
+    from plugins.billing.posting import new_invoice, post_invoice
     from plugins.billing.services_rates import RateTable
     from plugins.billing.services_terms import get_term
     from plugins.billing.settings import settings
@@ -108,8 +108,8 @@ def invoice_penalties(app, session, invoice: Invoice) -> Penalty:
         since = f" since {start.isoformat()}" if start else ""
         raise StateError(f"{record}: no penalty accrued{since} (interest runs to {end.isoformat()})")
     interest_from = start or min(day for day, _ in dues)
-    note = _new_invoice(app, session, invoice.partner, term=get_term(session, "IMMEDIATE"),
-                        salesperson_id=invoice.salesperson_id, note=MENTION)
+    note = new_invoice(app, session, invoice.partner, term=get_term(session, "IMMEDIATE"),
+                       salesperson_id=invoice.salesperson_id, note=MENTION)
     days = (end - interest_from).days
     if interest > 0:
         note.lines.append(InvoiceLine(

@@ -39,7 +39,7 @@ from sqlalchemy import Date, String, Text, bindparam, select, text
 from core.errors import CrmError
 from core.outbox import notification_row, notify_many, notify_select
 from plugins.billing.formatting import Formatter, as_date
-from plugins.billing.plainsql import (DialectSql, JsonSql, join_nonempty, json_bool, json_int, json_money, json_object,
+from plugins.billing.jsonsql import (DialectSql, JsonSql, join_nonempty, json_bool, json_int, json_money, json_object,
                                       json_plain, json_string)
 
 SUMMARY_LINES = 500

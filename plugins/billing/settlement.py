@@ -23,7 +23,6 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 
 from core.db import utcnow
 from core.errors import ValidationError
-from plugins.billing.plainsql import PlainStatement, insert_statement
 from plugins.billing.models import OPEN_STATES, Allocation, Invoice, Payment
 from plugins.billing.models_bank import BankLine, BankLineInvoice, WriteOff
 
@@ -199,11 +198,6 @@ def _new_ids(app, session, table, count: int) -> list[int]:
     return list(range(last + 1, last + count + 1))
 
 
-_PAYMENT_COLUMNS = ["id", "partner_id", "payment_date", "amount", "method", "reference", "unallocated", "created_at",
-                    "bank_line_id"]
-_INSERT_PAYMENT = PlainStatement(lambda: insert_statement(Payment.__table__, _PAYMENT_COLUMNS)())
-_INSERT_ALLOCATION = PlainStatement(lambda: insert_statement(Allocation.__table__, [
-    "invoice_id", "payment_id", "write_off_id", "amount", "allocated_on"])())
 #: the statement's allocations (of its payments and of its write-offs), summed per invoice
 _SETTLED_NOW = """SELECT a.invoice_id, SUM(a.amount) AS amount FROM billing_allocation a
     WHERE a.payment_id IN (SELECT p.id FROM billing_payment p JOIN billing_bank_line l ON l.id = p.bank_line_id
@@ -222,12 +216,11 @@ _APPLY = (
 
 
 def _write(app, session, statement_id, payments, allocations, write_offs, source, who, reason) -> None:
-    """Every planned row, one executemany per table, each value through its column type
-    (:class:`~plugins.billing.plainsql.PlainStatement`: no ORM bookkeeping per row)."""
-    connection = session.connection()
+    """Every planned row, one executemany per table (Core INSERTs: no ORM bookkeeping per row)."""
     for payment, payment_id in zip(payments, _new_ids(app, session, Payment.__table__, len(payments))):
         payment["id"] = payment_id
-    _INSERT_PAYMENT.execute_many(connection, payments)
+    if payments:
+        session.execute(insert(Payment.__table__), payments)
     rows = [{"invoice_id": a["invoice_id"], "payment_id": payments[a["payment"]]["id"], "write_off_id": None,
              "amount": a["amount"], "allocated_on": a["allocated_on"]} for a in allocations]
     if write_offs:
@@ -239,7 +232,8 @@ def _write(app, session, statement_id, payments, allocations, write_offs, source
              "source": source[:300], "bank_line_id": w["line_id"]} for w, write_off_id in zip(write_offs, ids)])
         rows += [{"invoice_id": w["invoice"].id, "payment_id": None, "write_off_id": write_off_id,
                   "amount": w["amount"], "allocated_on": app.today} for w, write_off_id in zip(write_offs, ids)]
-    _INSERT_ALLOCATION.execute_many(connection, rows)
+    if rows:
+        session.execute(insert(Allocation.__table__), rows)
     for statement in _APPLY:  # the plan's figures, applied by the database from the rows just written
         session.execute(text(statement), {"statement": statement_id})
 

@@ -1,7 +1,7 @@
 """Tax regimes: which VAT rate, EN 16931 category and mention each invoice line gets, decided at posting.
 
-One decision (:func:`decide`) for both posting paths (the ORM one of ``services_invoices`` and the
-plain-SQL one of order confirmation). A customer's regime is derived from the kernel's partner
+One decision (:func:`decide`) for both posting paths (``posting``'s and the order confirmation's
+in ``order_invoices``). A customer's regime is derived from the kernel's partner
 (country, business or consumer) unless set by hand (``crm vat regime``):
 
 - ``domestic`` (France): the product's French rate, category S (E at 0 %);

@@ -175,3 +175,13 @@ def written(result) -> "Path":
     path = Path(result.stdout.strip())
     assert path.is_file(), result
     return path
+
+
+def pdftotext(path) -> str:
+    """The PDF as a person reads it (``pdftotext``, poppler): blanks and the no-break spaces of amounts
+    made single spaces."""
+    import subprocess
+    import unicodedata
+
+    out = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return " ".join(unicodedata.normalize("NFC", out).replace("\u202f", " ").replace("\xa0", " ").split())

@@ -1,9 +1,14 @@
 """The FEC export (LPF art. A47 A-1): hand-computed entries, the format column by column, lettering.
 
-The official description (BOI-CF-IOR-60-40-20, and the article A47 A-1's table) is written down
-here as :data:`OFFICIAL`: the 18 columns in their order, each one's type and whether it may be
-blank; :func:`check_format` checks every line of a file against it. The file is also balanced per
-entry and in total, numbered on one continuous sequence, one line per account per entry.
+The official description (LPF art. A47 A-1 and BOI-CF-IOR-60-40-20) is written down here as
+:data:`OFFICIAL`: the 18 columns in their order, each one's type and whether it may be blank;
+:func:`check_format` checks a file's bytes against it and against the article's coding rules
+(III: ISO 8859-15, records ended by a line end, one unequivocal field separator, the tab; the
+BOI: a header line of the column names, dates YYYYMMDD, amounts with a decimal comma), and
+:data:`FILE_NAME` the legal name ``<SIREN>FEC<YYYYMMDD>.txt``. The file is also balanced per entry
+and in total, numbered on one continuous sequence, one line per account per entry, and carries
+every invoice, credit note, payment, refund and write-off of the period exactly once
+(:func:`check_every_document_once`).
 """
 
 from __future__ import annotations
@@ -26,11 +31,14 @@ OFFICIAL = [
     ("ValidDate", "date", False), ("Montantdevise", "amount", True), ("Idevise", "text", True),
 ]
 AMOUNT = re.compile(r"^\d+,\d{2}$")
+FILE_NAME = re.compile(r"^\d{9}FEC(\d{8})\.txt$")
 
 
-def check_format(content: str) -> list[dict]:
-    """Every line as a dict after checking it against :data:`OFFICIAL`; raises on the first deviation."""
-    assert not content.startswith("\ufeff") and "\r" not in content
+def check_format(raw: bytes) -> list[dict]:
+    """Every line as a dict after checking the file's bytes against :data:`OFFICIAL` and the article's
+    coding rules; raises on the first deviation."""
+    content = raw.decode("iso-8859-15")  # A47 A-1 III 1°: ASCII, ISO 8859-15 or EBCDIC
+    assert content.encode("iso-8859-15") == raw and not content.startswith("\ufeff") and "\r" not in content
     lines = content.split("\n")
     assert lines[-1] == "" and lines[0].split("\t") == [name for name, _, _ in OFFICIAL]
     rows = []
@@ -83,10 +91,42 @@ def check_books(rows: list[dict]) -> dict[str, list[dict]]:
     return entries
 
 
+def check_every_document_once(connection, entries: dict, start: str, end: str) -> None:
+    """Every posted invoice and credit note, payment, refund and write-off dated in the period is
+    one entry of its journal, exactly once, by its total; nothing else is."""
+    from sqlalchemy import text
+
+    def rows(sql):  # amounts are stored as integer cents
+        return sorted((ref, int(amount)) for ref, amount in connection.execute(text(sql), {"start": start,
+                                                                                            "end": end}))
+
+    expected = {
+        "VE": rows("SELECT number, total FROM billing_invoice WHERE state <> 'draft' "
+                   "AND invoice_date BETWEEN :start AND :end"),
+        "BQ": rows("SELECT 'REG' || CAST(id AS VARCHAR(20)), amount FROM billing_payment "
+                   "WHERE payment_date BETWEEN :start AND :end UNION ALL "
+                   "SELECT 'REMB' || CAST(id AS VARCHAR(20)), amount FROM billing_refund "
+                   "WHERE refund_date BETWEEN :start AND :end"),
+        "OD": rows("SELECT 'PERTE' || CAST(id AS VARCHAR(20)), amount FROM billing_write_off "
+                   "WHERE write_off_date BETWEEN :start AND :end"),
+    }
+    found = defaultdict(list)
+    for lines in entries.values():
+        side = sum(cents(line["Debit"]) for line in lines)  # balanced: the entry's amount
+        found[lines[0]["JournalCode"]].append((lines[0]["PieceRef"], side))
+    for journal, pieces in expected.items():
+        assert sorted(found[journal]) == pieces, journal
+    assert set(found) <= set(expected)
+
+
 def _export(crm, tmp_path, start, end):
-    result = crm("fec", "export", "--from", start, "--to", end, "-o", str(tmp_path), "--json").json
-    content = open(result["file"], encoding="utf-8", newline="").read()
-    return result, content
+    import os
+
+    result = crm("export", "fec", "--from", start, "--to", end, "-o", str(tmp_path), "--json").json
+    path = result["file"]
+    assert FILE_NAME.match(os.path.basename(path)) and os.stat(path).st_mode & 0o777 == 0o600
+    with open(path, "rb") as handle:
+        return result, handle.read()
 
 
 def test_an_invoice_its_payment_and_a_credit_note_hand_computed(books, crm, tmp_path):
@@ -134,13 +174,14 @@ def test_accounts_come_from_the_config(books, crm, tmp_path, workspace):
 
 
 def test_a_period_before_its_start_is_refused(crm, books):
-    result = crm("fec", "export", "--from", "2026-03-31", "--to", "2026-03-01", expect=None)
+    result = crm("export", "fec", "--from", "2026-03-31", "--to", "2026-03-01", expect=None)
     assert result.exit_code != 0 and "is before --from" in result.stderr
 
 
 def test_the_90_day_demo_has_every_document_exactly_once_balanced(tmp_path_factory):
-    """The demo's three months: every invoice, credit note and payment once, lettered, balanced."""
-    import sqlite3
+    """The demo's three months (invoices and the payments of camt statements): every document once,
+    lettered, balanced."""
+    from sqlalchemy import create_engine
 
     from core.testing import CrmRunner, Workspace
 
@@ -150,30 +191,70 @@ def test_the_90_day_demo_has_every_document_exactly_once_balanced(tmp_path_facto
     assert summary.exit_code == 0, summary
     start, end = summary.json["from"], summary.json["to"]
     crm = CrmRunner(Workspace(folder=folder, database_url="", backend="sqlite"), today=None)
-    result = crm("--config", str(folder / "crm.toml"), "fec", "export", "--from", start, "--to", end,
+    result = crm("--config", str(folder / "crm.toml"), "export", "fec", "--from", start, "--to", end,
                  "-o", str(folder), "--json").json
-    rows = check_format(open(result["file"], encoding="utf-8", newline="").read())
+    with open(result["file"], "rb") as handle:
+        rows = check_format(handle.read())
     entries = check_books(rows)
-    database = sqlite3.connect(folder / "crm.db")
-    documents = sorted(n for (n,) in database.execute(
-        "SELECT number FROM billing_invoice WHERE state <> 'draft' AND invoice_date BETWEEN ? AND ?", (start, end)))
-    payments = sorted(f"REG{i}" for (i,) in database.execute(
-        "SELECT id FROM billing_payment WHERE payment_date BETWEEN ? AND ?", (start, end)))
-    assert documents and payments
-    pieces = defaultdict(list)
-    for number, lines in entries.items():
-        pieces[lines[0]["JournalCode"]].append(lines[0]["PieceRef"])
-    assert sorted(pieces["VE"]) == documents  # each exactly once
-    assert sorted(p for p in pieces["BQ"] if p.startswith("REG")) == payments
-    # every settled invoice is lettered with its number, and a payment or credit note carries the same letter
-    settled = {n for (n,) in database.execute(
-        "SELECT number FROM billing_invoice WHERE kind = 'invoice' AND residual = 0 AND state <> 'draft' "
-        "AND invoice_date BETWEEN ? AND ? AND id IN (SELECT invoice_id FROM billing_allocation)", (start, end))}
+    engine = create_engine(f"sqlite:///{folder / 'crm.db'}")
+    with engine.connect() as connection:
+        check_every_document_once(connection, entries, start, end)
+        # every settled invoice is lettered with its number, and a payment or credit note carries the same letter
+        settled = {n for (n,) in connection.exec_driver_sql(
+            "SELECT number FROM billing_invoice WHERE kind = 'invoice' AND residual = 0 AND state <> 'draft' "
+            "AND invoice_date BETWEEN ? AND ? AND id IN (SELECT invoice_id FROM billing_allocation)", (start, end))}
+    engine.dispose()
+    assert {lines[0]["JournalCode"] for lines in entries.values()} == {"VE", "BQ"}
     letters = defaultdict(int)
     for row in rows:
         if row["EcritureLet"]:
             letters[row["EcritureLet"]] += 1
     assert settled and all(letters[number] >= 2 for number in settled)
+
+
+def test_a_month_replayed_has_every_document_exactly_once(books, crm, tmp_path):
+    """March 2026 day by day: invoices (one of February paid in March), a partial and a full credit
+    note, exact, grouped, short and over payments, a write-off and a refund; a payment of April. The
+    FEC of March carries each document of March once, by its amount, and nothing else."""
+    durand = books.customer("Durand SA", siren="552081317")
+    brussels = books.customer("Brussels Trading SA", country="BE", vat_number="BE0403019261",
+                              street="Rue Neuve 1", postal_code="1000", city="Bruxelles")
+    lucja = books.customer("Łucja Wróbel", kind="person", country="PL", street="ul. Długa 5", postal_code="00-238",
+                           city="Warszawa")
+    february = books.confirm("2026-02-27", durand, [("P20", "1", "100")])  # 120.00, paid in March
+    first = books.confirm("2026-03-02", durand, [("P20", "2", "50"), ("P55", "1", "10")])  # 130.55
+    eu = books.confirm("2026-03-02", brussels, [("P20", "1", "300")])  # 300.00, intra-EU: no VAT
+    distance = books.confirm("2026-03-03", lucja, [("P20", "1", "1000")])  # 1200.00, French VAT (below 10,000)
+    crm.today = books.app("2026-03-04").today
+    crm("invoice", "credit", first, "--line", "2:1")  # 10.55: the 5.5 % line
+    crm.today = books.app("2026-03-05").today
+    crm("invoice", "credit", eu)  # the whole 300.00
+    coeur = books.customer("Cœur ½ Lune SARL")
+    books.confirm("2026-03-06", coeur, [("P20", "1", "100")])  # 120.00, unpaid
+    books.pay("2026-03-10", "240.00", customer=str(durand), reference=f"{february} {first}")  # grouped: 120 + 120
+    books.pay("2026-03-12", "1199.40", invoice=distance)  # 0.60 short
+    crm.today = books.app("2026-03-13").today
+    crm("payment", "write-off", distance, "--reason", "frais bancaires")
+    books.pay("2026-03-16", "50.00", customer=str(durand))  # nothing open: the customer's credit
+    crm.today = books.app("2026-03-17").today
+    crm("payment", "refund", str(durand), "50.00")
+    books.pay("2026-04-02", "10.00", customer=str(durand))  # April: not in March's file
+    result, raw = _export(crm, tmp_path, "2026-03-01", "2026-03-31")
+    entries = check_books(check_format(raw))
+    with books.app("2026-03-31").engine.connect() as connection:
+        check_every_document_once(connection, entries, "2026-03-01", "2026-03-31")
+    journals = [(lines[0]["JournalCode"], lines[0]["PieceRef"][:4]) for lines in entries.values()]
+    assert [journal for journal, _ in journals] == ["VE"] * 6 + ["BQ"] * 4 + ["OD"]
+    assert february not in {lines[0]["PieceRef"] for lines in entries.values()}
+    # 6 sales entries of 4, 2, 3, 3, 2 and 3 lines (customer, revenue, VAT per rate), 4 bank and 1 OD of 2
+    assert result["entries"] == 11 and result["lines"] == 4 + 2 + 3 + 3 + 2 + 3 + 4 * 2 + 2
+    # ISO 8859-15: ó is one byte, œ its own (0xBD, Latin-1's ½), ½ spelt out, Ł (outside the set) written L
+    assert b"Lucja Wr\xf3bel" in raw and "Łucja".encode("utf-8") not in raw
+    assert b"C\xbdur 1/2 Lune SARL" in raw and "Cœur 1/2 Lune SARL" in raw.decode("iso-8859-15")
+    # everything settled is lettered: the February invoice's payment, the distance sale's payment and write-off
+    lettered = {(lines[0]["PieceRef"], line["EcritureLet"]) for lines in entries.values() for line in lines
+                if line["EcritureLet"]}
+    assert {letter for _, letter in lettered} == {february, first, eu, distance}
 
 
 def test_a_write_off_and_a_refund_hand_computed(books, crm, tmp_path):

@@ -10,21 +10,13 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from billing_support import deliver, written
+from billing_support import deliver, pdftotext, written
 
 pytestmark = pytest.mark.modules("billing")
 
 #: the seller (core.testing.TEST_COMPANY) as every document names it, in French
 SELLER = ["Entonnoir Test SAS", "SAS au capital de 50 000,00 €", "RCS Lyon 732 829 320", "12 rue des Lilas",
           "69003 Lyon", "FR44732829320"]
-
-
-def pdftotext(path) -> str:
-    """The PDF as text, blanks (and the no-break spaces of amounts) made single spaces."""
-    import unicodedata
-
-    out = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
-    return " ".join(unicodedata.normalize("NFC", out).replace("\u202f", " ").replace("\xa0", " ").split())
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
-"""The invoice of a confirmed order, written in plain statements (the confirmation hook's path),
-is the invoice the general path (mapped objects, ``post_invoice``) makes of the same order:
-same amounts, mentions, term, instalments and lines, numbers continuing the same series."""
+"""The invoice of a confirmed order, computed from one read and written with three INSERTs (the
+confirmation hook's path), is the invoice the general path (mapped objects, ``post_invoice``) makes
+of the same order: same amounts, mentions, term, instalments and lines, numbers continuing the same
+series; and the audit trail records it, its lines and instalments with their values."""
 
 from __future__ import annotations
 
@@ -56,8 +57,8 @@ FROZEN_DELIVERY = [("Quai 4\n13002 Marseille", "FR"), ("Rue Neuve 1\nBruxelles",
 
 
 @pytest.mark.parametrize("case", range(len(CASES)))
-def test_the_plain_path_writes_what_the_general_path_writes(books, monkeypatch, case):
-    from plugins.billing import services_invoices
+def test_the_usual_path_writes_what_the_general_path_writes(books, monkeypatch, case):
+    from plugins.billing import order_invoices
     from plugins.billing.services_terms import create_term
     from core.services.orders import confirm_order
 
@@ -67,18 +68,18 @@ def test_the_plain_path_writes_what_the_general_path_writes(books, monkeypatch, 
                               "discount_percent": Decimal("2"), "discount_days": 10})
     customer = books.customer(f"Client {case}", term=term, **values)
     books.confirm("2026-02-27", customer)  # the year's first number: its series row exists from here
-    general = services_invoices._invoice_from_order_orm
+    general = order_invoices._drafted
 
     def refused(*args, **kwargs):
         raise AssertionError("the general path was taken")
 
     app = books.app("2026-03-02")
     with app.transaction() as session:
-        monkeypatch.setattr(services_invoices, "_invoice_from_order_orm", refused)
+        monkeypatch.setattr(order_invoices, "_drafted", refused)
         fast_order = _order(app, session, customer, lines, salesperson, delivery)
-        confirm_order(app, session, fast_order)  # the hook: plain statements only
-        fast_id = services_invoices.order_invoice_id(app, session, fast_order)  # once per order
-        monkeypatch.setattr(services_invoices, "_invoice_from_order_orm", general)
+        confirm_order(app, session, fast_order)  # the hook: the usual path only
+        fast_id = order_invoices.order_invoice_id(app, session, fast_order)  # once per order
+        monkeypatch.setattr(order_invoices, "_drafted", general)
         slow_order = _order(app, session, customer, lines, salesperson, delivery)
         slow_order.state, slow_order.confirmed_at = "confirmed", app.today
         slow_id = general(app, session, slow_order).id
@@ -92,7 +93,7 @@ def test_the_plain_path_writes_what_the_general_path_writes(books, monkeypatch, 
         assert fast_lines == slow_lines
         assert fast_dues == slow_dues
         assert fast.state == "posted" and fast.total == sum(a for _, _, a in fast_dues) > 0
-        assert services_invoices.invoice_from_order(app, session, fast_order).id == fast_id
+        assert order_invoices.invoice_from_order(app, session, fast_order).id == fast_id
     from core.errors import StateError
     from plugins.billing.services_invoices import get_invoice
 
@@ -134,3 +135,46 @@ def test_an_order_dated_before_the_series_last_invoice_is_refused_by_the_general
     with pytest.raises(HookError, match="numbers must follow the dates"):
         books.confirm("2026-03-09", customer)
     assert books.confirm("2026-03-10", customer) == "F2026-000002"  # nothing taken by the refused one
+
+
+def test_the_audit_trail_records_the_invoice_of_a_confirmed_order_with_its_lines_and_instalments(books, monkeypatch):
+    """No second write path the trail does not see: the usual path's rows are in it with their values
+    (recorded by the session on SQLite, by the money tables' triggers on PostgreSQL)."""
+    import json
+
+    from sqlalchemy import text
+
+    from core.audit import entries
+    from plugins.billing import order_invoices
+    from plugins.billing.models import InvoiceDue
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the general path was taken")
+
+    customer = books.customer("Durand", term="30-60")
+    books.confirm("2026-03-02", customer)  # the year's first number
+    monkeypatch.setattr(order_invoices, "_drafted", refused)
+    number = books.confirm("2026-03-03", customer, lines=(("P20", "2", "100"), ("P10", "1", "40")))
+    with books.tx("2026-03-03") as session:
+        from plugins.billing.services_invoices import get_invoice
+
+        invoice = get_invoice(session, number)
+        created = [e for e in entries(session, record=f"invoice:{number}") if e["action"] == "create"]
+        assert len(created) == 1 and created[0]["record_id"] == str(invoice.id)
+        changes = created[0]["changes"]
+        assert changes["number"] == [None, number] and changes["state"] == [None, "posted"]
+        assert changes["total"][1] not in (None, 0, "0.00") and changes["partner_id"] == [None, customer]
+        assert created[0]["business_date"] == invoice.invoice_date
+        lines = {line.id: line for line in invoice.lines}
+        trail = session.execute(text("SELECT record_type, record_id, changes FROM core_audit WHERE action = 'create' "
+                                     "AND record_type IN ('billing_invoice_line', 'billing_invoice_due')")).all()
+        line_rows = {int(r.record_id): json.loads(r.changes) for r in trail if r.record_type == "billing_invoice_line"}
+        assert set(lines) <= set(line_rows)
+        for line_id, line in lines.items():
+            assert line_rows[line_id]["invoice_id"] == [None, invoice.id]
+            assert line_rows[line_id]["sequence"] == [None, line.sequence]
+            assert line_rows[line_id]["description"] == [None, line.description]
+        dues = session.query(InvoiceDue).filter_by(invoice_id=invoice.id).all()
+        due_rows = {int(r.record_id): json.loads(r.changes) for r in trail if r.record_type == "billing_invoice_due"}
+        assert len(dues) == 2 and {due.id for due in dues} <= set(due_rows)
+        assert all(due_rows[due.id]["invoice_id"] == [None, invoice.id] for due in dues)

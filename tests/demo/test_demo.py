@@ -77,13 +77,23 @@ def test_same_seed_same_summary_and_database(full_run, tmp_path):
     assert dump(tmp_path / "again" / "crm.db") == dump(folder / "crm.db")
 
 
-def test_billing_alone(tmp_path):
+def test_billing_alone(tmp_path, capsys):
     summary = run_demo(tmp_path / "billing", "--modules", "billing", "--seed", "7")
     assert summary["problems"] == []
     assert summary["modules"] == ["billing"]
     assert "funnel" not in summary and "procurement" not in summary
     assert summary["orders"]["count"] > 0 and summary["billing"]["invoices"] == summary["orders"]["count"]
     assert "aging_json" in summary["reports"] and "funnel_html" not in summary["reports"]
+    # the closing hints name the accountant's commands, and they run on the demo's books
+    from core.cli.demo import render_summary
+
+    render_summary(summary)
+    hint = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("The books: "))
+    assert f"crm export fec --from {summary['from']} --to {summary['to']}" in hint
+    crm = CrmRunner(Workspace(folder=tmp_path / "billing", database_url="", backend="sqlite"), today=None)
+    for command in hint.removeprefix("The books: ").split(", "):
+        crm("--config", str(tmp_path / "billing" / "crm.toml"), *command.split()[1:], "--json",
+            *(["-o", str(tmp_path)] if "fec" in command else []))
 
 
 def test_a_folder_in_use_is_refused(tmp_path):

@@ -108,3 +108,37 @@ def test_property_bulk_validation_is_schema_load(rows):
     """The importer's per-column validation gives exactly what ``LeadSchema().load`` gives, row by row."""
     numbered = list(enumerate(rows, start=2))
     assert validate_rows(numbered) == _validate(numbered)
+
+
+def test_a_file_streamed_in_chunks_matches_across_chunks_and_stays_all_or_nothing(app, factory, tmp_path, monkeypatch):
+    """Rows are read, matched and written a chunk at a time: a duplicate of a row of an earlier chunk is
+    flagged against it (``update`` updates it), and a bad row in a late chunk, after earlier chunks were
+    written, still writes nothing and names its line and field."""
+    from plugins.funnel import importer
+
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 2)
+    factory.user(login="alice")
+    rows = [f"Person {n},Firm {n},p{n}@firm{n}.fr,alice" for n in range(5)]
+    rows.append("Person 1 again,Firm 1,P1@firm1.fr,alice")  # the 6th row: the 2nd row's e-mail, 2 chunks later
+    path = _csv(tmp_path, "name,company,email,owner\n" + "\n".join(rows) + "\n")
+    result = import_leads(app, path)
+    assert (result.rows, result.created, result.duplicates) == (6, 6, 1)
+    with app.transaction() as session:
+        again = session.scalars(select(Lead).where(Lead.name == "Person 1 again")).one()
+        first = session.scalars(select(Lead).where(Lead.name == "Person 1")).one()
+        assert again.duplicate_of_id == first.id and again.duplicate_keys.startswith("email")
+    updated = import_leads(app, _csv(tmp_path, "name,email,phone\nP,p4@firm4.fr,0102030405\nQ,q@q.fr,\n"
+                                               "R,r@r.fr,\nP4,P4@FIRM4.FR,0607080910\n", "update.csv"),
+                           duplicates="update")
+    assert (updated.created, updated.updated) == (2, 2)
+    with app.transaction() as session:
+        person4 = session.scalars(select(Lead).where(Lead.email_key == "p4@firm4.fr")).one()
+        assert (person4.name, person4.phone) == ("P4", "0607080910")  # the last row of the file wins
+    before = _count(app)
+    bad = _csv(tmp_path, "name,email,owner\n" + "".join(f"N{n},n{n}@x.fr,alice\n" for n in range(7))
+               + "Late,late@x.fr,nobody\nLater,not an e-mail,\n", "bad.csv")
+    with pytest.raises(CrmError) as caught:
+        import_leads(app, bad)
+    assert "line 9" in str(caught.value) and "owner" in str(caught.value) and "nothing was imported" in str(caught.value)
+    assert [e[:2] for e in caught.value.errors] == [("line 9", "owner"), ("line 10", "email")]
+    assert _count(app) == before

@@ -44,7 +44,7 @@ FILL = {
 #: what each command needs to stay short (one round, one process, one day)
 EXTRA = {("jobs", "worker"): ["--max-rounds", "1", "--interval", "0.1"], ("documents", "print"): ["--jobs", "1"],
          ("demo",): ["--days", "1"]}
-KIND_FILL = {("documents", "print"): "billing.invoice", ("import",): "partners", ("export",): "partners"}
+KIND_FILL = {("documents", "print"): "billing.invoice", ("import",): "partners"}
 #: commands whose walk would take minutes for nothing (the demo replays days: only its own options)
 ONLY = {("demo",): {"start", "days", "modules_text"}}
 
