@@ -24,7 +24,7 @@ from core.errors import NotFound, ValidationError
 from core.security import Actor
 from plugins.funnel.models import CaptureHit, Lead
 
-__all__ = ["Form", "Refused", "capture", "count_post", "find_form", "list_forms"]
+__all__ = ["Form", "Refused", "capture", "count_post", "find_form", "form_rows", "list_forms"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,21 @@ def list_forms(app) -> list[Form]:
                  rate_window=f.get("rate_window", 3600), max_body=f.get("max_body", 16384),
                  max_field=f.get("max_field", 2000), redirect=f.get("redirect"))
             for name, f in sorted(forms.items())]
+
+
+def form_rows(app, session) -> list[dict]:
+    """``crm form list``: each form with its URL path and its ``problems`` (an unknown owner or team)."""
+    from core.models import Team, User
+
+    rows = []
+    for form in list_forms(app):
+        problems = []
+        if form.owner and session.scalars(select(User.id).where(User.login == form.owner.lower())).first() is None:
+            problems.append(f"owner {form.owner}: no such user")
+        if form.team and session.scalars(select(Team.id).where(Team.name == form.team)).first() is None:
+            problems.append(f"team {form.team}: no such team")
+        rows.append(form.as_dict() | {"url": f"/api/v1/forms/{form.key}", "problems": problems})
+    return rows
 
 
 def find_form(app, key: str) -> Form:

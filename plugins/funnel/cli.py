@@ -256,10 +256,11 @@ def lead_import(state, file, skip_invalid, rejects, duplicates, pairs, as_json):
 
 def _commands():
     from plugins.funnel.cli_deals import deal, pipeline
+    from plugins.funnel.cli_forms import form
     from plugins.funnel.cli_market import market
     from plugins.funnel.cli_work import activity, forecast, funnel, target
 
-    return [lead, deal, pipeline, activity, target, funnel, forecast, market]
+    return [lead, deal, pipeline, activity, target, funnel, forecast, market, form]
 
 
 class _Commands:

@@ -126,3 +126,18 @@ def test_an_html_form_post_is_sent_on_to_the_thank_you_page(site, crm):
     assert oversized.status == 413
     [note] = [n for n in crm("notifications", "list", "--json").json if n["related"] == f"funnel_lead:{lead['id']}"]
     assert note["recipients"] == ["bruno@entonnoir.test"]
+
+
+def test_form_list_shows_the_forms_and_their_problems(workspace, crm):
+    with open(workspace.config_path, "a", encoding="utf-8") as config:
+        config.write(FORMS)
+    rows = crm("form", "list", "--json").json
+    assert [(r["name"], r["url"], r["owner"], r["team"]) for r in rows] == [
+        ("contact", URL, "alice", None), ("plain", "/api/v1/forms/plain-form-key-0000001", None, "Paris")]
+    assert rows[0]["problems"] == ["owner alice: no such user"] and rows[1]["problems"] == ["team Paris: no such team"]
+    crm("user", "add", "alice", "Alice", "--role", "sales")
+    assert crm("form", "list", "--json").json[0]["problems"] == []
+    assert "contact" in crm("form", "list").stdout
+    with open(workspace.config_path, "a", encoding="utf-8") as config:
+        config.write('\n[funnel.forms.bad]\nkey = "short"\n')
+    assert "key" in crm("form", "list", expect=1).stderr  # a key under 16 characters is refused at load
