@@ -13,6 +13,7 @@ import click
 class State:
     config_path: str | None = None
     today_text: str | None = None
+    today_source: str = "--today"  # or "$CRM_TODAY": where today_text came from
     debug: bool = False
     asks_help: bool = False  # a command's --help is shown without loading the modules
     plugin_commands: dict | None = None
@@ -33,6 +34,8 @@ class State:
 
             self._app = App(load_config(self.config_path), today=parse_today(self.today_text))
             self._app.as_login = self.as_login
+            if self.today_text:
+                self._app.today_source = self.today_source
             self._app.command = " ".join(["crm", *self.command_args])
         return self._app
 

@@ -244,7 +244,8 @@ def _prescan(argv: list[str]) -> tuple[State, list[str]]:
         index += 1
     state.command_args = rest
     state.config_path = state.config_path or os.environ.get("CRM_CONFIG")
-    state.today_text = state.today_text or os.environ.get("CRM_TODAY")
+    if not state.today_text and os.environ.get("CRM_TODAY"):
+        state.today_text, state.today_source = os.environ["CRM_TODAY"], "$CRM_TODAY"
     return state, front + rest
 
 
