@@ -32,7 +32,7 @@ from core import hookspecs
 from core.errors import ModuleError
 
 GROUP = "entonnoir.plugins"
-MANIFEST_KEYS = {"name", "version", "summary", "depends", "migrations"}
+MANIFEST_KEYS = {"name", "version", "summary", "depends", "migrations", "commands"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,10 @@ class Manifest:
     depends: tuple[str, ...] = ()
     #: folder of the module's Alembic branch, relative to its package; None for no tables.
     migrations: str | None = "migrations"
+    #: the module's top-level commands as ``(name, "package.module:attribute")`` pairs, so the CLI
+    #: knows their names and help without importing them; None: the module adds its commands
+    #: through the ``register_commands`` hook instead (imported whenever the command list is built).
+    commands: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass
@@ -118,8 +122,22 @@ def _check_manifest(name: str, data) -> Manifest:
     migrations = data.get("migrations", "migrations")
     if migrations is not None and not isinstance(migrations, str):
         raise ValueError("MANIFEST migrations must be a folder name or None")
+    commands = data.get("commands")
+    if commands is not None:
+        commands = _check_commands(name, commands)
     return Manifest(name=name, version=version, summary=str(data.get("summary", "")),
-                    depends=tuple(depends), migrations=migrations)
+                    depends=tuple(depends), migrations=migrations, commands=commands)
+
+
+def _check_commands(name: str, commands) -> tuple[tuple[str, str], ...]:
+    """``{"invoice": "plugins.billing.cli:invoice"}`` checked: each target a ``module:attribute``."""
+    if not isinstance(commands, dict):
+        raise ValueError('MANIFEST commands must be a dict {"name": "package.module:attribute"}')
+    for command, target in commands.items():
+        module, _, attribute = str(target).partition(":")
+        if not (isinstance(command, str) and command and isinstance(target, str) and module and attribute):
+            raise ValueError(f"MANIFEST commands: {command!r}: {target!r} is not 'package.module:attribute'")
+    return tuple(commands.items())
 
 
 _DISCOVERED: dict[tuple, dict[str, "ModuleEntry"]] = {}
