@@ -25,11 +25,12 @@ import inspect
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pluggy
-
-from core import hookspecs
 from core.errors import ModuleError
+
+if TYPE_CHECKING:
+    import pluggy
 
 GROUP = "entonnoir.plugins"
 MANIFEST_KEYS = {"name", "version", "summary", "depends", "migrations", "commands"}
@@ -276,7 +277,9 @@ def build_plugin_manager(entries: dict[str, ModuleEntry], enabled: list[str]) ->
     A module that fails to import, or implements a hook that does not exist (a misspelt name),
     is a :class:`ModuleError` naming the module and its entry point.
     """
-    from core import builtin
+    import pluggy
+
+    from core import builtin, hookspecs
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
