@@ -195,7 +195,9 @@ class Shell:
         if index == 0:
             import readline
 
-            self._matches = self.complete(readline.get_line_buffer()[:readline.get_begidx()], text)
+            # Python's readline appends nothing after a completed word: the space is ours
+            self._matches = [f"{match} " for match in
+                             self.complete(readline.get_line_buffer()[:readline.get_begidx()], text)]
         return self._matches[index] if index < len(self._matches) else None
 
     def complete(self, before: str, incomplete: str) -> list[str]:

@@ -109,3 +109,41 @@ def test_completion_of_commands_options_and_records(workspace, monkeypatch):
     assert prompt.complete("partner show", "du") == ["'Dupont SA'", "'Durand SARL'"]
     assert prompt.complete("product show", "L") == ["LAMP-1"]
     assert "deal" not in prompt.complete("", "d")   # the funnel is not enabled: not offered
+
+
+@pytest.mark.modules("billing")
+def test_at_a_terminal_tab_completes_and_history_is_kept_in_the_workspace(workspace):
+    """A real terminal (a pseudo-terminal): readline completes `partner sh<TAB> Dur<TAB>`, and the
+    lines typed are in the workspace's .crm_history (owner-only) for the next session."""
+    import pty
+    import select
+
+    CrmRunner(workspace, today=None)("partner", "add", "Durand SARL")
+    main, secondary = pty.openpty()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CRM_")}, "TERM": "dumb"}
+    process = subprocess.Popen([sys.executable, "-m", "core.cli.main", "--config", str(workspace.config_path),
+                                "shell"], stdin=secondary, stdout=secondary, stderr=secondary, env=env,
+                               cwd=workspace.folder)
+    os.close(secondary)
+    output = b""
+
+    def read_until(marker: bytes) -> None:
+        nonlocal output
+        while marker not in output:
+            ready, _, _ = select.select([main], [], [], 60)
+            assert ready, output.decode(errors="replace")
+            output += os.read(main, 65536)
+
+    read_until(b"crm> ")
+    os.write(main, b"partner sh\t")
+    read_until(b"partner show ")
+    os.write(main, b"Dur\t")
+    read_until(b"'Durand SARL'")
+    os.write(main, b"--json\n")
+    read_until(b'"name": "Durand SARL"')
+    os.write(main, b"exit\n")
+    assert process.wait(timeout=60) == 0
+    os.close(main)
+    history = workspace.folder / ".crm_history"
+    assert "partner show 'Durand SARL' --json" in history.read_text().splitlines()
+    assert history.stat().st_mode & 0o077 == 0
