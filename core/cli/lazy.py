@@ -11,7 +11,10 @@ command list is built.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
+import inspect
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,29 +80,39 @@ def module_commands(entries: dict, enabled: list[str], extensible=frozenset()) -
 
 def _help(package: str, package_dir: Path, module: str, attribute: str, depth: int) -> dict:
     """The ``help``/``short_help`` of command ``attribute`` in ``module`` (of ``package``), following
-    a re-export (``from .cli_money import payment``); empty when the source does not say."""
+    a re-export (``from .cli_money import payment``); empty when the source does not say.
+
+    The source is scanned, not parsed: a syntax tree of every command module would cost ``crm
+    --help`` more than importing them.
+    """
     if depth > 2 or not (module == package or module.startswith(package + ".")):
         return {}
     relative = module[len(package):].lstrip(".").split(".") if module != package else []
     path = package_dir.joinpath(*relative)
-    path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError):
+    text = _source(path / "__init__.py" if path.is_dir() else path.with_suffix(".py"))
+    found = re.search(rf"^def {re.escape(attribute)}\(.*?\)\s*(?:->[^:]*)?:[ \t]*\n", text, re.M | re.S)
+    if found is None:
+        for line in re.findall(r"^from ([\w.]+) import ([^\n]+)$", text, re.M):
+            for alias in line[1].split("#")[0].strip("() ").split(","):
+                original, _, name = alias.strip().partition(" as ")
+                if (name or original).strip() == attribute:
+                    return _help(package, package_dir, line[0], original.strip(), depth + 1)
         return {}
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == attribute:
-            texts = {"help": ast.get_docstring(node)}
-            for decorator in node.decorator_list:
-                function = getattr(decorator, "func", None)
-                if getattr(function, "attr", getattr(function, "id", "")) not in ("command", "group"):
-                    continue  # an option's help is not the command's
-                for keyword in decorator.keywords:
-                    if keyword.arg in ("short_help", "help") and isinstance(keyword.value, ast.Constant):
-                        texts[keyword.arg] = str(keyword.value.value)
-            return texts
-        if isinstance(node, ast.ImportFrom) and node.module and any(
-                (alias.asname or alias.name) == attribute for alias in node.names):
-            original = next(alias.name for alias in node.names if (alias.asname or alias.name) == attribute)
-            return _help(package, package_dir, node.module, original, depth + 1)
-    return {}
+    texts = {}
+    decorators = text[:found.start()].rstrip().rsplit("\n\n", 1)[-1]
+    for call in re.findall(r"\.(?:command|group)\((.*)", decorators):
+        for key, value in re.findall(r"\b(short_help|help)=(\"[^\"\n]*\"|'[^'\n]*')", call):
+            texts[key] = ast.literal_eval(value)
+    body = re.match(r"\s*([rRuU]?(\"\"\"|\'\'\').*?\2)", text[found.end():], re.S)
+    if body is not None and "help" not in texts:
+        texts["help"] = inspect.cleandoc(ast.literal_eval(body.group(1)))
+    return texts
+
+
+@functools.lru_cache(maxsize=64)
+def _source(path: Path) -> str:
+    """A command module's source, read once per process (it holds several commands)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return ""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from pathlib import Path
 
 import click
 
@@ -21,7 +20,7 @@ from core.cli.context import DAY, State, pass_state
 HISTORY_NAME = ".crm_history"
 HISTORY_LENGTH = 5000
 BUILTINS = {"exit": "leave the shell (or Ctrl-D)", "quit": "leave the shell",
-            "today": "today [YYYY-MM-DD|calendar]: show or set the business day of the next commands",
+            "today": "today [YYYY-MM-DD|default]: show or set the business day of the next commands",
             "help": "help [COMMAND...]: the commands, or a command's help"}
 
 
@@ -117,7 +116,7 @@ class Shell:
         if name == "help":
             return self.run_line(shlex.join([*args, "--help"]))
         if args:
-            if args[0] == "calendar":
+            if args[0] == "default":  # back to $CRM_TODAY, the workspace's own day or the calendar
                 self.today_text, self.today_source = None, "--today"
             else:
                 try:
