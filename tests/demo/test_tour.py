@@ -63,7 +63,7 @@ def test_the_printed_tour_runs_as_typed_and_shows_the_story_s_day(tmp_path):
     lines = demo.stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.endswith("Look around:"))
     assert "2026-09-03" in lines[start]
-    typed = [line.strip() for line in lines[start + 1:]]
+    typed = [line.strip() for line in lines[start + 1:] if line.startswith("  ")]
     assert typed[0].startswith("source ") and typed[-1].startswith("crm deal list;")
     tour = subprocess.run(["bash", "-c", " && ".join(typed[:-1] + ["crm whoami", "crm aging --json"])],
                           env=env, cwd=tmp_path, capture_output=True, text=True)
