@@ -194,7 +194,17 @@ class Demo:
             for day in days:
                 self.replay(day)
                 advance(day)
-        return self.summary(days[-1])
+        summary = self.summary(days[-1])
+        self.remember_day(days[-1])
+        return summary
+
+    def remember_day(self, last: dt.date) -> None:
+        """The workspace stays on the story's last day (``[workspace] today``), so a tour of it
+        shows the summary's figures whatever the calendar says; ``--today`` still moves it."""
+        from core.config import set_value
+
+        path = self.folder / "crm.toml"
+        write_private(path, set_value(path, ["workspace", "today"], last.isoformat()).encode("utf-8"))
 
     @contextlib.contextmanager
     def progress(self):

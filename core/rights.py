@@ -9,8 +9,9 @@ READERS = ("sales", "sales_manager", "collections", "purchasing", "accountant")
 
 KERNEL_PERMISSIONS = (
     Permission("core.open", "Commands that need no crm identity: create a workspace or a plugin skeleton, "
-               "run the demo, list hooks, migrate the schema (the database's own permissions guard it), whoami",
-               roles=EVERYONE, commands=("init", "demo", "plugin new", "hooks", "migrate", "whoami")),
+               "run the demo, list hooks, migrate the schema (the database's own permissions guard it), whoami, "
+               "the shell (each command typed in it asks its own right)",
+               roles=EVERYONE, commands=("init", "demo", "plugin new", "hooks", "migrate", "whoami", "shell")),
     Permission("core.read", "See partners, products, users, teams, orders, documents, jobs, modules and reports",
                roles=READERS, commands=(
                    "company show", "partner list", "partner show", "partner account", "partner statement",

@@ -11,7 +11,8 @@ from core.cli.context import DAY, emit_json, emit_record, emit_table, json_optio
 @json_option
 @pass_state
 def whoami(state, as_json):
-    """Who crm takes you for: your user, roles, rights and the identity it was mapped from."""
+    """Who crm takes you for: your user, roles, rights, the identity it was mapped from, and the
+    business day commands run on (--today, $CRM_TODAY, the workspace's [workspace] today, else the calendar)."""
     from core.security import current_actor
 
     app = state.app
@@ -19,7 +20,7 @@ def whoami(state, as_json):
         actor = current_actor(app, session)
     data = {"login": actor.login, "acting_for_by": actor.real_login, "db_user": actor.db_user,
             "backend": app.dialect, "roles": sorted(actor.roles), "scope": actor.scope,
-            "rights": sorted(actor.rights)}
+            "rights": sorted(actor.rights), "today": app.today.isoformat(), "today_from": app.today_source}
     if as_json:
         emit_json(data)
         return
@@ -27,6 +28,7 @@ def whoami(state, as_json):
     kind = "database role" if app.dialect == "postgresql" else "OS login"
     click.echo(f"{actor.login}{by}: {kind} {actor.db_user}; roles {', '.join(data['roles'])}; "
                f"sees {actor.scope} records; {len(data['rights'])} rights")
+    click.echo(f"business day {data['today']} ({data['today_from']})")
 
 
 @click.group()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from core.cli.context import pass_state
+from plugins.billing.completion import invoice_ref
 
 LOCALES = click.Choice(["fr_FR", "en_GB", "en_US"])
 output_option = click.option("--output", "-o", type=click.Path(), default=None,
@@ -31,7 +32,7 @@ def _write(state, kind: str, ref: str, output, as_html: bool, locale) -> None:
 
 
 @click.command("pdf")
-@click.argument("ref")
+@click.argument("ref", shell_complete=invoice_ref)
 @output_option
 @click.option("--html", "as_html", is_flag=True, help="Write the HTML page instead of the PDF.")
 @locale_option
@@ -47,7 +48,7 @@ def invoice_pdf(state, ref, output, as_html, locale):
 
 
 @click.command("facturx")
-@click.argument("ref")
+@click.argument("ref", shell_complete=invoice_ref)
 @output_option
 @locale_option
 @pass_state
@@ -69,7 +70,7 @@ def invoice_facturx(state, ref, output, locale):
 
 
 @click.command("letter")
-@click.argument("ref")
+@click.argument("ref", shell_complete=invoice_ref)
 @output_option
 @click.option("--html", "as_html", is_flag=True, help="Write the HTML page instead of the PDF.")
 @locale_option
