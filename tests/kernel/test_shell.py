@@ -102,7 +102,7 @@ def test_completion_of_commands_options_and_records(workspace, monkeypatch):
     monkeypatch.chdir(workspace.folder)
     prompt = Shell(State(config_path=str(workspace.config_path), today_text="2026-11-02"))
     assert prompt.complete("", "inv") == ["invoice"]
-    assert prompt.complete("", "to") == ["today"]
+    assert prompt.complete("", "to") == ["today", "token"]
     assert "list" in prompt.complete("invoice", "") and "show" in prompt.complete("invoice", "")
     assert prompt.complete("invoice list", "--ove") == ["--overdue"]
     assert prompt.complete("invoice show", number[:3].lower()) == [number]
