@@ -84,6 +84,10 @@ def create_order(app, session, raw: dict, *, record: str | None = None, extensio
         order.salesperson = get_user(session, data["salesperson"])
     elif customer.salesperson is not None:
         order.salesperson = customer.salesperson
+    else:
+        from core.security import default_owner
+
+        order.salesperson = default_owner(app, session)
     if data["team"]:
         order.team = get_team(session, data["team"])
     for sequence, line in enumerate(data["lines"], start=1):

@@ -1,0 +1,137 @@
+"""Record rules at work: one SQL filter on every ORM query of a limited actor, one check on its writes.
+
+Modules declare their rules (:class:`core.security.RecordRule`, hook ``register_record_rules``);
+this module applies them, so lists, shows, reports and exports of every module are limited the
+same way and a record outside the rule does not exist for that user (a show says "not found").
+
+- **Reading.** Each ORM ``SELECT`` (``UPDATE``/``DELETE`` too) of an actor whose scope is ``own``
+  or ``team`` gets, for every rule, ``owner IS NULL OR owner IN (the users they may see)``; a rule
+  that ``follows`` another record (a payment follows its customer) gets ``column IN (the ids of
+  the records of that rule they may see)``. A record reached *through* one they may see (the
+  customer named on their order, loaded as its relationship) is part of it and is not filtered.
+- **Writing.** A flush refuses to create or change a record of a rule so that it belongs to
+  somebody the actor may not see (a salesperson cannot give a customer, a deal or an order to a
+  colleague): one line naming who, the record and the owner, and nothing is written.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+
+def install(app, session_factory) -> None:
+    """Filter the queries of ``session_factory``'s sessions and check their flushes."""
+    from sqlalchemy import event
+
+    event.listen(session_factory, "do_orm_execute", partial(_filter, app))
+    event.listen(session_factory, "before_flush", partial(_check_writes, app))
+
+
+def visible_users(actor) -> tuple | None:
+    """The user ids whose records ``actor`` sees, or None when they see every record."""
+    if actor is None or actor.scope == "all":
+        return None
+    return (actor.user_id,) if actor.scope == "own" else actor.team_user_ids
+
+
+def criterion(app, rule, users: tuple):
+    """The SQL condition a row of ``rule.model`` meets when one of ``users`` may see it."""
+    from sqlalchemy import inspect, or_, select
+
+    from core.security import record_rules
+
+    column = getattr(rule.model, rule.owner)
+    if rule.follows is None:
+        return or_(column.is_(None), column.in_(users))
+    parent = next((r for r in record_rules(app).values() if r.model is rule.follows), None)
+    if parent is None:
+        return None  # the record it follows has no rule: everyone sees it, and so this row
+    key = inspect(rule.follows).primary_key[0]
+    return or_(column.is_(None), column.in_(select(key).where(criterion(app, parent, users))))
+
+
+def _ruled(app) -> frozenset:
+    found = app.__dict__.get("_ruled_mappers")
+    if found is None:
+        from sqlalchemy import inspect
+
+        from core.security import record_rules
+
+        found = app.__dict__["_ruled_mappers"] = frozenset(inspect(r.model) for r in record_rules(app).values())
+    return found
+
+
+def _actor(app, session, mappers):
+    """The app's actor; identified now if the statement reads a ruled entity and nobody asked yet."""
+    actor = getattr(app, "actor", None)
+    if actor is None and any(mapper in _ruled(app) for mapper in mappers):
+        from core.security import current_actor
+
+        actor = current_actor(app, session)  # an unmapped identity is refused here, as at every door
+    return actor
+
+
+def _filter(app, state) -> None:
+    if state.is_column_load or state.is_relationship_load:
+        return  # a record's own columns, or the records hanging off one already allowed
+    users = visible_users(_actor(app, state.session, state.all_mappers))
+    if users is None:
+        return
+    from sqlalchemy.orm import with_loader_criteria
+
+    from core.security import record_rules
+
+    for rule in record_rules(app).values():
+        condition = criterion(app, rule, users)
+        if condition is not None:
+            state.statement = state.statement.options(with_loader_criteria(
+                rule.model, condition, include_aliases=True, propagate_to_loaders=False))
+
+
+def _check_writes(app, session, flush_context, instances) -> None:
+    users = visible_users(getattr(app, "actor", None))
+    if users is None:
+        return
+    from sqlalchemy import inspect
+
+    from core.security import record_rules
+
+    owned = {r.model: r for r in record_rules(app).values() if r.follows is None}
+    for obj in [*session.new, *session.dirty]:
+        rule = owned.get(type(obj))
+        if rule is None:
+            continue
+        owner, changed = _owner(obj, rule)
+        if owner is None or owner in users or obj in session.dirty and not changed:
+            continue  # theirs, nobody's, or reached through a record they may see and not given away
+        _refuse(app, session, obj, rule, owner)
+
+
+def _owner(obj, rule) -> tuple[int | None, bool]:
+    """The owner ``obj`` will have once flushed, and whether that changed: its column, or the user
+    its relationship on that column names (set as an object, the column is filled only by the flush)."""
+    from sqlalchemy import inspect
+
+    state = inspect(obj)
+    owner, changed = getattr(obj, rule.owner), state.attrs[rule.owner].history.has_changes()
+    column = state.mapper.columns[rule.owner]
+    for relationship in state.mapper.relationships:
+        if column in relationship.local_columns and relationship.key in state.dict:
+            history = state.attrs[relationship.key].history
+            if history.has_changes():
+                related = state.dict[relationship.key]
+                owner, changed = (getattr(related, "id", None) if related is not None else None), True
+    return owner, changed
+
+
+def _refuse(app, session, obj, rule, owner) -> None:
+    from core.models import User
+    from core.security import PermissionDenied
+
+    actor = app.actor
+    with session.no_autoflush:
+        user = session.get(User, owner)
+    whose = "their own" if actor.scope == "own" else "their teams'"
+    label = next((str(getattr(obj, key)) for key in ("number", "name", "id") if getattr(obj, key, None)), "(new)")
+    raise PermissionDenied(f"{actor.who} sees only {whose} records (record rule {rule.name}), so may not make "
+                           f"{rule.name} {label} belong to {user.login if user else owner}")
