@@ -10,12 +10,14 @@ same way and a record outside the rule does not exist for that user (a show says
   the records of that rule they may see)``. A record reached *through* one they may see (the
   customer named on their order, loaded as its relationship) is part of it and is not filtered.
 - **Writing.** A flush refuses to create or change a record of a rule so that it belongs to
-  somebody the actor may not see (a salesperson cannot give a customer, a deal or an order to a
-  colleague): one line naming who, the record and the owner, and nothing is written.
+  somebody the actor may not see, or to change one that belongs to such a person (a salesperson
+  neither gives a customer, a deal or an order to a colleague nor takes or edits theirs): one
+  line naming who, the record and the owner, and nothing is written.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import partial
 
 
@@ -71,9 +73,30 @@ def _actor(app, session, mappers):
     return actor
 
 
+@contextmanager
+def every_record(session):
+    """Queries of this block see every record, whatever the actor's rules: for the checks that must
+    (a duplicate SIREN is a duplicate even if another salesperson owns it), never to show them."""
+    before = session.info.get("every_record", False)
+    session.info["every_record"] = True
+    try:
+        yield session
+    finally:
+        session.info["every_record"] = before
+
+
+def sees(app, session, obj) -> bool:
+    """Whether the actor may see ``obj``, a record of a rule declared with an ``owner`` column."""
+    from core.security import current_actor, record_rules
+
+    users = visible_users(current_actor(app, session))
+    rule = next((r for r in record_rules(app).values() if r.model is type(obj) and r.follows is None), None)
+    return users is None or rule is None or getattr(obj, rule.owner) in (None, *users)
+
+
 def _filter(app, state) -> None:
-    if state.is_column_load or state.is_relationship_load:
-        return  # a record's own columns, or the records hanging off one already allowed
+    if state.is_column_load or state.is_relationship_load or state.session.info.get("every_record"):
+        return  # a record's own columns, the records hanging off one already allowed, or a duplicate check
     users = visible_users(_actor(app, state.session, state.all_mappers))
     if users is None:
         return
@@ -92,8 +115,6 @@ def _check_writes(app, session, flush_context, instances) -> None:
     users = visible_users(getattr(app, "actor", None))
     if users is None:
         return
-    from sqlalchemy import inspect
-
     from core.security import record_rules
 
     owned = {r.model: r for r in record_rules(app).values() if r.follows is None}
@@ -102,9 +123,20 @@ def _check_writes(app, session, flush_context, instances) -> None:
         if rule is None:
             continue
         owner, changed = _owner(obj, rule)
-        if owner is None or owner in users or obj in session.dirty and not changed:
-            continue  # theirs, nobody's, or reached through a record they may see and not given away
-        _refuse(app, session, obj, rule, owner)
+        if owner is not None and owner not in users and (changed or obj in session.new):
+            _refuse(app, session, obj, rule, owner, "make {record} belong to {user}")
+        before = _owner_before(obj, rule)
+        if obj in session.dirty and before is not None and before not in users:
+            _refuse(app, session, obj, rule, before, "change {record}, which belongs to {user}")
+
+
+def _owner_before(obj, rule) -> int | None:
+    """The owner ``obj`` has in the database (before this flush)."""
+    from sqlalchemy import inspect
+
+    history = inspect(obj).attrs[rule.owner].history
+    before = [*history.deleted, *history.unchanged]
+    return before[0] if before else None
 
 
 def _owner(obj, rule) -> tuple[int | None, bool]:
@@ -124,7 +156,7 @@ def _owner(obj, rule) -> tuple[int | None, bool]:
     return owner, changed
 
 
-def _refuse(app, session, obj, rule, owner) -> None:
+def _refuse(app, session, obj, rule, owner, what: str) -> None:
     from core.models import User
     from core.security import PermissionDenied
 
@@ -133,5 +165,5 @@ def _refuse(app, session, obj, rule, owner) -> None:
         user = session.get(User, owner)
     whose = "their own" if actor.scope == "own" else "their teams'"
     label = next((str(getattr(obj, key)) for key in ("number", "name", "id") if getattr(obj, key, None)), "(new)")
-    raise PermissionDenied(f"{actor.who} sees only {whose} records (record rule {rule.name}), so may not make "
-                           f"{rule.name} {label} belong to {user.login if user else owner}")
+    action = what.format(record=f"{rule.name} {label}", user=user.login if user else owner)
+    raise PermissionDenied(f"{actor.who} sees only {whose} records (record rule {rule.name}), so may not {action}")

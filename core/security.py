@@ -305,6 +305,12 @@ def require(app, session, right: str) -> Actor:
     return actor
 
 
+def require_app(app, right: str) -> Actor:
+    """:func:`require` for a service that runs its own transactions (an import, the jobs, delivery)."""
+    with app.transaction() as session:
+        return require(app, session, right)
+
+
 def require_command(app, session, path: str) -> Actor:
     """The door's check: the right the command ``path`` declares (an undeclared command: admins only)."""
     right = command_rights(app).get(path)
