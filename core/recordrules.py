@@ -100,15 +100,29 @@ def _filter(app, state) -> None:
     users = visible_users(_actor(app, state.session, state.all_mappers))
     if users is None:
         return
-    from sqlalchemy.orm import with_loader_criteria
+    from sqlalchemy.sql.util import find_tables
 
-    from core.security import record_rules
+    options = _options(app, users)
+    tables = {t.name for t in find_tables(state.statement, include_joins=True, include_aliases=True, include_crud=True)}
+    wanted = [option for table, option in options.items() if table in tables]
+    if wanted:  # only the rules of the tables it reads: each option costs every statement its cache key
+        state.statement = state.statement.options(*wanted)
 
-    for rule in record_rules(app).values():
-        condition = criterion(app, rule, users)
-        if condition is not None:
-            state.statement = state.statement.options(with_loader_criteria(
-                rule.model, condition, include_aliases=True, propagate_to_loaders=False))
+
+def _options(app, users: tuple) -> dict:
+    """``{table: loader criteria}`` of every rule for ``users``, built once per set of users."""
+    cache = app.__dict__.setdefault("_rule_options", {})
+    found = cache.get(users)
+    if found is None:
+        from sqlalchemy.orm import with_loader_criteria
+
+        from core.security import record_rules
+
+        found = cache[users] = {
+            rule.model.__table__.name: with_loader_criteria(rule.model, condition, include_aliases=True,
+                                                            propagate_to_loaders=False)
+            for rule in record_rules(app).values() if (condition := criterion(app, rule, users)) is not None}
+    return found
 
 
 def _check_writes(app, session, flush_context, instances) -> None:
@@ -146,14 +160,24 @@ def _owner(obj, rule) -> tuple[int | None, bool]:
 
     state = inspect(obj)
     owner, changed = getattr(obj, rule.owner), state.attrs[rule.owner].history.has_changes()
-    column = state.mapper.columns[rule.owner]
-    for relationship in state.mapper.relationships:
-        if column in relationship.local_columns and relationship.key in state.dict:
-            history = state.attrs[relationship.key].history
-            if history.has_changes():
-                related = state.dict[relationship.key]
-                owner, changed = (getattr(related, "id", None) if related is not None else None), True
+    for key in _owner_relationships(state.mapper, rule.owner):
+        if key in state.dict and state.attrs[key].history.has_changes():
+            related = state.dict[key]
+            owner, changed = (getattr(related, "id", None) if related is not None else None), True
     return owner, changed
+
+
+_RELATIONSHIPS: dict = {}
+
+
+def _owner_relationships(mapper, owner: str) -> tuple[str, ...]:
+    """The relationships of ``mapper`` that set its ``owner`` column (``salesperson`` for ``salesperson_id``)."""
+    found = _RELATIONSHIPS.get((mapper, owner))
+    if found is None:
+        column = mapper.columns[owner]
+        found = _RELATIONSHIPS[(mapper, owner)] = tuple(
+            r.key for r in mapper.relationships if column in r.local_columns)
+    return found
 
 
 def _refuse(app, session, obj, rule, owner, what: str) -> None:
