@@ -234,7 +234,8 @@ teams' members, `all` (collections, purchasing, accountant, admin, system) every
 nobody owns is everyone's. The kernel adds the rule to every ORM query of such a user, so lists,
 shows, exports and reports are limited alike, and a record outside the rule does not exist for
 them: `crm partner show` of a colleague's customer says "no such partner", as for a typo.
-Reports written in SQL take the reader's users from the period (`Period.visible_ids`). Rules:
+Reports written in SQL take the reader's users from the period (`Period.visible_ids`); the
+aging and the receivables are per customer (those the reader sees). Rules:
 
 | rule | a row belongs to |
 | --- | --- |

@@ -111,3 +111,13 @@ def test_a_salesperson_works_only_for_customers_they_see_and_gives_nothing_away(
     crm.as_user("mia")("partner", "edit", "Alpha", "--salesperson", "mia")
     crm("partner", "edit", "Alpha", "--salesperson", "bob")
     assert names(alice("partner", "list", "--json").json) == ["Gamma"]
+
+
+def test_the_aging_of_a_salesperson_has_their_customers_only(shop):
+    crm, _ = shop
+    everyone = crm("aging", "--json").json
+    mine = crm.as_user("bob")("aging", "--json").json
+    assert sorted(c["customer"] for c in everyone["customers"]) == ["Alpha", "Beta", "Gamma"]
+    # the aging is per customer: bob's own and the one nobody owns (whose invoice alice made)
+    assert [c["customer"] for c in mine["customers"]] == ["Beta", "Gamma"]
+    assert mine["totals"]["total"] == "240.00" and everyone["totals"]["total"] == "360.00"
