@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 
 from core.errors import NotFound, StateError, ValidationError
 from core.models import Contact, Partner
+from core.recordrules import every_record
 from core.schemas import load
 from core.security import require
 from core.services.people import get_team, get_user
@@ -69,13 +70,12 @@ def find_duplicate(session, values: dict, *, older_than: int | None = None) -> t
         query = select(func.min(Lead.id)).where(column == keys[key], Lead.state != "merged")
         if older_than is not None:
             query = query.where(Lead.id < older_than)
-        found = session.execute(query).scalar()
+        with every_record(session):  # a colleague's lead is the same person all the same
+            found = session.execute(query).scalar()
         if found is not None:
             matches[key] = True
             lead_id = found if lead_id is None else min(lead_id, found)
     partner_id = None
-    from core.recordrules import every_record
-
     for key in ("email", "phone", "siren", "company_name", "domain"):
         if keys[key]:
             with every_record(session):  # another salesperson's customer is the same company all the same

@@ -121,3 +121,21 @@ def test_the_aging_of_a_salesperson_has_their_customers_only(shop):
     # the aging is per customer: bob's own and the one nobody owns (whose invoice alice made)
     assert [c["customer"] for c in mine["customers"]] == ["Beta", "Gamma"]
     assert mine["totals"]["total"] == "240.00" and everyone["totals"]["total"] == "360.00"
+
+
+@pytest.mark.modules("funnel", "billing")
+def test_a_lead_for_a_colleagues_customer_is_flagged_and_not_made_a_second_customer(shop):
+    crm, _ = shop
+    alice = crm.as_user("alice")
+    lead = alice("lead", "add", "Léa Martin", "--company", "Beta", "--siren", "552100554", "--email",
+                 "lea@beta.example", "--owner", "alice", "--json").json
+    beta = crm("partner", "show", "Beta", "--json").json["id"]
+    assert lead["duplicate_partner"] == beta  # the duplicate check sees every customer
+    refused = alice("lead", "convert", str(lead["id"]), expect=4)
+    assert refused.stderr.strip() == (
+        f"error: lead {lead['id']}: its company is already partner {beta}, a customer of another salesperson: "
+        f"their manager converts the lead or hands you the customer (crm partner edit {beta} --salesperson LOGIN)")
+    assert names(crm("partner", "list", "--json").json) == ["Alpha", "Beta", "Gamma"]
+    crm("lead", "edit", str(lead["id"]), "--owner", "bob")  # an admin hands the lead to Beta's salesperson
+    deal = crm.as_user("bob")("lead", "convert", str(lead["id"]), "--json").json
+    assert deal["customer"]["name"] == "Beta" and deal["owner"] == "bob"
