@@ -159,9 +159,30 @@ def write(app, session, kind: str, ref, *, output: str | Path | None = None, htm
           locale: str | None = None) -> Path:
     """Write the PDF (or, with ``html``, the page) to ``output`` or ``<filename>.pdf`` in the current folder.
 
-    ``output`` may name a folder: an existing one, or one to make when it ends with ``/``.
+    ``output`` may name a folder: an existing one, or one to make when it ends with ``/``. The
+    file written is in the audit trail (:func:`printed`).
     """
-    return save(app, render(app, session, kind, ref, locale=locale), output=output, html=html)
+    path = save(app, render(app, session, kind, ref, locale=locale), output=output, html=html)
+    printed(app, kind, [(ref, path)], session=session)
+    return path
+
+
+def printed(app, kind: str, written: list, *, session=None) -> None:
+    """Put documents written to files in the audit trail: action ``printed``, one row per document.
+
+    A PDF handed to a customer or a supplier leaves crm as surely as an e-mail (which delivery
+    records as ``sent``, :mod:`core.delivery`): who, when (business date and wall time), by which
+    command, and the file. ``written`` is ``[(ref, path)]``; without ``session`` in a transaction
+    of its own.
+    """
+    from contextlib import nullcontext
+
+    from core import audit
+
+    with nullcontext(session) if session is not None else app.transaction() as tx:
+        for ref, path in written:
+            audit.record(app, tx, "printed", record_type=kind.replace(".", "_")[:60], record_id=str(ref)[:40],
+                         label=str(ref)[:100], changes={"document": kind, "file": str(path)})
 
 
 def save(app, document: Document, *, output: str | Path | None = None, html: bool = False) -> Path:
@@ -241,6 +262,7 @@ def write_many(app, kind: str, refs: list, folder: Path, *, jobs: int | None = N
             os.replace(path, folder / path.name)
         paths.append(folder / path.name)
     staging.rmdir()
+    printed(app, kind, list(zip(refs, paths)))
     return paths
 
 
@@ -261,7 +283,8 @@ def _write_staged(app, kind: str, refs: list[str], folder: Path, jobs: int | Non
         return paths
     size = max(1, min(50, len(refs) // (jobs * 4) or 1))
     batches = [refs[i:i + size] for i in range(0, len(refs), size)]
-    setup = (str(app.config.path), app.today.isoformat(), kind, str(folder), locale)
+    # the workers act as this process does (crm --as), so they see the same records
+    setup = (str(app.config.path), app.today.isoformat(), kind, str(folder), locale, getattr(app, "as_login", None))
     paths = []
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_worker_start,
                              initargs=setup) as pool:
@@ -279,14 +302,16 @@ def _write_staged(app, kind: str, refs: list[str], folder: Path, jobs: int | Non
 _WORKER: dict = {}
 
 
-def _worker_start(config_path: str, today: str, kind: str, folder: str, locale: str | None) -> None:
+def _worker_start(config_path: str, today: str, kind: str, folder: str, locale: str | None,
+                  as_login: str | None = None) -> None:
     import datetime as dt
 
     from core.app import App
     from core.config import load_config
 
-    _WORKER.update(app=App(load_config(config_path), today=dt.date.fromisoformat(today)), kind=kind,
-                   folder=Path(folder), locale=locale)
+    app = App(load_config(config_path), today=dt.date.fromisoformat(today))
+    app.as_login = as_login
+    _WORKER.update(app=app, kind=kind, folder=Path(folder), locale=locale)
 
 
 def _render_batch(app, kind: str, refs: list[str], locale: str | None) -> list[Document]:

@@ -266,7 +266,11 @@ def partner_statement(state, ref, start, end, output, send, locale):
     if send:
         click.echo(f"statement of {partner.name} ({start.isoformat()} to {end.isoformat()}) queued for {partner.email}")
     if output or not send:
-        click.echo(str(save(app, document, output=output)))
+        from core.documents import printed
+
+        path = save(app, document, output=output)
+        printed(app, kinds[0], [(document_ref, path)])
+        click.echo(str(path))
 
 
 def _day(value: str, option: str):

@@ -135,10 +135,15 @@ def user_role(state, login, role_name, remove):
 @click.command("identity")
 @click.argument("login")
 @click.option("--os-login", default=None, help="The OS login that is this user (SQLite workspaces).")
-@click.option("--db-role", default=None, help="The PostgreSQL role that is this user (shared databases).")
+@click.option("--db-role", default=None,
+              help="The PostgreSQL role that is this user (shared databases); it is granted exactly what the "
+                   "user's rights need in the schema, and a role it replaces loses its grants.")
 @pass_state
 def user_identity(state, login, os_login, db_role):
-    """Say which OS login or database role is user LOGIN ('' clears it)."""
+    """Say which OS login or database role is user LOGIN ('' clears it).
+
+    On PostgreSQL, run it as the owner of the workspace's tables: the role must exist (CREATE ROLE
+    ... LOGIN) and is granted what the user needs (docs/permissions.md, "Database roles")."""
     from core.services.roles import set_identity
 
     app = state.app

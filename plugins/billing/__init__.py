@@ -156,6 +156,13 @@ def register_permissions(register):
 
 
 @hookimpl
+def register_record_rules(register):
+    from plugins.billing.rights import record_rules
+
+    record_rules(register)
+
+
+@hookimpl
 def register_fields(register):
     """Other modules may add fields to its invoices (and credit notes) (core.extensions)."""
     from core.extensions import Extensible

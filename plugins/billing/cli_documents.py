@@ -23,11 +23,8 @@ def _write(state, kind: str, ref: str, output, as_html: bool, locale) -> None:
     from core.documents import write
 
     app = state.app
-    with app.session() as session:
-        try:
-            path = write(app, session, kind, ref, output=output, html=as_html, locale=locale)
-        finally:
-            session.rollback()  # printing writes nothing to the database
+    with app.transaction() as session:  # what it writes to the database: the "printed" row of the trail
+        path = write(app, session, kind, ref, output=output, html=as_html, locale=locale)
     click.echo(str(path))
 
 
@@ -66,6 +63,9 @@ def invoice_facturx(state, ref, output, locale):
             path = write_facturx(app, session, ref, output=output, locale=locale)
         finally:
             session.rollback()
+    from core.documents import printed
+
+    printed(app, "billing.invoice", [(ref, path)])
     click.echo(str(path))
 
 
@@ -94,4 +94,8 @@ def reminders_letter(state, ref, output, as_html, locale):
             document, content = formal_notice_pdf(app, session, ref, locale=locale)
         finally:
             session.rollback()  # printing writes nothing to the database
-    click.echo(str(write_private(output_path(output, f"{document.filename}.pdf"), content)))
+    path = write_private(output_path(output, f"{document.filename}.pdf"), content)
+    from core.documents import printed
+
+    printed(app, "billing.formal_notice", [(ref, path)])
+    click.echo(str(path))
