@@ -41,7 +41,7 @@ _NO_DISCOUNT = "Pas d'escompte pour paiement anticipé"
 def document_kinds() -> list[DocumentKind]:
     """The kinds billing registers with the kernel (``register_documents``)."""
     return [DocumentKind("billing.invoice", "an invoice or credit note (id or number), A4 with the legal mentions",
-                         render_invoice, reader_locale=invoice_reader_locale),
+                         render_invoice, reader_locale=invoice_reader_locale, read=read_invoices),
             DocumentKind("billing.formal_notice", "a formal notice letter (notification id, or an invoice number: "
                          "the latest notice listing it)", render_formal_notice, reader_locale=notice_reader_locale)]
 
@@ -68,17 +68,98 @@ def file_name(locale: str, key: str) -> str:
 
 def render_invoice(app, session, ref: str, locale: str) -> Document:
     """Render invoice or credit note ``ref`` as a complete HTML page in ``locale``."""
-    from core.rendering import gettext, render
-    from plugins.billing.services_invoices import get_invoice
+    from core.documents import compose
 
-    invoice = get_invoice(session, ref)
-    _ = gettext(app, locale)
-    context = invoice_context(app, session, invoice, locale)
-    kind = invoice.kind
-    title = f"{context['heading']} {invoice.number or _('(draft)')}"
-    number = invoice.number or f"{file_name(locale, 'draft')}-{invoice.id}"
-    html = render(app, "billing/invoice.html", locale=locale, title=title, **context)
-    return Document(title=title, filename=f"{file_name(locale, kind)}-{number}", html=html)
+    (page,) = read_invoices(app, session, [ref], locale)
+    if isinstance(page, Exception):
+        raise page
+    return compose(app, page)
+
+
+def read_invoices(app, session, refs: list[str], locale: str | None) -> list:
+    """The pages of invoices ``refs`` (ids or numbers), read in a few queries whatever their number.
+
+    :returns: per reference, a :class:`~core.documents.Page` of plain values, or the
+        :class:`NotFound` naming it. ``locale`` None: each customer's language.
+    """
+    from core.documents import Page
+    from core.extensions import read
+
+    found = load_invoices(session, refs)
+    ids = sorted({invoice.id for invoice in found.values()})
+    extensions = read(app, session, "invoice", ids, only="printed", dump=False) if ids else {}
+    customers = read(app, session, "partner", sorted({i.partner_id for i in found.values()}),
+                     only="printed", dump=False) if ids else {}
+    orders = _orders(session, {i.order_id for i in found.values() if i.order_id})
+    pages: list = []
+    for ref in refs:
+        invoice = found.get(_key(ref))
+        if invoice is None:
+            pages.append(NotFound(f"invoice {str(ref).strip()}: no such invoice (see `crm invoice list`)"))
+            continue
+        chosen = locale or _reader_locale(app, invoice.partner)
+        context = _context(app, session, invoice, chosen, orders.get(invoice.order_id),
+                           extensions.get(invoice.id), customers.get(invoice.partner_id))
+        title = f"{context['heading']} {invoice.number or gettext_for(app, chosen)('(draft)')}"
+        number = invoice.number or f"{file_name(chosen, 'draft')}-{invoice.id}"
+        pages.append(Page("billing/invoice.html", chosen, title, f"{file_name(chosen, invoice.kind)}-{number}",
+                          plain(context)))
+    return pages
+
+
+def load_invoices(session, refs: list[str]) -> dict:
+    """``{key: invoice}`` for the ids and numbers in ``refs``, with their lines, products, instalments,
+    customer, term and credited invoice: one query per relation for all of them."""
+    from sqlalchemy import or_, select
+    from sqlalchemy.orm import selectinload
+
+    from plugins.billing.models import Invoice, InvoiceLine, PaymentTerm
+
+    keys = {_key(ref) for ref in refs}
+    ids = sorted(k for k in keys if isinstance(k, int))
+    numbers = sorted(k for k in keys if isinstance(k, str))
+    found: dict = {}
+    for start in range(0, max(len(ids), len(numbers)), 1000):  # a database takes a bounded number of parameters
+        query = select(Invoice).where(or_(Invoice.id.in_(ids[start:start + 1000]),
+                                          Invoice.number.in_(numbers[start:start + 1000]))).options(
+            selectinload(Invoice.lines).selectinload(InvoiceLine.product), selectinload(Invoice.dues),
+            selectinload(Invoice.partner), selectinload(Invoice.term).selectinload(PaymentTerm.lines),
+            selectinload(Invoice.origin))
+        for invoice in session.scalars(query):
+            found[invoice.id] = invoice
+            if invoice.number:
+                found[invoice.number] = invoice
+    return found
+
+
+def _key(ref) -> int | str:
+    text = str(ref).strip()
+    return int(text) if text.isdigit() else text.upper()
+
+
+def _orders(session, ids: set) -> dict:
+    from sqlalchemy import select
+
+    from core.models import SalesOrder
+
+    found = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 1000):
+        found.update({o.id: o for o in session.scalars(select(SalesOrder).where(
+            SalesOrder.id.in_(ordered[start:start + 1000])))})
+    return found
+
+
+def _reader_locale(app, partner) -> str:
+    from core.services.company import reader_locale
+
+    return reader_locale(app, partner)
+
+
+def gettext_for(app, locale: str):
+    from core.rendering import gettext
+
+    return gettext(app, locale)
 
 
 def invoice_context(app, session, invoice, locale: str) -> dict:
@@ -87,15 +168,26 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
     A posted invoice prints its frozen mentions; a draft (no number yet) the current company and
     customer, marked as a draft.
     """
+    from core.extensions import printed
     from core.models import SalesOrder
-    from core.rendering import environment, gettext
+
+    order = session.get(SalesOrder, invoice.order_id) if invoice.order_id else None
+    return _context(app, session, invoice, locale, order, printed(app, session, "invoice", invoice.id),
+                    printed(app, session, "partner", invoice.partner_id))
+
+
+def _context(app, session, invoice, locale: str, order, extensions, customer_extensions) -> dict:
+    """The invoice's context from what was read already (the session is asked only for a draft's seller)."""
+    from types import SimpleNamespace
+
+    from core.extensions import blank
+    from core.rendering import environment
     from core.services.orders import vat_breakdown
     from plugins.billing.posting import address_text, order_delivery
     from plugins.billing.settings import settings
 
-    from types import SimpleNamespace
-
-    _ = gettext(app, locale)
+    env = environment(app, locale=locale)
+    _ = env.catalog.gettext
     options = settings(app)
     partner = invoice.partner
     posted = invoice.state != "draft"
@@ -109,7 +201,6 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
              "vat_number": invoice.buyer_vat_number if posted else partner.vat_number,
              "address": _lines(invoice.buyer_address if posted else address_text(partner)),
              "country": partner.country, "email": partner.email, "business": invoice.buyer_is_business if posted else partner.is_business}
-    order = session.get(SalesOrder, invoice.order_id) if invoice.order_id else None
     where, where_country = (invoice.delivery_address, invoice.delivery_country) if posted else order_delivery(order)
     delivery = {"address": _lines(where), "country": where_country} if where else None
     for party in (buyer, delivery):
@@ -117,16 +208,13 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
             from babel import Locale
 
             party["country_name"] = Locale.parse(locale).territories.get(party["country"], party["country"])
-    env = environment(app, locale=locale)
     credit_note = invoice.kind == "credit_note"
     origin_total = invoice.origin.total if credit_note and invoice.origin is not None else None
-    from core.extensions import printed
-
     return {
         "invoice": invoice, "posted": posted, "credit_note": credit_note,
         # the fields modules add to invoices and customers, marked printed (core.extensions)
-        "extensions": printed(app, session, "invoice", invoice.id),
-        "customer_extensions": printed(app, session, "partner", invoice.partner_id),
+        "extensions": extensions or blank(app, "invoice", only="printed"),
+        "customer_extensions": customer_extensions or blank(app, "partner", only="printed"),
         "heading": _("Credit note") if credit_note else _("Invoice"),
         "seller": seller, "buyer": buyer, "lines": list(invoice.lines), "vat": vat_breakdown(invoice),
         "category": _(CATEGORIES.get(invoice.operation_category, invoice.operation_category)),
@@ -142,8 +230,51 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
         "cancels": None if origin_total is None else ("whole" if invoice.total >= origin_total else "part"),
         "payment_reference": invoice.number,
         "bank": bank_details(app, seller), "legal_footer": app.config.section("billing").get("legal_footer") or None,
-        "unit_price": _unit_price_format(locale, invoice.currency),
+        "unit_price": UnitPrice(locale, invoice.currency),
     }
+
+
+def plain(value, _path: frozenset = frozenset()):
+    """``value`` with its mapped records made plain records (their columns, and the relations
+    loaded with them, recursively, but never back up to a record being converted): what a worker
+    process can receive, and a template reads the same way (``invoice.number``, ``line.product.sku``)."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import inspect as inspect_record
+
+    if isinstance(value, dict):
+        return {key: plain(item, _path) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item, _path) for item in value]
+    mapper = getattr(type(value), "__mapper__", None)
+    if mapper is None:
+        return value
+    path = _path | {id(value)}
+    state = inspect_record(value)
+    record = {column.key: getattr(value, column.key) for column in mapper.column_attrs}
+    for relation in mapper.relationships:
+        if relation.key in state.unloaded:
+            continue
+        related = getattr(value, relation.key)
+        if related is None or isinstance(related, list) or id(related) not in path:
+            record[relation.key] = plain([r for r in related if id(r) not in path] if isinstance(related, list)
+                                         else related, path)
+    return SimpleNamespace(**record)
+
+
+class UnitPrice:
+    """Unit prices keep their own decimals (0,125 €): the ``money`` filter would round them to the cent.
+
+    A class rather than a closure, so that a page's context crosses to a worker process.
+    """
+
+    def __init__(self, locale: str, currency: str):
+        self.locale, self.currency = locale, currency
+
+    def __call__(self, value) -> str:
+        from babel.numbers import format_currency
+
+        return format_currency(Decimal(value), self.currency, locale=self.locale, decimal_quantization=False)
 
 
 def term_label(term, _, locale: str, company_locale: str) -> str | None:
@@ -162,16 +293,6 @@ def term_label(term, _, locale: str, company_locale: str) -> str | None:
         parts.append(when if line.percent is None and len(term.lines) == 1 else
                      f"{_('balance') if line.percent is None else f'{line.percent.normalize():f} %'} {when}")
     return ", ".join(parts)
-
-
-def _unit_price_format(locale: str, currency: str):
-    """Unit prices keep their own decimals (0,125 €): the ``money`` filter would round them to the cent."""
-    from babel.numbers import format_currency
-
-    def unit_price(value):
-        return format_currency(Decimal(value), currency, locale=locale, decimal_quantization=False)
-
-    return unit_price
 
 
 def early_discount_mention(invoice, _, filters) -> str | None:
