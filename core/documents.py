@@ -77,6 +77,11 @@ def render(app, session, kind: str, ref, *, locale: str | None = None) -> Docume
         raise NotFound(f"document kind {kind!r} is not known (enabled modules offer: "
                        f"{', '.join(sorted(known)) or 'none'})")
     chosen = known[kind]
+    if chosen.read is not None:  # the kind reads its reader's locale with the record: one read
+        (page,) = chosen.read(app, session, [str(ref)], locale)
+        if isinstance(page, Exception):
+            raise page
+        return compose(app, page)
     if locale is None and chosen.reader_locale is not None:
         locale = chosen.reader_locale(app, session, str(ref))
     return chosen.render(app, session, str(ref), locale or app.config.company.locale)

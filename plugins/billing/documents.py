@@ -1,4 +1,4 @@
-"""Billing's printable documents: the invoice (or credit note) and the formal notice letter.
+"""Billing's printable invoice (or credit note); the formal notice letter is in ``letters.py``.
 
 ``billing.invoice`` takes an invoice id or number (``F2026-000042``, ``AV2026-000003``) and lays
 out ``billing/invoice.html``: an A4 page with every mention French law asks of an invoice (Code de
@@ -6,11 +6,8 @@ commerce L441-9, CGI art. 242 nonies A; DESIGN.md "Billing"). The mentions come 
 froze on the invoice (seller and buyer identity, penalty rate, indemnity, early-payment
 discount), never from today's configuration, so a reprint says what the original said.
 
-``billing.formal_notice`` takes the outbox message of a formal notice (its notification id, as
-``crm notifications list`` shows it) or an invoice number (the latest formal notice that listed
-the invoice) and lays out ``billing/formal_notice.html`` from the data the reminder run stored
-with the message: the same open amounts, interest to the day and indemnities the run computed,
-not a second computation that could disagree with the letter that was sent.
+Printing many reads them in bulk (:func:`read_invoices`: one query per relation for all of them)
+into pages of plain values that worker processes lay out without a database (``core.printing``).
 
 The seller's identity (legal form, RCS, share capital, IBAN and BIC, VAT-on-debits option,
 e-invoicing address) is the company's (``crm company set``), frozen on the invoice at posting.
@@ -25,10 +22,8 @@ import re
 from decimal import Decimal
 
 from core.documents import Document, DocumentKind
-from core.errors import ConfigError, CrmError, NotFound
+from core.errors import ConfigError, NotFound
 
-#: the template a formal notice is worded with (the level's template in the default policy)
-FORMAL_NOTICE_TEMPLATE = "billing/formal_notice"
 #: file names per language (a person saves and mails them: their own words)
 FILE_NAMES = {"fr": {"invoice": "facture", "credit_note": "avoir", "draft": "brouillon", "notice": "mise-en-demeure"},
               "en": {"invoice": "invoice", "credit_note": "credit-note", "draft": "draft", "notice": "formal-notice"}}
@@ -41,9 +36,7 @@ _NO_DISCOUNT = "Pas d'escompte pour paiement anticipé"
 def document_kinds() -> list[DocumentKind]:
     """The kinds billing registers with the kernel (``register_documents``)."""
     return [DocumentKind("billing.invoice", "an invoice or credit note (id or number), A4 with the legal mentions",
-                         render_invoice, reader_locale=invoice_reader_locale, read=read_invoices),
-            DocumentKind("billing.formal_notice", "a formal notice letter (notification id, or an invoice number: "
-                         "the latest notice listing it)", render_formal_notice, reader_locale=notice_reader_locale)]
+                         render_invoice, reader_locale=invoice_reader_locale, read=read_invoices)]
 
 
 def invoice_reader_locale(app, session, ref: str) -> str:
@@ -52,12 +45,6 @@ def invoice_reader_locale(app, session, ref: str) -> str:
     from plugins.billing.services_invoices import get_invoice
 
     return reader_locale(app, get_invoice(session, ref).partner)
-
-
-def notice_reader_locale(app, session, ref: str) -> str:
-    """The language of the customer the formal notice was sent to (the run stored it), else the company's."""
-    context = json.loads(formal_notice_message(session, ref).context or "{}")
-    return context.get("locale") or app.config.company.locale
 
 
 def file_name(locale: str, key: str) -> str:
@@ -82,7 +69,6 @@ def read_invoices(app, session, refs: list[str], locale: str | None) -> list:
     :returns: per reference, a :class:`~core.documents.Page` of plain values, or the
         :class:`NotFound` naming it. ``locale`` None: each customer's language.
     """
-    from core.documents import Page
     from core.extensions import read
 
     found = load_invoices(session, refs)
@@ -100,11 +86,17 @@ def read_invoices(app, session, refs: list[str], locale: str | None) -> list:
         chosen = locale or _reader_locale(app, invoice.partner)
         context = _context(app, session, invoice, chosen, orders.get(invoice.order_id),
                            extensions.get(invoice.id), customers.get(invoice.partner_id))
-        title = f"{context['heading']} {invoice.number or gettext_for(app, chosen)('(draft)')}"
-        number = invoice.number or f"{file_name(chosen, 'draft')}-{invoice.id}"
-        pages.append(Page("billing/invoice.html", chosen, title, f"{file_name(chosen, invoice.kind)}-{number}",
-                          plain(context)))
+        pages.append(invoice_page(app, invoice, context, chosen))
     return pages
+
+
+def invoice_page(app, invoice, context: dict, locale: str):
+    """The page of ``invoice`` from its context (:func:`invoice_context`), made plain values."""
+    from core.documents import Page
+
+    title = f"{context['heading']} {invoice.number or gettext_for(app, locale)('(draft)')}"
+    number = invoice.number or f"{file_name(locale, 'draft')}-{invoice.id}"
+    return Page("billing/invoice.html", locale, title, f"{file_name(locale, invoice.kind)}-{number}", plain(context))
 
 
 def load_invoices(session, refs: list[str]) -> dict:
@@ -379,70 +371,3 @@ def _credit_reason(invoice) -> str | None:
 
 def _lines(text: str | None) -> list[str]:
     return [line for line in (text or "").split("\n") if line.strip()]
-
-
-# --- the formal notice -----------------------------------------------------------------------------
-
-def render_formal_notice(app, session, ref: str, locale: str) -> Document:
-    """Render the formal notice ``ref`` (notification id or invoice number) as a letter in ``locale``."""
-    from core.rendering import gettext, render
-
-    row = formal_notice_message(session, ref)
-    context = json.loads(row.context or "{}")
-    context.pop("locale", None)  # the reader's language: ``locale`` says which, the caller chose it
-    _ = gettext(app, locale)
-    title = f"{_('Formal notice')} — {context['customer']['name']}"
-    html = render(app, f"{FORMAL_NOTICE_TEMPLATE}.html", locale=locale, **context)
-    return Document(title=title, filename=f"{file_name(locale, 'notice')}-{context['today']}-{row.id}", html=html)
-
-
-def formal_notice_pdf(app, session, ref: str, *, locale: str | None = None):
-    """``(document, pdf bytes)``: the formal notice as the ``letter`` channel posts it, the letter
-    followed by the pages of the invoices it encloses (rendered as at delivery)."""
-    from core.documents import attachments_for, html_to_pdf, render
-    from plugins.billing.channels import bind_pdfs
-
-    row = formal_notice_message(session, ref)
-    document = render(app, session, "billing.formal_notice", ref, locale=locale)
-    letter = html_to_pdf(document.html, app=app)
-    references = [a for a in json.loads(row.attachments or "[]") if "document" in a]
-    enclosed = [a.content for a in attachments_for(app, references, session=session)
-                if a.content_type == "application/pdf"] if references else []
-    return document, (bind_pdfs([letter, *enclosed]) if enclosed else letter)
-
-
-def formal_notice_message(session, ref: str):
-    """The outbox row of a formal notice: by notification id, or the latest one listing invoice ``ref``.
-
-    A formal notice is a reminder message worded with ``billing/formal_notice`` (level 3 of the
-    default policy). The copy sent to the sales owner carries the same data; the letter itself is
-    preferred when both exist.
-    """
-    from sqlalchemy import select
-
-    from core.outbox import Notification
-
-    text = str(ref).strip()
-    if text.isdigit():
-        row = session.get(Notification, int(text))
-        if row is None:
-            raise NotFound(f"notification {text}: no such notification (see `crm notifications list`)")
-        if row.template != FORMAL_NOTICE_TEMPLATE or not (row.dedup_key or "").startswith("billing:reminder:"):
-            raise CrmError(f"notification {text} is not a formal notice (it is worded with "
-                           f"{row.template or 'no template'}; a formal notice uses {FORMAL_NOTICE_TEMPLATE})")
-        return row
-    from plugins.billing.models import Reminder
-    from plugins.billing.services_invoices import get_invoice
-
-    invoice = get_invoice(session, text)
-    runs = session.execute(select(Reminder.partner_id, Reminder.run_date).where(
-        Reminder.invoice_id == invoice.id, Reminder.status == "sent").order_by(Reminder.run_date.desc())).all()
-    for partner_id, run_date in runs:
-        # the run's dedup key: billing:reminder:<customer>:<run date>:L<level>:<first invoice id>
-        prefix = f"billing:reminder:{partner_id}:{run_date.isoformat()}:L"
-        row = session.scalars(select(Notification).where(
-            Notification.dedup_key.like(f"{prefix}%"), Notification.template == FORMAL_NOTICE_TEMPLATE)
-            .order_by(Notification.dedup_key.like("%:copy"), Notification.id)).first()
-        if row is not None:
-            return row
-    raise NotFound(f"invoice {invoice.number}: no formal notice was sent for it (see `crm reminders list`)")
