@@ -78,15 +78,18 @@ def read_invoices(app, session, refs: list[str], locale: str | None) -> list:
                      only="printed", dump=False) if ids else {}
     orders = _orders(session, {i.order_id for i in found.values() if i.order_id})
     pages: list = []
+    made: dict = {}  # an invoice named twice (its id and its number) is one page
     for ref in refs:
         invoice = found.get(_key(ref))
         if invoice is None:
             pages.append(NotFound(f"invoice {str(ref).strip()}: no such invoice (see `crm invoice list`)"))
             continue
-        chosen = locale or _reader_locale(app, invoice.partner)
-        context = _context(app, session, invoice, chosen, orders.get(invoice.order_id),
-                           extensions.get(invoice.id), customers.get(invoice.partner_id))
-        pages.append(invoice_page(app, invoice, context, chosen))
+        if invoice.id not in made:
+            chosen = locale or _reader_locale(app, invoice.partner)
+            context = _context(app, session, invoice, chosen, orders.get(invoice.order_id),
+                               extensions.get(invoice.id), customers.get(invoice.partner_id))
+            made[invoice.id] = invoice_page(app, invoice, context, chosen)
+        pages.append(made[invoice.id])
     return pages
 
 
