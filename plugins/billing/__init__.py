@@ -110,10 +110,10 @@ def register_settings(register):
 @hookimpl
 def register_documents(register):
     from plugins.billing.documents import document_kinds
-
+    from plugins.billing.letters import formal_notice_kind
     from plugins.billing.services_account import statement_kind
 
-    for kind in document_kinds() + [statement_kind()]:
+    for kind in document_kinds() + [formal_notice_kind(), statement_kind()]:
         register(kind)
 
 

@@ -86,7 +86,7 @@ def reminders_letter(state, ref, output, as_html, locale):
         _write(state, "billing.formal_notice", ref, output, as_html, locale)
         return
     from core.files import output_path, write_private
-    from plugins.billing.documents import formal_notice_pdf
+    from plugins.billing.letters import formal_notice_pdf
 
     app = state.app
     with app.session() as session:
