@@ -195,7 +195,9 @@ def sweep(quick: bool) -> list[dict]:
     ]
 
 
-def confirmations(quick: bool, modules=("procurement",)) -> list[dict]:
+def confirmations(quick: bool, modules=("procurement",), *, salesperson: bool = False) -> list[dict]:
+    """Orders confirmed one by one through every hook, rights checked and the trail written; with
+    ``salesperson``, as the customer's salesperson (a ``sales`` user: every query under the record rules)."""
     from sqlalchemy import text
 
     from core.lifecycle import init_workspace
@@ -219,25 +221,34 @@ def confirmations(quick: bool, modules=("procurement",)) -> list[dict]:
                     "INSERT INTO core_partner (id, name, kind, is_customer, is_supplier, email, country, active, "
                     "street, postal_code, city, siren, created_at) VALUES (100000, 'Customer', 'company', 1, 0, "
                     "'c@client.fr', 'FR', 1, '1 rue de la Paix', '75002', 'Paris', '552081317', '2026-11-28')")
+                connection.exec_driver_sql(
+                    "INSERT INTO core_user (id, login, name, role, active, created_at) VALUES "
+                    "(100000, 'sam', 'Sam', 'sales', 1, '2026-11-28')")
+                seller = 100000 if salesperson else None
+                connection.execute(text("UPDATE core_partner SET salesperson_id = :s WHERE id = 100000"), {"s": seller})
                 _bulk(connection, "INSERT INTO core_sales_order (id, number, customer_id, state, order_date, currency, "
-                      "total_untaxed, total_tax, total, created_at) VALUES (:id, :number, 100000, 'draft', "
-                      "'2026-11-28', 'EUR', 2000, 400, 2400, :now)",
-                      [{"id": n, "number": f"SO2026-{n:06d}", "now": now} for n in range(1, orders + 1)])
+                      "total_untaxed, total_tax, total, created_at, salesperson_id) VALUES (:id, :number, 100000, "
+                      "'draft', '2026-11-28', 'EUR', 2000, 400, 2400, :now, :seller)",
+                      [{"id": n, "number": f"SO2026-{n:06d}", "now": now, "seller": seller}
+                       for n in range(1, orders + 1)])
                 _bulk(connection, "INSERT INTO core_sales_order_line (order_id, sequence, product_id, description, "
                       "quantity, unit_price, discount, vat_rate, subtotal) VALUES (:o, :seq, :p, 'item', 1000, "
                       "100000, 0, 2000, 1000)",
                       [{"o": n, "seq": seq, "p": (n * 7 + seq * 13) % products + 1}
                        for n in range(1, orders + 1) for seq in (1, 2)])
+            if salesperson:
+                app.as_login, app.actor = "sam", None  # the operator (an admin) acting as sam: crm --as sam
             start, cpu = time.perf_counter(), time.process_time()
             for n in range(1, orders + 1):
                 with app.transaction() as session:
                     confirm_order(app, session, get_order(session, n, lock=True))
             seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+            app.as_login, app.actor = None, None
             with app.transaction() as session:
                 lines = session.execute(text("SELECT COUNT(*) FROM procurement_purchase_order_line")).scalar()
         finally:
             app.close()
-    chain = " + ".join(modules)
+    chain = " + ".join(modules) + (", as a salesperson under record rules" if salesperson else "")
     return [{"benchmark": f"confirm {orders:,} sales orders one by one (2 lines, {products:,} products with rules; "
                           f"hooks of {chain})",
              "count": orders, "seconds": round(seconds, 2), "per_second": round(orders / seconds),
@@ -246,7 +257,8 @@ def confirmations(quick: bool, modules=("procurement",)) -> list[dict]:
 
 
 def run(quick: bool = False) -> list[dict]:
-    return sweep(quick) + confirmations(quick) + confirmations(quick, ("procurement", "billing"))
+    return (sweep(quick) + confirmations(quick) + confirmations(quick, ("procurement", "billing"))
+            + confirmations(quick, ("procurement", "billing"), salesperson=True))
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m benchmarks procurement` is the usual way

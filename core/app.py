@@ -39,6 +39,8 @@ class App:
     def __init__(self, config: Config, *, today: dt.date | None = None, entries=None, check_settings: bool = True):
         self.config = config
         self._today = today
+        #: where :attr:`today` comes from, for ``crm whoami`` ("--today", "calendar"...)
+        self.today_source = "--today" if today is not None else None
         #: check every section of the config when the modules load (off only to list commands cheaply)
         self.check_settings = check_settings
         #: who the services act for (core.security): identified from the connection on first need
@@ -53,13 +55,23 @@ class App:
     # --- time -----------------------------------------------------------------------------
     @property
     def today(self) -> dt.date:
-        """The business date: ``--today``, else ``CRM_TODAY``, else the calendar date.
+        """The business date: ``--today``, else ``CRM_TODAY``, else the workspace's own day
+        (``[workspace] today`` in crm.toml), else the calendar date.
 
         Every time-based decision reads it from here so a period can be replayed day by day.
         """
         if self._today is None:
-            self._today = parse_today(os.environ.get("CRM_TODAY")) or dt.date.today()
+            self._today, self.today_source = self._default_today()
         return self._today
+
+    def _default_today(self) -> tuple[dt.date, str]:
+        if os.environ.get("CRM_TODAY"):
+            return parse_today(os.environ["CRM_TODAY"]), "$CRM_TODAY"
+        if "workspace" in self.config.sections:
+            day = parse_today(self.config.section("workspace").get("today"))
+            if day is not None:
+                return day, f"workspace.today in {self.config.label}"
+        return dt.date.today(), "calendar"
 
     # --- modules --------------------------------------------------------------------------
     @cached_property

@@ -202,6 +202,28 @@ def _database_audited(app, session) -> frozenset:
     return found
 
 
+def sent_rows(message) -> list[dict]:
+    """The trail's rows for one message sent (``message`` a ``core_notification`` row), without who and when.
+
+    One row per document it carried (``record_type`` the document's kind, ``billing_invoice``, its
+    reference as the label: ``crm audit --record invoice:F2026-000042`` finds the sending), or one
+    for the message itself (its ``related`` record, else the notification). ``changes`` say what
+    went where: the notification, channel, recipients, subject and the business date it was written.
+    """
+    documents = [a for a in json.loads(message.attachments or "[]") if "document" in a]
+    what = {"notification": message.id, "channel": message.channel, "to": json.loads(message.recipients or "[]"),
+            "subject": message.subject, "written_on": message.business_date,
+            "documents": [f"{a['document']}:{a['ref']}" for a in documents] or None}
+    base = {"action": "sent", "changes": _json(what)}
+    if documents:
+        return [base | {"record_type": a["document"].replace(".", "_")[:60], "record_id": str(a["ref"])[:40],
+                        "record_label": str(a["ref"])[:100]} for a in documents]
+    kind, _, ref = (message.related or "").partition(":")
+    if not ref:
+        kind, ref = "core_notification", str(message.id)
+    return [base | {"record_type": kind[:60], "record_id": ref[:40], "record_label": message.subject[:100]}]
+
+
 # --- reading the trail ------------------------------------------------------------------------------
 
 def entries(session, *, record: str | None = None, user: str | None = None, start=None, end=None,

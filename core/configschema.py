@@ -231,10 +231,32 @@ class TemplatesSettings(SettingsSchema):
     folder = Text(load_default=None, validate=validate.Length(min=1))
 
 
+def _business_day(value: str) -> None:
+    import datetime as dt
+
+    try:
+        day = dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValidationError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
+    if not validators.FIRST_DATE <= day <= validators.LAST_DATE:
+        raise ValidationError(f"{value} is out of range ({validators.FIRST_DATE} to {validators.LAST_DATE})")
+
+
+class WorkspaceSettings(SettingsSchema):
+    """``[workspace]``: the business day this workspace lives on when no ``--today`` is given.
+
+    A replayed or training workspace (``crm demo`` writes it) stays on its own last day instead of
+    following the calendar, so what it shows matches its story; ``--today`` and ``CRM_TODAY`` win.
+    """
+
+    today = Text(load_default=None, validate=_business_day)
+
+
 #: The kernel's sections parsed into :class:`core.config.Config`'s own fields.
 CORE_SECTIONS = {"modules": _ModulesSchema, "database": _DatabaseSchema, "company": _CompanySchema}
 #: The kernel's other sections, read with ``app.config.section(name)`` like a module's.
-KERNEL_SECTIONS = {"notifications": NotificationsSettings, "jobs": JobsSettings, "templates": TemplatesSettings}
+KERNEL_SECTIONS = {"notifications": NotificationsSettings, "jobs": JobsSettings, "templates": TemplatesSettings,
+                   "workspace": WorkspaceSettings}
 
 
 def kernel_schemas() -> dict[str, Schema]:

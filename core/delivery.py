@@ -2,7 +2,8 @@
 
 A deliverer claims a few due messages with a lease (``claimed_until``, ``claimed_by``) and
 commits; then it sends each one and marks it sent (or to retry with backoff, or failed) in a
-commit of its own, right after. Killed at any point, it leaves at most the message in flight sent
+commit of its own, right after, with the audit trail's "sent" row of each message sent (who
+delivered it, when, by which command, to whom, with which documents) in that same commit. Killed at any point, it leaves at most the message in flight sent
 but not marked: the next delivery sends that one again, with the same Message-ID, so a receiver
 can drop the repeat. Its other claimed messages wait until the lease runs out, then any delivery
 takes them. On PostgreSQL the claim skips rows that another deliverer is claiming (``FOR UPDATE
@@ -57,7 +58,9 @@ def deliver(app, *, limit: int | None = None, now: dt.datetime | None = None, pr
     :param now: the time due messages and leases are compared with (default: the wall clock).
     """
     from core.channels import open_senders
+    from core.security import require_app
 
+    require_app(app, "core.jobs.run")
     options = settings(app)
     now = now or utcnow()
     # both at least 1, checked with the config (core.configschema): a lease or a claim of 0 never progresses
@@ -143,13 +146,14 @@ def _send(app, senders, marks, row, now: dt.datetime, options: dict, report: Del
     else:
         values["m_sent"] = utcnow()
         report.sent += 1
-    marks.commit(values)
+    marks.commit(values, sent=row if values["m_state"] == "sent" else None)
 
 
 class _Marks:
-    """Commits one message's new state (lease released) per call, as one statement of its own.
+    """Commits one message's new state (lease released) per call, with its "sent" row in the trail.
 
-    One commit per message is the price of "a crash repeats at most one message"; it is paid
+    The one place a document leaves crm: a message sent is recorded in ``core_audit`` (action
+    ``sent``, :func:`core.audit.sent_rows`) in the commit that marks it sent. One commit per message is the price of "a crash repeats at most one message"; it is paid
     through the driver, with the statement compiled once for the database, because SQLAlchemy's
     execution machinery per message cost more than writing the message to a file (the outbox
     benchmark's 1,000 messages a second through the ``file`` channel).
@@ -157,6 +161,9 @@ class _Marks:
 
     def __init__(self, app):
         from sqlalchemy import bindparam
+
+        from core import audit
+        from core.models import AuditEntry
 
         table = Notification.__table__
         statement = (update(table).where(table.c.id == bindparam("m_id"))
@@ -169,23 +176,49 @@ class _Marks:
         # text in one format, so that equal dates compare equal)
         self.processors = {name: table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
                            for name, column in (("m_next", "next_attempt_at"), ("m_sent", "sent_at"))}
+        trail = AuditEntry.__table__
+        self.trail = trail.insert().compile(dialect=dialect, column_keys=[c.key for c in trail.c if c.key != "id"])
+        self.trail_processors = {c.key: c.type.dialect_impl(dialect).bind_processor(dialect) for c in trail.c}
         self.sqlite = dialect.name == "sqlite"
         self.connection = app.engine.connect()
+        with self.connection.begin():  # who delivers, by which command: the same for every message
+            self.where = audit.context(app, self.connection)
 
-    def commit(self, values: dict) -> None:
-        params = self.compiled.construct_params(values)
-        for name, process in self.processors.items():
-            if process is not None and params[name] is not None:
-                params[name] = process(params[name])
-        if self.compiled.positional:
-            params = [params[name] for name in self.compiled.positiontup]
+    def commit(self, values: dict, *, sent=None) -> None:
+        """Mark one message; ``sent``: the message's row, when it was sent (its "sent" rows join the commit)."""
+        from core import audit
+
         driver = self.connection.connection.driver_connection
-        if self.sqlite:  # the driver is in autocommit mode (core.db): one statement, one transaction
-            driver.execute(self.compiled.string, params)
+        statements = [(self.compiled, self._params(self.compiled, values, self.processors))]
+        if sent is not None:
+            where = self.where | {"logged_at": values["m_sent"]}
+            statements += [(self.trail, self._params(self.trail, where | row, self.trail_processors))
+                           for row in audit.sent_rows(sent)]
+        if self.sqlite:  # the driver is in autocommit mode (core.db): BEGIN ... COMMIT around the statements
+            if len(statements) > 1:
+                driver.execute("BEGIN")
+            try:
+                for compiled, params in statements:
+                    driver.execute(compiled.string, params)
+            except BaseException:
+                if driver.in_transaction:
+                    driver.execute("ROLLBACK")
+                raise
+            if driver.in_transaction:
+                driver.execute("COMMIT")
         else:
             with driver.cursor() as cursor:
-                cursor.execute(self.compiled.string, params)
+                for compiled, params in statements:
+                    cursor.execute(compiled.string, params)
             driver.commit()
+
+    @staticmethod
+    def _params(compiled, values: dict, processors: dict):
+        params = compiled.construct_params(values)
+        for name, process in processors.items():
+            if process is not None and params.get(name) is not None:
+                params[name] = process(params[name])
+        return [params[name] for name in compiled.positiontup] if compiled.positional else params
 
     def __enter__(self):
         return self

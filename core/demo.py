@@ -194,7 +194,17 @@ class Demo:
             for day in days:
                 self.replay(day)
                 advance(day)
-        return self.summary(days[-1])
+        summary = self.summary(days[-1])
+        self.remember_day(days[-1])
+        return summary
+
+    def remember_day(self, last: dt.date) -> None:
+        """The workspace stays on the story's last day (``[workspace] today``), so a tour of it
+        shows the summary's figures whatever the calendar says; ``--today`` still moves it."""
+        from core.config import set_value
+
+        path = self.folder / "crm.toml"
+        write_private(path, set_value(path, ["workspace", "today"], last.isoformat()).encode("utf-8"))
 
     @contextlib.contextmanager
     def progress(self):
@@ -253,10 +263,11 @@ class Demo:
             partners.append([name, "non", "oui", f"commandes@{slug(name)}.fr", f"{12 + n * 7} {STREETS[n % len(STREETS)]}",
                              postal_code, city, siren, vat_number(siren), ""])
         companies = [self.company() for _ in range(12)]
-        for company in companies:
+        for company in companies:  # each customer has its salesperson, who alone works it (record rules)
+            company["salesperson"] = rng.choice([u[0] for u in USERS if u[2] == "sales"])
             partners.append([company["name"], "oui", "non", f"compta@{company['domain']}", company["street"],
                              company["postal_code"], company["city"], company["siren"], vat_number(company["siren"]),
-                             rng.choice([u[0] for u in USERS if u[2] == "sales"])])
+                             company["salesperson"]])
         self.write_csv("imports/partenaires.csv", ["name", "is_customer", "is_supplier", "email", "street",
                                                    "postal_code", "city", "siren", "vat_number", "salesperson"],
                        partners)
@@ -337,12 +348,14 @@ class Demo:
         owner = rng.choice([u for u in USERS if u[2] == "sales"])
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         draw, known = rng.random(), [lead for lead in self.leads.values() if lead["kind"] == "new"]
-        if draw < 0.12 and known:      # the web form filled in twice
+        if draw < 0.12 and known:      # the web form filled in twice: to the salesperson who has it
             lead = dict(rng.choice(known), kind="again")
             first, last = lead["person"]
-        elif draw < 0.20 and self.customers:   # a colleague at a customer: same SIREN, same company
+            owner = next(u for u in USERS if u[0] == lead["owner"])
+        elif draw < 0.20 and self.customers:   # a colleague at a customer: to the customer's salesperson
             company = self.customers[rng.choice(list(self.customers))]
             lead = {"company": company, "kind": "colleague"}
+            owner = next(u for u in USERS if u[0] == company["salesperson"])
         else:
             lead = {"company": self.company(), "kind": "new"}
         company = lead["company"]
@@ -365,7 +378,7 @@ class Demo:
         rng, owner = self.rng, lead["owner"]
         close = day + dt.timedelta(days=rng.randrange(20, 75))
         deal = self.crm(day, "lead", "convert", lead["id"], "--expected-close", close.isoformat(),
-                        "--user", owner, as_json=True)
+                        as_json=True, by=owner)
         if deal is None:
             return
         lead["state"] = "converted"
@@ -373,6 +386,7 @@ class Demo:
         customer = (deal.get("customer") or {}).get("id")
         if customer is not None and customer not in self.customers:
             self.customers[customer] = lead["company"]
+            lead["company"]["salesperson"] = owner  # converting the lead made the customer theirs
             company = lead["company"]  # the lead had no address: an invoice needs the customer's
             self.crm(day, "partner", "edit", customer, "--street", company["street"],
                      "--postal-code", company["postal_code"], "--city", company["city"])
@@ -469,9 +483,11 @@ class Demo:
         if self.customers and rng.random() < (0.35 if self.has("funnel") else 0.8):
             lines = [f"{p[0]}:{max(1, round(p[8] * rng.uniform(0.2, 1.0)))}"
                      for p in rng.sample(PRODUCTS, rng.choice((1, 2)))]
-            created = self.crm(day, "order", "create", "--customer", rng.choice(list(self.customers)),
+            customer = rng.choice(list(self.customers))  # taken by the customer's salesperson
+            created = self.crm(day, "order", "create", "--customer", customer,
                                *[a for line in lines for a in ("--line", line)], "--origin", "commande client",
-                               "--confirm", as_json=True, expected=("available",))
+                               "--confirm", as_json=True, expected=("available",),
+                               by=self.customers[customer]["salesperson"])
             if created is None:
                 self.counts["refused_for_stock"] += 1
             else:

@@ -28,6 +28,19 @@ class Document:
 
 
 @dataclass
+class Page:
+    """A document read from the database and ready to lay out: the template, its language and a
+    context of plain values (numbers, dates, text, dicts and lists of them), so it crosses to a
+    worker process and is rendered there without a database."""
+
+    template: str
+    locale: str
+    title: str
+    filename: str
+    context: dict
+
+
+@dataclass
 class DocumentKind:
     """A kind of document a module can print.
 
@@ -35,12 +48,17 @@ class DocumentKind:
         user typed or the notification stored (an id or a number); raises :class:`NotFound`.
     :param reader_locale: optional ``reader_locale(app, session, ref) -> str | None``: the locale
         of the person the document is for (a customer's, a supplier's), used when none is asked.
+    :param read: optional ``read(app, session, refs, locale) -> list[Page | CrmError]``, one item per
+        reference, in order: the documents of many records read in a few set-based queries (``locale``
+        None: each reader's own). Printing many uses it to read everything in one place and lay the
+        pages out in worker processes that never touch the database.
     """
 
     name: str
     summary: str
     render: Callable
     reader_locale: Callable | None = None
+    read: Callable | None = None
 
 
 def kinds(app) -> dict[str, DocumentKind]:
@@ -59,9 +77,22 @@ def render(app, session, kind: str, ref, *, locale: str | None = None) -> Docume
         raise NotFound(f"document kind {kind!r} is not known (enabled modules offer: "
                        f"{', '.join(sorted(known)) or 'none'})")
     chosen = known[kind]
+    if chosen.read is not None:  # the kind reads its reader's locale with the record: one read
+        (page,) = chosen.read(app, session, [str(ref)], locale)
+        if isinstance(page, Exception):
+            raise page
+        return compose(app, page)
     if locale is None and chosen.reader_locale is not None:
         locale = chosen.reader_locale(app, session, str(ref))
     return chosen.render(app, session, str(ref), locale or app.config.company.locale)
+
+
+def compose(app, page: Page) -> Document:
+    """The HTML of ``page``: its template rendered in its language (no database needed)."""
+    from core.rendering import render as render_template
+
+    html = render_template(app, page.template, locale=page.locale, title=page.title, **page.context)
+    return Document(title=page.title, filename=page.filename, html=html)
 
 
 def html_to_pdf(html: str, *, app=None, base_url: str | Path | None = None, pdf_variant: str | None = None,
@@ -90,15 +121,56 @@ def html_to_pdf(html: str, *, app=None, base_url: str | Path | None = None, pdf_
         options["attachments"] = attachments
     if base_url is None and app is not None:
         base_url = app.config.folder
-    fetcher = _asset_fetcher(tuple(asset_folders(app)) if app is not None else ())
+    folders = tuple(asset_folders(app)) if app is not None else ()
+    fetcher = _asset_fetcher(folders)
+    base = str(base_url) if base_url else None
     try:
-        return HTML(string=html, base_url=str(base_url) if base_url else None, url_fetcher=fetcher).write_pdf(
-            font_config=_font_config(), **options)
+        page = HTML(string=html, base_url=base, url_fetcher=fetcher)
+        return page.write_pdf(font_config=_font_config(), stylesheets=_shared_stylesheets(page, base, folders),
+                              cache=_IMAGES, **options)
     except _refused_class() as exc:
         raise CrmError(f"template asset {exc.url}: refused (a document may use only the files of the "
                        f"template folders and data: URLs)") from None
 
 
+#: images (a logo as a ``data:`` URL) decoded once per process, shared by its documents
+_IMAGES: dict = {}
+#: parsed ``<style>`` sheets by (text, base URL, asset folders): every invoice carries the same one
+_STYLESHEETS: dict = {}
+_SHARED = "text/x-entonnoir-shared"
+
+
+def _shared_stylesheets(page, base_url: str | None, folders: tuple) -> list:
+    """The page's ``<style>`` sheets, each parsed once per process, taken out of the page.
+
+    Parsing a document's stylesheet is about a tenth of its layout, and a thousand invoices carry
+    the same one: the sheets are parsed once and handed to WeasyPrint as ready stylesheets (their
+    elements are marked so that WeasyPrint skips them). They then rank as the user's rather than
+    the author's sheets; that changes nothing while they are the page's only sheets, so a page that
+    also links a stylesheet, or asks for a medium or counter styles, keeps the ordinary way.
+    """
+    from weasyprint import CSS
+
+    root = page.etree_element
+    elements = list(root.iter("style"))
+    if not elements or next(root.iter("link"), None) is not None or any(
+            (e.get("media") or "all").strip() not in ("all", "print") or e.get("type", "text/css") != "text/css"
+            or "@counter-style" in (e.text or "") for e in elements):
+        return []
+    sheets = []
+    for element in elements:
+        key = (element.text or "", base_url, folders)
+        if key not in _STYLESHEETS:
+            if len(_STYLESHEETS) >= 64:  # sheets that change with each page (a template's choice) are not kept
+                _STYLESHEETS.clear()
+            _STYLESHEETS[key] = CSS(string=key[0], base_url=base_url, url_fetcher=_asset_fetcher(folders),
+                                    font_config=_font_config())
+        sheets.append(_STYLESHEETS[key])
+        element.set("type", _SHARED)
+    return sheets
+
+
+@cache
 def _asset_fetcher(folders: tuple):
     """A WeasyPrint URL fetcher that fetches only ``data:`` URLs and files inside ``folders``."""
     from urllib.parse import unquote, urlsplit
@@ -159,9 +231,30 @@ def write(app, session, kind: str, ref, *, output: str | Path | None = None, htm
           locale: str | None = None) -> Path:
     """Write the PDF (or, with ``html``, the page) to ``output`` or ``<filename>.pdf`` in the current folder.
 
-    ``output`` may name a folder: an existing one, or one to make when it ends with ``/``.
+    ``output`` may name a folder: an existing one, or one to make when it ends with ``/``. The
+    file written is in the audit trail (:func:`printed`).
     """
-    return save(app, render(app, session, kind, ref, locale=locale), output=output, html=html)
+    path = save(app, render(app, session, kind, ref, locale=locale), output=output, html=html)
+    printed(app, kind, [(ref, path)], session=session)
+    return path
+
+
+def printed(app, kind: str, written: list, *, session=None) -> None:
+    """Put documents written to files in the audit trail: action ``printed``, one row per document.
+
+    A PDF handed to a customer or a supplier leaves crm as surely as an e-mail (which delivery
+    records as ``sent``, :mod:`core.delivery`): who, when (business date and wall time), by which
+    command, and the file. ``written`` is ``[(ref, path)]``; without ``session`` in a transaction
+    of its own.
+    """
+    from contextlib import nullcontext
+
+    from core import audit
+
+    with nullcontext(session) if session is not None else app.transaction() as tx:
+        for ref, path in written:
+            audit.record(app, tx, "printed", record_type=kind.replace(".", "_")[:60], record_id=str(ref)[:40],
+                         label=str(ref)[:100], changes={"document": kind, "file": str(path)})
 
 
 def save(app, document: Document, *, output: str | Path | None = None, html: bool = False) -> Path:
@@ -206,96 +299,3 @@ def attachments_for(app, references: list[dict], *, session=None) -> list:
         if own:
             session.close()
     return files
-
-
-def write_many(app, kind: str, refs: list, folder: Path, *, jobs: int | None = None, locale: str | None = None,
-               progress=None) -> list[Path]:
-    """Write the PDFs of many records into ``folder``, laid out on every core; all of them or none.
-
-    Laying out a page is CPU work (about 60 ms for an invoice); ``jobs`` processes (default: the
-    machine's cores) each open their own app and session and take batches of references. With one
-    job it all happens here. ``progress(n)`` is called as files are written. The files are written
-    in a hidden folder inside ``folder`` and moved into it at the end: a reference that cannot be
-    printed stops the job with nothing left behind (not even ``folder``, if it made it).
-
-    :returns: the paths written, in the order of ``refs``.
-    """
-    import os
-    import shutil
-    import tempfile
-
-    from core.files import private_folder
-
-    folder = Path(folder).absolute()
-    made = next((p for p in reversed([folder, *folder.parents]) if not p.exists()), None)
-    private_folder(folder)
-    staging = Path(tempfile.mkdtemp(prefix=".printing-", dir=folder))
-    try:
-        staged = _write_staged(app, kind, [str(r) for r in refs], staging, jobs, locale, progress)
-    except BaseException:
-        shutil.rmtree(made or staging, ignore_errors=True)
-        raise
-    paths = []
-    for path in staged:
-        if path.exists():  # a reference given twice was laid out twice, into one file
-            os.replace(path, folder / path.name)
-        paths.append(folder / path.name)
-    staging.rmdir()
-    return paths
-
-
-def _write_staged(app, kind: str, refs: list[str], folder: Path, jobs: int | None, locale: str | None,
-                  progress) -> list[Path]:
-    import os
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(refs) or 1))
-    if jobs == 1:
-        paths = []
-        for start in range(0, len(refs), 50):
-            for document in _render_batch(app, kind, refs[start:start + 50], locale):
-                paths.append(save(app, document, output=folder))
-                if progress:
-                    progress(1)
-        return paths
-    size = max(1, min(50, len(refs) // (jobs * 4) or 1))
-    batches = [refs[i:i + size] for i in range(0, len(refs), size)]
-    setup = (str(app.config.path), app.today.isoformat(), kind, str(folder), locale)
-    paths = []
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_worker_start,
-                             initargs=setup) as pool:
-        try:
-            for written in pool.map(_worker_batch, batches):
-                paths.extend(Path(p) for p in written)
-                if progress:
-                    progress(len(written))
-        except BaseException:  # the batches not started yet are dropped, not laid out for nothing
-            pool.shutdown(cancel_futures=True)
-            raise
-    return paths
-
-
-_WORKER: dict = {}
-
-
-def _worker_start(config_path: str, today: str, kind: str, folder: str, locale: str | None) -> None:
-    import datetime as dt
-
-    from core.app import App
-    from core.config import load_config
-
-    _WORKER.update(app=App(load_config(config_path), today=dt.date.fromisoformat(today)), kind=kind,
-                   folder=Path(folder), locale=locale)
-
-
-def _render_batch(app, kind: str, refs: list[str], locale: str | None) -> list[Document]:
-    """The pages of ``refs``, read in one short transaction."""
-    with app.session() as session:
-        return [render(app, session, kind, ref, locale=locale) for ref in refs]
-
-
-def _worker_batch(refs: list[str]) -> list[str]:
-    app = _WORKER["app"]
-    documents = _render_batch(app, _WORKER["kind"], refs, _WORKER["locale"])
-    return [str(save(app, document, output=_WORKER["folder"])) for document in documents]

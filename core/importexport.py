@@ -182,7 +182,13 @@ def _not_utf8(path: Path) -> CrmError:
 
 def run_import(app, kind: DataKind, path: Path, *, skip_invalid: bool = False, update: bool = False,
                rejects_path: Path | None = None, mapping: dict | None = None, progress=None) -> ImportResult:
-    """Validate the whole file, then write it in one transaction (see the module's docstring)."""
+    """Validate the whole file, then write it in one transaction (see the module's docstring).
+
+    Needs ``core.import``, and the right of each record it writes (the services check theirs).
+    """
+    from core.security import require_app
+
+    require_app(app, "core.import")
     if kind.bulk is not None:
         return kind.bulk(app, path, skip_invalid=skip_invalid, update=update, rejects_path=rejects_path,
                          mapping=mapping, progress=progress)

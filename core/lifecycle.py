@@ -64,6 +64,10 @@ def migrate(app: App) -> list[str]:
     with app.engine.begin() as connection:
         applied = migrations.upgrade(app, connection, modules)
         adopt_operator(connection)  # whoever creates or migrates the workspace is never locked out
+        if applied:
+            from core.pgroles import grant_everyone
+
+            grant_everyone(app, connection)  # the operators' roles reach the new tables (PostgreSQL)
         return applied
 
 
@@ -88,7 +92,7 @@ def enable_module(app: App, name: str) -> App:
     candidate.pm  # import and register now: a module that fails to load is refused here
     with app.engine.begin() as connection:
         migrations.upgrade(candidate, connection, candidate.modules)
-        session = Session(bind=connection, expire_on_commit=False)
+        session = Session(bind=connection, expire_on_commit=False, info={"app": candidate})
         for module in new:
             candidate.call_one(module, "install", app=candidate, session=session)
         session.flush()
@@ -99,6 +103,9 @@ def enable_module(app: App, name: str) -> App:
             audit.record(candidate, session, "module", record_type="module", label=module,
                          changes={"enabled": [False, True]})
         session.close()
+        from core.pgroles import grant_everyone
+
+        grant_everyone(candidate, connection)  # the operators' roles reach the module's tables (PostgreSQL)
     if app.config.path is not None:
         write_enabled(app.config.path, enabled)
     candidate.enabled_now = new

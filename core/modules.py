@@ -25,14 +25,15 @@ import inspect
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pluggy
-
-from core import hookspecs
 from core.errors import ModuleError
 
+if TYPE_CHECKING:
+    import pluggy
+
 GROUP = "entonnoir.plugins"
-MANIFEST_KEYS = {"name", "version", "summary", "depends", "migrations"}
+MANIFEST_KEYS = {"name", "version", "summary", "depends", "migrations", "commands"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ class Manifest:
     depends: tuple[str, ...] = ()
     #: folder of the module's Alembic branch, relative to its package; None for no tables.
     migrations: str | None = "migrations"
+    #: the module's top-level commands as ``(name, "package.module:attribute")`` pairs, so the CLI
+    #: knows their names and help without importing them; None: the module adds its commands
+    #: through the ``register_commands`` hook instead (imported whenever the command list is built).
+    commands: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass
@@ -118,8 +123,22 @@ def _check_manifest(name: str, data) -> Manifest:
     migrations = data.get("migrations", "migrations")
     if migrations is not None and not isinstance(migrations, str):
         raise ValueError("MANIFEST migrations must be a folder name or None")
+    commands = data.get("commands")
+    if commands is not None:
+        commands = _check_commands(name, commands)
     return Manifest(name=name, version=version, summary=str(data.get("summary", "")),
-                    depends=tuple(depends), migrations=migrations)
+                    depends=tuple(depends), migrations=migrations, commands=commands)
+
+
+def _check_commands(name: str, commands) -> tuple[tuple[str, str], ...]:
+    """``{"invoice": "plugins.billing.cli:invoice"}`` checked: each target a ``module:attribute``."""
+    if not isinstance(commands, dict):
+        raise ValueError('MANIFEST commands must be a dict {"name": "package.module:attribute"}')
+    for command, target in commands.items():
+        module, _, attribute = str(target).partition(":")
+        if not (isinstance(command, str) and command and isinstance(target, str) and module and attribute):
+            raise ValueError(f"MANIFEST commands: {command!r}: {target!r} is not 'package.module:attribute'")
+    return tuple(commands.items())
 
 
 _DISCOVERED: dict[tuple, dict[str, "ModuleEntry"]] = {}
@@ -258,7 +277,9 @@ def build_plugin_manager(entries: dict[str, ModuleEntry], enabled: list[str]) ->
     A module that fails to import, or implements a hook that does not exist (a misspelt name),
     is a :class:`ModuleError` naming the module and its entry point.
     """
-    from core import builtin
+    import pluggy
+
+    from core import builtin, hookspecs
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)

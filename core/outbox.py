@@ -269,6 +269,9 @@ def settings(app) -> dict:
 
 def retry(app, session, ref: str | None = None, *, all_failed: bool = False) -> int:
     """Put failed notifications back in the queue (attempts reset). :returns: how many."""
+    from core.security import require
+
+    require(app, session, "core.jobs.run")
     if all_failed and ref is not None:
         raise ValidationError("give a notification id or --all-failed, not both", field="id")
     statement = update(Notification).where(Notification.state == "failed")

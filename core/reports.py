@@ -28,6 +28,10 @@ class Period:
     label: str = ""
     team: object = None  # a core Team, when the report is for one team
     member_ids: tuple[int, ...] = ()  # its members' user ids
+    #: the record rules of the reader: the users whose records they see (None: everyone's). ORM
+    #: queries are limited by the kernel; a section written in SQL adds
+    #: ``(owner IS NULL OR owner IN visible_ids)`` itself (a salesperson's report is theirs)
+    visible_ids: tuple[int, ...] | None = None
 
     @property
     def days(self) -> int:
@@ -82,10 +86,12 @@ def _month_end(year: int, month: int) -> dt.date:
 
 def make_period(session, start: dt.date, end: dt.date, today: dt.date, *, team: str | None = None,
                 label: str = "") -> Period:
-    """A validated period, with the team and its members looked up by name."""
+    """A validated period, with the team and its members looked up by name, for what the reader may see."""
     from sqlalchemy import select
 
     from core.models import TeamMember
+    from core.recordrules import visible_users
+    from core.security import current_actor
     from core.services.people import get_team
 
     if start > end:
@@ -94,7 +100,8 @@ def make_period(session, start: dt.date, end: dt.date, today: dt.date, *, team: 
     if team:
         found = get_team(session, team)
         members = tuple(session.scalars(select(TeamMember.user_id).where(TeamMember.team_id == found.id)))
-    return Period(start, end, today, label or f"{start.isoformat()} – {end.isoformat()}", found, members)
+    visible = visible_users(current_actor(session.info["app"], session))
+    return Period(start, end, today, label or f"{start.isoformat()} – {end.isoformat()}", found, members, visible)
 
 
 @dataclass

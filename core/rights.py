@@ -9,8 +9,9 @@ READERS = ("sales", "sales_manager", "collections", "purchasing", "accountant")
 
 KERNEL_PERMISSIONS = (
     Permission("core.open", "Commands that need no crm identity: create a workspace or a plugin skeleton, "
-               "run the demo, list hooks, migrate the schema (the database's own permissions guard it), whoami",
-               roles=EVERYONE, commands=("init", "demo", "plugin new", "hooks", "migrate", "whoami")),
+               "run the demo, list hooks, migrate the schema (the database's own permissions guard it), whoami, "
+               "the shell (each command typed in it asks its own right)",
+               roles=EVERYONE, commands=("init", "demo", "plugin new", "hooks", "migrate", "whoami", "shell")),
     Permission("core.read", "See partners, products, users, teams, orders, documents, jobs, modules and reports",
                roles=READERS, commands=(
                    "company show", "partner list", "partner show", "partner account", "partner statement",
@@ -47,6 +48,15 @@ KERNEL_PERMISSIONS = (
 
 
 def kernel_record_rules(register) -> None:
-    """None yet for partners and orders: a won deal's customer belongs to another salesperson as often
-    as not, and the services that follow a deal to its customer would then not find it (see
-    docs/permissions.md). The funnel declares its leads, deals and activities."""
+    """A customer is its salesperson's (``core_partner.salesperson_id``), an order its salesperson's.
+
+    As Odoo's "own documents only": a salesperson sees the customers and orders assigned to them
+    and those nobody owns; an order for a customer defaults to the customer's salesperson, and a
+    limited user only reaches (so orders and deals for) the customers they see. See
+    docs/permissions.md.
+    """
+    from core.models import Partner, SalesOrder
+    from core.security import RecordRule
+
+    register(RecordRule("core.partner", Partner, owner="salesperson_id"))
+    register(RecordRule("core.order", SalesOrder, owner="salesperson_id"))

@@ -275,7 +275,9 @@ def run_due(app, as_of: dt.date, *, only: str | None = None, catch_up: bool = Fa
         are not allowed (``allow_future`` or ``[jobs] allow_future_dates``); nothing runs.
     """
     from core.errors import CrmError
+    from core.security import require_app
 
+    require_app(app, "core.jobs.run")  # who launches the jobs; they then run as the system user
     check_business_date(app, as_of, allow_future=allow_future, calendar_today=calendar_today)
     jobs = collect_jobs(app)
     if only is not None and only not in jobs:

@@ -60,12 +60,16 @@ class Permission:
 class RecordRule:
     """Rows of ``model`` belong to the user in its ``owner`` column: ``own`` and ``team`` scopes see only theirs.
 
-    A row without an owner is seen by everyone (an unassigned lead is anyone's to take).
+    A row without an owner is seen by everyone (an unassigned lead is anyone's to take). With
+    ``follows`` (a mapped class with its own rule), ``owner`` is instead the column holding the id
+    of a ``follows`` row, and the row is seen by whoever sees that one (a payment follows its
+    customer). Applied by :mod:`core.recordrules`.
     """
 
     name: str
     model: type
     owner: str
+    follows: type | None = None
 
 
 @dataclass(frozen=True)
@@ -274,6 +278,17 @@ def acting_user(app, session, login: str | None = None):
     return get_user(session, actor.login) if actor.user_id is not None else None
 
 
+def default_owner(app, session):
+    """The :class:`core.models.User` a new record belongs to when nobody is named: a limited actor
+    (own/team scope) themselves, so what a salesperson creates is theirs; None for everyone else."""
+    actor = current_actor(app, session)
+    if actor.scope == "all" or actor.user_id is None:
+        return None
+    from core.models import User
+
+    return session.get(User, actor.user_id)
+
+
 def require(app, session, right: str) -> Actor:
     """Refuse unless the acting user holds ``right``; every service calls it before it writes.
 
@@ -290,6 +305,12 @@ def require(app, session, right: str) -> Actor:
     return actor
 
 
+def require_app(app, right: str) -> Actor:
+    """:func:`require` for a service that runs its own transactions (an import, the jobs, delivery)."""
+    with app.transaction() as session:
+        return require(app, session, right)
+
+
 def require_command(app, session, path: str) -> Actor:
     """The door's check: the right the command ``path`` declares (an undeclared command: admins only)."""
     right = command_rights(app).get(path)
@@ -302,27 +323,13 @@ def require_command(app, session, path: str) -> Actor:
     return require(app, session, right)
 
 
-# --- record rules: SQL filters on every ORM query of a limited actor -----------------------------
+# --- record rules -------------------------------------------------------------------------------
 
 def install_record_rules(app, session_factory) -> None:
-    """Filter the queries of ``session_factory``'s sessions by the record rules, for own/team scopes."""
-    from sqlalchemy import event
+    """Limit the queries and writes of ``session_factory``'s sessions by the record rules (own/team scopes)."""
+    from core import recordrules
 
-    event.listen(session_factory, "do_orm_execute", lambda state: _filter(app, state))
-
-
-def _filter(app, state) -> None:
-    actor = getattr(app, "actor", None)
-    if actor is None or actor.scope == "all" or state.is_column_load:
-        return
-    from sqlalchemy import or_
-    from sqlalchemy.orm import with_loader_criteria
-
-    allowed = (actor.user_id,) if actor.scope == "own" else actor.team_user_ids
-    for rule in record_rules(app).values():
-        column = getattr(rule.model, rule.owner)
-        state.statement = state.statement.options(with_loader_criteria(
-            rule.model, or_(column.is_(None), column.in_(allowed)), include_aliases=True))
+    recordrules.install(app, session_factory)
 
 
 # --- nobody is locked out ---------------------------------------------------------------------------

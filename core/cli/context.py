@@ -13,12 +13,14 @@ import click
 class State:
     config_path: str | None = None
     today_text: str | None = None
+    today_source: str = "--today"  # or "$CRM_TODAY": where today_text came from
     debug: bool = False
     asks_help: bool = False  # a command's --help is shown without loading the modules
     plugin_commands: dict | None = None
     plugin_error: BaseException | None = None
     #: subcommands the modules add to an extensible kernel group: ``{"export": {"fec": command}}``
     plugin_extensions: dict | None = None
+    plugin_extension_refs: list = field(default_factory=list)  # manifest commands extending kernel groups
     as_login: str | None = None  # crm --as LOGIN
     command_args: list = field(default_factory=list)  # what follows the global options
     command_path: str | None = None  # the command that passed the door's check
@@ -33,6 +35,8 @@ class State:
 
             self._app = App(load_config(self.config_path), today=parse_today(self.today_text))
             self._app.as_login = self.as_login
+            if self.today_text:
+                self._app.today_source = self.today_source
             self._app.command = " ".join(["crm", *self.command_args])
         return self._app
 
@@ -134,6 +138,19 @@ def emit_table(rows: list[dict], columns: list[tuple[str, str]], *, title: str |
     """Print rows as a table; ``columns`` is ``[(key, header)]``."""
     if not rows:
         click.echo(empty)
+        return
+    import os
+    import shutil
+
+    from core.cli.table import render
+
+    terminal = sys.stdout.isatty()
+    text = render(title, [header for _, header in columns], [key in NUMERIC_KEYS for key, _ in columns],
+                  [[_cell(row.get(key)) for key, _ in columns] for row in rows],
+                  width=shutil.get_terminal_size().columns if terminal else 160,
+                  styled=terminal and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb")
+    if text is not None:
+        click.echo(text, nl=False)
         return
     from rich.console import Console
     from rich.table import Table

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import shlex
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -100,8 +103,34 @@ def render_summary(summary: dict) -> None:
             click.echo(f"  {path}")
         if "period_html" in reports:
             click.echo(f"Open the period report with: python3 -m webbrowser file://{reports['period_html']}")
-    click.echo(f"Look around: cd {summary['workspace']} && crm deal list, crm invoice list --overdue, "
-               f"crm aging, crm po list, crm notifications list")
+    setup, crm = how_to_run_crm()
+    click.echo(f"The workspace stays on {summary['to']}, the story's last day ([workspace] today in crm.toml; "
+               f"--today moves it). Look around:")
+    for line in setup:
+        click.echo(f"  {line}")
+    click.echo(f"  cd {shlex.quote(summary['workspace'])}")
+    click.echo(f"  {crm} deal list; {crm} invoice list --overdue; {crm} aging; {crm} po list; {crm} notifications list")
     if "billing" in summary:  # the accountant's hand-off of the period
-        click.echo(f"The books: crm vat summary --period {summary['to'][:7]}, "
-                   f"crm export fec --from {summary['from']} --to {summary['to']}")
+        click.echo(f"The books: {crm} vat summary --period {summary['to'][:7]}, "
+                   f"{crm} export fec --from {summary['from']} --to {summary['to']}")
+
+
+def how_to_run_crm(argv0: str | None = None, executable: str | None = None, path: str | None = None) -> tuple[list[str], str]:
+    """What to type so that ``crm`` runs this installation: (lines to type first, the command word).
+
+    After ``python3 -m venv .venv && .venv/bin/pip install -e .``, ``crm`` is only in ``.venv/bin``:
+    the line that activates that environment comes first; a ``crm`` on the PATH needs nothing; any
+    other way of starting it (``python -m``) gets the full path of the interpreter.
+    """
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    executable = sys.executable if executable is None else executable
+    script = Path(argv0).absolute() if Path(argv0).name == "crm" else Path(executable).absolute().with_name("crm")
+    on_path = shutil.which("crm", path=path)
+    if on_path and Path(on_path).absolute() == script:
+        return [], "crm"
+    activate = script.with_name("activate")
+    if script.is_file() and activate.is_file():
+        return [f"source {shlex.quote(str(activate))}"], "crm"
+    if script.is_file():
+        return [], shlex.quote(str(script))
+    return [], f"{shlex.quote(str(Path(executable).absolute()))} -m core.cli.main"

@@ -43,8 +43,10 @@ def documents_list(state, as_json):
 def documents_print(state, kind, refs, folder, jobs, locale, as_json):
     """Write the PDF of each record REFS names (ids or numbers; '-' reads them from standard input,
     one per line), e.g. ``crm documents print billing.invoice 12 13 14 -o pdf/``. All or nothing: if
-    one record cannot be printed, the command says which and leaves no file behind."""
-    from core.documents import kinds, write_many
+    records cannot be printed, the command names each on a line of its own and leaves no file behind.
+    The records are read at once, the pages laid out by one worker process per core."""
+    from core.documents import kinds
+    from core.printing import write_many
     from core.errors import NotFound
 
     if kind not in kinds(state.app):

@@ -124,7 +124,8 @@ def jobs_worker(state, interval, max_rounds, allow_future):
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    fixed_today = state.today_text is not None
+    app.today  # read once: --today, $CRM_TODAY or the workspace's own day stay fixed, the calendar moves on
+    fixed_today = app.today_source != "calendar"
     rounds = 0
     click.echo(f"worker started (every {interval:g} s); SIGTERM or Ctrl-C stops it", err=True)
     while not stop.is_set():

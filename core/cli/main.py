@@ -40,13 +40,14 @@ KERNEL_COMMANDS = {
     "audit": "core.cli.rights:audit",
     "serve": "core.cli.api:serve",
     "token": "core.cli.api:token",
+    "shell": "core.cli.shell:shell",
 }
 HELP_OPTIONS = {"-h", "--help"}
 #: Commands that must work even when a module is broken, so an admin can recover.
 RECOVERY_COMMANDS = {"init", "modules", "migrate", "hooks", "plugin", "demo", "config"}
 #: Commands that run before anyone can be identified (no workspace yet, or its schema to upgrade):
 #: the files' and the database's own permissions guard them (docs/permissions.md).
-UNCHECKED_COMMANDS = {"init", "migrate", "hooks", "plugin", "demo", "whoami"}
+UNCHECKED_COMMANDS = {"init", "migrate", "hooks", "plugin", "demo", "whoami", "shell"}
 #: Kernel groups the modules extend: a module's ``register_commands`` adds a click group of the same
 #: name, and its subcommands join the kernel's (``crm export fec`` beside ``crm export KIND``).
 EXTENSIBLE_GROUPS = {"export"}
@@ -83,7 +84,8 @@ def _origin(command) -> str:
 
 
 class CrmGroup(click.Group):
-    """Kernel commands load on demand; enabled modules add theirs through ``register_commands``."""
+    """Kernel commands load on demand; enabled modules add theirs by their manifest (core.cli.lazy),
+    imported only when they run, or through the ``register_commands`` hook."""
 
     def _plugin_commands(self, ctx) -> dict:
         state = ctx.ensure_object(State)
@@ -91,12 +93,18 @@ class CrmGroup(click.Group):
             state.plugin_commands = {}
             app = state.modules_app()
             if app is not None:
+                from core.cli.lazy import module_commands
+
                 holder = PluginCommands()
                 try:
-                    app.call("register_commands", cli=holder)
+                    commands, extending, by_hook = module_commands(app.entries, app.config.enabled,
+                                                                   EXTENSIBLE_GROUPS)
+                    for module in by_hook:
+                        app.call_one(module, "register_commands", cli=holder)
+                    state.plugin_commands = {**commands, **holder.commands}
+                    state.plugin_extension_refs = extending  # loaded when their kernel group runs
                 except Exception as exc:  # reported when a plugin command is asked for
                     state.plugin_error = exc
-                state.plugin_commands = dict(holder.commands)
                 state.plugin_extensions = holder.extensions
         return state.plugin_commands
 
@@ -107,13 +115,29 @@ class CrmGroup(click.Group):
         state = ctx.ensure_object(State)
         if state.plugin_error is not None and not ctx.resilient_parsing:
             raise state.plugin_error
+        refs = [ref for ref in state.plugin_extension_refs if ref.name == group]
+        if refs:
+            holder = PluginCommands()
+            holder.extensions = state.plugin_extensions
+            for ref in refs:
+                holder.add_command(ref.load(), group)
+            state.plugin_extension_refs = [ref for ref in state.plugin_extension_refs if ref.name != group]
         return (state.plugin_extensions or {}).get(group, {})
 
     def list_commands(self, ctx):
         names = set(KERNEL_COMMANDS) | set(self.commands) | set(self._plugin_commands(ctx))
         return sorted(names)
 
+    def format_commands(self, ctx, formatter):
+        ctx.meta["crm.listing"] = True  # the modules' commands are listed without being imported
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            del ctx.meta["crm.listing"]
+
     def get_command(self, ctx, name):
+        from core.cli.lazy import CommandRef
+
         if name in self.commands:
             return self.commands[name]
         if name in KERNEL_COMMANDS:
@@ -129,7 +153,12 @@ class CrmGroup(click.Group):
             # usable config, the command may be a module's that the broken file hides: the
             # config's own error is the real cause, not "No such command".
             ctx.obj.app.pm
-        return commands.get(name)
+        command = commands.get(name)
+        if isinstance(command, CommandRef):
+            if ctx.meta.get("crm.listing"):
+                return command.placeholder()
+            command = commands[name] = command.load()
+        return command
 
 
 @click.group(cls=CrmGroup, context_settings={"help_option_names": sorted(HELP_OPTIONS), "max_content_width": 100})
@@ -246,33 +275,68 @@ def _prescan(argv: list[str]) -> tuple[State, list[str]]:
         index += 1
     state.command_args = rest
     state.config_path = state.config_path or os.environ.get("CRM_CONFIG")
-    state.today_text = state.today_text or os.environ.get("CRM_TODAY")
+    if not state.today_text and os.environ.get("CRM_TODAY"):
+        state.today_text, state.today_source = os.environ["CRM_TODAY"], "$CRM_TODAY"
     return state, front + rest
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one line on stderr for errors, exit 1 (2 for usage errors)."""
+    if argv is None:  # the process is this one command (not a test or the demo calling it in a loop)
+        _collect_later()
     try:
         state, argv = _prescan(list(sys.argv[1:] if argv is None else argv))
     except click.UsageError as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    code = run(state, argv)
+    if code:
+        sys.exit(code)
+
+
+def _collect_later(seconds: float = 1.0) -> None:
+    """Start without the cyclic garbage collector, and bring it back after ``seconds``.
+
+    An everyday command spends a sixth of its time letting the collector walk the objects its
+    imports create (classes, tables, mappers: none of them garbage); it finishes before any cycle
+    it makes could matter. A long command (an import, a job run, the demo) gets the collector back
+    after a second, with the start-up objects frozen out of its way.
+    """
+    import gc
+    import threading
+
+    def collect_again():
+        gc.freeze()
+        gc.enable()
+
+    gc.disable()
+    timer = threading.Timer(seconds, collect_again)
+    timer.daemon = True
+    timer.start()
+
+
+def run(state: State, argv: list[str]) -> int:
+    """Run one command line (as :func:`_prescan` put it) for ``state``; errors are printed as one line.
+
+    :returns: the exit status. ``crm`` exits with it; ``crm shell`` shows the next prompt.
+    """
     try:
         cli.main(args=argv, prog_name="crm", obj=state, standalone_mode=False)
         state.record_command()
+        return 0
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.Abort:
         click.echo("Aborted.", err=True)
-        sys.exit(130)
+        return 130
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except Exception as exc:  # noqa: BLE001 - the last line of defence turns errors into one line
         if state.debug:
             raise
         click.echo(f"error: {describe(exc)}", err=True)
-        sys.exit(getattr(exc, "exit_code", 1) if isinstance(getattr(exc, "exit_code", 1), int) else 1)
+        return getattr(exc, "exit_code", 1) if isinstance(getattr(exc, "exit_code", 1), int) else 1
     finally:
         # the command is recorded after click closed its context: release what that reopened
         state.close()

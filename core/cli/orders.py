@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import click
 
+from core.cli.complete import references
 from core.cli.context import emit_json, emit_record, emit_table, json_option, pass_state
 from core.cli.fields import extension_rows, set_option
+
+
+def _order_number():
+    from core.models import SalesOrder
+
+    return SalesOrder.number
+
+
+order_ref = references(_order_number)
 
 
 def parse_line(text: str) -> dict:
@@ -67,7 +77,7 @@ def order_create(state, customer, lines, salesperson, team, origin, note, confir
 
 
 @order.command("confirm")
-@click.argument("ref")
+@click.argument("ref", shell_complete=order_ref)
 @pass_state
 def order_confirm(state, ref):
     """Confirm draft order REF (id or number); modules react (invoice, stock) in the same transaction."""
@@ -80,7 +90,7 @@ def order_confirm(state, ref):
 
 
 @order.command("deliver")
-@click.argument("ref")
+@click.argument("ref", shell_complete=order_ref)
 @pass_state
 def order_deliver(state, ref):
     """Mark confirmed order REF delivered; modules react (stock moves out) in the same transaction."""
@@ -93,7 +103,7 @@ def order_deliver(state, ref):
 
 
 @order.command("cancel")
-@click.argument("ref")
+@click.argument("ref", shell_complete=order_ref)
 @click.option("--reason", default="", help="Why it is cancelled (kept on the order).")
 @pass_state
 def order_cancel(state, ref, reason):
@@ -137,7 +147,7 @@ def order_list(state, order_state, customer, limit, as_json):
 
 
 @order.command("show")
-@click.argument("ref")
+@click.argument("ref", shell_complete=order_ref)
 @json_option
 @pass_state
 def order_show(state, ref, as_json):

@@ -4,8 +4,26 @@ from __future__ import annotations
 
 import click
 
+from core.cli.complete import references
 from core.cli.context import emit_json, emit_record, emit_table, json_option, pass_state
 from core.cli.fields import extension_rows, set_option
+
+
+def _partner_name():
+    from core.models import Partner
+
+    return Partner.name
+
+
+def _product_sku():
+    from core.models import Product
+
+    return Product.sku
+
+
+partner_ref = references(_partner_name)
+product_ref = references(_product_sku)
+
 
 PARTNER_OPTIONS = [
     ("--kind", "kind", "company or person (default: company)."),
@@ -63,7 +81,7 @@ def partner_add(state, name, allow_duplicate, assignments, as_json, **values):
 
 
 @partner.command("edit")
-@click.argument("ref")
+@click.argument("ref", shell_complete=partner_ref)
 @click.option("--name", "name", default=None, help="New name.")
 @partner_options
 @click.option("--customer/--no-customer", "is_customer", default=None, help="Is a customer.")
@@ -85,7 +103,7 @@ def partner_edit(state, ref, assignments, **values):
 
 
 @partner.command("contact")
-@click.argument("ref")
+@click.argument("ref", shell_complete=partner_ref)
 @click.argument("name")
 @click.option("--email", default=None, help="E-mail address.")
 @click.option("--phone", default=None, help="Phone number.")
@@ -142,7 +160,7 @@ def partner_list(state, role, search, limit, where, as_json):
 
 
 @partner.command("show")
-@click.argument("ref")
+@click.argument("ref", shell_complete=partner_ref)
 @json_option
 @pass_state
 def partner_show(state, ref, as_json):
@@ -169,7 +187,7 @@ def partner_show(state, ref, as_json):
 
 
 @partner.command("account")
-@click.argument("ref", metavar="CUSTOMER")
+@click.argument("ref", shell_complete=partner_ref, metavar="CUSTOMER")
 @json_option
 @pass_state
 def partner_account(state, ref, as_json):
@@ -202,7 +220,7 @@ def partner_account(state, ref, as_json):
 
 
 @partner.command("statement")
-@click.argument("ref", metavar="CUSTOMER")
+@click.argument("ref", shell_complete=partner_ref, metavar="CUSTOMER")
 @click.option("--from", "start", default=None, metavar="YYYY-MM-DD", help="First day (default: 1 January).")
 @click.option("--to", "end", default=None, metavar="YYYY-MM-DD", help="Last day (default: --today).")
 @click.option("--pdf", "output", type=click.Path(dir_okay=True, writable=True), default=None,
@@ -248,7 +266,11 @@ def partner_statement(state, ref, start, end, output, send, locale):
     if send:
         click.echo(f"statement of {partner.name} ({start.isoformat()} to {end.isoformat()}) queued for {partner.email}")
     if output or not send:
-        click.echo(str(save(app, document, output=output)))
+        from core.documents import printed
+
+        path = save(app, document, output=output)
+        printed(app, kinds[0], [(document_ref, path)])
+        click.echo(str(path))
 
 
 def _day(value: str, option: str):
@@ -334,7 +356,7 @@ def product_list(state, search, as_json):
 
 
 @product.command("show")
-@click.argument("sku")
+@click.argument("sku", shell_complete=product_ref)
 @json_option
 @pass_state
 def product_show(state, sku, as_json):

@@ -11,7 +11,8 @@ from core.cli.context import DAY, emit_json, emit_record, emit_table, json_optio
 @json_option
 @pass_state
 def whoami(state, as_json):
-    """Who crm takes you for: your user, roles, rights and the identity it was mapped from."""
+    """Who crm takes you for: your user, roles, rights, the identity it was mapped from, and the
+    business day commands run on (--today, $CRM_TODAY, the workspace's [workspace] today, else the calendar)."""
     from core.security import current_actor
 
     app = state.app
@@ -19,7 +20,7 @@ def whoami(state, as_json):
         actor = current_actor(app, session)
     data = {"login": actor.login, "acting_for_by": actor.real_login, "db_user": actor.db_user,
             "backend": app.dialect, "roles": sorted(actor.roles), "scope": actor.scope,
-            "rights": sorted(actor.rights)}
+            "rights": sorted(actor.rights), "today": app.today.isoformat(), "today_from": app.today_source}
     if as_json:
         emit_json(data)
         return
@@ -27,6 +28,7 @@ def whoami(state, as_json):
     kind = "database role" if app.dialect == "postgresql" else "OS login"
     click.echo(f"{actor.login}{by}: {kind} {actor.db_user}; roles {', '.join(data['roles'])}; "
                f"sees {actor.scope} records; {len(data['rights'])} rights")
+    click.echo(f"business day {data['today']} ({data['today_from']})")
 
 
 @click.group()
@@ -133,10 +135,15 @@ def user_role(state, login, role_name, remove):
 @click.command("identity")
 @click.argument("login")
 @click.option("--os-login", default=None, help="The OS login that is this user (SQLite workspaces).")
-@click.option("--db-role", default=None, help="The PostgreSQL role that is this user (shared databases).")
+@click.option("--db-role", default=None,
+              help="The PostgreSQL role that is this user (shared databases); it is granted exactly what the "
+                   "user's rights need in the schema, and a role it replaces loses its grants.")
 @pass_state
 def user_identity(state, login, os_login, db_role):
-    """Say which OS login or database role is user LOGIN ('' clears it)."""
+    """Say which OS login or database role is user LOGIN ('' clears it).
+
+    On PostgreSQL, run it as the owner of the workspace's tables: the role must exist (CREATE ROLE
+    ... LOGIN) and is granted what the user needs (docs/permissions.md, "Database roles")."""
     from core.services.roles import set_identity
 
     app = state.app

@@ -26,6 +26,9 @@ def create_product(session, raw: dict, *, record: str | None = None, validated: 
                    extensions: dict | None = None) -> Product:
     """Create a product; the SKU is unique. With ``app``, the modules' fields (``extensions``,
     ``{"module": {"field": "text"}}``) are validated and stored with it."""
+    from core.security import require
+
+    require(app or session.info["app"], session, "core.product.write")
     from core import extensions as ext
 
     record = record or f"product {str(raw.get('sku', '')).strip()!r}"
@@ -45,6 +48,9 @@ def update_product(session, product: Product, data: dict, *, app=None, extension
                    record: str | None = None) -> dict:
     """Apply validated fields (and, with ``app``, the modules' ``extensions``) to a product;
     returns ``{field: (old, new)}``, extension fields as ``module.field``."""
+    from core.security import require
+
+    require(app or session.info["app"], session, "core.product.write")
     from core import extensions as ext
 
     values = ext.load(app, "product", extensions, record or f"product {product.sku!r}", creating=False) \

@@ -54,6 +54,9 @@ def set_company(app, session, raw: dict, *, folder: Path | None = None) -> dict:
     ``logo`` is a file path: the file is copied into the workspace (``logo-<hash>.<ext>`` beside
     ``crm.toml``, named by its content) so documents keep finding it.
     """
+    from core.security import require
+
+    require(app, session, "core.company")
     company = get_company(session)
     raw = dict(raw)
     current = {f: getattr(company, f) for f, _ in FIELDS if getattr(company, f) is not None}

@@ -65,6 +65,9 @@ def create_order(app, session, raw: dict, *, record: str | None = None, extensio
 
     ``extensions`` holds the fields modules add to orders (``{"module": {"field": "text"}}``).
     """
+    from core.security import require
+
+    require(app, session, "core.order.write")
     from core import extensions as ext
 
     data = load(OrderSchema(), raw, record)
@@ -84,6 +87,10 @@ def create_order(app, session, raw: dict, *, record: str | None = None, extensio
         order.salesperson = get_user(session, data["salesperson"])
     elif customer.salesperson is not None:
         order.salesperson = customer.salesperson
+    else:
+        from core.security import default_owner
+
+        order.salesperson = default_owner(app, session)
     if data["team"]:
         order.team = get_team(session, data["team"])
     for sequence, line in enumerate(data["lines"], start=1):
@@ -129,6 +136,9 @@ def confirm_order(app, session, order: SalesOrder) -> SalesOrder:
 
 def deliver_order(app, session, order: SalesOrder) -> SalesOrder:
     """Confirmed -> delivered (the goods left), then ``order_delivered`` (stock moves out)."""
+    from core.security import require
+
+    require(app, session, "core.order.write")
     _move(order, "deliver")
     order.delivered_at = app.today
     session.flush()
@@ -138,6 +148,9 @@ def deliver_order(app, session, order: SalesOrder) -> SalesOrder:
 
 def cancel_order(app, session, order: SalesOrder, reason: str = "") -> SalesOrder:
     """Draft or confirmed -> cancelled, then ``order_cancelled`` in the same transaction."""
+    from core.security import require
+
+    require(app, session, "core.order.write")
     _move(order, "cancel")
     order.cancelled_at = app.today
     order.cancel_reason = reason or None

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from core.errors import NotFound, ValidationError
 from core.models import Contact, Partner
 from core.schemas import ContactSchema, PartnerSchema, load
+from core.security import require
 from core.services.people import get_user
 
 EDITABLE = tuple(f for f in PartnerSchema().fields if f != "salesperson")
@@ -83,7 +84,10 @@ def find_duplicate(session, data: dict) -> Partner | None:
         conditions.append(func.lower(Partner.email) == data["email"].lower())
     if not conditions:
         return None
-    return session.scalars(select(Partner).where(or_(*conditions)).order_by(Partner.id).limit(1)).first()
+    from core.recordrules import every_record
+
+    with every_record(session):  # another salesperson's customer is a duplicate all the same
+        return session.scalars(select(Partner).where(or_(*conditions)).order_by(Partner.id).limit(1)).first()
 
 
 def _apply(session, partner: Partner, data: dict) -> dict:
@@ -112,15 +116,19 @@ def create_partner(app, session, raw: dict, *, record: str | None = None, allow_
     """
     from core import extensions as ext
 
+    require(app, session, "core.partner.write")
     record = record or f"partner {str(raw.get('name', '')).strip()!r}"
     data = raw if validated else load(PartnerSchema(), raw, record)
     values = ext.load(app, "partner", extensions, record, creating=True)
     if not allow_duplicate:
         existing = find_duplicate(session, data)
         if existing is not None:
+            from core.recordrules import sees
+
             field = "siren" if data.get("siren") and existing.siren == data["siren"] else "email"
-            raise ValidationError(f"already used by partner {existing.id} ({existing.name})",
-                                  record=record, field=field)
+            whose = f"partner {existing.id} ({existing.name})" if sees(app, session, existing) else \
+                "a partner another salesperson owns (a sales manager can hand it to you)"
+            raise ValidationError(f"already used by {whose}", record=record, field=field)
     partner = Partner()
     changes = _apply(session, partner, data)
     session.add(partner)
@@ -140,6 +148,7 @@ def update_partner(app, session, partner: Partner, raw: dict, *, record: str | N
     """
     from core import extensions as ext
 
+    require(app, session, "core.partner.write")
     record = record or f"partner {partner.id}"
     current = {f: getattr(partner, f) for f in EDITABLE if getattr(partner, f) is not None}
     current = {k: (str(v) if not isinstance(v, bool) else v) for k, v in current.items()}
@@ -183,6 +192,7 @@ def list_partners(session, *, role: str | None = None, search: str | None = None
 
 def add_contact(session, partner: Partner, raw: dict) -> Contact:
     """Add a contact person to a partner."""
+    require(session.info["app"], session, "core.partner.write")
     data = load(ContactSchema(), raw, f"partner {partner.id}")
     contact = Contact(partner=partner, **data)
     session.add(contact)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from core.errors import NotFound, ValidationError
 from core.models import Team, User
 from core.schemas import TeamSchema, UserSchema, load
+from core.security import require
 
 
 def get_user(session, login: str) -> User:
@@ -27,6 +28,7 @@ def get_team(session, name: str) -> Team:
 
 def create_user(session, raw: dict, *, record: str | None = None) -> User:
     """Create a user; the login is unique."""
+    require(session.info["app"], session, "core.users")
     record = record or f"user {str(raw.get('login', '')).strip()!r}"
     data = load(UserSchema(), raw, record)
     if session.scalars(select(User.id).where(User.login == data["login"])).first():
@@ -39,6 +41,7 @@ def create_user(session, raw: dict, *, record: str | None = None) -> User:
 
 def create_team(session, raw: dict) -> Team:
     """Create a team with its leader and members (by login); the leader is a member too."""
+    require(session.info["app"], session, "core.users")
     data = load(TeamSchema(), raw, f"team {str(raw.get('name', '')).strip()!r}")
     if session.scalars(select(Team.id).where(Team.name == data["name"])).first():
         raise ValidationError("already taken", record=f"team {data['name']!r}", field="name")

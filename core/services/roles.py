@@ -115,6 +115,9 @@ def give_role(app, session, login: str, role: str, *, remove: bool = False) -> l
     elif held is None and user.role != role:
         session.add(UserRole(user_id=user.id, role=role))
     session.flush()
+    from core.pgroles import grant_operator
+
+    grant_operator(app, session, user)  # their database role follows their rights (PostgreSQL)
     return user_roles(session, user)
 
 
@@ -124,9 +127,16 @@ def user_roles(session, user: User) -> list[str]:
 
 
 def set_identity(app, session, login: str, *, os_login: str | None = None, db_role: str | None = None) -> User:
-    """Say which OS login (SQLite) or database role (PostgreSQL) is user ``login``."""
+    """Say which OS login (SQLite) or database role (PostgreSQL) is user ``login``.
+
+    On PostgreSQL the database role is granted what the user's rights need, and a role it replaces
+    loses its grants (:mod:`core.pgroles`).
+    """
+    from core.pgroles import grant_operator, revoke_operator
+
     require(app, session, "core.users")
     user = get_user(session, login)
+    before = user.db_role
     for column, value in (("os_login", os_login), ("db_role", db_role)):
         if value is None:
             continue
@@ -135,6 +145,10 @@ def set_identity(app, session, login: str, *, os_login: str | None = None, db_ro
             raise ValidationError(f"already {other.login}'s", record=f"user {user.login}", field=column)
         setattr(user, column, value or None)
     session.flush()
+    if db_role is not None:
+        if before and before != user.db_role:
+            revoke_operator(app, session, before)
+        grant_operator(app, session, user)
     return user
 
 
@@ -203,18 +217,46 @@ you type:
 
 Modules declare their rights with the `register_permissions` hook and the built-in roles that
 hold them; the services call `core.security.require(app, session, right)` before they write, so
-the CLI, the jobs and any other door ask the same question. A refused action names who, the
+the CLI, the jobs, the HTTP API and any other module ask the same question (a service that runs
+its own transactions, an import or the jobs, calls `require_app(app, right)`). A flow that does
+something as its consequence checks the right of the flow: confirming an order posts its invoice
+under `core.order.write`, a credit note is posted under `billing.invoice.credit`; posting by hand
+needs `billing.invoice.post`. An import needs `core.import` and the right of what it writes
+(`crm import products` also needs `core.product.write`). A refused action names who, the
 missing right and the roles that have it, exits with status 4 and writes nothing. `admin` holds
 every right. Custom roles: `crm role create NAME [--from ROLE] [--scope own|team|all]`,
 `crm role grant|revoke NAME RIGHT...`; `crm user role LOGIN ROLE [--remove]` gives a role (a
 user also holds the role of `crm user add --role`).
 
-Record rules (`register_record_rules`): a role whose scope is `own` (sales) sees and changes only
-the records it owns, `team` (sales_manager) those of its teams' members, `all` everything; a
-record nobody owns is everyone's. The kernel adds the rule to every query of such a user
-(lists, shows, reports, exports). Rules declared: leads, deals and activities by owner
-(funnel). None yet for customers and sales orders: the services follow a deal to its customer,
-who often belongs to another salesperson, so that rule needs those lookups to bypass it first.
+**Record rules** (`register_record_rules`, applied by `core/recordrules.py`): a role whose scope
+is `own` (sales) sees and changes only the records it owns, `team` (sales_manager) those of its
+teams' members, `all` (collections, purchasing, accountant, admin, system) everything; a record
+nobody owns is everyone's. The kernel adds the rule to every ORM query of such a user, so lists,
+shows, exports and reports are limited alike, and a record outside the rule does not exist for
+them: `crm partner show` of a colleague's customer says "no such partner", as for a typo.
+Reports written in SQL take the reader's users from the period (`Period.visible_ids`); the
+aging and the receivables are per customer (those the reader sees). Rules:
+
+| rule | a row belongs to |
+| --- | --- |
+| `core.partner` | the customer's salesperson (`core_partner.salesperson_id`) |
+| `core.order` | the order's salesperson |
+| `billing.invoice` | the invoice's salesperson (the order's, else the customer's) |
+| `billing.payment`, `.refund`, `.write_off`, `.reminder`, `.case`, `.task` | whoever sees the customer |
+| `funnel.lead`, `funnel.deal`, `funnel.activity` | their owner |
+
+Why so, as Odoo's "own documents only" rules on `sale.order` and `crm.lead` (`user_id` is me or
+nobody) and the invoice's salesperson: **a salesperson works only for the customers they see**.
+A deal, an order or a lead conversion names a customer they see, or it is "no such partner"; an
+order takes the customer's salesperson, else the salesperson who takes it; a deal's order is its
+owner's. A lead whose company is already a colleague's customer is not converted into a second
+customer: crm says so, and their manager converts it or hands the customer over (`crm partner
+edit ID --salesperson LOGIN`). Nothing can be given away or taken: a limited user may not make a
+record belong to someone they do not see, nor change one that does. What a record they see
+shows of another one (the customer named on their order) is shown with it. Duplicate checks
+(SIREN, e-mail, a lead's company) look at every record, and name one the user does not see only
+as "a partner another salesperson owns". The demo gives each customer a salesperson and runs
+each step as that person.
 
 ## The audit trail
 
@@ -225,6 +267,27 @@ same transaction. `crm audit [--record invoice:F2026-000012] [--user LOGIN] [--f
 [--json]` reads it. On PostgreSQL the money tables (invoices, lines, payments, allocations,
 refunds, write-offs) are recorded by triggers, so an UPDATE typed in psql is there too with the
 role that typed it; a trigger refuses every UPDATE, DELETE and TRUNCATE of the trail, whoever
-asks. Grant operator roles `SELECT, INSERT` on `core_audit` (and `USAGE` on its sequence), never
-`UPDATE` or `DELETE`.
+asks.
+
+Every document that leaves crm is in the trail too. A message the outbox delivers (an invoice,
+a reminder, a statement, a purchase order, by e-mail, file or webhook) is recorded as `sent` in
+the commit that marks it sent: who delivered it (the `system` user and who launched the jobs, or
+the operator of `crm notifications deliver`), the business date and wall time, the command, the
+recipients, the subject and the documents attached; `crm audit --record invoice:F2026-000042`
+finds it. A document written to a file (`crm invoice pdf|facturx`, `crm po pdf`,
+`crm documents print`, `crm partner statement`, `crm reminders letter`) is recorded as `printed`
+with the file.
+
+## Database roles (PostgreSQL)
+
+`crm user identity LOGIN --db-role ROLE` maps an existing role (`CREATE ROLE alice_pg LOGIN`,
+made by the database's administrator) and grants it exactly what that user needs in the
+workspace's schema, after revoking whatever it had: `USAGE` on the schema, `SELECT` on every
+table and `USAGE, SELECT` on the sequences; `SELECT, INSERT` on `core_audit`, never `UPDATE` or
+`DELETE`; `INSERT, UPDATE, DELETE` on the business tables; on the tables of users, roles and
+teams only for holders of `core.users`, on the company's for `core.company`, on the jobs' runs
+for `core.jobs.run` (so no salesperson makes themselves admin with psql); nothing more on the
+migration tables. `crm user role` grants again when the user's roles change, `--db-role ''`
+revokes everything, and `crm migrate` or enabling a module grants the new tables to every
+mapped role. Run these as the role that owns the workspace's tables.
 """

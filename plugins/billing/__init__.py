@@ -15,6 +15,13 @@ MANIFEST = {
     "summary": "Payment terms, invoices, payments, reminders and aging",
     "depends": [],
     "migrations": "migrations",
+    "commands": {"term": "plugins.billing.cli:term", "invoice": "plugins.billing.cli:invoice",
+                 "payment": "plugins.billing.cli:payment", "reminders": "plugins.billing.cli:reminders",
+                 "aging": "plugins.billing.cli:aging_command", "rate": "plugins.billing.cli:rate",
+                 "collections": "plugins.billing.cli_collections:collections",
+                 "vat": "plugins.billing.cli_vat:vat",
+                 # a group named like a kernel group adds its subcommands to it: `crm export fec`
+                 "export": "plugins.billing.cli_vat:export"},
 }
 
 
@@ -23,17 +30,6 @@ def register_models():
     from plugins.billing import models
 
     return [models]
-
-
-@hookimpl
-def register_commands(cli):
-    from plugins.billing.cli import COMMANDS, invoice
-    from plugins.billing.cli_collections import COMMANDS as COLLECTIONS, invoice_penalties
-    from plugins.billing.cli_vat import COMMANDS as TAXES
-
-    invoice.add_command(invoice_penalties)
-    for command in COMMANDS + COLLECTIONS + TAXES:
-        cli.add_command(command)
 
 
 @hookimpl
@@ -116,10 +112,10 @@ def register_settings(register):
 @hookimpl
 def register_documents(register):
     from plugins.billing.documents import document_kinds
-
+    from plugins.billing.letters import formal_notice_kind
     from plugins.billing.services_account import statement_kind
 
-    for kind in document_kinds() + [statement_kind()]:
+    for kind in document_kinds() + [formal_notice_kind(), statement_kind()]:
         register(kind)
 
 
@@ -159,6 +155,13 @@ def register_permissions(register):
 
     for permission in PERMISSIONS:
         register(permission)
+
+
+@hookimpl
+def register_record_rules(register):
+    from plugins.billing.rights import record_rules
+
+    record_rules(register)
 
 
 @hookimpl

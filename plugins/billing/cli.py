@@ -7,6 +7,7 @@ import datetime as dt
 import click
 
 from core.cli.context import DAY, emit_json, emit_record, emit_table, json_option, pass_state, parse_amount
+from plugins.billing.completion import invoice_ref
 
 
 # --- terms ------------------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ def _echo_invoice(data, as_json):
 
 
 @invoice.command("post")
-@click.argument("ref")
+@click.argument("ref", shell_complete=invoice_ref)
 @json_option
 @pass_state
 def invoice_post(state, ref, as_json):
@@ -181,7 +182,7 @@ def invoice_list(state, overdue, state_, customer, credit_notes, limit, as_json)
 
 
 @invoice.command("show")
-@click.argument("ref")
+@click.argument("ref", shell_complete=invoice_ref)
 @click.option("--print", "printable", is_flag=True, help="The invoice as printed (text), with every legal mention; "
               "`crm invoice pdf` writes the PDF.")
 @click.option("--locale", type=click.Choice(["fr_FR", "en_GB", "en_US"]), default=None,
@@ -221,7 +222,7 @@ def invoice_show(state, ref, printable, locale, as_json):
 
 
 @invoice.command("credit")
-@click.argument("ref")
+@click.argument("ref", shell_complete=invoice_ref)
 @click.option("--line", "lines", multiple=True, metavar="SEQUENCE[:QTY]",
               help="Credit only this line (all of what is left, or QTY); repeat. Default: the whole invoice.")
 @click.option("--reason", default=None)
@@ -252,7 +253,7 @@ def invoice_credit(state, ref, lines, reason, as_json):
 
 def _hold_command(name: str, hold: str | None, doc: str):
     @invoice.command(name, help=doc)
-    @click.argument("ref")
+    @click.argument("ref", shell_complete=invoice_ref)
     @click.option("--reason", default=None, required=hold is not None, help="Why (shown in the listings).")
     @pass_state
     def command(state, ref, reason):
@@ -338,9 +339,9 @@ def rate_add(state, kind, valid_from, value):
 
 from plugins.billing.cli_documents import invoice_facturx, invoice_pdf, reminders_letter  # noqa: E402
 from plugins.billing.cli_money import payment, reminders  # noqa: E402
+from plugins.billing.cli_collections import invoice_penalties  # noqa: E402
 
 invoice.add_command(invoice_pdf)
+invoice.add_command(invoice_penalties)
 invoice.add_command(invoice_facturx)
 reminders.add_command(reminders_letter)
-
-COMMANDS = [term, invoice, payment, reminders, aging_command, rate]

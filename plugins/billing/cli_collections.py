@@ -209,5 +209,3 @@ def _amount(value: str | None) -> Decimal | None:
         raise ValidationError(f"{value!r}: an amount has at most 2 decimals", record="case", field="amount")
     return amount
 
-
-COMMANDS = [collections]

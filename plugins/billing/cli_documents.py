@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from core.cli.context import pass_state
+from plugins.billing.completion import invoice_ref
 
 LOCALES = click.Choice(["fr_FR", "en_GB", "en_US"])
 output_option = click.option("--output", "-o", type=click.Path(), default=None,
@@ -22,16 +23,13 @@ def _write(state, kind: str, ref: str, output, as_html: bool, locale) -> None:
     from core.documents import write
 
     app = state.app
-    with app.session() as session:
-        try:
-            path = write(app, session, kind, ref, output=output, html=as_html, locale=locale)
-        finally:
-            session.rollback()  # printing writes nothing to the database
+    with app.transaction() as session:  # what it writes to the database: the "printed" row of the trail
+        path = write(app, session, kind, ref, output=output, html=as_html, locale=locale)
     click.echo(str(path))
 
 
 @click.command("pdf")
-@click.argument("ref")
+@click.argument("ref", shell_complete=invoice_ref)
 @output_option
 @click.option("--html", "as_html", is_flag=True, help="Write the HTML page instead of the PDF.")
 @locale_option
@@ -47,7 +45,7 @@ def invoice_pdf(state, ref, output, as_html, locale):
 
 
 @click.command("facturx")
-@click.argument("ref")
+@click.argument("ref", shell_complete=invoice_ref)
 @output_option
 @locale_option
 @pass_state
@@ -65,11 +63,14 @@ def invoice_facturx(state, ref, output, locale):
             path = write_facturx(app, session, ref, output=output, locale=locale)
         finally:
             session.rollback()
+    from core.documents import printed
+
+    printed(app, "billing.invoice", [(ref, path)])
     click.echo(str(path))
 
 
 @click.command("letter")
-@click.argument("ref")
+@click.argument("ref", shell_complete=invoice_ref)
 @output_option
 @click.option("--html", "as_html", is_flag=True, help="Write the HTML page instead of the PDF.")
 @locale_option
@@ -85,7 +86,7 @@ def reminders_letter(state, ref, output, as_html, locale):
         _write(state, "billing.formal_notice", ref, output, as_html, locale)
         return
     from core.files import output_path, write_private
-    from plugins.billing.documents import formal_notice_pdf
+    from plugins.billing.letters import formal_notice_pdf
 
     app = state.app
     with app.session() as session:
@@ -93,4 +94,8 @@ def reminders_letter(state, ref, output, as_html, locale):
             document, content = formal_notice_pdf(app, session, ref, locale=locale)
         finally:
             session.rollback()  # printing writes nothing to the database
-    click.echo(str(write_private(output_path(output, f"{document.filename}.pdf"), content)))
+    path = write_private(output_path(output, f"{document.filename}.pdf"), content)
+    from core.documents import printed
+
+    printed(app, "billing.formal_notice", [(ref, path)])
+    click.echo(str(path))

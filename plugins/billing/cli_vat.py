@@ -129,5 +129,3 @@ def fec_export(state, start, end, output, as_json):
     click.echo(f"{target}: {totals['entries']} entries, {totals['lines']} lines, debit {totals['debit']} = "
                f"credit {totals['credit']}")
 
-
-COMMANDS = [vat, export]

@@ -63,7 +63,7 @@ def credit_invoice(app, session, invoice: Invoice, lines: list[tuple[int, Decima
     compute_totals(note)
     session.add(note)
     session.flush()
-    post_invoice(app, session, note)
+    post_invoice(app, session, note, right="billing.invoice.credit")
     apply_credit_note(app, session, note, invoice)
     return note
 
@@ -114,7 +114,7 @@ def discount_credit_note(app, session, invoice: Invoice, amount: Decimal, paid_o
     compute_totals(note)
     session.add(note)
     session.flush()
-    return post_invoice(app, session, note)
+    return post_invoice(app, session, note, right="billing.payment.record")
 
 
 def discount_bases(lines, amount: Decimal) -> list[tuple[Decimal, Decimal]]:

@@ -1,4 +1,4 @@
-"""Billing's printable documents: the invoice (or credit note) and the formal notice letter.
+"""Billing's printable invoice (or credit note); the formal notice letter is in ``letters.py``.
 
 ``billing.invoice`` takes an invoice id or number (``F2026-000042``, ``AV2026-000003``) and lays
 out ``billing/invoice.html``: an A4 page with every mention French law asks of an invoice (Code de
@@ -6,11 +6,8 @@ commerce L441-9, CGI art. 242 nonies A; DESIGN.md "Billing"). The mentions come 
 froze on the invoice (seller and buyer identity, penalty rate, indemnity, early-payment
 discount), never from today's configuration, so a reprint says what the original said.
 
-``billing.formal_notice`` takes the outbox message of a formal notice (its notification id, as
-``crm notifications list`` shows it) or an invoice number (the latest formal notice that listed
-the invoice) and lays out ``billing/formal_notice.html`` from the data the reminder run stored
-with the message: the same open amounts, interest to the day and indemnities the run computed,
-not a second computation that could disagree with the letter that was sent.
+Printing many reads them in bulk (:func:`read_invoices`: one query per relation for all of them)
+into pages of plain values that worker processes lay out without a database (``core.printing``).
 
 The seller's identity (legal form, RCS, share capital, IBAN and BIC, VAT-on-debits option,
 e-invoicing address) is the company's (``crm company set``), frozen on the invoice at posting.
@@ -25,10 +22,8 @@ import re
 from decimal import Decimal
 
 from core.documents import Document, DocumentKind
-from core.errors import ConfigError, CrmError, NotFound
+from core.errors import ConfigError, NotFound
 
-#: the template a formal notice is worded with (the level's template in the default policy)
-FORMAL_NOTICE_TEMPLATE = "billing/formal_notice"
 #: file names per language (a person saves and mails them: their own words)
 FILE_NAMES = {"fr": {"invoice": "facture", "credit_note": "avoir", "draft": "brouillon", "notice": "mise-en-demeure"},
               "en": {"invoice": "invoice", "credit_note": "credit-note", "draft": "draft", "notice": "formal-notice"}}
@@ -41,9 +36,7 @@ _NO_DISCOUNT = "Pas d'escompte pour paiement anticipé"
 def document_kinds() -> list[DocumentKind]:
     """The kinds billing registers with the kernel (``register_documents``)."""
     return [DocumentKind("billing.invoice", "an invoice or credit note (id or number), A4 with the legal mentions",
-                         render_invoice, reader_locale=invoice_reader_locale),
-            DocumentKind("billing.formal_notice", "a formal notice letter (notification id, or an invoice number: "
-                         "the latest notice listing it)", render_formal_notice, reader_locale=notice_reader_locale)]
+                         render_invoice, reader_locale=invoice_reader_locale, read=read_invoices)]
 
 
 def invoice_reader_locale(app, session, ref: str) -> str:
@@ -54,12 +47,6 @@ def invoice_reader_locale(app, session, ref: str) -> str:
     return reader_locale(app, get_invoice(session, ref).partner)
 
 
-def notice_reader_locale(app, session, ref: str) -> str:
-    """The language of the customer the formal notice was sent to (the run stored it), else the company's."""
-    context = json.loads(formal_notice_message(session, ref).context or "{}")
-    return context.get("locale") or app.config.company.locale
-
-
 def file_name(locale: str, key: str) -> str:
     return FILE_NAMES.get(locale.split("_")[0], FILE_NAMES["en"])[key]
 
@@ -68,17 +55,106 @@ def file_name(locale: str, key: str) -> str:
 
 def render_invoice(app, session, ref: str, locale: str) -> Document:
     """Render invoice or credit note ``ref`` as a complete HTML page in ``locale``."""
-    from core.rendering import gettext, render
-    from plugins.billing.services_invoices import get_invoice
+    from core.documents import compose
 
-    invoice = get_invoice(session, ref)
-    _ = gettext(app, locale)
-    context = invoice_context(app, session, invoice, locale)
-    kind = invoice.kind
-    title = f"{context['heading']} {invoice.number or _('(draft)')}"
+    (page,) = read_invoices(app, session, [ref], locale)
+    if isinstance(page, Exception):
+        raise page
+    return compose(app, page)
+
+
+def read_invoices(app, session, refs: list[str], locale: str | None) -> list:
+    """The pages of invoices ``refs`` (ids or numbers), read in a few queries whatever their number.
+
+    :returns: per reference, a :class:`~core.documents.Page` of plain values, or the
+        :class:`NotFound` naming it. ``locale`` None: each customer's language.
+    """
+    from core.extensions import read
+
+    found = load_invoices(session, refs)
+    ids = sorted({invoice.id for invoice in found.values()})
+    extensions = read(app, session, "invoice", ids, only="printed", dump=False) if ids else {}
+    customers = read(app, session, "partner", sorted({i.partner_id for i in found.values()}),
+                     only="printed", dump=False) if ids else {}
+    orders = _orders(session, {i.order_id for i in found.values() if i.order_id})
+    pages: list = []
+    made: dict = {}  # an invoice named twice (its id and its number) is one page
+    for ref in refs:
+        invoice = found.get(_key(ref))
+        if invoice is None:
+            pages.append(NotFound(f"invoice {str(ref).strip()}: no such invoice (see `crm invoice list`)"))
+            continue
+        if invoice.id not in made:
+            chosen = locale or _reader_locale(app, invoice.partner)
+            context = _context(app, session, invoice, chosen, orders.get(invoice.order_id),
+                               extensions.get(invoice.id), customers.get(invoice.partner_id))
+            made[invoice.id] = invoice_page(app, invoice, context, chosen)
+        pages.append(made[invoice.id])
+    return pages
+
+
+def invoice_page(app, invoice, context: dict, locale: str):
+    """The page of ``invoice`` from its context (:func:`invoice_context`), made plain values."""
+    from core.documents import Page
+
+    title = f"{context['heading']} {invoice.number or gettext_for(app, locale)('(draft)')}"
     number = invoice.number or f"{file_name(locale, 'draft')}-{invoice.id}"
-    html = render(app, "billing/invoice.html", locale=locale, title=title, **context)
-    return Document(title=title, filename=f"{file_name(locale, kind)}-{number}", html=html)
+    return Page("billing/invoice.html", locale, title, f"{file_name(locale, invoice.kind)}-{number}", plain(context))
+
+
+def load_invoices(session, refs: list[str]) -> dict:
+    """``{key: invoice}`` for the ids and numbers in ``refs``, with their lines, products, instalments,
+    customer, term and credited invoice: one query per relation for all of them."""
+    from sqlalchemy import or_, select
+    from sqlalchemy.orm import selectinload
+
+    from plugins.billing.models import Invoice, InvoiceLine, PaymentTerm
+
+    keys = {_key(ref) for ref in refs}
+    ids = sorted(k for k in keys if isinstance(k, int))
+    numbers = sorted(k for k in keys if isinstance(k, str))
+    found: dict = {}
+    for start in range(0, max(len(ids), len(numbers)), 1000):  # a database takes a bounded number of parameters
+        query = select(Invoice).where(or_(Invoice.id.in_(ids[start:start + 1000]),
+                                          Invoice.number.in_(numbers[start:start + 1000]))).options(
+            selectinload(Invoice.lines).selectinload(InvoiceLine.product), selectinload(Invoice.dues),
+            selectinload(Invoice.partner), selectinload(Invoice.term).selectinload(PaymentTerm.lines),
+            selectinload(Invoice.origin))
+        for invoice in session.scalars(query):
+            found[invoice.id] = invoice
+            if invoice.number:
+                found[invoice.number] = invoice
+    return found
+
+
+def _key(ref) -> int | str:
+    text = str(ref).strip()
+    return int(text) if text.isdigit() else text.upper()
+
+
+def _orders(session, ids: set) -> dict:
+    from sqlalchemy import select
+
+    from core.models import SalesOrder
+
+    found = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 1000):
+        found.update({o.id: o for o in session.scalars(select(SalesOrder).where(
+            SalesOrder.id.in_(ordered[start:start + 1000])))})
+    return found
+
+
+def _reader_locale(app, partner) -> str:
+    from core.services.company import reader_locale
+
+    return reader_locale(app, partner)
+
+
+def gettext_for(app, locale: str):
+    from core.rendering import gettext
+
+    return gettext(app, locale)
 
 
 def invoice_context(app, session, invoice, locale: str) -> dict:
@@ -87,15 +163,26 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
     A posted invoice prints its frozen mentions; a draft (no number yet) the current company and
     customer, marked as a draft.
     """
+    from core.extensions import printed
     from core.models import SalesOrder
-    from core.rendering import environment, gettext
+
+    order = session.get(SalesOrder, invoice.order_id) if invoice.order_id else None
+    return _context(app, session, invoice, locale, order, printed(app, session, "invoice", invoice.id),
+                    printed(app, session, "partner", invoice.partner_id))
+
+
+def _context(app, session, invoice, locale: str, order, extensions, customer_extensions) -> dict:
+    """The invoice's context from what was read already (the session is asked only for a draft's seller)."""
+    from types import SimpleNamespace
+
+    from core.extensions import blank
+    from core.rendering import environment
     from core.services.orders import vat_breakdown
     from plugins.billing.posting import address_text, order_delivery
     from plugins.billing.settings import settings
 
-    from types import SimpleNamespace
-
-    _ = gettext(app, locale)
+    env = environment(app, locale=locale)
+    _ = env.catalog.gettext
     options = settings(app)
     partner = invoice.partner
     posted = invoice.state != "draft"
@@ -109,7 +196,6 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
              "vat_number": invoice.buyer_vat_number if posted else partner.vat_number,
              "address": _lines(invoice.buyer_address if posted else address_text(partner)),
              "country": partner.country, "email": partner.email, "business": invoice.buyer_is_business if posted else partner.is_business}
-    order = session.get(SalesOrder, invoice.order_id) if invoice.order_id else None
     where, where_country = (invoice.delivery_address, invoice.delivery_country) if posted else order_delivery(order)
     delivery = {"address": _lines(where), "country": where_country} if where else None
     for party in (buyer, delivery):
@@ -117,16 +203,13 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
             from babel import Locale
 
             party["country_name"] = Locale.parse(locale).territories.get(party["country"], party["country"])
-    env = environment(app, locale=locale)
     credit_note = invoice.kind == "credit_note"
     origin_total = invoice.origin.total if credit_note and invoice.origin is not None else None
-    from core.extensions import printed
-
     return {
         "invoice": invoice, "posted": posted, "credit_note": credit_note,
         # the fields modules add to invoices and customers, marked printed (core.extensions)
-        "extensions": printed(app, session, "invoice", invoice.id),
-        "customer_extensions": printed(app, session, "partner", invoice.partner_id),
+        "extensions": extensions or blank(app, "invoice", only="printed"),
+        "customer_extensions": customer_extensions or blank(app, "partner", only="printed"),
         "heading": _("Credit note") if credit_note else _("Invoice"),
         "seller": seller, "buyer": buyer, "lines": list(invoice.lines), "vat": vat_breakdown(invoice),
         "category": _(CATEGORIES.get(invoice.operation_category, invoice.operation_category)),
@@ -142,8 +225,51 @@ def invoice_context(app, session, invoice, locale: str) -> dict:
         "cancels": None if origin_total is None else ("whole" if invoice.total >= origin_total else "part"),
         "payment_reference": invoice.number,
         "bank": bank_details(app, seller), "legal_footer": app.config.section("billing").get("legal_footer") or None,
-        "unit_price": _unit_price_format(locale, invoice.currency),
+        "unit_price": UnitPrice(locale, invoice.currency),
     }
+
+
+def plain(value, _path: frozenset = frozenset()):
+    """``value`` with its mapped records made plain records (their columns, and the relations
+    loaded with them, recursively, but never back up to a record being converted): what a worker
+    process can receive, and a template reads the same way (``invoice.number``, ``line.product.sku``)."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import inspect as inspect_record
+
+    if isinstance(value, dict):
+        return {key: plain(item, _path) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item, _path) for item in value]
+    mapper = getattr(type(value), "__mapper__", None)
+    if mapper is None:
+        return value
+    path = _path | {id(value)}
+    state = inspect_record(value)
+    record = {column.key: getattr(value, column.key) for column in mapper.column_attrs}
+    for relation in mapper.relationships:
+        if relation.key in state.unloaded:
+            continue
+        related = getattr(value, relation.key)
+        if related is None or isinstance(related, list) or id(related) not in path:
+            record[relation.key] = plain([r for r in related if id(r) not in path] if isinstance(related, list)
+                                         else related, path)
+    return SimpleNamespace(**record)
+
+
+class UnitPrice:
+    """Unit prices keep their own decimals (0,125 €): the ``money`` filter would round them to the cent.
+
+    A class rather than a closure, so that a page's context crosses to a worker process.
+    """
+
+    def __init__(self, locale: str, currency: str):
+        self.locale, self.currency = locale, currency
+
+    def __call__(self, value) -> str:
+        from babel.numbers import format_currency
+
+        return format_currency(Decimal(value), self.currency, locale=self.locale, decimal_quantization=False)
 
 
 def term_label(term, _, locale: str, company_locale: str) -> str | None:
@@ -162,16 +288,6 @@ def term_label(term, _, locale: str, company_locale: str) -> str | None:
         parts.append(when if line.percent is None and len(term.lines) == 1 else
                      f"{_('balance') if line.percent is None else f'{line.percent.normalize():f} %'} {when}")
     return ", ".join(parts)
-
-
-def _unit_price_format(locale: str, currency: str):
-    """Unit prices keep their own decimals (0,125 €): the ``money`` filter would round them to the cent."""
-    from babel.numbers import format_currency
-
-    def unit_price(value):
-        return format_currency(Decimal(value), currency, locale=locale, decimal_quantization=False)
-
-    return unit_price
 
 
 def early_discount_mention(invoice, _, filters) -> str | None:
@@ -258,70 +374,3 @@ def _credit_reason(invoice) -> str | None:
 
 def _lines(text: str | None) -> list[str]:
     return [line for line in (text or "").split("\n") if line.strip()]
-
-
-# --- the formal notice -----------------------------------------------------------------------------
-
-def render_formal_notice(app, session, ref: str, locale: str) -> Document:
-    """Render the formal notice ``ref`` (notification id or invoice number) as a letter in ``locale``."""
-    from core.rendering import gettext, render
-
-    row = formal_notice_message(session, ref)
-    context = json.loads(row.context or "{}")
-    context.pop("locale", None)  # the reader's language: ``locale`` says which, the caller chose it
-    _ = gettext(app, locale)
-    title = f"{_('Formal notice')} — {context['customer']['name']}"
-    html = render(app, f"{FORMAL_NOTICE_TEMPLATE}.html", locale=locale, **context)
-    return Document(title=title, filename=f"{file_name(locale, 'notice')}-{context['today']}-{row.id}", html=html)
-
-
-def formal_notice_pdf(app, session, ref: str, *, locale: str | None = None):
-    """``(document, pdf bytes)``: the formal notice as the ``letter`` channel posts it, the letter
-    followed by the pages of the invoices it encloses (rendered as at delivery)."""
-    from core.documents import attachments_for, html_to_pdf, render
-    from plugins.billing.channels import bind_pdfs
-
-    row = formal_notice_message(session, ref)
-    document = render(app, session, "billing.formal_notice", ref, locale=locale)
-    letter = html_to_pdf(document.html, app=app)
-    references = [a for a in json.loads(row.attachments or "[]") if "document" in a]
-    enclosed = [a.content for a in attachments_for(app, references, session=session)
-                if a.content_type == "application/pdf"] if references else []
-    return document, (bind_pdfs([letter, *enclosed]) if enclosed else letter)
-
-
-def formal_notice_message(session, ref: str):
-    """The outbox row of a formal notice: by notification id, or the latest one listing invoice ``ref``.
-
-    A formal notice is a reminder message worded with ``billing/formal_notice`` (level 3 of the
-    default policy). The copy sent to the sales owner carries the same data; the letter itself is
-    preferred when both exist.
-    """
-    from sqlalchemy import select
-
-    from core.outbox import Notification
-
-    text = str(ref).strip()
-    if text.isdigit():
-        row = session.get(Notification, int(text))
-        if row is None:
-            raise NotFound(f"notification {text}: no such notification (see `crm notifications list`)")
-        if row.template != FORMAL_NOTICE_TEMPLATE or not (row.dedup_key or "").startswith("billing:reminder:"):
-            raise CrmError(f"notification {text} is not a formal notice (it is worded with "
-                           f"{row.template or 'no template'}; a formal notice uses {FORMAL_NOTICE_TEMPLATE})")
-        return row
-    from plugins.billing.models import Reminder
-    from plugins.billing.services_invoices import get_invoice
-
-    invoice = get_invoice(session, text)
-    runs = session.execute(select(Reminder.partner_id, Reminder.run_date).where(
-        Reminder.invoice_id == invoice.id, Reminder.status == "sent").order_by(Reminder.run_date.desc())).all()
-    for partner_id, run_date in runs:
-        # the run's dedup key: billing:reminder:<customer>:<run date>:L<level>:<first invoice id>
-        prefix = f"billing:reminder:{partner_id}:{run_date.isoformat()}:L"
-        row = session.scalars(select(Notification).where(
-            Notification.dedup_key.like(f"{prefix}%"), Notification.template == FORMAL_NOTICE_TEMPLATE)
-            .order_by(Notification.dedup_key.like("%:copy"), Notification.id)).first()
-        if row is not None:
-            return row
-    raise NotFound(f"invoice {invoice.number}: no formal notice was sent for it (see `crm reminders list`)")

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from core.security import require
+
 #: the 18 columns, in the order the LPF art. A47 A-1 lists them
 COLUMNS = ("JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib", "CompAuxNum",
            "CompAuxLib", "PieceRef", "PieceDate", "EcritureLib", "Debit", "Credit", "EcritureLet", "DateLet",
@@ -297,6 +299,7 @@ def _revenue_key(product_kind: str, category: str, regime: str | None) -> str:
 
 def write_fec(app, session, start: dt.date, end: dt.date, handle) -> dict:
     """Write the FEC of ``start``..``end`` to text ``handle``; ``{"entries", "lines", "debit", "credit"}``."""
+    require(app, session, "billing.accounting")
     from plugins.billing.settings import settings
 
     accounts = settings(app)["accounts"]

@@ -250,7 +250,7 @@ def _drafted(app, session, order: SalesOrder) -> Invoice:
     session.add(invoice)
     session.flush()
     if settings(app)["post_on_confirm"]:
-        post_invoice(app, session, invoice)
+        post_invoice(app, session, invoice, right="core.order.write")  # the order's confirmation posts it
     return invoice
 
 

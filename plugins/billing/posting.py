@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from core.errors import ValidationError
 from core.models import Partner, SalesOrder
+from core.security import require
 from core.services.orders import compute_totals
 from plugins.billing.invoice_states import label, move
 from plugins.billing.mentions import check_mentions, operation_category
@@ -136,14 +137,19 @@ def discount_mention(percent: Decimal | None, until: dt.date | None) -> str:
     return f"Escompte de {percent.normalize():f} % pour paiement avant le {until.isoformat()}"
 
 
-def post_invoice(app, session, invoice: Invoice, *, series: str | None = None) -> Invoice:
+def post_invoice(app, session, invoice: Invoice, *, series: str | None = None,
+                 right: str = "billing.invoice.post") -> Invoice:
     """Draft -> posted: number, mentions, instalments, the discount offered; then ``invoice_posted``.
 
     An invoice freezes its term's early-payment discount as data (``discount_percent``,
     ``discount_until`` = invoice date + the term's days) beside the French mention
     (``early_discount``): :mod:`plugins.billing.services_payments` grants it to a payment on time.
     Immutable afterwards. ``series`` numbers it in another series than ``F``/``AV`` (``PEN``).
+    ``right``: what the posting is done under, checked here: posting by hand needs
+    ``billing.invoice.post``; a flow that posts as its consequence names its own (an order's
+    confirmation ``core.order.write``, a credit note ``billing.invoice.credit``...).
     """
+    require(app, session, right)
     from plugins.billing.models import InvoiceDue
     from plugins.billing.services_rates import RateTable
     from plugins.billing.settings import settings

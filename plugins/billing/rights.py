@@ -38,3 +38,17 @@ PERMISSIONS = (
                commands=("collections assign", "collections close", "collections dispute", "collections note",
                          "collections promise", "collections reopen", "collections resume", "invoice penalties")),
 )
+
+
+def record_rules(register) -> None:
+    """An invoice is its salesperson's (Odoo's ``invoice_user_id``); payments, refunds, write-offs,
+    reminders and collection cases follow their customer (the kernel's ``core.partner`` rule)."""
+    from core.models import Partner
+    from core.security import RecordRule
+    from plugins.billing.models import CollectionTask, Invoice, Payment, Refund, Reminder, ReminderCase
+    from plugins.billing.models_bank import WriteOff
+
+    register(RecordRule("billing.invoice", Invoice, owner="salesperson_id"))
+    for name, model in (("payment", Payment), ("refund", Refund), ("write_off", WriteOff), ("reminder", Reminder),
+                        ("case", ReminderCase), ("task", CollectionTask)):
+        register(RecordRule(f"billing.{name}", model, owner="partner_id", follows=Partner))

@@ -92,7 +92,7 @@ def _invoiced(session, scope, start: dt.date, end: dt.date) -> dict:
                COALESCE(SUM(CASE WHEN i.kind = 'credit_note' THEN i.total ELSE 0 END), 0)
         FROM billing_invoice i
         WHERE i.state <> 'draft' AND i.invoice_date BETWEEN :start AND :end""", "i.partner_id",
-        dates=("start", "end")), scope.params(start=start, end=end)).one()
+        dates=("start", "end"), owner="i.salesperson_id"), scope.params(start=start, end=end)).one()
     untaxed, total, credited_untaxed, credited_total = (cents(v or 0) for v in row[2:])
     return {"invoices": row[0], "credit_notes": row[1], "untaxed": untaxed - credited_untaxed,
             "total": total - credited_total, "credited_untaxed": credited_untaxed, "credited_total": credited_total}
@@ -116,7 +116,7 @@ def _invoiced_per_week(app, session, scope, period) -> list[tuple[dt.date, Decim
                    CASE WHEN i.kind = 'invoice' THEN i.total_untaxed ELSE -i.total_untaxed END AS untaxed
             FROM billing_invoice i
             WHERE i.state <> 'draft' AND i.invoice_date BETWEEN :start AND :end{{scope}}) w
-        GROUP BY week""", "i.partner_id", dates=("monday", "start", "end")),
+        GROUP BY week""", "i.partner_id", dates=("monday", "start", "end"), owner="i.salesperson_id"),
         scope.params(monday=mondays[0], start=period.start, end=period.end)).all()
     by_week = {int(week): cents(amount or 0) for week, amount in rows}
     return [(monday, by_week.get(index, ZERO)) for index, monday in enumerate(mondays)]
@@ -135,12 +135,12 @@ def _receivables(app, session, scope, as_of: dt.date) -> tuple[dict, list[dict]]
     for row in customers:
         row["overdue"] = row["total"] - row["not_due"]
     days = report["dso_days"]
-    if not scope.team:
+    if not scope.team and scope.readers is None:
         totals = {key: Decimal(report["totals"][key]) for key in (*BUCKETS, "total")}
         dso = report["dso"]
     else:
-        owned = set(session.scalars(text("SELECT id FROM core_partner WHERE salesperson_id IN :members")
-                                    .bindparams(bindparam("members", expanding=True)), scope.params()))
+        owned = set(session.scalars(scope.statement("SELECT cp.id FROM core_partner cp WHERE 1 = 1", "cp.id"),
+                                    scope.params()))
         customers = [c for c in customers if c["customer_id"] in owned]
         totals = {key: sum((c[key] for c in customers), ZERO) for key in (*BUCKETS, "total")}
         sales = _invoiced(session, scope, as_of - dt.timedelta(days=days - 1), as_of)["total"]
@@ -292,28 +292,37 @@ def expected_receipts(app, session, period) -> dict[dt.date, Decimal]:
 # --- shared -----------------------------------------------------------------------------------
 
 class _Scope:
-    """The customers a view looks at: all of them, or those a team's members own."""
+    """The customers a view looks at: all of them, or those a team's members own; and what the reader sees."""
 
     def __init__(self, period):
         self.team = period.team is not None
         self.members = list(period.member_ids)
+        self.readers = period.visible_ids  # the record rules: an invoice its salesperson's, a payment its customer's
 
-    def statement(self, sql: str, column: str, *, dates: tuple[str, ...] = ()):
+    def statement(self, sql: str, column: str, *, dates: tuple[str, ...] = (), owner: str | None = None):
         """``sql`` as a text statement, its ``{scope}`` (or its end) limited to the team's customers.
 
         ``column`` is the partner id the limit applies to; ``dates`` name the date parameters
-        (typed, so SQLite gets ISO text).
+        (typed, so SQLite gets ISO text); ``owner`` the row's salesperson column, for the record rule
+        of a limited reader (else the customer's salesperson decides).
         """
         limit = (f" AND {column} IN (SELECT cp.id FROM core_partner cp WHERE cp.salesperson_id IN :members)"
                  if self.team else "")
+        if self.readers is not None:
+            limit += (f" AND ({owner} IS NULL OR {owner} IN :readers)" if owner else
+                      f" AND {column} IN (SELECT rp.id FROM core_partner rp WHERE rp.salesperson_id IS NULL "
+                      f"OR rp.salesperson_id IN :readers)")
         sql = sql.replace("{scope}", limit) if "{scope}" in sql else sql + limit
         binds = [bindparam(name, type_=Date) for name in dates]
         if self.team:
             binds.append(bindparam("members", expanding=True))
+        if self.readers is not None:
+            binds.append(bindparam("readers", expanding=True))
         return text(sql).bindparams(*binds)
 
     def params(self, **values) -> dict:
-        return {**values, "members": self.members} if self.team else values
+        values = {**values, "members": self.members} if self.team else values
+        return {**values, "readers": list(self.readers)} if self.readers is not None else values
 
 
 def _days(app, later: str, earlier: str) -> str:

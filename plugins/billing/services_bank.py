@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, text, update
 
 from core.errors import CrmError, ValidationError
+from core.security import require, require_app
 from plugins.billing.bank import BankEntry, detect_format, file_hash, read_csv_entries
 from plugins.billing.models import Payment
 from plugins.billing.models_bank import BankLine, BankLineInvoice, BankStatement
@@ -98,6 +99,7 @@ def import_bank_file(app, path: Path, *, fmt: str | None = None, skip_invalid: b
                      rejects_path: Path | None = None, mapping: dict | None = None,
                      decimal_separator: str | None = None, progress=None, update: bool = False) -> BankImport:
     """Import a bank file in one transaction (see the module docstring); returns what it did."""
+    require_app(app, "billing.payment.record")
     from core.importexport import refusal, write_rejects
     from core.schemas import decimal_separator as declared
 
@@ -291,6 +293,7 @@ def allocate_line(app, session, line_id: int, *, customer: str | None = None, nu
     the account that paid becomes the customer's (``billing_partner_account``), so its next lines match.
     Returns ``(payment, allocations)``.
     """
+    require(app, session, "billing.payment.record")
     from core.errors import NotFound, StateError
     from core.services.partners import get_partner
     from plugins.billing.models import Invoice

@@ -27,6 +27,7 @@ from sqlalchemy import select, text
 
 from core.errors import NotFound, StateError, ValidationError
 from core.models import Partner, User
+from core.security import require
 from plugins.billing.models import OPEN_STATES, CaseEvent, Invoice, Reminder, ReminderCase
 
 STATES = ("open", "promised", "disputed", "closed")
@@ -103,6 +104,7 @@ def get_case(app, session, ref, *, user: User | None = None, create: bool = True
 
 def assign_case(app, session, ref, login: str, *, user: User | None = None) -> ReminderCase:
     """Give the case to user ``login``."""
+    require(app, session, "billing.collections")
     from core.services.people import get_user
 
     case, invoice = get_case(app, session, ref, user=user)
@@ -118,6 +120,7 @@ def assign_case(app, session, ref, login: str, *, user: User | None = None) -> R
 
 def add_note(app, session, ref, note: str, *, user: User | None = None) -> ReminderCase:
     """Write a note in the case's history."""
+    require(app, session, "billing.collections")
     case, invoice = get_case(app, session, ref, user=user)
     _check("note", case, invoice)
     if not (note or "").strip():
@@ -134,6 +137,7 @@ def promise(app, session, ref, promise_date: dt.date, amount: Decimal | None = N
     Escalation is suspended until that date included; the first reminder run after it checks the
     promise (:func:`review_promises`).
     """
+    require(app, session, "billing.collections")
     case, invoice = get_case(app, session, ref, user=user)
     _check("promise", case, invoice)
     record = f"case {invoice.number}"
@@ -152,6 +156,7 @@ def promise(app, session, ref, promise_date: dt.date, amount: Decimal | None = N
 
 def dispute(app, session, ref, reason: str, *, user: User | None = None) -> ReminderCase:
     """The customer disputes the invoice: the invoice is held (no reminder) and a promise is dropped."""
+    require(app, session, "billing.collections")
     from plugins.billing.services_invoices import set_hold
 
     case, invoice = get_case(app, session, ref, user=user)
@@ -165,6 +170,7 @@ def dispute(app, session, ref, reason: str, *, user: User | None = None) -> Remi
 
 def resume(app, session, ref, note: str | None = None, *, user: User | None = None) -> ReminderCase:
     """The dispute is settled without a credit note: the hold is lifted and reminders resume."""
+    require(app, session, "billing.collections")
     from plugins.billing.services_invoices import set_hold
 
     case, invoice = get_case(app, session, ref, user=user, create=False)
@@ -177,6 +183,7 @@ def resume(app, session, ref, note: str | None = None, *, user: User | None = No
 
 def close_by_hand(app, session, ref, reason: str, *, user: User | None = None) -> ReminderCase:
     """Close the case with a reason (e.g. handed to a lawyer): no reminder while it stays closed."""
+    require(app, session, "billing.collections")
     case, invoice = get_case(app, session, ref, user=user, create=False)
     _check("close", case, invoice)
     if not (reason or "").strip():
@@ -188,6 +195,7 @@ def close_by_hand(app, session, ref, reason: str, *, user: User | None = None) -
 
 def reopen(app, session, ref, reason: str | None = None, *, user: User | None = None) -> ReminderCase:
     """Re-open a case closed by hand whose invoice is still open: reminders resume."""
+    require(app, session, "billing.collections")
     case, invoice = get_case(app, session, ref, user=user, create=False)
     _check("reopen", case, invoice)
     if invoice.state not in OPEN_STATES:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from core.errors import NotFound, StateError, ValidationError
 from core.schemas import load
+from core.security import require
 from core.services.orders import compute_totals
 from plugins.billing.credit_notes import credit_invoice, discount_bases, discount_credit_note
 from plugins.billing.invoice_states import FROZEN, HOLDABLE, TRANSITIONS, label
@@ -31,6 +32,7 @@ __all__ = ["FROZEN", "HOLDABLE", "TRANSITIONS", "address_text", "create_invoice"
 
 def create_invoice(app, session, raw: dict, *, post: bool = False) -> Invoice:
     """An invoice typed by hand (a draft unless ``post``); prices default to the list price."""
+    require(app, session, "billing.invoice.write")
     from core.services.catalog import get_product
     from core.services.partners import get_partner
     from core.services.people import get_user
@@ -64,6 +66,7 @@ def create_invoice(app, session, raw: dict, *, post: bool = False) -> Invoice:
 
 def set_hold(session, invoice: Invoice, hold: str | None, reason: str | None = None) -> Invoice:
     """Mark an open invoice disputed or blocked (no reminder while held), or release it (``None``)."""
+    require(session.info["app"], session, "billing.invoice.block")
     record = f"invoice {label(invoice)}"
     if hold is not None:
         if invoice.state not in HOLDABLE:

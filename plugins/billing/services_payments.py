@@ -34,6 +34,7 @@ from sqlalchemy import func, select
 
 from core.errors import StateError, ValidationError
 from core.schemas import load
+from core.security import require
 from plugins.billing.models import (OPEN_STATES, Allocation, Invoice, Payment, Refund, RefundSource,
                                     ReminderCase)
 
@@ -177,6 +178,7 @@ def record_payment(app, session, raw: dict, *, record: str = "payment", validate
     A bank import passes the ``partner`` it found and the ``numbers`` the line named (not strict:
     a number of another customer, paid or dated after the payment is passed over).
     """
+    require(app, session, "billing.payment.record")
     from plugins.billing.schemas import PaymentSchema
     from plugins.billing.settings import settings
 
@@ -261,6 +263,7 @@ def spread(app, session, payment: Payment, targets: list[Invoice], *, discounts:
 
 def allocate_credit(app, session, payment_id: int, numbers: list[str] | None = None):
     """Use what is left of a payment (the customer's credit) on open invoices, oldest first or as named."""
+    require(app, session, "billing.payment.record")
     from core.errors import NotFound
 
     payment = session.get(Payment, payment_id)

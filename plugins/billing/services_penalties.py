@@ -27,6 +27,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from core.errors import StateError
+from core.security import require
 from core.types import round_money
 from plugins.billing.models import Allocation, Invoice, InvoiceLine, Payment, Penalty, ReminderCase
 
@@ -78,6 +79,7 @@ def formal_notice_level(session) -> int | None:
 
 def invoice_penalties(app, session, invoice: Invoice) -> Penalty:
     """Issue the penalty invoice of ``invoice`` (see the module docstring), in the caller's transaction."""
+    require(app, session, "billing.collections")
     from core.services.orders import compute_totals
     from plugins.billing.posting import new_invoice, post_invoice
     from plugins.billing.services_rates import RateTable
@@ -124,7 +126,7 @@ def invoice_penalties(app, session, invoice: Invoice) -> Penalty:
     compute_totals(note)
     session.add(note)
     session.flush()
-    post_invoice(app, session, note, series=SERIES)
+    post_invoice(app, session, note, series=SERIES, right="billing.collections")
     penalty = Penalty(invoice_id=invoice.id, penalty_invoice_id=note.id, interest_from=interest_from,
                       interest_to=end, interest=interest, indemnity=indemnity)
     session.add(penalty)

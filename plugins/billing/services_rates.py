@@ -18,6 +18,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from core.errors import CrmError, ValidationError
+from core.security import require
 from core.types import round_money
 from plugins.billing.models import Rate
 
@@ -42,6 +43,7 @@ def seed_rates(session) -> None:
 
 def add_rate(session, kind: str, valid_from: dt.date, rate: Decimal) -> Rate:
     """Record a rate from ``valid_from`` (one per kind and date)."""
+    require(session.info["app"], session, "billing.settings")
     if kind not in ("ecb_refinancing", "legal"):
         raise ValidationError("must be ecb_refinancing or legal", record="rate", field="kind")
     if rate < 0 or rate > 100:

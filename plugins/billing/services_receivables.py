@@ -55,7 +55,15 @@ def aging(app, session, today: dt.date | None = None) -> dict:
     sales_by = {partner_id: cents(amount or 0) for partner_id, amount in sales}
     from core.models import Partner
 
+    # read through the record rules: a salesperson's aging has only the customers they see
     names = dict(session.execute(select(Partner.id, Partner.name).where(Partner.id.in_(list(rows) or [0]))).all())
+    from core.recordrules import visible_users
+    from core.security import current_actor
+
+    if visible_users(current_actor(app, session)) is not None:
+        seen = set(session.execute(select(Partner.id).where(Partner.id.in_(list(sales_by) or [0]))).scalars())
+        rows = {p: amounts for p, amounts in rows.items() if p in names}
+        sales_by = {p: amount for p, amount in sales_by.items() if p in seen}
     customers, totals = [], [Decimal("0.00")] * len(BUCKETS)
     for partner_id in sorted(rows, key=lambda p: (names.get(p, ""), p)):
         amounts = rows[partner_id]

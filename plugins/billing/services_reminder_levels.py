@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from core.errors import NotFound, ValidationError
 from core.schemas import load
+from core.security import require
 from plugins.billing.models import ReminderLevel
 
 #: French practice: friendly e-mail a few days after the due date, firmer one at about two weeks
@@ -67,6 +68,7 @@ def check_policy(session) -> None:
 
 def set_level(session, raw: dict) -> ReminderLevel:
     """Create or change a level (the fields given); the policy is checked as a whole afterwards."""
+    require(session.info["app"], session, "billing.settings")
     from plugins.billing.schemas import ReminderLevelSchema
 
     number = raw.get("level")
@@ -87,6 +89,7 @@ def set_level(session, raw: dict) -> ReminderLevel:
 
 def remove_level(session, number: int) -> None:
     """Remove the last level (removing one in the middle would renumber the sent history)."""
+    require(session.info["app"], session, "billing.settings")
     row = session.get(ReminderLevel, number)
     if row is None:
         raise NotFound(f"reminder level {number}: no such level")

@@ -31,6 +31,7 @@ from sqlalchemy import Date, bindparam
 from sqlalchemy import text as sql_text
 
 from core.db import utcnow
+from core.security import require
 from plugins.billing.models import ReminderRun
 from plugins.billing.services_reminder_levels import levels as load_levels
 
@@ -79,6 +80,7 @@ class RunReport:
 
 def run_reminders(app, session, today: dt.date | None = None, *, collect: bool = False) -> RunReport:
     """Run the reminders for ``today`` (default ``app.today``) in ``session``'s transaction."""
+    require(app, session, "billing.reminders.run")
     from plugins.billing.services_collections_run import assign_new_cases, review_promises
 
     today = today or app.today

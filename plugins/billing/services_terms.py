@@ -21,6 +21,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from core.errors import NotFound, ValidationError
+from core.security import require
 from core.types import round_money
 from plugins.billing.models import PartnerTerm, PaymentTerm, PaymentTermLine
 
@@ -149,8 +150,13 @@ def check_lines(code: str, lines: list[tuple], *, allow_beyond_legal: bool) -> N
                                   record=record, field="lines")
 
 
-def create_term(session, data: dict) -> PaymentTerm:
-    """Create a term from validated data (``TermSchema``); refused beyond the legal maximum unless overridden."""
+def create_term(session, data: dict, *, right: str | None = "billing.settings") -> PaymentTerm:
+    """Create a term from validated data (``TermSchema``); refused beyond the legal maximum unless overridden.
+
+    ``right`` is checked first (None only for the terms enabling the module seeds).
+    """
+    if right is not None:
+        require(session.info["app"], session, right)
     code = data["code"]
     if session.scalars(select(PaymentTerm.id).where(PaymentTerm.code == code)).first():
         raise ValidationError("already exists", record=f"term {code}", field="code")
@@ -173,7 +179,7 @@ def seed_terms(session) -> None:
     existing = set(session.scalars(select(PaymentTerm.code)))
     for code, (name, lines) in BUILT_IN.items():
         if code not in existing:
-            create_term(session, {"code": code, "name": name, "lines": lines})
+            create_term(session, {"code": code, "name": name, "lines": lines}, right=None)
 
 
 def get_term(session, code) -> PaymentTerm:
@@ -187,6 +193,7 @@ def get_term(session, code) -> PaymentTerm:
 
 def set_partner_term(session, partner, term: PaymentTerm) -> None:
     """Make ``term`` the customer's default term."""
+    require(session.info["app"], session, "billing.settings")
     row = session.get(PartnerTerm, partner.id)
     if row is None:
         session.add(PartnerTerm(partner_id=partner.id, term_id=term.id))

@@ -15,6 +15,7 @@ import datetime as dt
 from decimal import Decimal
 
 from core.errors import ValidationError
+from core.security import require
 from core.types import round_money
 from plugins.billing.models_tax import REGIMES
 
@@ -43,6 +44,7 @@ def regime_of(session, ref) -> dict:
 
 def set_regime(session, ref, regime: str) -> dict:
     """Set a customer's regime by hand (``auto``: back to the derived one)."""
+    require(session.info["app"], session, "billing.settings")
     from core.services.partners import get_partner
     from plugins.billing.models_tax import PartnerRegime
 
@@ -73,6 +75,7 @@ def country_rate_rows(session) -> list[dict]:
 
 def add_country_rate(session, country: str, kind: str, rate: Decimal, valid_from: dt.date) -> None:
     """A rate of an EU country from ``valid_from`` on (one per country, kind and date)."""
+    require(session.info["app"], session, "billing.settings")
     from sqlalchemy import select
 
     from plugins.billing.mentions import EU
@@ -106,6 +109,7 @@ def month_bounds(period: str) -> tuple[dt.date, dt.date]:
 
 def vat_summary(session, period: str, *, details: bool = False) -> dict:
     """The month's VAT per category and rate, each figure with the documents behind it if ``details``."""
+    require(session.info["app"], session, "billing.accounting")
     from core.services.company import get_company
 
     start, end = month_bounds(period)

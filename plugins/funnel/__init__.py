@@ -14,6 +14,11 @@ MANIFEST = {
     "summary": "Leads, opportunities, pipeline stages, activities, targets and funnel reports",
     "depends": [],
     "migrations": "migrations",
+    "commands": {"lead": "plugins.funnel.cli:lead", "deal": "plugins.funnel.cli_deals:deal",
+                 "pipeline": "plugins.funnel.cli_deals:pipeline", "activity": "plugins.funnel.cli_work:activity",
+                 "target": "plugins.funnel.cli_work:target", "funnel": "plugins.funnel.cli_work:funnel",
+                 "forecast": "plugins.funnel.cli_work:forecast", "market": "plugins.funnel.cli_market:market",
+                 "form": "plugins.funnel.cli_forms:form"},
 }
 
 
@@ -22,14 +27,6 @@ def register_models():
     from plugins.funnel import models
 
     return [models]
-
-
-@hookimpl
-def register_commands(cli):
-    from plugins.funnel.cli import COMMANDS
-
-    for command in COMMANDS:
-        cli.add_command(command)
 
 
 @hookimpl

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from core.errors import NotFound, StateError, ValidationError
 from core.models import TeamMember, User
 from core.schemas import load
+from core.security import require
 from core.services.partners import get_partner
 from core.services.people import get_user
 from plugins.funnel.models import Activity, Lead, Opportunity
@@ -19,6 +20,7 @@ from plugins.funnel.schemas import ActivitySchema
 
 
 def create_activity(app, session, raw: dict) -> Activity:
+    require(app, session, "funnel.deal.write")
     record = f"activity {str(raw.get('subject', '')).strip()!r}"
     data = load(ActivitySchema(), {k: v for k, v in raw.items() if v is not None}, record)
     activity = Activity(kind=data["kind"], subject=data["subject"], due_date=data["due_date"], note=data["note"],
@@ -47,6 +49,7 @@ def get_activity(session, ref) -> Activity:
 
 
 def mark_done(app, session, activity: Activity, outcome: str) -> Activity:
+    require(app, session, "funnel.deal.write")
     if activity.done_on is not None:
         raise StateError(f"activity {activity.id}: already done on {activity.done_on.isoformat()}")
     if not outcome or not outcome.strip():

@@ -1,4 +1,4 @@
-"""``crm lead ...`` and the list of the funnel's command groups (thin: parse, call one service, print)."""
+"""``crm lead ...`` (thin: parse, call one service, print); the other groups are in cli_deals, cli_work, cli_market."""
 
 from __future__ import annotations
 
@@ -6,7 +6,25 @@ from pathlib import Path
 
 import click
 
+from core.cli.complete import references
 from core.cli.context import emit_json, emit_record, emit_table, json_option, pass_state
+
+
+def _lead_id():
+    from plugins.funnel.models import Lead
+
+    return Lead.id
+
+
+def _deal_id():
+    from plugins.funnel.models import Opportunity
+
+    return Opportunity.id
+
+
+#: ``shell_complete`` of the arguments naming a lead or a deal (their numbers)
+lead_ref = references(_lead_id)
+deal_ref = references(_deal_id)
 
 user_option = click.option("--user", "user_login", default=None, metavar="LOGIN",
                            help="Record the action as done by LOGIN (needs core.impersonate; default: you, "
@@ -81,7 +99,7 @@ def lead_add(state, name, user_login, as_json, **values):
 
 
 @lead.command("edit")
-@click.argument("ref")
+@click.argument("ref", shell_complete=lead_ref)
 @click.option("--name", default=None, help="New name.")
 @lead_options
 @user_option
@@ -125,7 +143,7 @@ def lead_list(state, state_filter, owner, duplicates, search, limit, as_json):
 
 
 @lead.command("show")
-@click.argument("ref")
+@click.argument("ref", shell_complete=lead_ref)
 @json_option
 @pass_state
 def lead_show(state, ref, as_json):
@@ -153,7 +171,7 @@ def lead_show(state, ref, as_json):
 
 
 @lead.command("qualify")
-@click.argument("ref")
+@click.argument("ref", shell_complete=lead_ref)
 @user_option
 @pass_state
 def lead_qualify(state, ref, user_login):
@@ -167,7 +185,7 @@ def lead_qualify(state, ref, user_login):
 
 
 @lead.command("disqualify")
-@click.argument("ref")
+@click.argument("ref", shell_complete=lead_ref)
 @click.option("--reason", required=True, help="Why the lead is not worth pursuing.")
 @user_option
 @pass_state
@@ -182,7 +200,7 @@ def lead_disqualify(state, ref, reason, user_login):
 
 
 @lead.command("convert")
-@click.argument("ref")
+@click.argument("ref", shell_complete=lead_ref)
 @click.option("--partner", "partner_ref", default=None, help="Link this existing partner (id or name).")
 @click.option("--new-partner", is_flag=True, help="Create a partner even if a matching one exists.")
 @click.option("--deal-name", default=None, help="Name of the deal (default: the company or the lead's name).")
@@ -253,21 +271,3 @@ def lead_import(state, file, skip_invalid, rejects, duplicates, pairs, as_json):
                f"{result.duplicates} duplicates, {len(result.rejected)} rejected"
                + (f" (see {result.rejects_file})" if result.rejects_file else ""))
 
-
-def _commands():
-    from plugins.funnel.cli_deals import deal, pipeline
-    from plugins.funnel.cli_forms import form
-    from plugins.funnel.cli_market import market
-    from plugins.funnel.cli_work import activity, forecast, funnel, target
-
-    return [lead, deal, pipeline, activity, target, funnel, forecast, market, form]
-
-
-class _Commands:
-    """Imported lazily: ``from plugins.funnel.cli import COMMANDS`` builds the list on first iteration."""
-
-    def __iter__(self):
-        return iter(_commands())
-
-
-COMMANDS = _Commands()

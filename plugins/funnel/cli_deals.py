@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from core.cli.context import emit_json, emit_record, emit_table, json_option, pass_state
-from plugins.funnel.cli import current_user, given, user_option
+from plugins.funnel.cli import current_user, deal_ref, given, user_option
 
 DEAL_COLUMNS = [("id", "ID"), ("name", "Deal"), ("customer_name", "Customer"), ("stage", "Stage"),
                 ("value", "Value"), ("probability", "Prob. %"), ("expected_close", "Expected close"),
@@ -42,7 +42,7 @@ def deal_add(state, name, user_login, as_json, **values):
 
 
 @deal.command("edit")
-@click.argument("ref")
+@click.argument("ref", shell_complete=deal_ref)
 @click.option("--name", default=None)
 @click.option("--customer", default=None, help="Customer partner (id or name).")
 @click.option("--value", default=None, help="Expected value (deals without product lines).")
@@ -64,7 +64,7 @@ def deal_edit(state, ref, clear_probability, **values):
 
 
 @deal.command("line")
-@click.argument("ref")
+@click.argument("ref", shell_complete=deal_ref)
 @click.argument("sku")
 @click.argument("quantity")
 @click.option("--price", "unit_price", default=None, help="Unit price (default: the product's list price).")
@@ -84,7 +84,7 @@ def deal_line(state, ref, sku, quantity, unit_price, discount):
 
 
 @deal.command("move")
-@click.argument("ref")
+@click.argument("ref", shell_complete=deal_ref)
 @click.argument("stage")
 @click.option("--note", default=None)
 @user_option
@@ -102,7 +102,7 @@ def deal_move(state, ref, stage, note, user_login):
 
 
 @deal.command("won")
-@click.argument("ref")
+@click.argument("ref", shell_complete=deal_ref)
 @user_option
 @pass_state
 def deal_won(state, ref, user_login):
@@ -117,7 +117,7 @@ def deal_won(state, ref, user_login):
 
 
 @deal.command("lost")
-@click.argument("ref")
+@click.argument("ref", shell_complete=deal_ref)
 @click.option("--reason", required=True, help="Why the deal was lost.")
 @user_option
 @pass_state
@@ -132,7 +132,7 @@ def deal_lost(state, ref, reason, user_login):
 
 
 @deal.command("reopen")
-@click.argument("ref")
+@click.argument("ref", shell_complete=deal_ref)
 @click.option("--stage", default=None, help="Stage to reopen into (default: the one it was closed from).")
 @click.option("--note", default=None)
 @user_option
@@ -178,7 +178,7 @@ def deal_list(state, state_filter, owner, team, pipeline, limit, as_json):
 
 
 @deal.command("show")
-@click.argument("ref")
+@click.argument("ref", shell_complete=deal_ref)
 @json_option
 @pass_state
 def deal_show(state, ref, as_json):

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from core.errors import NotFound, StateError, ValidationError
 from core.schemas import load
+from core.security import require
 from core.services.catalog import get_product
 from core.services.partners import get_partner
 from core.services.people import get_team, get_user
@@ -83,8 +84,6 @@ def default_close(app) -> dt.date:
 def create_deal(app, session, raw: dict, *, user=None, record: str | None = None, lead=None,
                 contact_id: int | None = None) -> Opportunity:
     """Validate and create an open deal in the pipeline's first stage (or ``stage``), recording its entry."""
-    from core.security import require
-
     require(app, session, "funnel.deal.write")
     record = record or f"deal {str(raw.get('name', '')).strip()!r}"
     raw = dict(raw)
@@ -139,8 +138,6 @@ def get_deal(session, ref, *, lock: bool = False) -> Opportunity:
 
 def edit_deal(app, session, deal: Opportunity, raw: dict, *, clear_probability: bool = False) -> dict:
     """Change value, probability, expected close, owner, team, customer or name of a deal."""
-    from core.security import require
-
     require(app, session, "funnel.deal.write")
     record = f"deal {deal.id}"
     current = {"name": deal.name, "expected_close": deal.expected_close.isoformat()}
@@ -175,6 +172,7 @@ def edit_deal(app, session, deal: Opportunity, raw: dict, *, clear_probability: 
 
 def add_line(app, session, deal: Opportunity, raw: dict) -> OpportunityLine:
     """Add a product line (price defaults to the list price); the deal's value becomes the lines' total."""
+    require(app, session, "funnel.deal.write")
     record = f"deal {deal.id}"
     if deal.state != "open":
         raise StateError(f"deal {deal.id}: lines of a {deal.state} deal cannot change (reopen it first)")
@@ -200,6 +198,7 @@ def lines_total(deal: Opportunity) -> Decimal:
 
 def move(app, session, deal: Opportunity, stage_name: str, *, user=None, note: str | None = None) -> Opportunity:
     """Move an open deal to another open stage of its pipeline (the won/lost stages go through win/lose)."""
+    require(app, session, "funnel.deal.write")
     _check(deal, "move")
     stage = get_stage(deal.pipeline, stage_name)
     if stage.kind != "open":
@@ -218,6 +217,7 @@ def move(app, session, deal: Opportunity, stage_name: str, *, user=None, note: s
 def win(app, session, deal: Opportunity, *, user=None) -> Opportunity:
     """Won: the deal's lines become a kernel sales order, created and confirmed through the kernel
     (``order_confirmed`` lets billing and procurement react), in this same transaction."""
+    require(app, session, "funnel.deal.write")
     from core.models import SalesOrder
     from core.services.orders import confirm_order, create_order
 
@@ -251,6 +251,7 @@ def win(app, session, deal: Opportunity, *, user=None) -> Opportunity:
 
 
 def lose(app, session, deal: Opportunity, reason: str, *, user=None) -> Opportunity:
+    require(app, session, "funnel.deal.write")
     target = _check(deal, "lose")
     if not reason or not reason.strip():
         raise ValidationError("a reason is required to mark a deal lost", record=f"deal {deal.id}", field="reason")
@@ -269,6 +270,7 @@ def lose(app, session, deal: Opportunity, reason: str, *, user=None) -> Opportun
 def reopen(app, session, deal: Opportunity, *, stage_name: str | None = None, user=None,
            note: str | None = None) -> Opportunity:
     """Won or lost -> open again, in ``stage_name`` or the stage it was closed from; recorded in the history."""
+    require(app, session, "funnel.deal.write")
     target = _check(deal, "reopen")
     if stage_name:
         stage = get_stage(deal.pipeline, stage_name)
@@ -293,7 +295,14 @@ def reopen(app, session, deal: Opportunity, *, stage_name: str | None = None, us
 
 def list_deals(session, *, state: str | None = None, owner=None, team=None, pipeline=None, stage=None,
                limit: int | None = 200):
-    query = select(Opportunity).order_by(Opportunity.id)
+    """The deals matching the filters, oldest first, with what :func:`deal_dict` reads loaded in a
+    few queries (not one per deal and per line)."""
+    from sqlalchemy.orm import joinedload, selectinload
+
+    query = select(Opportunity).order_by(Opportunity.id).options(
+        joinedload(Opportunity.pipeline), joinedload(Opportunity.stage), joinedload(Opportunity.owner),
+        joinedload(Opportunity.team), joinedload(Opportunity.customer),
+        selectinload(Opportunity.lines).joinedload(OpportunityLine.product))
     if state:
         query = query.where(Opportunity.state == state)
     if owner is not None:
@@ -306,7 +315,13 @@ def list_deals(session, *, state: str | None = None, owner=None, team=None, pipe
         query = query.where(Opportunity.stage_id == stage.id)
     if limit:
         query = query.limit(limit)
-    return session.scalars(query).all()
+    deals = session.scalars(query).unique().all()
+    orders = [deal.order_id for deal in deals if deal.order_id]
+    if orders:  # into the session's identity map, where deal_dict finds them
+        from core.models import SalesOrder
+
+        session.scalars(select(SalesOrder).where(SalesOrder.id.in_(orders))).all()
+    return deals
 
 
 def effective_probability(deal: Opportunity) -> Decimal:

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, func, insert, literal_column, select, text
 
 from core.db import utcnow
 from core.models import Contact, Partner, Team, User
+from core.recordrules import every_record
 from plugins.funnel.leads import set_keys
 from plugins.funnel.matching import (KEYS, PERSON_KEYS, company_key, domain_key, email_key, lead_keys, phone_key,
                                      siren_key)
@@ -34,7 +35,8 @@ class LeadWriter:
         self.app, self.session, self.result, self.policy, self.progress = app, session, result, policy, progress
         self.users: dict = {}
         self.teams: dict = {}
-        self.partners = partner_keys(session)  # one pass over the partners and their contacts
+        with every_record(session):  # a manager's import flags another team's customer as a duplicate too
+            self.partners = partner_keys(session)  # one pass over the partners and their contacts
         self.updates: dict[int, dict] = {}     # existing lead id -> fields to change
         self.written = 0
 
@@ -147,8 +149,9 @@ def _existing(session, column, keys) -> dict:
     # one cached statement with an expanding parameter: no bound-parameter object per key
     query = select(column, func.min(Lead.id)).where(column.in_(bindparam("keys", expanding=True)),
                                                     Lead.state != "merged").group_by(column)
-    for start in range(0, len(keys), CHUNK):
-        found.update(session.execute(query, {"keys": keys[start:start + CHUNK]}).all())
+    with every_record(session):  # another team's lead is the same person all the same
+        for start in range(0, len(keys), CHUNK):
+            found.update(session.execute(query, {"keys": keys[start:start + CHUNK]}).all())
     return found
 
 
@@ -218,7 +221,8 @@ def _reserve_ids(session, count: int) -> list[int]:
     if session.get_bind().dialect.name == "postgresql":
         return list(session.execute(text("SELECT nextval(pg_get_serial_sequence('funnel_lead', 'id')) "
                                          "FROM generate_series(1, :count)"), {"count": count}).scalars())
-    first = (session.execute(select(func.max(Lead.id))).scalar() or 0) + 1
+    with every_record(session):  # the largest id of all, not of the leads the importer sees
+        first = (session.execute(select(func.max(Lead.id))).scalar() or 0) + 1
     return list(range(first, first + count))
 
 

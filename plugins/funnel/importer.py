@@ -31,6 +31,7 @@ from sqlalchemy import select
 from core.errors import CrmError
 from core.importexport import DataKind, refusal, stream_csv, write_rejects
 from core.schemas import flatten_messages, has_controls
+from core.security import require_app
 from plugins.funnel.import_rows import LeadWriter
 from plugins.funnel.models import Lead
 from plugins.funnel.schemas import LEAD_FIELDS, LeadSchema
@@ -60,6 +61,7 @@ class LeadImportResult:
 def import_leads(app, path, *, skip_invalid: bool = False, duplicates: str = "create", rejects_path=None,
                  mapping: dict | None = None, progress=None) -> LeadImportResult:
     """Import a lead CSV (see the module docstring); raises :class:`ValidationError` listing every bad row."""
+    require_app(app, "funnel.lead.import")
     if duplicates not in POLICIES:
         raise CrmError(f"duplicates: {duplicates!r} is not one of {', '.join(POLICIES)}")
     path = Path(path)

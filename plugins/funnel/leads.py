@@ -15,7 +15,9 @@ from sqlalchemy import func, or_, select
 
 from core.errors import NotFound, StateError, ValidationError
 from core.models import Contact, Partner
+from core.recordrules import every_record
 from core.schemas import load
+from core.security import require
 from core.services.people import get_team, get_user
 from plugins.funnel.matching import company_key, email_domain, email_key, fold, lead_keys, matched_keys, phone_key
 
@@ -68,14 +70,16 @@ def find_duplicate(session, values: dict, *, older_than: int | None = None) -> t
         query = select(func.min(Lead.id)).where(column == keys[key], Lead.state != "merged")
         if older_than is not None:
             query = query.where(Lead.id < older_than)
-        found = session.execute(query).scalar()
+        with every_record(session):  # a colleague's lead is the same person all the same
+            found = session.execute(query).scalar()
         if found is not None:
             matches[key] = True
             lead_id = found if lead_id is None else min(lead_id, found)
     partner_id = None
     for key in ("email", "phone", "siren", "company_name", "domain"):
         if keys[key]:
-            found = PARTNER_MATCHERS[key](session, keys[key], values)
+            with every_record(session):  # another salesperson's customer is the same company all the same
+                found = PARTNER_MATCHERS[key](session, keys[key], values)
             if found is not None:
                 matches[key] = True
                 partner_id = found if partner_id is None else partner_id
@@ -137,6 +141,7 @@ def resolve_people(session, data: dict) -> dict:
 
 def create_lead(app, session, raw: dict, *, user=None, record: str | None = None, validated: bool = False) -> Lead:
     """Validate and create a lead, flagging it if it duplicates a lead or a partner."""
+    require(app, session, "funnel.lead.write")
     record = record or f"lead {str(raw.get('name', '')).strip()!r}"
     data = raw if validated else load(LeadSchema(), raw, record)
     try:
@@ -155,6 +160,7 @@ def create_lead(app, session, raw: dict, *, user=None, record: str | None = None
 
 def update_lead(app, session, lead: Lead, raw: dict, *, user=None, record: str | None = None) -> dict:
     """Change the given fields (validated with the whole lead); the match keys follow."""
+    require(app, session, "funnel.lead.write")
     record = record or f"lead {lead.id}"
     current = {k: getattr(lead, k) for k in EDITABLE if getattr(lead, k) is not None}
     data = load(LeadSchema(), {**current, **{k: v for k, v in raw.items() if k not in ("owner", "team")}}, record)
@@ -188,6 +194,7 @@ def get_lead(session, ref) -> Lead:
 
 
 def qualify(app, session, lead: Lead, *, user=None) -> Lead:
+    require(app, session, "funnel.lead.write")
     _move(lead, "qualify")
     lead.state = "qualified"
     lead.disqualify_reason = None
@@ -197,6 +204,7 @@ def qualify(app, session, lead: Lead, *, user=None) -> Lead:
 
 
 def disqualify(app, session, lead: Lead, reason: str, *, user=None) -> Lead:
+    require(app, session, "funnel.lead.write")
     _move(lead, "disqualify")
     if not reason or not reason.strip():
         raise ValidationError("a reason is required to disqualify a lead", record=f"lead {lead.id}", field="reason")
@@ -214,6 +222,7 @@ def convert(app, session, lead: Lead, *, partner_ref=None, create_partner_always
     The partner is ``partner_ref`` if given, else the partner the lead duplicates, else a new one
     (a company with the lead as its contact, or a person).
     """
+    require(app, session, "funnel.lead.write")
     from core.services.partners import create_partner, get_partner
     from plugins.funnel.deals import create_deal
 
@@ -223,6 +232,13 @@ def convert(app, session, lead: Lead, *, partner_ref=None, create_partner_always
         partner = get_partner(session, partner_ref)
     elif lead.duplicate_partner_id and not create_partner_always:
         partner = session.get(Partner, lead.duplicate_partner_id)
+        if partner is None:  # the record rules hide it: another salesperson's customer
+            from core.security import PermissionDenied
+
+            raise PermissionDenied(
+                f"lead {lead.id}: its company is already partner {lead.duplicate_partner_id}, a customer of another "
+                f"salesperson: their manager converts the lead or hands you the customer (crm partner edit "
+                f"{lead.duplicate_partner_id} --salesperson LOGIN)")
     else:
         partner = create_partner(app, session, {
             "name": lead.company or lead.name, "kind": "company" if lead.company else "person",
@@ -251,6 +267,7 @@ def convert(app, session, lead: Lead, *, partner_ref=None, create_partner_always
 def merge(app, session, keep: Lead, other: Lead, *, user=None) -> Lead:
     """Merge ``other`` into ``keep``: empty fields of ``keep`` are filled, activities and history move,
     ``other`` stays as a ``merged`` record pointing at ``keep`` (nothing is deleted)."""
+    require(app, session, "funnel.lead.write")
     if keep.id == other.id:
         raise ValidationError("cannot merge a lead into itself", record=f"lead {keep.id}")
     _move(other, "merge")

@@ -43,6 +43,7 @@ from stdnum.fr import siren as siren_number
 from stdnum.fr import siret as siret_number
 
 from core.errors import ValidationError
+from core.security import require_app
 from plugins.funnel.models import MarketCompany
 
 REQUIRED = ("siren", "nic", "siret", "activitePrincipaleEtablissement", "codePostalEtablissement",
@@ -253,6 +254,7 @@ COLUMNS = ("siret", "siren", "naf", "postal_code", "department", "size_band", "c
 
 def import_market(app, path: Path, *, progress=None) -> MarketImportResult:
     """Replace the market by the establishments of ``path``, all or nothing (see the module doc)."""
+    require_app(app, "funnel.lead.import")
     label = Path(path).name
     try:
         handle = open(path, "rb")

@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from core.errors import NotFound, ValidationError
+from core.security import require
 from plugins.funnel.models import Opportunity, Pipeline, Stage
 
 #: name, default probability (percent), kind
@@ -39,16 +40,20 @@ def ensure_default_pipeline(app, session) -> Pipeline:
         return existing
     name = app.config.section("funnel").get("default_pipeline", DEFAULT_NAME)
     names = stage_names(app.config.company.locale)
-    return create_pipeline(session, name, [(names[n], p) for n, p, _ in DEFAULT_STAGES], default=True)
+    # part of enabling the module (core.modules, checked there), not a change of settings by hand
+    return create_pipeline(session, name, [(names[n], p) for n, p, _ in DEFAULT_STAGES], default=True, right=None)
 
 
 def create_pipeline(session, name: str, stages: list[tuple[str, Decimal]], *, default: bool = False,
-                    locale: str = "fr_FR") -> Pipeline:
+                    locale: str = "fr_FR", right: str | None = "funnel.settings") -> Pipeline:
     """A pipeline with ``stages`` (name, probability) in order, then its won and lost ends.
 
     When the last two stages given are at 100 % then 0 % they are the won and lost ends, whatever
     their names (``Gagné:100,Perdu:0``); otherwise Won and Lost are added, named in ``locale``.
+    ``right``: checked first (None only for the default pipeline that enabling the module makes).
     """
+    if right is not None:
+        require(session.info["app"], session, right)
     name = (name or "").strip()
     record = f"pipeline {name!r}"
     if not name or len(name) > 100:
@@ -162,6 +167,7 @@ def terminal_stage(pipeline: Pipeline, kind: str) -> Stage:
 
 def set_probability(session, pipeline: Pipeline, stage_name: str, probability) -> Stage:
     """Change a stage's default probability (deals without an override follow it)."""
+    require(session.info["app"], session, "funnel.settings")
     stage = get_stage(pipeline, stage_name)
     record = f"pipeline {pipeline.name!r}: stage {stage.name!r}"
     if stage.kind != "open":

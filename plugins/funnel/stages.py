@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from core.errors import StateError, ValidationError
+from core.security import require
 from plugins.funnel.history import rebuild_summary
 from plugins.funnel.models import Opportunity, Pipeline, Stage
 from plugins.funnel.pipelines import check_stage_name, get_stage
@@ -23,6 +24,7 @@ def _record(pipeline: Pipeline, stage: Stage) -> str:
 
 def rename_stage(session, pipeline: Pipeline, stage_name: str, new_name: str) -> Stage:
     """Give a stage a new name (unique in its pipeline); its history follows, being kept by id."""
+    require(session.info["app"], session, "funnel.settings")
     stage = get_stage(pipeline, stage_name)
     new_name = (new_name or "").strip()
     record = _record(pipeline, stage)
@@ -43,6 +45,7 @@ def move_stage(session, pipeline: Pipeline, stage_name: str, position: int) -> S
     The furthest stage of every deal of the pipeline depends on the order, so the history
     summary is rebuilt in the same transaction.
     """
+    require(session.info["app"], session, "funnel.settings")
     stage = get_stage(pipeline, stage_name)
     record = _record(pipeline, stage)
     opened = [s for s in pipeline.stages if s.kind == "open"]
@@ -69,6 +72,7 @@ def move_stage(session, pipeline: Pipeline, stage_name: str, position: int) -> S
 
 def archive_stage(session, pipeline: Pipeline, stage_name: str) -> Stage:
     """Archive an open stage that no open deal sits in: its history stays, new moves into it are refused."""
+    require(session.info["app"], session, "funnel.settings")
     stage = get_stage(pipeline, stage_name)
     record = _record(pipeline, stage)
     if stage.kind != "open":
@@ -89,6 +93,7 @@ def archive_stage(session, pipeline: Pipeline, stage_name: str) -> Stage:
 
 def restore_stage(session, pipeline: Pipeline, stage_name: str) -> Stage:
     """Take an archived stage back into use."""
+    require(session.info["app"], session, "funnel.settings")
     stage = get_stage(pipeline, stage_name)
     if not stage.archived:
         raise StateError(f"{_record(pipeline, stage)}: not archived")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from core.errors import ValidationError
 from core.schemas import load
+from core.security import require
 from core.services.people import get_team, get_user
 from plugins.funnel.models import Target
 from plugins.funnel.schemas import TargetSchema
@@ -88,6 +89,7 @@ def period_label(target: Target) -> str:
 
 def set_target(app, session, raw: dict) -> Target:
     """Create or replace the target of a user or team for a period."""
+    require(app, session, "funnel.target.set")
     record = f"target {raw.get('user') or raw.get('team') or ''} {raw.get('period') or ''}".strip()
     data = load(TargetSchema(), {k: v for k, v in raw.items() if v is not None}, record)
     kind, start, end = parse_period(data["period"], record=record)

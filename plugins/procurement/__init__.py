@@ -15,6 +15,9 @@ MANIFEST = {
     "summary": "Stock ledger, suppliers, reorder rules and purchase orders",
     "depends": [],
     "migrations": "migrations",
+    "commands": {"stock": "plugins.procurement.cli:stock", "supplier": "plugins.procurement.cli:supplier",
+                 "reorder": "plugins.procurement.cli:reorder", "po": "plugins.procurement.cli_po:po",
+                 "bill": "plugins.procurement.cli_bills:bill"},
 }
 
 
@@ -31,16 +34,6 @@ def register_routes(register):
 
     register(stock)
     register(purchase_orders)
-
-
-@hookimpl
-def register_commands(cli):
-    from plugins.procurement.cli import COMMANDS
-    from plugins.procurement.cli_bills import COMMANDS as BILL_COMMANDS
-    from plugins.procurement.cli_po import COMMANDS as PO_COMMANDS
-
-    for command in COMMANDS + PO_COMMANDS + BILL_COMMANDS:
-        cli.add_command(command)
 
 
 @hookimpl

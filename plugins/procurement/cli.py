@@ -7,7 +7,19 @@ from __future__ import annotations
 
 import click
 
+from core.cli.complete import references
 from core.cli.context import emit_json, emit_table, json_option, pass_state
+
+
+def _product_sku():
+    from core.models import Product
+
+    return Product.sku
+
+
+#: ``shell_complete`` of the arguments naming a product (its SKU)
+sku_ref = references(_product_sku)
+
 
 # --- stock --------------------------------------------------------------------------------------
 
@@ -38,7 +50,7 @@ def stock_list(state, below_min, as_json):
 
 
 @stock.command("moves")
-@click.argument("sku")
+@click.argument("sku", shell_complete=sku_ref)
 @json_option
 @pass_state
 def stock_moves(state, sku, as_json):
@@ -55,7 +67,7 @@ def stock_moves(state, sku, as_json):
 
 
 @stock.command("adjust", context_settings={"ignore_unknown_options": True})
-@click.argument("sku")
+@click.argument("sku", shell_complete=sku_ref)
 @click.argument("quantity")
 @click.option("--reason", required=True, help="Why (inventory count, breakage...): kept in the ledger.")
 @json_option
@@ -250,7 +262,7 @@ def reorder_rule_list(state, as_json):
 
 
 @reorder_rule.command("remove")
-@click.argument("sku")
+@click.argument("sku", shell_complete=sku_ref)
 @pass_state
 def reorder_rule_remove(state, sku):
     """Stop reordering product SKU (the rule is kept for the lines it raised)."""
@@ -290,6 +302,3 @@ def reorder_run(state, dry_run, as_json):
                f"{result['drafts_created']} new draft(s), {result['orders_confirmed']} order(s) confirmed"
                + (f"; no supplier for {', '.join(result['products_without_supplier'])}"
                   if result["products_without_supplier"] else ""))
-
-
-COMMANDS = [stock, supplier, reorder]

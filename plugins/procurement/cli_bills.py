@@ -185,5 +185,3 @@ def _transition(action: str):
 
 bill.command("approve", help="Approve held bill REF as it is (it can then be paid).")(_transition("approve"))
 bill.command("dispute", help="Dispute bill REF with its supplier (it is not paid).")(_transition("dispute"))
-
-COMMANDS = [bill]

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import click
 
+from core.cli.complete import references
 from core.cli.context import emit_json, emit_record, emit_table, json_option, pass_state
+
+
+def _purchase_order_number():
+    from plugins.procurement.models import PurchaseOrder
+
+    return PurchaseOrder.number
+
+
+#: ``shell_complete`` of the arguments naming a purchase order (its number)
+po_ref = references(_purchase_order_number)
 
 
 @click.group()
@@ -35,7 +46,7 @@ def po_list(state, po_state, supplier_ref, as_json):
 
 
 @po.command("show")
-@click.argument("ref")
+@click.argument("ref", shell_complete=po_ref)
 @json_option
 @pass_state
 def po_show(state, ref, as_json):
@@ -62,7 +73,7 @@ def po_show(state, ref, as_json):
 
 
 @po.command("pdf")
-@click.argument("ref")
+@click.argument("ref", shell_complete=po_ref)
 @click.option("--output", "-o", type=click.Path(), default=None,
               help="File or folder to write (a name ending with '/' is a folder, made if missing; "
                    "default: bon-de-commande-NUMBER.pdf in the current folder).")
@@ -80,7 +91,7 @@ def po_pdf(state, ref, output, as_html, locale):
 
 
 @po.command("confirm")
-@click.argument("ref")
+@click.argument("ref", shell_complete=po_ref)
 @pass_state
 def po_confirm(state, ref):
     """Confirm draft REF: it is sent to the supplier (outbox) with the document."""
@@ -103,7 +114,7 @@ def _receipt_line(text: str) -> dict:
 
 
 @po.command("receive")
-@click.argument("ref")
+@click.argument("ref", shell_complete=po_ref)
 @click.option("--line", "lines", multiple=True, metavar="SKU:QTY",
               help="Receive this quantity of SKU; repeat for several. Default: everything still due.")
 @pass_state
@@ -118,7 +129,7 @@ def po_receive(state, ref, lines):
 
 
 @po.command("cancel")
-@click.argument("ref")
+@click.argument("ref", shell_complete=po_ref)
 @click.option("--reason", default="", help="Why (kept on the order, told to the supplier).")
 @pass_state
 def po_cancel(state, ref, reason):
@@ -130,5 +141,3 @@ def po_cancel(state, ref, reason):
         order = cancel_purchase_order(app, session, ref, reason)
         click.echo(f"purchase order {order.number} cancelled")
 
-
-COMMANDS = [po]

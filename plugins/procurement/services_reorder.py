@@ -20,6 +20,7 @@ from sqlalchemy import Boolean, Date, DateTime, bindparam, select, text
 from core.db import utcnow
 from core.errors import NotFound, ValidationError
 from core.schemas import load
+from core.security import require
 from core.services.catalog import get_product
 from core.services.partners import get_partner
 from plugins.procurement.models import ReorderRule
@@ -42,6 +43,7 @@ def supplier_of(session, ref, record: str, field: str = "supplier"):
 
 def set_rule(app, session, raw: dict, *, update: bool = False, record: str | None = None) -> tuple[ReorderRule, str]:
     """Create a product's reorder rule (or, with ``update``, replace the existing one's values)."""
+    require(app, session, "procurement.settings")
     record = record or f"reorder rule {str(raw.get('sku', '')).strip()!r}"
     data = load(ReorderRuleSchema(), raw, record)
     product = get_product(session, data["sku"])
@@ -74,6 +76,7 @@ def get_rule(session, sku: str) -> ReorderRule:
 
 def remove_rule(session, sku: str) -> ReorderRule:
     """Deactivate a rule (the lines it raised keep pointing at it)."""
+    require(session.info["app"], session, "procurement.settings")
     rule = get_rule(session, sku)
     rule.active = False
     session.flush()
@@ -360,6 +363,7 @@ def _planned(session) -> list[dict]:
 def run_reorder(app, session, *, today: dt.date | None = None, dry_run: bool = False) -> dict:
     """Evaluate every rule at once; one summary to purchasing. A failure of the set-based pass (a bad
     rule) falls back to one savepoint per rule, so the bad rule fails alone and is named."""
+    require(app, session, "procurement.reorder.run")
     from core.scheduler import isolate
     from plugins.procurement.services_alerts import send_summary
 

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, insert, select, text
 
 from core.errors import CrmError, ValidationError
 from core.models import Product
+from core.security import require
 from plugins.procurement.models import StockLevel, StockMove
 
 #: Quantities are stored in thousandths (:data:`core.types.Quantity`); raw SQL works in these units.
@@ -210,6 +211,7 @@ def _evaluate(app, session, levels: dict, *, trigger: str) -> None:
 
 def adjust_stock(app, session, raw: dict):
     """Correct a product's stock by a signed quantity, with a reason (an inventory count, breakage...)."""
+    require(app, session, "procurement.po.receive")
     from core.schemas import load
     from core.services.catalog import get_product
     from plugins.procurement.schemas import AdjustmentSchema

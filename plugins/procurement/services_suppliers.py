@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from core.errors import NotFound, ValidationError
 from core.models import Partner, Product
 from core.schemas import load
+from core.security import require
 from core.services.catalog import get_product
 from plugins.procurement.models import SupplierPrice
 from plugins.procurement.schemas import SupplierPriceSchema
@@ -26,6 +27,7 @@ def set_price(app, session, raw: dict, *, update_existing: bool = False, record:
     ``preferred`` makes this supplier the product's only preferred one (all its tiers); without it,
     a tier takes the preference of the supplier's other tiers for the product, so tiers never disagree.
     """
+    require(app, session, "procurement.settings")
     from plugins.procurement.services_reorder import supplier_of
 
     record = record or f"supplier price {str(raw.get('sku', '')).strip()!r}"
@@ -58,6 +60,7 @@ def set_price(app, session, raw: dict, *, update_existing: bool = False, record:
 def remove_price(session, sku: str, supplier_ref: str, minimum_quantity=None) -> int:
     """Forget a supplier's prices for a product (only the tier from ``minimum_quantity`` if given);
     returns how many tiers were removed."""
+    require(session.info["app"], session, "procurement.settings")
     from core.services.partners import get_partner
 
     product = get_product(session, sku)

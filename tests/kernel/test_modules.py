@@ -68,6 +68,12 @@ def test_read_manifest_annotated_and_no_migrations(tmp_path):
     assert manifest.migrations is None and manifest.depends == ()
 
 
+def test_read_manifest_commands(tmp_path):
+    path = manifest_file(tmp_path, 'MANIFEST = {"name": "x", "version": "1", "commands": {"hold": "x.cli:hold"}}\n')
+    assert read_manifest("x", path).commands == (("hold", "x.cli:hold"),)
+    assert read_manifest("x", manifest_file(tmp_path, 'MANIFEST = {"name": "x", "version": "1"}\n')).commands is None
+
+
 def test_read_manifest_does_not_run_the_module(tmp_path):
     path = manifest_file(tmp_path, 'raise SystemExit("executed")\nMANIFEST = {"name": "x", "version": "1"}\n')
     assert read_manifest("x", path).version == "1"
@@ -86,6 +92,8 @@ def test_read_manifest_does_not_run_the_module(tmp_path):
     ('MANIFEST = {"name": "x", "version": "1", "depends": [1]}', "MANIFEST depends must be a list"),
     ('MANIFEST = {"name": "x", "version": "1", "migrations": 3}', "MANIFEST migrations must be"),
     ('MANIFEST = {"name": "x", "version": "1", "author": "me", "zz": 1}', "MANIFEST has unknown keys: author, zz"),
+    ('MANIFEST = {"name": "x", "version": "1", "commands": ["hold"]}', "MANIFEST commands must be a dict"),
+    ('MANIFEST = {"name": "x", "version": "1", "commands": {"hold": "x.cli"}}', "is not 'package.module:attribute'"),
     ('NAME = "x"', "no MANIFEST in"),
     ('MANIFEST = {"name": "x",', "cannot read"),
 ])

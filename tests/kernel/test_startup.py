@@ -13,8 +13,9 @@ try:
     main(["--config", sys.argv[1], "--help"])
 except SystemExit:
     pass
-heavy = sorted(name for name in ("sqlalchemy", "marshmallow", "alembic", "rich", "core.models")
-               if name in sys.modules)
+heavy = sorted(name for name in ("sqlalchemy", "marshmallow", "alembic", "rich", "core.models", "pluggy",
+                                 "jinja2", "weasyprint", "lxml") if name in sys.modules)
+print("PLUGINS:" + ",".join(sorted(name for name in sys.modules if name.startswith("plugins."))))
 print("HEAVY:" + ",".join(heavy))
 """
 
@@ -24,7 +25,34 @@ def test_help_imports_no_database_or_validation_layer(workspace):
     result = subprocess.run([sys.executable, "-c", PROBE, str(workspace.config_path)],
                             capture_output=True, text=True, check=True)
     assert "Commands:" in result.stdout
-    assert result.stdout.strip().splitlines()[-1] == "HEAVY:"
+    assert result.stdout.strip().splitlines()[-2:] == ["PLUGINS:", "HEAVY:"]
+    # every module's commands are listed with their help, read from the source
+    for name, summary in (("invoice", "Invoices and credit notes"), ("deal", "Opportunities"),
+                          ("po", "Purchase orders"), ("vat", "VAT"), ("bill", "Supplier bills")):
+        assert any(line.split()[:1] == [name] and summary in line for line in result.stdout.splitlines()), name
+
+
+@pytest.mark.modules("billing")
+def test_a_disabled_module_s_commands_are_not_listed_nor_run(workspace):
+    listed = subprocess.run([sys.executable, "-m", "core.cli.main", "--config", str(workspace.config_path),
+                             "--help"], capture_output=True, text=True, check=True).stdout
+    names = {line.split()[0] for line in listed.split("Commands:")[1].splitlines() if line.strip()}
+    assert {"invoice", "aging", "vat"} <= names and not names & {"deal", "lead", "po", "stock", "bill"}
+    refused = subprocess.run([sys.executable, "-m", "core.cli.main", "--config", str(workspace.config_path),
+                              "deal", "list"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "No such command 'deal'" in refused.stderr
+
+
+@pytest.mark.modules("funnel", "billing", "procurement")
+def test_a_list_imports_only_its_own_module(workspace):
+    probe = PROBE.replace('"--help"', '"invoice", "list"')
+    result = subprocess.run([sys.executable, "-c", probe, str(workspace.config_path)],
+                            capture_output=True, text=True, check=True)
+    loaded = result.stdout.strip().splitlines()[-2].removeprefix("PLUGINS:").split(",")
+    assert "plugins.billing.cli" in loaded
+    assert not [name for name in loaded if name.startswith(("plugins.funnel.cli", "plugins.procurement.cli"))]
+    heavy = result.stdout.strip().splitlines()[-1].removeprefix("HEAVY:").split(",")
+    assert not {"jinja2", "weasyprint", "lxml", "rich"} & set(heavy), heavy
 
 
 def test_help_lists_commands_even_when_the_config_is_invalid(workspace):

@@ -71,5 +71,5 @@ def test_the_generated_module_passes_its_own_tests(generated):
     result = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], env=env, cwd=root / "visits",
                  check=False)
     assert result.returncode == 0, result.stdout + result.stderr
-    expected = 6 if os.environ.get("CRM_TEST_DATABASE_URL") else 3
+    expected = 8 if os.environ.get("CRM_TEST_DATABASE_URL") else 4
     assert f"{expected} passed" in result.stdout
