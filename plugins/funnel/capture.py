@@ -48,8 +48,9 @@ class Form:
 
     @property
     def actor(self) -> Actor:
-        """Who a post acts as: the form itself (it sees every lead, to find duplicates; it has no right)."""
-        return Actor(login=f"form:{self.name}", user_id=None, roles=frozenset(), rights=frozenset(), scope="all")
+        """Who a post acts as: the form itself, which may only add leads (and sees every lead, to find duplicates)."""
+        return Actor(login=f"form:{self.name}", user_id=None, roles=frozenset(),
+                     rights=frozenset({"funnel.lead.write"}), scope="all")
 
     def as_dict(self) -> dict:
         return {"name": self.name, "key": self.key, "owner": self.owner, "team": self.team, "source": self.source,
@@ -177,7 +178,8 @@ def _notify(app, session, form: Form, lead: Lead) -> None:
                                                         ("Message", lead.notes)) if value]
     if lead.duplicate_of_id or lead.duplicate_partner_id:
         lines.append(f"Possible duplicate ({lead.duplicate_keys}) of "
-                     + (f"lead {lead.duplicate_of_id}" if lead.duplicate_of_id else f"partner {lead.duplicate_partner_id}")
+                     + (f"lead {lead.duplicate_of_id}" if lead.duplicate_of_id
+                        else f"partner {lead.duplicate_partner_id}")
                      + f": see `crm lead list --duplicates`.")
     notify(app, session, recipients=recipients, subject=f"New lead from the web form {form.name}: {lead.name}",
            text="\n".join(lines) + f"\n\nSee it with `crm lead show {lead.id}`.\n",

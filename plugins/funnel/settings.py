@@ -65,7 +65,8 @@ class FunnelSettings(SettingsSchema):
     learn_months = WholeNumber(minimum=1, maximum=120, load_default=12)
     learn_min_sample = WholeNumber(minimum=1, maximum=1000000, load_default=30)
     learn_amount_bands = fields.List(Amount(), load_default=lambda: [Decimal(1000), Decimal(10000)])
-    forms = fields.Dict(keys=Text(validate=validate.Regexp(r"^[a-z0-9_-]{1,40}$", error="a form's name: a-z, 0-9, - or _")),
+    forms = fields.Dict(keys=Text(validate=validate.Regexp(r"^[a-z0-9_-]{1,40}$",
+                                                           error="a form's name: a-z, 0-9, - or _")),
                         values=fields.Nested(FormSettings), load_default=dict)
 
     @validates("learn_amount_bands")
