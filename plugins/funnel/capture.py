@@ -180,7 +180,7 @@ def _notify(app, session, form: Form, lead: Lead) -> None:
         lines.append(f"Possible duplicate ({lead.duplicate_keys}) of "
                      + (f"lead {lead.duplicate_of_id}" if lead.duplicate_of_id
                         else f"partner {lead.duplicate_partner_id}")
-                     + f": see `crm lead list --duplicates`.")
+                     + ": see `crm lead list --duplicates`.")
     notify(app, session, recipients=recipients, subject=f"New lead from the web form {form.name}: {lead.name}",
            text="\n".join(lines) + f"\n\nSee it with `crm lead show {lead.id}`.\n",
            related=f"funnel_lead:{lead.id}", dedup_key=f"funnel:capture:{lead.id}")
