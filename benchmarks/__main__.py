@@ -1,10 +1,20 @@
-"""Run the benchmarks and print one table: `python -m benchmarks [--quick] [NAME...]`."""
+"""Run the benchmarks and print one table per suite.
+
+``python -m benchmarks [--quick] [--database sqlite|postgresql|both|URL ...] [NAME...]``: each suite
+runs on each database given (SQLite by default; PostgreSQL in a fresh schema per workspace,
+dropped afterwards), and with several databases the figures stand side by side, a column per
+database, the targets once.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import json
+import os
+import resource
+import time
+
 
 def _suites() -> list[str]:
     """Every module of this package is a suite with a ``run(quick)`` function."""
@@ -15,30 +25,109 @@ def _suites() -> list[str]:
 
 
 SUITES = _suites()
+#: the columns that describe a row (shown once); every other figure gets a column per database
+LABELS = ("benchmark", "case")
+
+
+def _databases(values: list[str]) -> list[str]:
+    from benchmarks import _db
+
+    urls = []
+    for value in values or ["sqlite"]:
+        if value == "both":
+            urls += ["sqlite", _db.postgres_url()]
+        elif value in ("postgresql", "postgres", "pg"):
+            urls.append(_db.postgres_url())
+        elif value == "sqlite" or value.startswith("postgresql://") or value.startswith("postgres://"):
+            urls.append(value)
+        else:
+            raise SystemExit(f"--database {value}: expected sqlite, postgresql, both or a postgresql:// URL")
+    return list(dict.fromkeys(urls))
+
+
+def _run_suite(name: str, url: str, quick: bool) -> list[dict]:
+    from benchmarks import _db
+
+    module = importlib.import_module(f"benchmarks.{name}")
+    database = _db.name(url)
+    only = getattr(module, "SQLITE_ONLY", None)
+    if only and database != "sqlite":
+        return [{"benchmark": f"(not run on {database})", "note": f"SQLite only: {only}"}]
+    with _db.using(url):
+        return list(module.run(quick=quick))
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the suites' child processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _is_target(key: str) -> bool:
+    return key.startswith("target")
+
+
+def _print_suite(name: str, rows_by_db: dict[str, list[dict]]) -> None:
+    databases = list(rows_by_db)
+    longest = max(len(rows) for rows in rows_by_db.values())
+    keys = list(dict.fromkeys(k for rows in rows_by_db.values() for row in rows for k in row if k != "database"))
+    labels = [k for k in keys if k in LABELS] or keys[:1]
+    targets = [k for k in keys if _is_target(k) and k not in labels]
+    figures = [k for k in keys if k not in labels and k not in targets]
+    short = {"sqlite": "sqlite", "postgresql": "pg"}
+    header = labels + targets + [f"{k} {short[db]}" if len(databases) > 1 else k for k in figures for db in databases]
+    table = []
+    for index in range(longest):
+        rows = {db: (rows_by_db[db][index] if index < len(rows_by_db[db]) else {}) for db in databases}
+        first = next(row for row in rows.values() if row)
+        line = [first.get(k, "") for k in labels]
+        line += [next((row[k] for row in rows.values() if row.get(k) not in (None, "")), "") for k in targets]
+        line += [rows[db].get(k, "") for k in figures for db in databases]
+        table.append(["" if value is None else str(value) for value in line])
+    widths = [max(len(h), *(len(line[i]) for line in table)) for i, h in enumerate(header)]
+    print(f"\n== {name} ({' | '.join(databases)})")
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    for line in table:
+        print("  ".join(v.ljust(w) for v, w in zip(line, widths)))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"suites to run: {', '.join(SUITES)} (default: all)")
     parser.add_argument("--quick", action="store_true", help="small sizes and few runs (a smoke test)")
-    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument("--database", action="append", default=[], metavar="DB",
+                        help="sqlite (default), postgresql (CRM_TEST_DATABASE_URL or postgres@127.0.0.1:5432/test), "
+                             "both, or a postgresql:// URL; repeat to compare side by side")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON (each with suite and database)")
     args = parser.parse_args()
     unknown = [name for name in args.names if name not in SUITES]
     if unknown:
         parser.error(f"unknown suite {', '.join(unknown)} (choose from {', '.join(SUITES)})")
-    rows = []
+    urls = _databases(args.database)
+    from benchmarks import _db
+
+    every = []
+    load = os.getloadavg()
+    started = time.perf_counter()
     for name in args.names or SUITES:
-        module = importlib.import_module(f"benchmarks.{name}")
-        for row in module.run(quick=args.quick):
-            rows.append({"suite": name, **row})
+        rows_by_db, spent = {}, []
+        for url in urls:
+            wall, cpu = time.perf_counter(), _cpu()
+            rows = _run_suite(name, url, args.quick)
+            wall, cpu = time.perf_counter() - wall, _cpu() - cpu
+            spent.append(f"{_db.name(url)} {wall:.0f} s wall, {cpu:.0f} s CPU, load {os.getloadavg()[0]:.2f}")
+            rows_by_db[_db.name(url)] = rows
+            every += [{"suite": name, "database": _db.name(url), **row} for row in rows]
+        if not args.json:
+            _print_suite(name, rows_by_db)
+            print(f"   (the suite: {'; '.join(spent)})")
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(every, indent=2, default=str))
         return
-    keys = list(dict.fromkeys(k for row in rows for k in row))
-    widths = {k: max(len(k), *(len(str(row.get(k, ""))) for row in rows)) for k in keys}
-    print("  ".join(k.ljust(widths[k]) for k in keys))
-    for row in rows:
-        print("  ".join(str(row.get(k, "")).ljust(widths[k]) for k in keys))
+    after = os.getloadavg()
+    print(f"\n{time.perf_counter() - started:.0f} s in all; load average {load[0]:.2f} at the start, "
+          f"{after[0]:.2f} / {after[1]:.2f} / {after[2]:.2f} (1 / 5 / 15 min) at the end, on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
