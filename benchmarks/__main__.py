@@ -67,28 +67,55 @@ def _is_target(key: str) -> bool:
     return key.startswith("target")
 
 
+def _target_of(key: str, value, figures: list[str]) -> str | None:
+    """The figure a target column speaks of (``target_x`` of ``x_floor``, ``>= 300/s`` of ``per_second``)."""
+    if key in ("target_x", "target_x_floor"):
+        wanted = ["x_floor"]
+    elif key == "target_mb":
+        wanted = ["peak_mb", "process_rss_mb"]
+    elif key == "target_ratio":
+        wanted = ["ratio"]
+    elif "/s" in str(value):
+        wanted = ["per_second"]
+    else:
+        wanted = ["seconds", "median_s"]
+    return next((k for k in wanted if k in figures), None)
+
+
 def _print_suite(name: str, rows_by_db: dict[str, list[dict]]) -> None:
+    """A block per benchmark: its label (and any target not tied to one figure), then a line per
+    figure with its target and its value on each database, side by side."""
     databases = list(rows_by_db)
     longest = max(len(rows) for rows in rows_by_db.values())
-    keys = list(dict.fromkeys(k for rows in rows_by_db.values() for row in rows for k in row if k != "database"))
-    labels = [k for k in keys if k in LABELS] or keys[:1]
-    targets = [k for k in keys if _is_target(k) and k not in labels]
-    figures = [k for k in keys if k not in labels and k not in targets]
-    short = {"sqlite": "sqlite", "postgresql": "pg"}
-    header = labels + targets + [f"{k} {short[db]}" if len(databases) > 1 else k for k in figures for db in databases]
-    table = []
+    lines = []
     for index in range(longest):
         rows = {db: (rows_by_db[db][index] if index < len(rows_by_db[db]) else {}) for db in databases}
         first = next(row for row in rows.values() if row)
-        line = [first.get(k, "") for k in labels]
-        line += [next((row[k] for row in rows.values() if row.get(k) not in (None, "")), "") for k in targets]
-        line += [rows[db].get(k, "") for k in figures for db in databases]
-        table.append(["" if value is None else str(value) for value in line])
-    widths = [max(len(h), *(len(line[i]) for line in table)) for i, h in enumerate(header)]
-    print(f"\n== {name} ({' | '.join(databases)})")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-    for line in table:
-        print("  ".join(v.ljust(w) for v, w in zip(line, widths)))
+        label_key = next((k for k in LABELS if k in first), next(iter(first)))
+        keys = list(dict.fromkeys(k for row in rows.values() for k in row if k not in (label_key, "database")))
+        figures = [k for k in keys if not _is_target(k)]
+        targets, loose = {}, []
+        for key in (k for k in keys if _is_target(k)):
+            value = next((row[key] for row in rows.values() if row.get(key) not in (None, "")), None)
+            if value is None:
+                continue
+            tied = _target_of(key, value, figures)
+            if tied and tied not in targets:
+                targets[tied] = value
+            else:
+                loose.append(f"{key} {value}")
+        lines.append([str(first.get(label_key, "")), ", ".join(loose)] + [""] * len(databases))
+        for key in figures:
+            values = [rows[db].get(key) for db in databases]
+            if all(v in (None, "") for v in values):
+                continue
+            lines.append([f"    {key}", str(targets.get(key, ""))] + ["" if v is None else str(v) for v in values])
+    header = ["benchmark / figure", "target", *databases]
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
+    print(f"\n== {name}")
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
+    for line in lines:
+        print("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip())
 
 
 def main() -> None:
