@@ -10,6 +10,9 @@ import time
 from pathlib import Path
 
 
+#: ``python -m benchmarks --database postgresql`` shows this instead of running the suite
+SQLITE_ONLY = "measured in workspaces that `crm init` / `crm demo` make on SQLite (start-up cost, not the database's)"
+
 def _time(argv, cwd, runs):
     samples = []
     for _ in range(runs):
