@@ -75,6 +75,8 @@ def _target_of(key: str, value, figures: list[str]) -> str | None:
         wanted = ["peak_mb", "process_rss_mb"]
     elif key == "target_ratio":
         wanted = ["ratio"]
+    elif key == "target_x_linear":
+        wanted = ["x_linear"]
     elif "/s" in str(value):
         wanted = ["per_second"]
     else:

@@ -32,33 +32,32 @@ def _populate(app, invoices: int, customers: int) -> None:
 
     from sqlalchemy import text
 
+    from benchmarks._db import bulk
+
     rng = random.Random(5)
     now = "2026-06-01 00:00:00"
     with app.engine.begin() as connection:
         connection.execute(text("INSERT INTO core_user (login, name, email, role, active, created_at) VALUES "
                                 "('bob', 'Bob', 'bob@acme.fr', 'sales', TRUE, :now), "
                                 "('cora', 'Cora', 'cora@acme.fr', 'collections', TRUE, :now)"), {"now": now})
-        connection.execute(text(
-            "INSERT INTO core_partner (name, kind, is_customer, is_supplier, email, country, salesperson_id, active, "
-            "created_at) VALUES (:name, :kind, TRUE, FALSE, :email, 'FR', 1, TRUE, :now)"),
-            [{"name": f"Client {n:06d}", "kind": "company" if n % 10 else "person",
-              "email": f"client{n}@example.com", "now": now} for n in range(1, customers + 1)])
+        bulk(connection, "core_partner", ["name", "kind", "is_customer", "is_supplier", "email", "country",
+                                          "salesperson_id", "active", "created_at"],
+             ((f"Client {n:06d}", "company" if n % 10 else "person", True, False, f"client{n}@example.com", "FR", 1,
+               True, now) for n in range(1, customers + 1)))
+        columns = ["number", "kind", "state", "partner_id", "invoice_date", "posted_on", "due_date", "final_due_date",
+                   "currency", "total_untaxed", "total_tax", "total", "settled", "residual", "buyer_is_business",
+                   "operation_category", "penalty_rate", "created_at"]
         batch = []
         for n in range(1, invoices + 1):
             overdue = rng.random() < 0.2
             due = TODAY - dt.timedelta(days=rng.randint(1, 60)) if overdue else \
                 TODAY + dt.timedelta(days=rng.randint(0, 60))
             total = rng.randint(1000, 500000)
-            batch.append({"number": f"F2026-{n:07d}", "partner": (n % customers) + 1,
-                          "date": (due - dt.timedelta(days=30)).isoformat(), "due": due.isoformat(), "total": total,
-                          "untaxed": total * 5 // 6, "tax": total - total * 5 // 6, "now": now})
+            untaxed, date = total * 5 // 6, (due - dt.timedelta(days=30)).isoformat()
+            batch.append((f"F2026-{n:07d}", "invoice", "posted", (n % customers) + 1, date, date, due.isoformat(),
+                          due.isoformat(), "EUR", untaxed, total - untaxed, total, 0, total, True, "goods", 1215, now))
             if len(batch) == 50_000 or n == invoices:
-                connection.execute(text(
-                    "INSERT INTO billing_invoice (number, kind, state, partner_id, invoice_date, posted_on, due_date, "
-                    "final_due_date, currency, total_untaxed, total_tax, total, settled, residual, buyer_is_business, "
-                    "operation_category, penalty_rate, created_at) VALUES (:number, 'invoice', 'posted', :partner, "
-                    ":date, :date, :due, :due, 'EUR', :untaxed, :tax, :total, 0, :total, TRUE, 'goods', "
-                    "1215, :now)"), batch)
+                bulk(connection, "billing_invoice", columns, batch)
                 batch = []
 
 

@@ -28,14 +28,19 @@ LEARN_SECONDS = 3
 _IMPORT_CHILD = """
 import json, resource, sys, time
 from pathlib import Path
+from benchmarks._db import ServerMemory
 from core.app import App
 from core.config import load_config
 from plugins.funnel.importer import import_leads
 app = App(load_config(Path(sys.argv[1])))
+with app.engine.connect() as connection:  # the pooled connection the import takes next: its server backend
+    server = ServerMemory(connection)
 start, cpu = time.perf_counter(), time.process_time()
-result = import_leads(app, Path(sys.argv[2]), duplicates="create")
+with server:
+    result = import_leads(app, Path(sys.argv[2]), duplicates="create")
 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({"seconds": seconds, "cpu_s": cpu, "server_mb": server.peak_mb,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   **{k: v for k, v in result.as_dict().items() if k != "errors"}}))
 """
 
@@ -92,20 +97,27 @@ def _workspace(folder: Path):
     return app
 
 
-def bench_import(rows: int) -> dict:
+def measure_import(rows: int) -> dict:
+    """The lead import of ``rows`` in a fresh workspace, in a child process: its figures (JSON)."""
     with tempfile.TemporaryDirectory() as folder:
         app = _workspace(Path(folder) / "ws")
         app.close()
         csv_path = Path(folder) / "leads.csv"
         _write_csv(csv_path, rows)
         out = subprocess.run([sys.executable, "-c", _IMPORT_CHILD, str(Path(folder) / "ws" / "crm.toml"),
-                              str(csv_path)], capture_output=True, text=True, check=True)
+                              str(csv_path)], capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).resolve().parents[1])
         figures = json.loads(out.stdout)
     assert figures["created"] == rows and figures["rejected"] == 0, figures
+    return figures
+
+
+def bench_import(rows: int) -> dict:
+    figures = measure_import(rows)
     return {"benchmark": f"lead import {rows:,} rows (duplicates flagged)", "count": rows,
             "seconds": round(figures["seconds"], 2), "per_second": round(rows / figures["seconds"]),
-            "target": f"<= {IMPORT_SECONDS} s", "cpu_s": round(figures["cpu"], 2), "peak_mb": round(figures["peak_mb"]),
-            "load": round(os.getloadavg()[0], 1),
+            "target": f"<= {IMPORT_SECONDS} s", "cpu_s": round(figures["cpu_s"], 2),
+            "peak_mb": round(figures["peak_mb"]), "server_mb": figures["server_mb"], "load": round(os.getloadavg()[0], 1),
             "note": f"{figures['duplicates']:,} duplicates; peak target < {IMPORT_MB} MB"}
 
 
@@ -222,6 +234,40 @@ def bench_report(deals: int) -> list[dict]:
         finally:
             app.close()
     return rows
+
+
+def measure_report(deals: int) -> dict:
+    """The report service over ``deals`` in a fresh workspace: its time (untraced), then its Python
+    peak memory (traced) and on PostgreSQL its server backend's peak, for the scaling suite."""
+    import datetime as dt
+    import tracemalloc
+
+    from benchmarks._db import ServerMemory
+    from plugins.funnel.pipelines import get_pipeline
+    from plugins.funnel.reports import Scope, funnel_report
+
+    with tempfile.TemporaryDirectory() as folder:
+        app = _workspace(Path(folder) / "ws")
+        try:
+            _fill(app, deals)
+            figures = {}
+            for traced in (False, True):
+                with app.transaction() as session, ServerMemory(session) as server:
+                    scope = Scope(pipeline=get_pipeline(session), start=dt.date(2025, 1, 1), end=dt.date(2026, 12, 31))
+                    if traced:
+                        tracemalloc.start()
+                    start, cpu = time.perf_counter(), time.process_time()
+                    funnel_report(app, session, scope)
+                    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+                    if traced:
+                        figures["python_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+                        tracemalloc.stop()
+                        figures["server_mb"] = server.peak_mb
+                    else:
+                        figures.update(seconds=seconds, cpu_s=cpu)
+        finally:
+            app.close()
+    return figures
 
 
 def _fill_closed(app, deals: int) -> int:

@@ -1,0 +1,116 @@
+"""Cost that grows linearly (issue 22): four batch paths measured at three sizes each.
+
+The reminder run (invoices, one customer per ten), the reorder sweep (rules, one product each, 10 %
+below their minimum), the funnel report service (deals with their stage history) and the lead
+import (CSV rows, duplicates flagged) — each size in a fresh workspace. Every step shows its time,
+its cost per item, and its growth against the previous size: ``x_linear`` is the time ratio divided
+by the size ratio (1.0 is linear; above ``LINEAR_SLACK`` is flagged ``worse than linear``), and
+``memory_x`` the ratio of the peak memories (flagged ``memory grows`` above ``MEMORY_SLACK`` while
+the data grows tenfold: a streamed job holds what one batch needs, whatever the size).
+
+Memory is the process's peak resident set where the job runs in a child process of its own (the
+reminder run, the lead import), and Python's traced peak where it runs in this process (the sweep,
+the report); on PostgreSQL ``server_mb`` is the peak private memory of the server backend doing
+the job's queries (sorts, hashes: ``work_mem`` bounds each).
+
+Sizes. Full run: a tenfold step then a further step, the largest on PostgreSQL — reminder run
+100k / 300k / 1M invoices on SQLite and 100k / 1M / 5M on PostgreSQL (SQLite's 1M takes half a
+minute to load and a quarter to run, its 5M would triple the suite's time for no new finding);
+sweep 10k / 100k / 1M rules on both; report 100k / 300k / 1M deals on SQLite and 100k / 1M / 3M on
+PostgreSQL (3M deals are 9M history rows, generated in Python: ten minutes of loading at 5M);
+lead import 10k / 100k / 1M rows on both. About 15 minutes per database on a quiet 2-core
+machine. ``--quick``: small steps (a smoke test; at those sizes fixed costs dominate, so the
+growth figures say little).
+"""
+
+from __future__ import annotations
+
+LINEAR_SLACK = 1.25
+MEMORY_SLACK = 1.5
+
+SIZES = {
+    "quick": {"reminder run": (2_000, 4_000, 8_000), "reorder sweep": (1_000, 2_000, 4_000),
+              "funnel report": (1_000, 2_000, 4_000), "lead import": (500, 1_000, 2_000)},
+    "sqlite": {"reminder run": (100_000, 300_000, 1_000_000), "reorder sweep": (10_000, 100_000, 1_000_000),
+               "funnel report": (100_000, 300_000, 1_000_000), "lead import": (10_000, 100_000, 1_000_000)},
+    "postgresql": {"reminder run": (100_000, 1_000_000, 5_000_000), "reorder sweep": (10_000, 100_000, 1_000_000),
+                   "funnel report": (100_000, 1_000_000, 3_000_000), "lead import": (10_000, 100_000, 1_000_000)},
+}
+
+
+def _reminder(size: int) -> dict:
+    from benchmarks.billing import measure
+
+    m = measure(size, max(size // 10, 1))
+    return {"seconds": m["seconds"], "cpu_s": m["cpu_s"], "memory_mb": m["peak_mb"], "memory": "process RSS",
+            "server_mb": m["server_mb"], "x_floor": m["seconds"] / m["floor"] if m["floor"] else None}
+
+
+def _sweep(size: int) -> dict:
+    from benchmarks.procurement import measure
+
+    m = measure(size, max(size // 200, 5), runs=1)
+    return {"seconds": m["seconds"], "cpu_s": m["cpu"], "memory_mb": m["python_peak_mb"], "memory": "Python traced",
+            "server_mb": m["server_mb"], "x_floor": m["seconds"] / m["floor"] if m["floor"] else None}
+
+
+def _report(size: int) -> dict:
+    from benchmarks.funnel import measure_report
+
+    m = measure_report(size)
+    return {"seconds": m["seconds"], "cpu_s": m["cpu_s"], "memory_mb": m["python_peak_mb"],
+            "memory": "Python traced", "server_mb": m["server_mb"]}
+
+
+def _import(size: int) -> dict:
+    from benchmarks.funnel import measure_import
+
+    m = measure_import(size)
+    return {"seconds": m["seconds"], "cpu_s": m["cpu_s"], "memory_mb": m["peak_mb"], "memory": "process RSS",
+            "server_mb": m["server_mb"]}
+
+
+PATHS = {"reminder run": (_reminder, "invoices"), "reorder sweep": (_sweep, "rules"),
+         "funnel report": (_report, "deals"), "lead import": (_import, "rows")}
+
+
+def run(quick: bool = False) -> list[dict]:
+    from benchmarks._db import current
+
+    sizes = SIZES["quick" if quick else current()]
+    rows = []
+    for path, (measure, unit) in PATHS.items():
+        previous = None
+        for step, size in enumerate(sizes[path], 1):
+            m = measure(size)
+            row = {"benchmark": f"{path}, step {step} of 3", "size": f"{size:,} {unit}",
+                   "seconds": round(m["seconds"], 2), "cpu_s": round(m["cpu_s"], 2),
+                   "us_per_item": round(m["seconds"] / size * 1e6, 1),
+                   "x_floor": round(m["x_floor"], 2) if m.get("x_floor") else None,
+                   "memory_mb": round(m["memory_mb"], 1), "memory_kind": m["memory"],
+                   "server_mb": round(m["server_mb"], 1) if m["server_mb"] else None}
+            flags = []
+            if previous:
+                growth = size / previous["size"]
+                row["x_linear"] = round(m["seconds"] / previous["seconds"] / growth, 2)
+                row["memory_x"] = round(m["memory_mb"] / previous["memory_mb"], 2)
+                if row["x_linear"] > LINEAR_SLACK:
+                    flags.append("worse than linear")
+                if row["memory_x"] > MEMORY_SLACK:
+                    flags.append("memory grows")
+                if m["server_mb"] and previous["server_mb"] and m["server_mb"] > MEMORY_SLACK * previous["server_mb"]:
+                    flags.append("server memory grows")
+            row["target_x_linear"] = f"<= {LINEAR_SLACK}"
+            if quick:  # fixed costs dominate such small sizes: no verdict
+                flags = ["(quick: too small to judge)"] if previous else []
+            row["flag"] = ", ".join(flags) or ("ok" if previous else "")
+            rows.append(row)
+            previous = {"size": size, **m}
+    return rows
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m benchmarks scaling` is the usual way
+    import sys
+
+    for row in run(quick="--quick" in sys.argv):
+        print(row)
