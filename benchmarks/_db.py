@@ -169,12 +169,14 @@ def settle(bind) -> None:
         return
     with bind.connect() as connection:
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        columns = connection.execute(text(
-            "SELECT c.table_name, c.column_name, pg_get_serial_sequence(quote_ident(c.table_name), c.column_name) "
-            "FROM information_schema.columns c WHERE c.table_schema = current_schema() "
-            "AND pg_get_serial_sequence(quote_ident(c.table_name), c.column_name) IS NOT NULL")).all()
-        for table, column, sequence in columns:
-            connection.execute(text(f"SELECT setval('{sequence}', GREATEST((SELECT max({column}) FROM {table}), 1))"))
+        owned = connection.execute(text(  # each sequence of this schema and the column that owns it
+            "SELECT t.relname, a.attname, s.relname FROM pg_class s "
+            "JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass "
+            "AND d.refclassid = 'pg_class'::regclass "
+            "JOIN pg_class t ON t.oid = d.refobjid JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid "
+            "WHERE s.relkind = 'S' AND s.relnamespace = CAST(current_schema() AS regnamespace)")).all()
+        for table, column, sequence in owned:
+            connection.execute(text(f'SELECT setval(\'"{sequence}"\', GREATEST((SELECT max("{column}") FROM "{table}"), 1))'))
         tables = connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars()
         for table in list(tables):
             connection.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
