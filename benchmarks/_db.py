@@ -173,12 +173,15 @@ def settle(bind) -> None:
             "SELECT t.relname, a.attname, s.relname FROM pg_class s "
             "JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass "
             "AND d.refclassid = 'pg_class'::regclass "
-            "JOIN pg_class t ON t.oid = d.refobjid JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid "
+            "JOIN pg_class t ON t.oid = d.refobjid "
+            "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid "
             "WHERE s.relkind = 'S' AND s.relnamespace = CAST(current_schema() AS regnamespace)")).all()
         for table, column, sequence in owned:
-            connection.execute(text(f'SELECT setval(\'"{sequence}"\', GREATEST((SELECT max("{column}") FROM "{table}"), 1))'))
-        tables = connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars()
-        for table in list(tables):
+            connection.execute(text(
+                f'SELECT setval(\'"{sequence}"\', GREATEST((SELECT max("{column}") FROM "{table}"), 1))'))
+        tables = list(connection.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars())
+        for table in tables:
             connection.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
 
 

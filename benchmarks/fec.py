@@ -5,8 +5,8 @@
 ``crm export fec --from 2026-01-01 --to 2026-12-31`` runs in its own process so that its peak
 memory (``peak_mb``, the child's max RSS) is the export's alone. Targets: at most 20 s and under
 500 MB. The data is written in SQL (a recursive CTE on SQLite, generate_series on PostgreSQL), not
-through the services: the benchmark is the export. ``cpu_s`` is the child's CPU time: on a shared, loaded machine the wall-clock
-``seconds`` say more about the neighbours than about the export.
+through the services: the benchmark is the export. ``cpu_s`` is the child's CPU time: on a shared,
+loaded machine the wall-clock ``seconds`` say more about the neighbours than about the export.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Funnel benchmarks on SQLite or PostgreSQL: the lead import and the funnel report (issue 4), learned probabilities (issue 21).
+"""Funnel benchmarks on SQLite or PostgreSQL: the lead import and the funnel report (issue 4), learned
+probabilities (issue 21).
 
 Targets: a 100,000-row lead CSV with duplicate detection imported in at most 6 s and under
 400 MB peak memory (issue 22; measured in a child process: its peak RSS, and its CPU time); ``crm funnel report`` over
