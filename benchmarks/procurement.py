@@ -2,8 +2,8 @@
 
 Targets (issue 6): a sweep over 100,000 products with rules (about 10 % below their minimum, 500
 suppliers) in at most 10 s, under 500 MB, and within 3 times the floor measured in the same run —
-the floor is one ``INSERT ... SELECT`` writing each need's quantity, then the levels' incoming, with
-none of the real work (supplier choice, drafts, why, summary). Both are timed the same way: best of
+the floor is one ``INSERT ... SELECT`` writing each need's quantity, then the levels' incoming (on
+PostgreSQL both in one statement, a data-modifying CTE), with none of the real work (supplier choice, drafts, why, summary). Both are timed the same way: best of
 ``RUNS``, each from the same data, rolled back; CPU time is shown beside, being steadier than the wall
 clock on a busy machine. And 10,000 sales orders confirmed one by one,
 each in its own transaction through the whole hook chain (reservation, reorder check), at least
@@ -70,7 +70,17 @@ def _floor(app, *, same_writes: bool) -> tuple[float, float]:
         connection.exec_driver_sql("INSERT INTO procurement_purchase_order (id, supplier_id, state, order_date, "
                                    "created_at) VALUES (999999, 1, 'confirmed', '2026-11-28', '2026-11-28')")
         wall, cpu = time.perf_counter(), time.process_time()
-        if same_writes:
+        if same_writes and connection.dialect.name == "postgresql":
+            # PostgreSQL's plainest way: the lines inserted and their quantities added to the levels in
+            # one statement (a correlated UPDATE would read the lines inserted in this transaction, which
+            # no statistics know yet, once per level)
+            connection.exec_driver_sql(
+                "WITH lines AS (INSERT INTO procurement_purchase_order_line (order_id, product_id, quantity, "
+                "received_quantity, unit_price, raised_on, trigger, summarised) SELECT 999999, r.product_id, "
+                f"{quantity}, 0, 0, '2026-11-28', 'floor', FALSE {below} RETURNING product_id, quantity) "
+                "UPDATE procurement_stock_level SET incoming = incoming + lines.quantity FROM lines "
+                "WHERE procurement_stock_level.product_id = lines.product_id")
+        elif same_writes:
             connection.exec_driver_sql(
                 "INSERT INTO procurement_purchase_order_line (order_id, product_id, quantity, received_quantity, "
                 f"unit_price, raised_on, trigger, summarised) SELECT 999999, r.product_id, {quantity}, 0, 0, "
