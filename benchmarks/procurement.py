@@ -1,15 +1,17 @@
-"""Procurement on SQLite or PostgreSQL: the reorder sweep against the plainest SQL floor, and confirming sales orders.
+"""Procurement on SQLite or PostgreSQL: the reorder sweep against the plainest SQL floor, and
+confirming sales orders.
 
 Targets (issue 6): a sweep over 100,000 products with rules (about 10 % below their minimum, 500
 suppliers) in at most 10 s, under 500 MB, and within 3 times the floor measured in the same run —
 the floor is one ``INSERT ... SELECT`` writing each need's quantity, then the levels' incoming (on
-PostgreSQL both in one statement, a data-modifying CTE), with none of the real work (supplier choice, drafts, why, summary). Both are timed the same way: best of
-``RUNS``, each from the same data, rolled back; CPU time is shown beside, being steadier than the wall
-clock on a busy machine. And 10,000 sales orders confirmed one by one,
-each in its own transaction through the whole hook chain (reservation, reorder check), at least
-300 per second. Procurement alone is enabled: the figures are this module's own cost. The floor is
-the same SQL on both databases (plain INSERT ... SELECT and UPDATE); the data is loaded by COPY on
-PostgreSQL, and on PostgreSQL the sweep's server backend's peak private memory is shown.
+PostgreSQL both in one statement, a data-modifying CTE), with none of the real work (supplier
+choice, drafts, why, summary). Both are timed the same way: best of ``RUNS``, each from the same
+data, rolled back; CPU time is shown beside, being steadier than the wall clock on a busy machine.
+And 10,000 sales orders confirmed one by one, each in its own transaction through the whole hook
+chain (reservation, reorder check), at least 300 per second; on PostgreSQL again with commits that
+do not wait for the disk, as SQLite's do. Procurement alone is enabled: the figures are this
+module's own cost. The data is loaded by COPY on PostgreSQL, and there the sweep's server
+backend's peak private memory is shown.
 """
 
 from __future__ import annotations
