@@ -212,6 +212,21 @@ def analyze(connection) -> None:
         connection.exec_driver_sql(f"ANALYZE {table}")
 
 
+def own_peak_mb() -> float:
+    """This process's peak resident memory in MB: ``VmHWM``, which starts afresh at ``exec``, where
+    ``getrusage``'s ``ru_maxrss`` keeps the forking parent's peak (a child of a grown benchmark process
+    would report the parent's size)."""
+    import resource
+
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 class ServerMemory:
     """The peak private memory (``RssAnon``) of the PostgreSQL backend serving ``bind``'s connection,
     sampled every 20 ms from ``/proc`` while the block runs: sorts, hashes and caches of the job's

@@ -188,20 +188,18 @@ def _floor(app) -> tuple[float, int, int]:
 
 def _child(config: str, today: str) -> None:
     """Run the reminder job once in this process and print its time, peak memory and counts."""
-    import resource
-
     from core.app import App
     from core.config import load_config
     from plugins.billing.services_reminders import run_reminders
 
-    from benchmarks._db import ServerMemory
+    from benchmarks._db import ServerMemory, own_peak_mb
 
     app = App(load_config(config), today=dt.date.fromisoformat(today))
     start, cpu = time.perf_counter(), time.process_time()
     with app.transaction() as session, ServerMemory(session) as server:
         report = run_reminders(app, session)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = own_peak_mb()
     print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_mb": peak, "server_mb": server.peak_mb,
                       "counts": report.counts()}))
 

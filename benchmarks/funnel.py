@@ -27,9 +27,9 @@ REPORT_SECONDS = 2
 LEARN_SECONDS = 3
 
 _IMPORT_CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
-from benchmarks._db import ServerMemory
+from benchmarks._db import ServerMemory, own_peak_mb
 from core.app import App
 from core.config import load_config
 from plugins.funnel.importer import import_leads
@@ -41,7 +41,7 @@ with server:
     result = import_leads(app, Path(sys.argv[2]), duplicates="create")
 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 print(json.dumps({"seconds": seconds, "cpu_s": cpu, "server_mb": server.peak_mb,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "peak_mb": own_peak_mb(),
                   **{k: v for k, v in result.as_dict().items() if k != "errors"}}))
 """
 
