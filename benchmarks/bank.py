@@ -1,4 +1,4 @@
-"""A camt.053 statement of 100,000 entries imported and matched on SQLite (issue 15).
+"""A camt.053 statement of 100,000 entries imported and matched, on SQLite or PostgreSQL (issue 15).
 
 20,000 customers with 100,000 posted invoices; the statement's entries: 60 % pay an invoice with
 its RF creditor reference, 10 % pay part of one named in the remittance text, 5 % pay two
@@ -33,7 +33,7 @@ def _populate(app, invoices: int, customers: int) -> list[tuple[str, int, int]]:
     with app.engine.begin() as connection:
         connection.execute(text(
             "INSERT INTO core_partner (name, kind, is_customer, is_supplier, country, active, created_at) "
-            "VALUES (:name, 'company', 1, 0, 'FR', 1, :now)"),
+            "VALUES (:name, 'company', TRUE, FALSE, 'FR', TRUE, :now)"),
             [{"name": f"Client {n:06d}", "now": now} for n in range(1, customers + 1)])
         batch = []
         for n in range(1, invoices + 1):
@@ -43,13 +43,13 @@ def _populate(app, invoices: int, customers: int) -> list[tuple[str, int, int]]:
             rows.append((f"F2026-{n:06d}", partner, total))
             batch.append({"number": rows[-1][0], "partner": partner, "date": date.isoformat(),
                           "due": (date + dt.timedelta(days=30)).isoformat(), "total": total,
-                          "untaxed": total * 5 // 6, "now": now})
+                          "untaxed": total * 5 // 6, "tax": total - total * 5 // 6, "now": now})
             if len(batch) == 50_000 or n == invoices:
                 connection.execute(text(
                     "INSERT INTO billing_invoice (number, kind, state, partner_id, invoice_date, posted_on, due_date, "
                     "final_due_date, currency, total_untaxed, total_tax, total, settled, residual, buyer_is_business, "
                     "operation_category, created_at) VALUES (:number, 'invoice', 'posted', :partner, :date, :date, "
-                    ":due, :due, 'EUR', :untaxed, :total - :untaxed, :total, 0, :total, 1, 'goods', :now)"), batch)
+                    ":due, :due, 'EUR', :untaxed, :tax, :total, 0, :total, TRUE, 'goods', :now)"), batch)
                 batch = []
     return rows
 
@@ -92,7 +92,7 @@ def _statement(invoices: list, entries: int, customers: int) -> bytes:
 def run(quick: bool = False) -> list[dict]:
     from core.app import App
     from core.config import load_config
-    from core.lifecycle import init_workspace
+    from benchmarks._db import init_workspace, settle
     from plugins.billing.services_bank import import_bank_file
 
     entries, invoices, customers = (2_000, 4_000, 500) if quick else (100_000, 130_000, 20_000)
@@ -105,6 +105,7 @@ def run(quick: bool = False) -> list[dict]:
             path = Path(folder) / "releve.xml"
             path.write_bytes(_statement(made, entries, customers))
             size = path.stat().st_size
+            settle(app.engine)
         finally:
             app.close()
         app = App(load_config(Path(folder) / "ws" / "crm.toml"), today=TODAY)

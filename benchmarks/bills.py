@@ -1,4 +1,4 @@
-"""Supplier bills on SQLite: 10,000 Factur-X PDFs imported and matched (issue 20: at most 60 s).
+"""Supplier bills on SQLite or PostgreSQL: 10,000 Factur-X PDFs imported and matched (issue 20: at most 60 s).
 
 The data: 100 suppliers known by SIREN, 10,000 received purchase orders of two lines each; each
 bill is a real Factur-X PDF (a one-page PDF with its EN 16931 CII embedded by the factur-x
@@ -106,7 +106,7 @@ def _row(case: str, count: int, wall: float, cpu: float, target: str, ok: bool) 
 def run(quick: bool = False) -> list[dict]:
     from sqlalchemy import func, select
 
-    from core.lifecycle import init_workspace
+    from benchmarks._db import init_workspace, settle
     from plugins.procurement.models_bills import SupplierBill
 
     bills = 300 if quick else 10_000
@@ -116,6 +116,7 @@ def run(quick: bool = False) -> list[dict]:
                              today=dt.date(2026, 12, 12))
         try:
             sirens = _seed(app, bills + checked, 100)
+            settle(app.engine)
             inbox = Path(folder) / "inbox"
             inbox.mkdir()
             paths = _files(inbox, range(1, bills + 1), sirens)

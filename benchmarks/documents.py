@@ -44,6 +44,9 @@ def _load() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+#: ``python -m benchmarks --database postgresql`` shows this instead of running the suite
+SQLITE_ONLY = "measured in the demo workspace, which `crm demo` builds on SQLite (it takes no database URL)"
+
 def _crm(*args, cwd: Path) -> subprocess.CompletedProcess:
     crm = str(Path(sys.executable).with_name("crm"))
     result = subprocess.run([crm, *args], cwd=cwd, capture_output=True, text=True)

@@ -20,11 +20,11 @@ def _app(folder: Path, count: int):
     from sqlalchemy import insert
 
     from core.app import App
-    from core.lifecycle import init_workspace
+    from benchmarks._db import init_workspace
     from core.models import Partner
     from core.modules import ModuleEntry, discover, read_manifest
 
-    app = init_workspace(folder, database_url=f"sqlite:///{folder / 'crm.db'}", name="Bench SAS")
+    app = init_workspace(folder, name="Bench SAS")
     package = Path(__file__).parent / "_fields_plugin"
     entry = ModuleEntry(name="bench_fields", target="benchmarks._fields_plugin", package_dir=package,
                         manifest=read_manifest("bench_fields", package / "__init__.py"))

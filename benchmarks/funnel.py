@@ -1,11 +1,13 @@
-"""Funnel benchmarks on SQLite: the lead import and the funnel report (issue 4), learned probabilities (issue 21).
+"""Funnel benchmarks on SQLite or PostgreSQL: the lead import and the funnel report (issue 4), learned
+probabilities (issue 21).
 
 Targets: a 100,000-row lead CSV with duplicate detection imported in at most 6 s and under
 400 MB peak memory (issue 22; measured in a child process: its peak RSS, and its CPU time); ``crm funnel report`` over
 1,000,000 opportunities with their stage history in at most 2 s (the command itself, in a child
 process, start-up included; and the report service alone); ``crm funnel learn`` over 1,000,000
 closed deals (won or lost in the last twelve months, with their history and a lead for one in
-five) in at most 3 s, the whole command. ``--quick`` uses small sizes.
+five) in at most 3 s, the whole command. ``--quick`` uses small sizes. The generated deals are
+loaded by the driver's executemany on SQLite and COPY on PostgreSQL (benchmarks/_db.py).
 """
 
 from __future__ import annotations
@@ -25,16 +27,21 @@ REPORT_SECONDS = 2
 LEARN_SECONDS = 3
 
 _IMPORT_CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
+from benchmarks._db import ServerMemory, own_peak_mb
 from core.app import App
 from core.config import load_config
 from plugins.funnel.importer import import_leads
 app = App(load_config(Path(sys.argv[1])))
+with app.engine.connect() as connection:  # the pooled connection the import takes next: its server backend
+    server = ServerMemory(connection)
 start, cpu = time.perf_counter(), time.process_time()
-result = import_leads(app, Path(sys.argv[2]), duplicates="create")
+with server:
+    result = import_leads(app, Path(sys.argv[2]), duplicates="create")
 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({"seconds": seconds, "cpu_s": cpu, "server_mb": server.peak_mb,
+                  "peak_mb": own_peak_mb(),
                   **{k: v for k, v in result.as_dict().items() if k != "errors"}}))
 """
 
@@ -76,7 +83,7 @@ def _write_csv(path: Path, rows: int) -> None:
 
 
 def _workspace(folder: Path):
-    from core.lifecycle import init_workspace
+    from benchmarks._db import init_workspace
     from core.services.people import create_user
     from core.services.partners import create_partner
 
@@ -91,20 +98,27 @@ def _workspace(folder: Path):
     return app
 
 
-def bench_import(rows: int) -> dict:
+def measure_import(rows: int) -> dict:
+    """The lead import of ``rows`` in a fresh workspace, in a child process: its figures (JSON)."""
     with tempfile.TemporaryDirectory() as folder:
         app = _workspace(Path(folder) / "ws")
         app.close()
         csv_path = Path(folder) / "leads.csv"
         _write_csv(csv_path, rows)
         out = subprocess.run([sys.executable, "-c", _IMPORT_CHILD, str(Path(folder) / "ws" / "crm.toml"),
-                              str(csv_path)], capture_output=True, text=True, check=True)
+                              str(csv_path)], capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).resolve().parents[1])
         figures = json.loads(out.stdout)
     assert figures["created"] == rows and figures["rejected"] == 0, figures
+    return figures
+
+
+def bench_import(rows: int) -> dict:
+    figures = measure_import(rows)
     return {"benchmark": f"lead import {rows:,} rows (duplicates flagged)", "count": rows,
             "seconds": round(figures["seconds"], 2), "per_second": round(rows / figures["seconds"]),
-            "target": f"<= {IMPORT_SECONDS} s", "cpu_s": round(figures["cpu"], 2), "peak_mb": round(figures["peak_mb"]),
-            "load": round(os.getloadavg()[0], 1),
+            "target": f"<= {IMPORT_SECONDS} s", "cpu_s": round(figures["cpu_s"], 2),
+            "peak_mb": round(figures["peak_mb"]), "server_mb": figures["server_mb"], "load": round(os.getloadavg()[0], 1),
             "note": f"{figures['duplicates']:,} duplicates; peak target < {IMPORT_MB} MB"}
 
 
@@ -122,18 +136,18 @@ def _fill(app, deals: int) -> int:
     lost_id = next(sid for sid, kind in stages if kind == "lost")
     import datetime as dt
 
+    from sqlalchemy import text
+
+    from benchmarks._db import bulk, settle
+
     base = dt.date(2025, 1, 1)
     opportunities, history, total_history = [], [], 0
-    statement_o = ("INSERT INTO funnel_opportunity (id, name, pipeline_id, stage_id, state, value, probability, "
-                   "expected_close, owner_id, team_id, created_on, closed_on, cycle_days, first_change_on, "
-                   "last_change_on, furthest_stage_id, created_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, '2026-01-01 00:00:00')")
-    statement_h = ("INSERT INTO funnel_stage_change (opportunity_id, action, from_stage_id, to_stage_id, changed_on, "
-                   "recorded_at) VALUES (?, ?, ?, ?, ?, '2026-01-01 00:00:00')")
-    raw = app.engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        cursor.execute("BEGIN")
+    columns_o = ["id", "name", "pipeline_id", "stage_id", "state", "value", "probability", "expected_close",
+                 "owner_id", "created_on", "closed_on", "cycle_days", "first_change_on", "last_change_on",
+                 "furthest_stage_id", "created_at"]
+    columns_h = ["opportunity_id", "action", "from_stage_id", "to_stage_id", "changed_on", "recorded_at"]
+    stamp = "2026-01-01 00:00:00"
+    with app.engine.begin() as connection:
         for n in range(1, deals + 1):
             created = base + dt.timedelta(days=rng.randrange(700))
             roll = rng.random()
@@ -159,33 +173,29 @@ def _fill(app, deals: int) -> int:
                                   override, (created + dt.timedelta(days=60)).isoformat(), 1 + n % 2,
                                   created.isoformat(), closed.isoformat() if closed else None, cycle,
                                   # the history summary the deal services keep (checked against the history below)
-                                  created.isoformat(), day.isoformat(), won_id if state == "won" else path[-1]))
-            history.extend((n, action, previous, to, when.isoformat()) for previous, to, action, when in steps)
-            if len(opportunities) >= 50_000:
-                cursor.executemany(statement_o, opportunities)
-                cursor.executemany(statement_h, history)
+                                  created.isoformat(), day.isoformat(), won_id if state == "won" else path[-1],
+                                  stamp))
+            history.extend((n, action, previous, to, when.isoformat(), stamp)
+                           for previous, to, action, when in steps)
+            if len(opportunities) >= 50_000 or n == deals:
+                bulk(connection, "funnel_opportunity", columns_o, opportunities)
+                bulk(connection, "funnel_stage_change", columns_h, history)
                 total_history += len(history)
                 opportunities, history = [], []
-        cursor.executemany(statement_o, opportunities)
-        cursor.executemany(statement_h, history)
-        total_history += len(history)
-        cursor.execute("COMMIT")
-        cursor.execute("ANALYZE")
-        # a database in use has its pages in the main file, not in a fresh 400 MB write-ahead log
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        if deals <= 10_000:   # the quick run proves the summary written here is the one the history gives
-            from plugins.funnel.history import REBUILD
+    # statistics fresh; a database in use has its pages in the main file, not in a fresh 400 MB WAL
+    settle(app.engine)
+    if deals <= 10_000:   # the quick run proves the summary written here is the one the history gives
+        from plugins.funnel.history import REBUILD
 
-            before = cursor.execute("SELECT id, first_change_on, last_change_on, furthest_stage_id "
-                                    "FROM funnel_opportunity ORDER BY id").fetchall()
-            cursor.execute("BEGIN")
-            cursor.execute(REBUILD)
-            after = cursor.execute("SELECT id, first_change_on, last_change_on, furthest_stage_id "
-                                   "FROM funnel_opportunity ORDER BY id").fetchall()
-            cursor.execute("ROLLBACK")
-            assert before == after, "the benchmark's history summary disagrees with the history"
-    finally:
-        raw.close()
+        summary = text("SELECT id, first_change_on, last_change_on, furthest_stage_id FROM funnel_opportunity "
+                       "ORDER BY id")
+        with app.engine.connect() as connection:
+            transaction = connection.begin()
+            before = connection.execute(summary).all()
+            connection.execute(text(REBUILD))
+            after = connection.execute(summary).all()
+            transaction.rollback()
+        assert before == after, "the benchmark's history summary disagrees with the history"
     return total_history
 
 
@@ -227,6 +237,40 @@ def bench_report(deals: int) -> list[dict]:
     return rows
 
 
+def measure_report(deals: int) -> dict:
+    """The report service over ``deals`` in a fresh workspace: its time (untraced), then its Python
+    peak memory (traced) and on PostgreSQL its server backend's peak, for the scaling suite."""
+    import datetime as dt
+    import tracemalloc
+
+    from benchmarks._db import ServerMemory
+    from plugins.funnel.pipelines import get_pipeline
+    from plugins.funnel.reports import Scope, funnel_report
+
+    with tempfile.TemporaryDirectory() as folder:
+        app = _workspace(Path(folder) / "ws")
+        try:
+            _fill(app, deals)
+            figures = {}
+            for traced in (False, True):
+                with app.transaction() as session, ServerMemory(session) as server:
+                    scope = Scope(pipeline=get_pipeline(session), start=dt.date(2025, 1, 1), end=dt.date(2026, 12, 31))
+                    if traced:
+                        tracemalloc.start()
+                    start, cpu = time.perf_counter(), time.process_time()
+                    funnel_report(app, session, scope)
+                    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+                    if traced:
+                        figures["python_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+                        tracemalloc.stop()
+                        figures["server_mb"] = server.peak_mb
+                    else:
+                        figures.update(seconds=seconds, cpu_s=cpu)
+        finally:
+            app.close()
+    return figures
+
+
 def _fill_closed(app, deals: int) -> int:
     """``deals`` deals closed in 2026, each with its stage history; teams, sources and amounts vary."""
     import datetime as dt
@@ -242,18 +286,17 @@ def _fill_closed(app, deals: int) -> int:
         open_ids = [s.id for s in pipeline.stages if s.kind == "open"]
         won_id, lost_id = (next(s.id for s in pipeline.stages if s.kind == kind) for kind in ("won", "lost"))
         pipeline_id = pipeline.id
-    statement_l = ("INSERT INTO funnel_lead (id, name, source, state, created_on, created_at) "
-                   "VALUES (?, ?, ?, 'converted', ?, '2026-01-01 00:00:00')")
-    statement_o = ("INSERT INTO funnel_opportunity (id, name, pipeline_id, stage_id, state, value, expected_close, "
-                   "owner_id, team_id, lead_id, created_on, closed_on, cycle_days, created_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '2026-01-01 00:00:00')")
-    statement_h = ("INSERT INTO funnel_stage_change (opportunity_id, action, from_stage_id, to_stage_id, changed_on, "
-                   "recorded_at) VALUES (?, ?, ?, ?, ?, '2026-01-01 00:00:00')")
+    from sqlalchemy import text
+
+    from benchmarks._db import bulk, settle
+
+    columns_l = ["id", "name", "source", "state", "created_on", "created_at"]
+    columns_o = ["id", "name", "pipeline_id", "stage_id", "state", "value", "expected_close", "owner_id", "team_id",
+                 "lead_id", "created_on", "closed_on", "cycle_days", "created_at"]
+    columns_h = ["opportunity_id", "action", "from_stage_id", "to_stage_id", "changed_on", "recorded_at"]
+    stamp = "2026-01-01 00:00:00"
     base, sources, moves = dt.date(2025, 11, 1), ("web", "fair", "referral", "phone"), 0
-    raw = app.engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        cursor.execute("BEGIN")
+    with app.engine.begin() as connection:
         leads, deals_rows, history = [], [], []
         for n in range(1, deals + 1):
             created = base + dt.timedelta(days=rng.randrange(300))
@@ -268,27 +311,24 @@ def _fill_closed(app, deals: int) -> int:
             steps.append((path[-1], won_id if won else lost_id, "won" if won else "lost", day))
             lead = n if n % 5 == 0 else None
             if lead:
-                leads.append((n, f"Lead {n}", rng.choice(sources), created.isoformat()))
+                leads.append((n, f"Lead {n}", rng.choice(sources), "converted", created.isoformat(), stamp))
             deals_rows.append((n, f"Deal {n}", pipeline_id, steps[-1][1], "won" if won else "lost",
                                rng.randrange(100_00, 50_000_00), (created + dt.timedelta(days=60)).isoformat(),
                                1 + n % 2, 1 + n % 2 if n % 3 else None, lead, created.isoformat(), day.isoformat(),
-                               (day - created).days if won else None))
-            history.extend((n, action, previous, to, when.isoformat()) for previous, to, action, when in steps)
+                               (day - created).days if won else None, stamp))
+            history.extend((n, action, previous, to, when.isoformat(), stamp)
+                           for previous, to, action, when in steps)
             if len(deals_rows) >= 50_000 or n == deals:
-                cursor.executemany(statement_l, leads)
-                cursor.executemany(statement_o, deals_rows)
-                cursor.executemany(statement_h, history)
+                bulk(connection, "funnel_lead", columns_l, leads)
+                bulk(connection, "funnel_opportunity", columns_o, deals_rows)
+                bulk(connection, "funnel_stage_change", columns_h, history)
                 moves += len(history)
                 leads, deals_rows, history = [], [], []
         # the closed deals' outcome rows, derived from their history as the migration backfills them
         from plugins.funnel.outcomes import rebuild_sql
 
-        cursor.execute(rebuild_sql("sqlite"))
-        cursor.execute("COMMIT")
-        cursor.execute("ANALYZE")
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        raw.close()
+        connection.execute(text(rebuild_sql(connection.dialect.name)))
+    settle(app.engine)
     return moves
 
 

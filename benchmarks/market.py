@@ -1,4 +1,4 @@
-"""Market benchmarks on SQLite (issue 21): the Sirene import and the coverage report.
+"""Market benchmarks on SQLite or PostgreSQL (issue 21): the Sirene import and the coverage report.
 
 Targets: a 1,000,000-row StockEtablissement extract imported by ``crm market import`` in at most
 30 s and under 500 MB peak memory, and ``crm market coverage`` over it in at most 2 s (each the
@@ -92,19 +92,17 @@ def _relations(app, sirens: list[str], *, customers: int, leads: int) -> None:
             order = create_order(app, session, {"customer": str(partner.id), "lines": [
                 {"sku": "P", "quantity": str(1 + n % 7)}]})
             confirm_order(app, session, order)
-    raw = app.engine.raw_connection()
-    try:
-        raw.cursor().executemany(
-            "INSERT INTO funnel_lead (name, siren, state, created_on, created_at) "
-            "VALUES (?, ?, 'new', '2026-11-02', '2026-11-02 00:00:00')",
-            [(f"Lead {n}", siren) for n, siren in enumerate(chosen[customers:])])
-        raw.commit()
-    finally:
-        raw.close()
+    from benchmarks._db import bulk, settle
+
+    with app.engine.begin() as connection:
+        bulk(connection, "funnel_lead", ["name", "siren", "state", "created_on", "created_at"],
+             ((f"Lead {n}", siren, "new", "2026-11-02", "2026-11-02 00:00:00")
+              for n, siren in enumerate(chosen[customers:])))
+    settle(app.engine)
 
 
 def run(quick: bool = False) -> list[dict]:
-    from core.lifecycle import init_workspace
+    from benchmarks._db import init_workspace
 
     rows = 5_000 if quick else 1_000_000
     with tempfile.TemporaryDirectory(prefix="bench-market-") as folder:

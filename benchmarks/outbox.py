@@ -1,4 +1,4 @@
-"""Outbox throughput on SQLite: notifications written per second, and delivered through ``file``.
+"""Outbox throughput on SQLite or PostgreSQL: notifications written per second, and delivered through ``file``.
 
 Targets (issue 3): 5,000 notifications written per second (``notify_many`` in batches) and 1,000
 delivered per second through the ``file`` channel (one ``.eml`` file each). One-by-one ``notify``
@@ -38,7 +38,7 @@ def run(quick: bool = False) -> list[dict]:
     from sqlalchemy import text
 
     from core.delivery import deliver
-    from core.lifecycle import init_workspace
+    from benchmarks._db import init_workspace
     from core.outbox import notify, notify_many
 
     total = 2_000 if quick else 100_000

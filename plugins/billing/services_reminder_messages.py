@@ -43,6 +43,23 @@ from plugins.billing.jsonsql import (DialectSql, JsonSql, join_nonempty, json_bo
                                       json_plain, json_string)
 
 SUMMARY_LINES = 500
+#: customers read per fetch while tallying, and collection tasks written per insert: the run holds a
+#: batch, never every customer (on PostgreSQL through a server-side cursor)
+TALLY_BATCH = 5_000
+
+
+class _Head:
+    """The first ``SUMMARY_LINES`` lines of a summary and how many there were: what it prints."""
+
+    __slots__ = ("lines", "count")
+
+    def __init__(self):
+        self.lines, self.count = [], 0
+
+    def append(self, line) -> None:
+        self.count += 1
+        if len(self.lines) < SUMMARY_LINES:
+            self.lines.append(line)
 
 
 class Composer:
@@ -66,9 +83,9 @@ class Composer:
         self.users = {row.id: row for row in session.execute(select(User.id, User.email, User.name, User.login))}
         self.today_text = self.fmt.date(today)
         self.routes: dict[tuple, list[dict]] = {}  # (level, owner, has e-mail) -> the rows of billing_run_route
-        self.owner_lines: dict[int, list] = {}  # for the summaries: owner -> (customer, level, invoices, open)
+        self.owner_lines: dict[int, _Head] = {}  # for the summaries: owner -> (customer, level, invoices, open)
         self.level_totals: dict[int, list] = {}  # level -> [customers, invoices, open]
-        self.task_rows, self.handed_over = [], []
+        self.task_rows, self.handed_over = [], _Head()
         self.customers = self.written = self.tasks = 0
 
     def compose(self, open_condition: str) -> None:
@@ -152,7 +169,8 @@ class Composer:
         invoices = self._invoices(open_condition) if self.collect else {}
         for partner_id, name, level_no, count, total_open, owner_id, has_email, numbers in self.session.execute(text(
                 "SELECT c.partner_id, p.name, c.level, c.invoices, c.total_open, c.owner_id, c.has_email, c.numbers "
-                "FROM billing_run_customer c JOIN core_partner p ON p.id = c.partner_id ORDER BY c.partner_id")).all():
+                "FROM billing_run_customer c JOIN core_partner p ON p.id = c.partner_id ORDER BY c.partner_id")
+                .execution_options(yield_per=TALLY_BATCH)):
             level = self.levels[level_no]
             routes = self.routes[(level_no, owner_id or 0, has_email)]
             if not routes:  # the job reports it; the others are sent
@@ -163,8 +181,10 @@ class Composer:
                 self.task_rows.append({"partner_id": partner_id, "run_id": self.run_id, "created_on": self.today,
                                        "state": "open", "summary": summary})
                 self.handed_over.append((name, count, total_open))
+                if len(self.task_rows) >= TALLY_BATCH:
+                    self._write_tasks()
             self.customers += 1
-            self.owner_lines.setdefault(owner_id, []).append((name, level_no, count, total_open))
+            self.owner_lines.setdefault(owner_id, _Head()).append((name, level_no, count, total_open))
             totals = self.level_totals.setdefault(level_no, [0, 0, 0])
             totals[:] = totals[0] + 1, totals[1] + count, totals[2] + total_open
             if self.collect:
@@ -191,13 +211,17 @@ class Composer:
 
     # --- end of the run -----------------------------------------------------------------------
     def finish(self) -> None:
-        from plugins.billing.models import CollectionTask
-
         self._summaries()
         drop_run_tables(self.session)  # SQLite would keep them, tens of megabytes, on the pooled connection
+        self._write_tasks()
+
+    def _write_tasks(self) -> None:
+        from plugins.billing.models import CollectionTask
+
         if self.task_rows:
             self.session.execute(CollectionTask.__table__.insert(), self.task_rows)
-            self.tasks = len(self.task_rows)
+            self.tasks += len(self.task_rows)
+            self.task_rows = []
 
     def _summaries(self) -> None:
         fmt = self.fmt
@@ -208,9 +232,9 @@ class Composer:
                 continue
             body = "\n".join([f"Relances envoyées le {self.today_text} à vos clients :", ""] + [
                 f"- {name} : niveau {level}, {count} facture(s), {fmt.money(_decimal(amount))} ouverts"
-                for name, level, count, amount in lines[:SUMMARY_LINES]] + _more(lines))
+                for name, level, count, amount in lines.lines] + _more(lines))
             rows.append(notification_row(self.app, recipients=[owner.email],
-                                         subject=f"Relances du {self.today_text} : {len(lines)} client(s)",
+                                         subject=f"Relances du {self.today_text} : {lines.count} client(s)",
                                          text=body + "\n", related=f"billing_reminder_run:{self.run_id}",
                                          dedup_key=f"billing:summary:{self.run_id}:owner:{owner_id}"))
         if self.collections:
@@ -219,10 +243,10 @@ class Composer:
                 customers, invoices, amount = self.level_totals[level_no]
                 lines.append(f"- niveau {level_no} ({self.levels[level_no].name}) : {customers} client(s), "
                              f"{invoices} facture(s), {fmt.money(_decimal(amount))} ouverts")
-            if self.handed_over:
+            if self.handed_over.count:
                 lines += ["", "Dossiers transmis au recouvrement :"] + [
                     f"- {name} : {count} facture(s), {fmt.money(_decimal(amount))}"
-                    for name, count, amount in self.handed_over[:SUMMARY_LINES]] + _more(self.handed_over)
+                    for name, count, amount in self.handed_over.lines] + _more(self.handed_over)
             rows.append(notification_row(self.app, recipients=self.collections,
                                          subject=f"Relances du {self.today_text} : {self.customers} client(s)",
                                          text="\n".join(lines) + "\n", related=f"billing_reminder_run:{self.run_id}",
@@ -242,8 +266,8 @@ def _route(key: dict, level, channel: str, to_customer: str, others: list, prefi
             "subject_head_en": f"{ENGLISH_HEADS.get(level.template, 'Payment reminder')}: ", "key_suffix": suffix}
 
 
-def _more(lines) -> list[str]:
-    return [f"... et {len(lines) - SUMMARY_LINES} autre(s)"] if len(lines) > SUMMARY_LINES else []
+def _more(head: _Head) -> list[str]:
+    return [f"... et {head.count - SUMMARY_LINES} autre(s)"] if head.count > SUMMARY_LINES else []
 
 
 def _amount(cents: int) -> str:
