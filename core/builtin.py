@@ -151,7 +151,8 @@ def register_record_rules(register):
 
 @hookimpl
 def register_routes(register):
-    from core.api import kernel, orders
+    from core.api import kernel, kernel_pages, orders, pages
 
-    for blueprint in (kernel.meta, kernel.partners, kernel.products, orders.orders, orders.reports):
+    for blueprint in (kernel.meta, kernel.partners, kernel.products, orders.orders, orders.reports, pages.web,
+                      kernel_pages.pages):
         register(blueprint)

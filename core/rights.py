@@ -39,8 +39,9 @@ KERNEL_PERMISSIONS = (
     Permission("core.jobs.run", "Run the jobs and the worker, deliver and retry notifications",
                roles=("system",), commands=("jobs run", "jobs worker", "notifications deliver",
                                             "notifications retry")),
-    Permission("core.tokens", "Create, list and revoke one's own personal API tokens (crm serve's door)",
-               roles=READERS, commands=("token create", "token list", "token revoke")),
+    Permission("core.tokens", "Create, list and revoke one's own personal API tokens and set one's web view "
+               "password (crm serve's doors)",
+               roles=READERS, commands=("token create", "token list", "token revoke", "user password")),
     Permission("core.serve", "Run the HTTP API server (crm serve)", commands=("serve",)),
     Permission("core.audit", "Read the audit trail", roles=("sales_manager", "accountant"), commands=("audit",)),
 )

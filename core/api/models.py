@@ -43,3 +43,27 @@ class IdempotentResponse(Base):
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column()
+
+
+class WebLogin(Base):
+    """A user's web view password: only its scrypt hash (``core.api.websessions``)."""
+
+    __tablename__ = "core_web_login"
+    __audited__ = False  # never a hash in the trail: setting a password is recorded by its service
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id", ondelete="CASCADE"), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    changed_at: Mapped[dt.datetime] = mapped_column()
+
+
+class WebSession(Base):
+    """A browser's session of the web view: the SHA-256 of its cookie, its user and its CSRF token."""
+
+    __tablename__ = "core_web_session"
+    __audited__ = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime] = mapped_column()

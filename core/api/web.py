@@ -66,7 +66,21 @@ class CrmFlask(Flask):
         crm = self.extensions["crm"]
         view = self.view_functions[request.url_rule.endpoint]
         public = getattr(view, "_crm_public", False) or request.url_rule.endpoint.startswith("api-docs.")
-        crm.actor = ANONYMOUS if public else _authenticate(crm)
+        is_page = getattr(view, "_crm_page", False)
+        if is_page and not public:
+            from core.api import pages
+            from core.api.tokens import Unauthenticated
+
+            try:
+                crm.actor = pages.authenticate(crm)
+            except Unauthenticated:
+                if request.method in SAFE:
+                    return pages.to_login()
+                raise
+            if request.method not in SAFE:
+                pages.check_csrf()
+        else:
+            crm.actor = ANONYMOUS if public else _authenticate(crm)
         try:
             crm._today = _today(crm, crm.actor)
             token = crm.actor.extra.get("token_id")
@@ -127,9 +141,12 @@ def create_app(crm, *, proxies: int = 0) -> Flask:
     ``proxies``: how many reverse proxies stand in front; their ``X-Forwarded-For``/``-Proto``/``-Host``
     are then believed (the client's address, for limits per source), never otherwise.
     """
+    from flask import Blueprint as PlainBlueprint
     from flask_smorest import Blueprint
 
+    from core.api.pages import Pages
     from core.api.problems import problem_for
+    from core.errors import ModuleError
 
     flask = CrmFlask("entonnoir")
     flask.config.update(
@@ -144,8 +161,17 @@ def create_app(crm, *, proxies: int = 0) -> Flask:
     api = CrmApi(flask)
     api.spec.components.security_scheme("token", {"type": "http", "scheme": "bearer",
                                                   "description": "a personal token from `crm token create`"})
-    for blueprint in crm.gather("register_routes", Blueprint, "API blueprint").values():
-        api.register_blueprint(blueprint)
+    menus = []
+    for blueprint in crm.gather("register_routes", PlainBlueprint, "API blueprint or Pages").values():
+        if isinstance(blueprint, Pages):  # web pages: not in the OpenAPI document
+            flask.register_blueprint(blueprint)
+            menus.append((blueprint.order, blueprint.menu))
+        elif isinstance(blueprint, Blueprint):
+            api.register_blueprint(blueprint)
+        else:
+            raise ModuleError(f"routes {blueprint.name!r}: register a flask_smorest Blueprint (API) or "
+                              f"core.api.pages.Pages (web pages)")
+    flask.extensions["crm_menu"] = [entry for _, menu in sorted(menus, key=lambda m: m[0]) for entry in menu]
     flask.register_error_handler(Exception, problem_for)
     _check_doors(flask)
     if proxies:

@@ -396,6 +396,27 @@ def user_add(state, login, name, email, role):
         click.echo(f"user {created.login} ({created.role})")
 
 
+@user.command("password")
+@click.argument("login")
+@click.option("--password-stdin", "from_stdin", is_flag=True, help="Read the password from standard input.")
+@pass_state
+def user_password(state, login, from_stdin):
+    """Set LOGIN's password for the web view (`crm serve`): yours, or anyone's with core.users.
+
+    It is asked twice, unseen (or read from stdin); only its scrypt hash is kept, and the user's
+    open browser sessions end.
+    """
+    import sys
+
+    from core.api.websessions import set_password
+
+    text = sys.stdin.readline().rstrip("\n") if from_stdin else click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    with state.app.transaction() as session:
+        set_password(state.app, session, login, text)
+    click.echo(f"password of {login} set")
+
+
 @user.command("list")
 @json_option
 @pass_state

@@ -35,9 +35,11 @@ def register_models():
 @hookimpl
 def register_routes(register):
     from plugins.billing.api import invoices, payments
+    from plugins.billing.pages import pages
 
     register(invoices)
     register(payments)
+    register(pages)
 
 
 @hookimpl

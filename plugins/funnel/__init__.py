@@ -17,7 +17,8 @@ MANIFEST = {
     "commands": {"lead": "plugins.funnel.cli:lead", "deal": "plugins.funnel.cli_deals:deal",
                  "pipeline": "plugins.funnel.cli_deals:pipeline", "activity": "plugins.funnel.cli_work:activity",
                  "target": "plugins.funnel.cli_work:target", "funnel": "plugins.funnel.cli_work:funnel",
-                 "forecast": "plugins.funnel.cli_work:forecast", "market": "plugins.funnel.cli_market:market"},
+                 "forecast": "plugins.funnel.cli_work:forecast", "market": "plugins.funnel.cli_market:market",
+                 "form": "plugins.funnel.cli_forms:form"},
 }
 
 
@@ -31,9 +32,13 @@ def register_models():
 @hookimpl
 def register_routes(register):
     from plugins.funnel.api import deals, leads
+    from plugins.funnel.api_capture import forms
+    from plugins.funnel.pages import pages
 
     register(leads)
     register(deals)
+    register(forms)
+    register(pages)
 
 
 @hookimpl

@@ -377,3 +377,19 @@ class MarketCompany(Base):
     head_office: Mapped[bool] = mapped_column(default=False)
     name: Mapped[str | None] = mapped_column(String(200))
     city: Mapped[str | None] = mapped_column(String(100))
+
+
+class CaptureHit(Base):
+    """Posts to a website's form from one source address in one rate window (``plugins.funnel.capture``).
+
+    Kept in the database so that every server worker counts the same posts.
+    """
+
+    __tablename__ = "funnel_capture_hit"
+    __audited__ = False  # a counter: the leads it lets through are in the trail
+
+    form: Mapped[str] = mapped_column(String(40), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: the window's start, in seconds since the epoch (a multiple of the form's ``rate_window``)
+    window_start: Mapped[int] = mapped_column(primary_key=True)
+    hits: Mapped[int] = mapped_column(default=0)

@@ -9,7 +9,7 @@ PERMISSIONS = (
                roles=("sales", "sales_manager", "accountant", "collections", "purchasing"),
                commands=("lead list", "lead show", "deal list", "deal show", "activity list", "target list",
                          "funnel report", "pipeline list", "market coverage", "market prospects",
-                         "forecast accuracy")),
+                         "forecast accuracy", "form list")),
     Permission("funnel.lead.write", "Add, edit, qualify, disqualify, merge and convert leads",
                roles=("sales", "sales_manager"),
                commands=("lead add", "lead edit", "lead qualify", "lead disqualify", "lead merge", "lead convert")),
