@@ -150,8 +150,10 @@ def register_documents(register):
 
     :param register: call ``register(kind)`` with a :class:`core.documents.DocumentKind`: a
         ``name`` (``"billing.invoice"``), a ``summary``, and ``render(app, session, ref, locale)``
-        returning a :class:`core.documents.Document` (title, file name, HTML). A name taken twice
-        is an error naming both modules.
+        returning a :class:`core.documents.Document` (title, file name, HTML). Optional:
+        ``reader_locale(app, session, ref)`` (the reader's locale) and ``read(app, session, refs,
+        locale)`` (many records at once, as plain :class:`core.documents.Page` items that worker
+        processes lay out; see docs/plugins.md). A name taken twice is an error naming both modules.
     :returns: nothing.
 
     Example::
