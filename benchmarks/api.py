@@ -37,7 +37,7 @@ def _cpu_seconds(pid: int) -> float:
     pids = [pid]
     try:
         pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
+    except OSError:  # the server has no children yet, or they just exited: count the master alone
         pass
     for one in pids:
         try:

@@ -104,7 +104,7 @@ class ApiServer:
             try:
                 if ApiClient(self.port, None).get("/api/v1/health").status == 200:
                     return
-            except OSError:
+            except OSError:  # not listening yet: poll again until the deadline
                 pass
             time.sleep(0.1)
         self.stop()

@@ -28,7 +28,7 @@ class ShellState(State):
     """The state of one line: the shell's warm app stays open after the command."""
 
     def close(self) -> None:
-        pass
+        pass  # deliberately: the warm app outlives each line; the shell closes it on exit
 
 
 class Shell:
@@ -174,7 +174,7 @@ class Shell:
         path = find_config_path(self.config_path).parent / HISTORY_NAME
         try:
             readline.read_history_file(path)
-        except OSError:
+        except OSError:  # no history yet (first shell in this workspace)
             pass
         readline.set_history_length(HISTORY_LENGTH)
         readline.set_completer_delims(" \t\n")
@@ -185,7 +185,7 @@ class Shell:
             try:
                 readline.write_history_file(path)
                 os.chmod(path, 0o600)
-            except OSError:
+            except OSError:  # a read-only workspace: the shell works without saving its history
                 pass
         return save
 
