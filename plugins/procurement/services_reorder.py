@@ -180,20 +180,32 @@ WHERE id IN (SELECT line_id FROM {CANDIDATES} WHERE line_id IS NOT NULL)
 """
 
 
-def _only(dialect: str, product_ids, locked: bool) -> tuple[str, dict, list]:
+def _only(dialect: str, product_ids) -> tuple[str, dict, list]:
     if product_ids is None:
         return "", {}, []
+    if product_ids is _SWEPT:
+        return f"AND r.product_id IN (SELECT product_id FROM {LOCKED})", {}, []
     if dialect == "postgresql":
         return "AND r.product_id = ANY(:only)", {"only": list(product_ids)}, []
     return "AND r.product_id IN :only", {"only": list(product_ids)}, [bindparam("only", expanding=True)]
 
 
-def _lock_candidates(session) -> list[int]:
-    """PostgreSQL sweep: lock the levels of every product below its minimum, in id order."""
-    return list(session.scalars(text(
-        "SELECT s.product_id FROM procurement_stock_level s JOIN procurement_reorder_rule r "
-        "ON r.product_id = s.product_id WHERE r.active AND s.on_hand + s.incoming - s.reserved < r.minimum "
-        "ORDER BY s.product_id FOR UPDATE OF s")))
+#: PostgreSQL sweep: the products it locked stay in the database (a temporary table), so that a million
+#: ids never come to Python; ``_SWEPT`` stands for them where a list of ids would go
+LOCKED = "procurement_locked"
+_SWEPT = object()
+
+
+def _lock_candidates(session) -> bool:
+    """PostgreSQL sweep: lock the levels of every product below its minimum, in id order; any?"""
+    session.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {LOCKED} (product_id INTEGER PRIMARY KEY) "
+                         "ON COMMIT DELETE ROWS"))
+    session.execute(text(f"DELETE FROM {LOCKED}"))
+    return session.execute(text(
+        f"INSERT INTO {LOCKED} (product_id) SELECT s.product_id FROM procurement_stock_level s "
+        "JOIN procurement_reorder_rule r ON r.product_id = s.product_id "
+        "WHERE r.active AND s.on_hand + s.incoming - s.reserved < r.minimum "
+        "ORDER BY s.product_id FOR UPDATE OF s")).rowcount > 0
 
 
 def raise_needs(app, session, *, product_ids=None, trigger: str, today: dt.date | None = None,
@@ -211,9 +223,11 @@ def raise_needs(app, session, *, product_ids=None, trigger: str, today: dt.date 
     today = today or app.today
     dialect = app.dialect
     if dialect == "postgresql" and not locked:
-        ids = _lock_candidates(session) if product_ids is None else _lock_some(session, product_ids)
-        product_ids = ids
-        if not ids:
+        if product_ids is None:
+            product_ids = _SWEPT if _lock_candidates(session) else []
+        else:
+            product_ids = _lock_some(session, product_ids)
+        if not product_ids:
             return _empty()
     elif product_ids is not None and not product_ids:
         return _empty()
@@ -262,7 +276,7 @@ def raise_needs(app, session, *, product_ids=None, trigger: str, today: dt.date 
 
 def _collect(session, dialect: str, product_ids) -> None:
     """Write the needs of ``product_ids`` (None: every rule) into the candidates table."""
-    only, params, binds = _only(dialect, product_ids, True)
+    only, params, binds = _only(dialect, product_ids)
     session.execute(text(_SELECT_CANDIDATES.format(only=only, table=CANDIDATES)).bindparams(*binds), params)
 
 
