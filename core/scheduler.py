@@ -23,11 +23,11 @@ import socket
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import Index, String, Text, func, select, text
+from sqlalchemy import Index, String, Text, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, utcnow
+from core.db import Base, partial_index, utcnow
 from core.jobs import Job, collect_jobs
 
 COMPLETED = ("done", "partial")
@@ -39,9 +39,8 @@ class JobRun(Base):
 
     __tablename__ = "core_job_run"
     __table_args__ = (
-        Index("uq_core_job_run_completed", "job", "slot", unique=True,
-              sqlite_where=text("outcome IN ('done', 'partial')"),
-              postgresql_where=text("outcome IN ('done', 'partial')")),
+        partial_index("uq_core_job_run_completed", "job", "slot", unique=True,
+                      where="outcome IN ('done', 'partial')"),
         Index("ix_core_job_run_job", "job", "as_of"),
     )
 

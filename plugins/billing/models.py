@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, false, text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, Timestamped
+from core.db import Base, Timestamped, partial_index
 from core.models import Partner, Product, User
 from core.types import Money, Percent, Quantity, UnitPrice
 
@@ -96,10 +96,9 @@ class Invoice(Timestamped, Base):
         CheckConstraint("state IN ('draft', 'posted', 'partially_paid', 'paid', 'credited')", name="state"),
         CheckConstraint("hold IS NULL OR hold IN ('disputed', 'blocked')", name="hold"),
         # one invoice per sales order, even if the confirmation hook ran twice
-        Index("uq_billing_invoice_order", "order_id", unique=True,
-              sqlite_where=text("kind = 'invoice'"), postgresql_where=text("kind = 'invoice'")),
+        partial_index("uq_billing_invoice_order", "order_id", unique=True, where="kind = 'invoice'"),
         # the reminder run and aging only look at open invoices, by due date
-        Index("ix_billing_invoice_open_due", "due_date", sqlite_where=OPEN_INVOICE, postgresql_where=OPEN_INVOICE),
+        partial_index("ix_billing_invoice_open_due", "due_date", where=OPEN_INVOICE),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

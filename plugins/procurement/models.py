@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, Timestamped
+from core.db import Base, Timestamped, partial_index
 from core.models import Partner, Product
 from core.types import Quantity, UnitPrice
 
@@ -127,8 +127,7 @@ class PurchaseOrder(Timestamped, Base):
     __table_args__ = (
         CheckConstraint("state IN ('draft', 'confirmed', 'partial', 'received', 'cancelled')", name="state"),
         # One open draft per supplier: generated lines join it (concurrent creators meet on this index).
-        Index("uq_procurement_purchase_order_draft_supplier", "supplier_id", unique=True,
-              sqlite_where=DRAFT, postgresql_where=DRAFT),
+        partial_index("uq_procurement_purchase_order_draft_supplier", "supplier_id", unique=True, where=DRAFT),
         Index("ix_procurement_purchase_order_state", "state"),
     )
 
@@ -154,8 +153,8 @@ class PurchaseOrderLine(Base):
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("received_quantity >= 0 AND received_quantity <= quantity", name="received_quantity"),
         Index("ix_procurement_purchase_order_line_product", "product_id"),
-        Index("ix_procurement_purchase_order_line_unsummarised", "order_id",
-              sqlite_where=text("summarised = 0"), postgresql_where=text("NOT summarised")),
+        partial_index("ix_procurement_purchase_order_line_unsummarised", "order_id", where="summarised = 0",
+                      postgresql_where="NOT summarised"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
