@@ -145,9 +145,10 @@ def emit_table(rows: list[dict], columns: list[tuple[str, str]], *, title: str |
     from core.cli.table import render
 
     terminal = sys.stdout.isatty()
+    # piped or redirected: one line per row, however wide (a folded cell breaks grep, cut and awk)
     text = render(title, [header for _, header in columns], [key in NUMERIC_KEYS for key, _ in columns],
                   [[_cell(row.get(key)) for key, _ in columns] for row in rows],
-                  width=shutil.get_terminal_size().columns if terminal else 160,
+                  width=shutil.get_terminal_size().columns if terminal else sys.maxsize,
                   styled=terminal and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb")
     if text is not None:
         click.echo(text, nl=False)
@@ -161,7 +162,7 @@ def emit_table(rows: list[dict], columns: list[tuple[str, str]], *, title: str |
         table.add_column(header, justify=justify, overflow="fold")
     for row in rows:
         table.add_row(*(_cell(row.get(key)) for key, _ in columns))
-    Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160).print(table)
+    Console(soft_wrap=False, width=None if terminal else 100_000).print(table)
 
 
 def emit_record(data: dict, fields: list[tuple[str, str]]) -> None:

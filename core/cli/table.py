@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-#: text that rich would not print as typed: markup (``[bold]``) and emoji codes (``:smile:``)
-_RICH_SYNTAX = re.compile(r"\[|:[\w+-]+:")
+#: text that rich would not print as typed: markup (``[bold]``) and emoji codes (``:smile:``). Every code
+#: of rich's has a letter but these five: a time (``11:49:04``) is printed as typed
+_RICH_SYNTAX = re.compile(r"\[|:(?:[\w+-]*[^\W\d_][\w+-]*|100|1234|[+-]1|__1):")
 
 
 def render(title: str | None, headers: list[str], right: list[bool], rows: list[list[str]], width: int,
@@ -21,7 +22,7 @@ def render(title: str | None, headers: list[str], right: list[bool], rows: list[
     """The table as text, or None when rich must draw it (see the module's docstring).
 
     :param right: per column, whether it is right-aligned (numbers)
-    :param width: the width available (the terminal's, or 160 when output is piped)
+    :param width: the width available (the terminal's; unbounded when output is piped)
     :param styled: bold headers and an italic title (a terminal that takes ANSI styles)
     """
     for text in (title or "", *headers, *(cell for row in rows for cell in row)):
