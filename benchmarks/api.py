@@ -1,8 +1,9 @@
 """The HTTP API under load on loopback: reads per second and orders created and confirmed per second.
 
-A real ``crm serve`` (gunicorn, sync workers) on a fresh SQLite workspace (and a PostgreSQL one when
-``CRM_BENCH_DATABASE_URL`` is set) with the funnel, billing and procurement enabled; a threaded
-client (``http.client``, one connection per request as gunicorn's sync workers close them) sends requests for a bounded time and records each latency.
+A real ``crm serve`` (gunicorn, sync workers) on a fresh workspace of the benchmark's database
+(``--database``: a SQLite file, or a PostgreSQL schema of its own, dropped) with the funnel, billing and
+procurement enabled; a threaded client (``http.client``, one connection per request as gunicorn's sync
+workers close them) sends requests for a bounded time and records each latency.
 Targets (issue 19), on 2 cores: reads >= 300 requests/s and order creation + confirmation (one
 ``POST /api/v1/orders/`` with ``"confirm": true``: the order, its posted invoice and its stock
 reservation in one transaction) >= 100/s, with 0 errors. The server's CPU time (master and
@@ -124,12 +125,11 @@ def _env() -> dict:
     return {k: v for k, v in os.environ.items() if not k.startswith("CRM_")} | {"CRM_TODAY": "2026-11-28"}
 
 
-def _seed(folder: Path, customers: int, database_url: str | None) -> tuple[Path, str, list[str]]:
-    from core.lifecycle import init_workspace
+def _seed(folder: Path, customers: int) -> tuple[Path, str, list[str]]:
+    from benchmarks._db import init_workspace
     from core.testing import TEST_COMPANY, sample_siren
 
-    app = init_workspace(folder, company=TEST_COMPANY, modules=["funnel", "billing", "procurement"],
-                         database_url=database_url)
+    app = init_workspace(folder, company=TEST_COMPANY, modules=["funnel", "billing", "procurement"])
     config = folder / "crm.toml"
     try:
         from core.services.catalog import create_product
@@ -165,25 +165,13 @@ def _serve(config: Path, port: int, workers: int) -> subprocess.Popen:
 
 
 def run(quick: bool = False) -> list[dict]:
-    """SQLite; and PostgreSQL too when ``CRM_BENCH_DATABASE_URL`` names a server (a schema of its own, dropped)."""
-    rows = _run(quick, None)
-    if os.environ.get("CRM_BENCH_DATABASE_URL"):
-        from core.testing import postgres_schema
-
-        with postgres_schema(os.environ["CRM_BENCH_DATABASE_URL"]) as url:
-            rows += _run(quick, url)
-    return rows
-
-
-def _run(quick: bool, database_url: str | None) -> list[dict]:
     from core.api.testing import free_port
 
     seconds = 2.0 if quick else 15.0
     workers = int(os.environ.get("CRM_BENCH_WORKERS", WORKERS))
-    backend = "PostgreSQL" if database_url else "SQLite"
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        config, token, customers = _seed(Path(folder) / "ws", 20 if quick else 200, database_url)
+        config, token, customers = _seed(Path(folder) / "ws", 20 if quick else 200)
         port = free_port()
         server = _serve(config, port, workers)
         try:
@@ -208,7 +196,7 @@ def _run(quick: bool, database_url: str | None) -> list[dict]:
             # warm every worker up (modules, rights, compiled statements) before measuring
             _load(port, token, read, 1.0, CLIENTS, server.pid)
             _load(port, token, order, 1.0, CLIENTS, server.pid)
-            label = f"{backend}, {workers} workers, {CLIENTS} clients, {seconds:.0f}s"
+            label = f"{workers} workers, {CLIENTS} clients, {seconds:.0f}s"
             rows.append({"benchmark": f"reads: GET mix ({label})", **_load(port, token, read, seconds, CLIENTS,
                                                                            server.pid), "target": READ_TARGET})
             rows.append({"benchmark": f"orders created + confirmed ({label})",
