@@ -20,15 +20,44 @@ def dialect_insert(session):
     return insert
 
 
-def insert_ignore(session, table, rows: list[dict], conflict_columns: list[str], index_where=None) -> int:
-    """``INSERT ... ON CONFLICT DO NOTHING`` for many rows; returns how many were inserted."""
+def insert_ignore(session, table, rows: list[dict], conflict_columns: list[str], index_where=None, *,
+                  count: bool = True) -> int | None:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for many rows; returns how many were inserted (``count``).
+
+    ``count=False`` when the caller does not need it: without ``RETURNING``, PostgreSQL takes a
+    quarter of the time for many rows (20,000 rows: 0.47 s instead of 1.84 s here).
+    """
     if not rows:
-        return 0
+        return 0 if count else None
     insert = dialect_insert(session)
-    statement = (insert(table).on_conflict_do_nothing(index_elements=conflict_columns, index_where=index_where)
-                 .returning(table.c[conflict_columns[0]]))
-    # Count the rows RETURNING gives back: psycopg 3 reports rowcount -1 for a single
-    # INSERT ... ON CONFLICT DO NOTHING, so ``rowcount`` cannot tell a skipped row from a written one.
+    statement = insert(table).on_conflict_do_nothing(index_elements=conflict_columns, index_where=index_where)
     # The rows go as parameters, not ``.values(row)``: a statement with values baked in is a new
     # cache key per row, and building it cost more than the INSERT itself.
-    return len(session.execute(statement, rows[0] if len(rows) == 1 else rows).all())
+    parameters = rows[0] if len(rows) == 1 else rows
+    if not count:
+        session.execute(statement, parameters)
+        return None
+    # Count the rows RETURNING gives back: psycopg 3 reports rowcount -1 for a single
+    # INSERT ... ON CONFLICT DO NOTHING, so ``rowcount`` cannot tell a skipped row from a written one.
+    return len(session.execute(statement.returning(table.c[conflict_columns[0]]), parameters).all())
+
+
+#: rows written in one transaction from which PostgreSQL's statistics of the tables are renewed
+FRESH_STATISTICS_FROM = 5_000
+
+
+def fresh_statistics(session, tables: list[str], written: int) -> None:
+    """``ANALYZE`` ``tables`` on PostgreSQL when this transaction has just written ``written`` rows into them.
+
+    The planner reads a table's row count and value spread from its statistics, which autovacuum
+    renews only after the commit: a statement joining 100,000 rows just loaded against a table the
+    statistics still call empty gets a nested loop that grows with the square of the rows (a bank
+    statement's matching took 93 s instead of 15). ``ANALYZE`` samples the table as this transaction
+    sees it (its own rows included) in well under a second. SQLite plans without such statistics.
+    """
+    if written < FRESH_STATISTICS_FROM or session.get_bind().dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    for table in tables:
+        session.execute(text(f"ANALYZE {table}"))

@@ -100,6 +100,7 @@ def import_bank_file(app, path: Path, *, fmt: str | None = None, skip_invalid: b
                      decimal_separator: str | None = None, progress=None, update: bool = False) -> BankImport:
     """Import a bank file in one transaction (see the module docstring); returns what it did."""
     require_app(app, "billing.payment.record")
+    from core.dbutil import fresh_statistics
     from core.importexport import refusal, write_rejects
     from core.schemas import decimal_separator as declared
 
@@ -131,6 +132,7 @@ def import_bank_file(app, path: Path, *, fmt: str | None = None, skip_invalid: b
     with app.transaction() as session:
         statement = _store(app, session, path, content, result, info, entries)
         _resolve_customers(session, statement, entries, result)
+        fresh_statistics(session, ["billing_bank_line", "billing_bank_line_invoice"], result.new)
         for step in MATCH_STEPS:
             session.execute(text(step), {"statement": statement.id, "today": app.today})
         from plugins.billing.settlement import settle
@@ -181,7 +183,7 @@ def _store(app, session, path, content, result, info, entries) -> BankStatement:
              "matched_by": e.numbers_from if e.numbers else None} for e in entries]
     from core.dbutil import insert_ignore
 
-    insert_ignore(session, BankLine.__table__, rows, ["line_key"])  # a line seen before is skipped
+    insert_ignore(session, BankLine.__table__, rows, ["line_key"], count=False)  # a line seen before is skipped
     ids = {key: line_id for key, line_id in session.execute(
         select(BankLine.line_key, BankLine.id).where(BankLine.statement_id == statement.id))}
     by_key = {e.line_key: e for e in entries}

@@ -22,6 +22,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, func, insert, select, text, update
 
 from core.db import utcnow
+from core.dbutil import fresh_statistics
 from core.errors import ValidationError
 from plugins.billing.models import OPEN_STATES, Allocation, Invoice, Payment
 from plugins.billing.models_bank import BankLine, BankLineInvoice, WriteOff
@@ -234,6 +235,7 @@ def _write(app, session, statement_id, payments, allocations, write_offs, source
                   "amount": w["amount"], "allocated_on": app.today} for w, write_off_id in zip(write_offs, ids)]
     if rows:
         session.execute(insert(Allocation.__table__), rows)
+    fresh_statistics(session, ["billing_payment", "billing_allocation"], len(payments) + len(rows))
     for statement in _APPLY:  # the plan's figures, applied by the database from the rows just written
         session.execute(text(statement), {"statement": statement_id})
 
