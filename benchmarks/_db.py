@@ -227,6 +227,41 @@ def own_peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+#: ``crm`` in a child that reports, after the command, its own peak memory and CPU time
+_MEASURED_CRM = (
+    "import resource, sys, time\n"
+    "from benchmarks._db import own_peak_mb\n"
+    "from core.cli.main import main\n"
+    "start = time.perf_counter()\n"
+    "try:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    code = exc.code\nelse:\n    code = 0\n"
+    "use = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "print('BENCH', time.perf_counter() - start, own_peak_mb(), use.ru_utime + use.ru_stime, file=sys.stderr)\n"
+    "sys.exit(code)")
+
+
+def measured_crm(config: Path, *args: str) -> tuple[float, float, float, str]:
+    """Run ``crm --config CONFIG ARGS`` in a child process: ``(wall seconds, peak MB, CPU seconds, stdout)``.
+
+    The peak is the child's own (``VmHWM``): ``getrusage(RUSAGE_CHILDREN)`` would give the largest
+    child the benchmark ever ran, and a child's ``ru_maxrss`` the size of the parent it was forked from.
+    :raises AssertionError: the command failed (its error output in the message).
+    """
+    import subprocess
+    import sys
+
+    import time
+
+    root = Path(__file__).resolve().parent.parent
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _MEASURED_CRM, "--config", str(config), *args], cwd=root,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise AssertionError(f"crm {' '.join(args)}: {done.stderr[-2000:]}")
+    seconds = time.perf_counter() - started  # as the operator waits: start-up included
+    _, _, peak, cpu = done.stderr.strip().splitlines()[-1].split()
+    return seconds, float(peak), float(cpu), done.stdout
+
+
 class ServerMemory:
     """The peak private memory (``RssAnon``) of the PostgreSQL backend serving ``bind``'s connection,
     sampled every 20 ms from ``/proc`` while the block runs: sorts, hashes and caches of the job's

@@ -9,7 +9,6 @@ and 20,000 leads among the register's companies. ``--quick`` uses 5,000 rows.
 from __future__ import annotations
 
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -65,16 +64,10 @@ def write_extract(path: Path, rows: int, *, seed: int = 21) -> list[str]:
 
 def _crm(config: Path, *args: str) -> tuple[float, float, str]:
     """Run ``crm`` in a child process: (seconds, its peak memory in MB, stdout)."""
-    script = ("import resource, sys, time; from core.cli.main import main; start = time.perf_counter()\n"
-              "try:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    code = exc.code\nelse:\n    code = 0\n"
-              "print('BENCH', time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,"
-              " file=sys.stderr)\nsys.exit(code)")
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", script, "--config", str(config), *args], capture_output=True,
-                          text=True, check=True)
-    seconds = time.perf_counter() - started
-    peak = float(done.stderr.strip().splitlines()[-1].split()[2])
-    return seconds, peak, done.stdout
+    from benchmarks._db import measured_crm
+
+    seconds, peak, _, out = measured_crm(config, *args)
+    return seconds, peak, out
 
 
 def _relations(app, sirens: list[str], *, customers: int, leads: int) -> None:
