@@ -133,19 +133,36 @@ class Record(Schema):
 
 
 class Rows(Sequence):
-    """``rows`` shaped by ``shape(page_of_rows) -> [dict]`` only for the page asked (``@blp.paginate(Page)``)."""
+    """The rows of a list, shaped by ``shape(page_of_rows) -> [dict]`` only for the page asked
+    (``@blp.paginate(Page)``).
 
-    def __init__(self, rows, shape):
+    ``rows`` is a list, or better a ``Select`` of whole records, run page by page: a ``COUNT`` for the
+    total and ``LIMIT``/``OFFSET`` for the page (a page of 20 out of 100,000 invoices reads 20), the
+    record rules applying to both. ``load(select) -> [records]`` reads a page (default: the records
+    as they come; a service passes its own to load what its shape reads in a few queries).
+    """
+
+    def __init__(self, rows, shape, *, load=None):
         self.rows = rows
         self.shape = shape
+        self.load = load or (lambda query: session().scalars(query).unique().all())
 
     def __len__(self):
-        return len(self.rows)
+        if isinstance(self.rows, Sequence):
+            return len(self.rows)
+        from sqlalchemy import func, select
+
+        return session().scalar(select(func.count()).select_from(self.rows.order_by(None).subquery()))
 
     def __getitem__(self, index):
-        if isinstance(index, slice):
-            return self.shape(self.rows[index])
-        return self.shape([self.rows[index]])[0]
+        if isinstance(self.rows, Sequence):
+            page = self.rows[index] if isinstance(index, slice) else [self.rows[index]]
+        elif isinstance(index, slice):
+            start = index.start or 0
+            page = self.load(self.rows.offset(start).limit(max(index.stop - start, 0)))
+        else:
+            page = self.load(self.rows.offset(index).limit(1))
+        return self.shape(page) if isinstance(index, slice) else self.shape(page)[0]
 
 
 def each(shape):

@@ -60,14 +60,13 @@ class PartnerIn(PartnerSchema):
 def list_partners(role, search):
     """Active partners by name (``crm partner list``)."""
     from core import extensions
-    from core.services.partners import list_partners as found, partner_dict
+    from core.services.partners import load_partners, partner_dict, partners_query
 
-    rows = found(session(), role=role, search=search)
     def shape(page):
         extra = extensions.read(crm(), session(), "partner", [p.id for p in page], only="listed")
         return [partner_dict(p, extra.get(p.id)) for p in page]
 
-    return Rows(rows, shape)
+    return Rows(partners_query(role=role, search=search), shape, load=lambda query: load_partners(session(), query))
 
 
 @partners.get("/<ref>")
@@ -127,14 +126,13 @@ class ProductIn(ProductSchema):
 def list_products(search):
     """Active products by SKU (``crm product list``)."""
     from core import extensions
-    from core.services.catalog import list_products as found, product_dict
+    from core.services.catalog import product_dict, products_query
 
-    rows = found(session(), search=search)
     def shape(page):
         extra = extensions.read(crm(), session(), "product", [p.id for p in page], only="listed")
         return [product_dict(p, extra.get(p.id)) for p in page]
 
-    return Rows(rows, shape)
+    return Rows(products_query(search=search), shape)
 
 
 @products.get("/<sku>")

@@ -57,9 +57,9 @@ def _out(order, lines: bool = True) -> dict:
 @requires("core.read")
 def list_orders(state, customer):
     """Sales orders, newest first (``crm order list``)."""
-    from core.services.orders import list_orders as found, order_dict
+    from core.services.orders import order_dict, orders_query
 
-    return Rows(found(session(), state=state, customer=customer), each(lambda o: order_dict(o, lines=False)))
+    return Rows(orders_query(session(), state=state, customer=customer), each(lambda o: order_dict(o, lines=False)))
 
 
 @orders.get("/<ref>")

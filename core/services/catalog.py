@@ -67,11 +67,16 @@ def update_product(session, product: Product, data: dict, *, app=None, extension
 
 
 def list_products(session, *, search: str | None = None):
+    return session.scalars(products_query(search=search)).all()
+
+
+def products_query(*, search: str | None = None):
+    """Active products by SKU, as a ``Select`` (the API reads it a page at a time)."""
     query = select(Product).where(Product.active.is_(True)).order_by(Product.sku)
     if search:
         pattern = f"%{search.lower()}%"
         query = query.where(or_(func.lower(Product.sku).like(pattern), func.lower(Product.name).like(pattern)))
-    return session.scalars(query).all()
+    return query
 
 
 def product_dict(product: Product, extensions: dict | None = None) -> dict:

@@ -160,14 +160,18 @@ def cancel_order(app, session, order: SalesOrder, reason: str = "") -> SalesOrde
 
 
 def list_orders(session, *, state: str | None = None, customer=None, limit: int | None = None):
+    query = orders_query(session, state=state, customer=customer)
+    return session.scalars(query.limit(limit) if limit else query).all()
+
+
+def orders_query(session, *, state: str | None = None, customer=None):
+    """Sales orders newest first, as a ``Select`` (the API reads it a page at a time)."""
     query = select(SalesOrder).order_by(SalesOrder.id.desc())
     if state:
         query = query.where(SalesOrder.state == state)
     if customer is not None:
         query = query.where(SalesOrder.customer_id == get_partner(session, customer).id)
-    if limit:
-        query = query.limit(limit)
-    return session.scalars(query).all()
+    return query
 
 
 def _fixed(value, places: int) -> str:

@@ -171,6 +171,16 @@ def list_partners(session, *, role: str | None = None, search: str | None = None
     for an extension read (:func:`core.extensions.read`) of exactly the listed partners. ``where``
     adds SQL conditions (a module's searchable field: :func:`core.extensions.conditions`).
     """
+    query = partners_query(role=role, search=search, columns=columns, where=where)
+    if limit:
+        query = query.limit(limit)
+    if columns:
+        return query
+    return load_partners(session, query)
+
+
+def partners_query(*, role: str | None = None, search: str | None = None, columns=None, where=()):
+    """The ``Select`` of :func:`list_partners`, for a caller that reads it a page at a time."""
     query = (select(*columns) if columns else select(Partner)).where(Partner.active.is_(True)).order_by(Partner.name, Partner.id)
     if role == "customer":
         query = query.where(Partner.is_customer.is_(True))
@@ -182,11 +192,11 @@ def list_partners(session, *, role: str | None = None, search: str | None = None
                                 Partner.siren == search.replace(" ", "")))
     if where:
         query = query.where(*where)
-    if limit:
-        query = query.limit(limit)
-    if columns:
-        return query
-    # the list shows each partner's contacts and salesperson: one query each, not one per partner
+    return query
+
+
+def load_partners(session, query) -> list[Partner]:
+    """The partners of ``query`` with their contacts and salesperson (one query each, not one per partner)."""
     return session.scalars(query.options(selectinload(Partner.contacts), selectinload(Partner.salesperson))).all()
 
 

@@ -49,12 +49,12 @@ class LocaleQuery(Record):
 @requires("billing.read")
 def list_invoices(overdue, state, customer, credit_notes):
     """Invoices, newest first (``crm invoice list``)."""
-    from plugins.billing.services_receivables import invoice_row, list_invoices as found
+    from plugins.billing.services_receivables import invoice_row, invoices_query
 
     today = crm().today
-    rows = found(session(), today=today, overdue=overdue, state=state, customer=customer,
-                 kind="credit_note" if credit_notes else None)
-    return Rows(rows, each(lambda invoice: invoice_row(invoice, today)))
+    query = invoices_query(session(), today=today, overdue=overdue, state=state, customer=customer,
+                           kind="credit_note" if credit_notes else None)
+    return Rows(query, each(lambda invoice: invoice_row(invoice, today)))
 
 
 @invoices.get("/<ref>")

@@ -114,6 +114,13 @@ def _dso(receivables: Decimal, sales: Decimal | None, days: int) -> str | None:
 def list_invoices(session, *, today: dt.date, overdue: bool = False, state: str | None = None, customer=None,
                   kind: str | None = None, limit: int | None = None) -> list[Invoice]:
     """Invoices newest first; ``overdue``: open, not held, due date < today, oldest due first."""
+    query = invoices_query(session, today=today, overdue=overdue, state=state, customer=customer, kind=kind)
+    return list(session.scalars(query.limit(limit) if limit else query))
+
+
+def invoices_query(session, *, today: dt.date, overdue: bool = False, state: str | None = None, customer=None,
+                   kind: str | None = None):
+    """The ``Select`` of :func:`list_invoices` (the API reads it a page at a time)."""
     from core.services.partners import get_partner
 
     query = select(Invoice)
@@ -128,9 +135,7 @@ def list_invoices(session, *, today: dt.date, overdue: bool = False, state: str 
         query = query.where(Invoice.kind == kind)
     if customer is not None:
         query = query.where(Invoice.partner_id == get_partner(session, customer).id)
-    if limit:
-        query = query.limit(limit)
-    return list(session.scalars(query))
+    return query
 
 
 def invoice_row(invoice: Invoice, today: dt.date) -> dict:

@@ -57,11 +57,11 @@ def _acting():
 def list_leads(state, owner, duplicates, search):
     """Leads in order of arrival (``crm lead list``): a salesperson sees their own and the unassigned."""
     from core.services.people import get_user
-    from plugins.funnel.leads import lead_dict, list_leads as found
+    from plugins.funnel.leads import lead_dict, leads_query
 
-    rows = found(session(), state=state, owner=get_user(session(), owner) if owner else None,
-                 duplicates=duplicates, search=search, limit=None)
-    return Rows(rows, each(lambda lead: lead_dict(session(), lead)))
+    query = leads_query(state=state, owner=get_user(session(), owner) if owner else None, duplicates=duplicates,
+                        search=search)
+    return Rows(query, each(lambda lead: lead_dict(session(), lead)))
 
 
 @leads.get("/<ref>")
@@ -161,13 +161,12 @@ def _deal(deal) -> dict:
 def list_deals(state, owner, pipeline):
     """Deals (``crm deal list``): a salesperson sees their own, a manager their team's."""
     from core.services.people import get_user
-    from plugins.funnel.deals import deal_dict, list_deals as found
+    from plugins.funnel.deals import deal_dict, deals_query, load_deals
     from plugins.funnel.pipelines import get_pipeline
 
     chosen = get_pipeline(session(), pipeline) if pipeline else None
-    rows = found(session(), state=state, owner=get_user(session(), owner) if owner else None, pipeline=chosen,
-                 limit=None)
-    return Rows(rows, each(lambda deal: deal_dict(session(), deal)))
+    query = deals_query(state=state, owner=get_user(session(), owner) if owner else None, pipeline=chosen)
+    return Rows(query, each(lambda deal: deal_dict(session(), deal)), load=lambda page: load_deals(session(), page))
 
 
 @deals.get("/<ref>")

@@ -297,12 +297,13 @@ def list_deals(session, *, state: str | None = None, owner=None, team=None, pipe
                limit: int | None = 200):
     """The deals matching the filters, oldest first, with what :func:`deal_dict` reads loaded in a
     few queries (not one per deal and per line)."""
-    from sqlalchemy.orm import joinedload, selectinload
+    query = deals_query(state=state, owner=owner, team=team, pipeline=pipeline, stage=stage)
+    return load_deals(session, query.limit(limit) if limit else query)
 
-    query = select(Opportunity).order_by(Opportunity.id).options(
-        joinedload(Opportunity.pipeline), joinedload(Opportunity.stage), joinedload(Opportunity.owner),
-        joinedload(Opportunity.team), joinedload(Opportunity.customer),
-        selectinload(Opportunity.lines).joinedload(OpportunityLine.product))
+
+def deals_query(*, state: str | None = None, owner=None, team=None, pipeline=None, stage=None):
+    """The ``Select`` of :func:`list_deals`, oldest first (the API reads it a page at a time)."""
+    query = select(Opportunity).order_by(Opportunity.id)
     if state:
         query = query.where(Opportunity.state == state)
     if owner is not None:
@@ -313,9 +314,17 @@ def list_deals(session, *, state: str | None = None, owner=None, team=None, pipe
         query = query.where(Opportunity.pipeline_id == pipeline.id)
     if stage is not None:
         query = query.where(Opportunity.stage_id == stage.id)
-    if limit:
-        query = query.limit(limit)
-    deals = session.scalars(query).unique().all()
+    return query
+
+
+def load_deals(session, query) -> list[Opportunity]:
+    """The deals of ``query`` with what :func:`deal_dict` reads, in a few queries."""
+    from sqlalchemy.orm import joinedload, selectinload
+
+    deals = session.scalars(query.options(
+        joinedload(Opportunity.pipeline), joinedload(Opportunity.stage), joinedload(Opportunity.owner),
+        joinedload(Opportunity.team), joinedload(Opportunity.customer),
+        selectinload(Opportunity.lines).joinedload(OpportunityLine.product))).unique().all()
     orders = [deal.order_id for deal in deals if deal.order_id]
     if orders:  # into the session's identity map, where deal_dict finds them
         from core.models import SalesOrder

@@ -302,6 +302,12 @@ def merge(app, session, keep: Lead, other: Lead, *, user=None) -> Lead:
 
 def list_leads(session, *, state: str | None = None, owner=None, duplicates: bool = False, search: str | None = None,
                limit: int | None = 200):
+    query = leads_query(state=state, owner=owner, duplicates=duplicates, search=search)
+    return session.scalars(query.limit(limit) if limit else query).all()
+
+
+def leads_query(*, state: str | None = None, owner=None, duplicates: bool = False, search: str | None = None):
+    """The ``Select`` of :func:`list_leads` (the API reads it a page at a time)."""
     query = select(Lead).order_by(Lead.id)
     if state:
         query = query.where(Lead.state == state)
@@ -316,9 +322,7 @@ def list_leads(session, *, state: str | None = None, owner=None, duplicates: boo
         pattern = f"%{search.lower()}%"
         query = query.where(or_(func.lower(Lead.name).like(pattern), func.lower(Lead.company).like(pattern),
                                 Lead.email_key.like(pattern)))
-    if limit:
-        query = query.limit(limit)
-    return session.scalars(query).all()
+    return query
 
 
 def lead_dict(session, lead: Lead, *, history: bool = False) -> dict:

@@ -80,9 +80,14 @@ def _out(order) -> dict:
 @requires("procurement.read")
 def list_purchase_orders(state, supplier):
     """Purchase orders, newest first (``crm po list``)."""
-    from plugins.procurement.services_purchase import list_purchase_orders as found, purchase_order_dict
+    from plugins.procurement.services_purchase import (
+        load_purchase_orders,
+        purchase_order_dict,
+        purchase_orders_query,
+    )
 
-    return Rows(found(session(), state=state, supplier=supplier), each(lambda o: purchase_order_dict(o, lines=False)))
+    return Rows(purchase_orders_query(session(), state=state, supplier=supplier),
+                each(lambda o: purchase_order_dict(o, lines=False)), load=lambda page: load_purchase_orders(session(), page))
 
 
 @purchase_orders.get("/<ref>")

@@ -178,15 +178,24 @@ def cancel_purchase_order(app, session, ref, reason: str = "") -> PurchaseOrder:
 
 
 def list_purchase_orders(session, *, state: str | None = None, supplier=None) -> list[PurchaseOrder]:
+    return load_purchase_orders(session, purchase_orders_query(session, state=state, supplier=supplier))
+
+
+def purchase_orders_query(session, *, state: str | None = None, supplier=None):
+    """Purchase orders newest first, as a ``Select`` (the API reads it a page at a time)."""
     from core.services.partners import get_partner
 
-    query = (select(PurchaseOrder).options(selectinload(PurchaseOrder.lines), selectinload(PurchaseOrder.supplier))
-             .order_by(PurchaseOrder.id.desc()))
+    query = select(PurchaseOrder).order_by(PurchaseOrder.id.desc())
     if state:
         query = query.where(PurchaseOrder.state == state)
     if supplier:
         query = query.where(PurchaseOrder.supplier_id == get_partner(session, supplier).id)
-    return list(session.scalars(query))
+    return query
+
+
+def load_purchase_orders(session, query) -> list[PurchaseOrder]:
+    """The orders of ``query`` with their lines and supplier (one query each)."""
+    return list(session.scalars(query.options(selectinload(PurchaseOrder.lines), selectinload(PurchaseOrder.supplier))))
 
 
 def purchase_order_dict(order: PurchaseOrder, *, lines: bool = True) -> dict:

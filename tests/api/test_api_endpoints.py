@@ -159,3 +159,21 @@ def test_reports_pagination_and_filters(shop):
     assert report["kind"] == "report" and {"funnel", "billing"} <= set(report["sections"])
     assert shop.get("/api/v1/reports/plan?period=2027-Q1", expect=200).json["kind"] == "plan"
     assert shop.get("/api/v1/reports/period?from=2026-11-01").status == 422
+
+
+def test_a_page_is_counted_and_read_with_the_record_rules(api_server, crm, shop):
+    for login in ("alice", "bob"):
+        crm("user", "add", login, login.title(), "--role", "sales")
+    for login, count in (("alice", 3), ("bob", 2)):
+        client = api_server.client(login)
+        for n in range(count):
+            client.post("/api/v1/deals/", json={"name": f"{login} {n}", "expected_close": "2026-12-31",
+                                                "owner": login}, expect=201)
+    alice = api_server.client("alice").get("/api/v1/deals/?page=2&page_size=2", expect=200)
+    assert json.loads(alice.headers["x-pagination"])["total"] == 3
+    assert [d["name"] for d in alice.json] == ["alice 2"]
+    bob = api_server.client("bob").get("/api/v1/deals/?page=1&page_size=10", expect=200)
+    assert json.loads(bob.headers["x-pagination"])["total"] == 2 and len(bob.json) == 2
+    everyone = shop.get("/api/v1/deals/?page=3&page_size=2", expect=200)
+    assert json.loads(everyone.headers["x-pagination"])["total"] == 5
+    assert [d["name"] for d in everyone.json] == ["bob 1"]
