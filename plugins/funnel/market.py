@@ -42,6 +42,7 @@ from sqlalchemy import delete
 from stdnum.fr import siren as siren_number
 from stdnum.fr import siret as siret_number
 
+from core.dbutil import fresh_statistics
 from core.errors import ValidationError
 from core.security import require_app
 from plugins.funnel.models import MarketCompany
@@ -311,6 +312,7 @@ def import_market(app, path: Path, *, progress=None) -> MarketImportResult:
         imported = _flush(write, chunk, progress, imported)
         for index in sorted(MarketCompany.__table__.indexes, key=lambda i: i.name):
             index.create(connection)
+        fresh_statistics(session, [MarketCompany.__tablename__], imported)
     return MarketImportResult(imported=imported, active=active)
 
 
