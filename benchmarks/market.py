@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 IMPORT_SECONDS = 30

@@ -216,7 +216,7 @@ def _rule_options(function):
 
 
 def _save_rule(state, sku, minimum, maximum, multiple, supplier_ref, lead_time_days, as_json, *, update):
-    from plugins.procurement.services_reorder import rule_dict, set_rule
+    from plugins.procurement.services_rules import rule_dict, set_rule
 
     raw = {"sku": sku, "minimum": minimum, "maximum": maximum, "multiple": multiple, "supplier": supplier_ref,
            "lead_time_days": lead_time_days}
@@ -250,7 +250,7 @@ def reorder_rule_update(state, sku, minimum, maximum, multiple, supplier_ref, le
 @pass_state
 def reorder_rule_list(state, as_json):
     """Active reorder rules, by SKU."""
-    from plugins.procurement.services_reorder import list_rules, rule_dict
+    from plugins.procurement.services_rules import list_rules, rule_dict
 
     with state.app.transaction() as session:
         rows = [rule_dict(r) for r in list_rules(session)]
@@ -266,7 +266,7 @@ def reorder_rule_list(state, as_json):
 @pass_state
 def reorder_rule_remove(state, sku):
     """Stop reordering product SKU (the rule is kept for the lines it raised)."""
-    from plugins.procurement.services_reorder import remove_rule
+    from plugins.procurement.services_rules import remove_rule
 
     with state.app.transaction() as session:
         remove_rule(session, sku)

@@ -22,14 +22,14 @@ def _export_prices(app, session):
 
 
 def _write_rule(app, session, data, *, update, record, provided):
-    from plugins.procurement.services_reorder import set_rule
+    from plugins.procurement.services_rules import set_rule
 
     raw = {k: (str(v) if v is not None else None) for k, v in data.items()}
     return set_rule(app, session, {k: v for k, v in raw.items() if v is not None}, update=update, record=record)[1]
 
 
 def _export_rules(app, session):
-    from plugins.procurement.services_reorder import list_rules, rule_dict
+    from plugins.procurement.services_rules import list_rules, rule_dict
 
     for rule in list_rules(session):
         row = rule_dict(rule)

@@ -28,7 +28,7 @@ def set_price(app, session, raw: dict, *, update_existing: bool = False, record:
     a tier takes the preference of the supplier's other tiers for the product, so tiers never disagree.
     """
     require(app, session, "procurement.settings")
-    from plugins.procurement.services_reorder import supplier_of
+    from plugins.procurement.services_rules import supplier_of
 
     record = record or f"supplier price {str(raw.get('sku', '')).strip()!r}"
     data = data or load(SupplierPriceSchema(), raw, record)

@@ -20,7 +20,7 @@ class Shop:
 
     def product(self, sku, *, stock=None, rule=None, price="2.00", minimum="0", supplier=None, preferred=True,
                 lead_time="3"):
-        from plugins.procurement.services_reorder import set_rule
+        from plugins.procurement.services_rules import set_rule
         from plugins.procurement.services_stock import adjust_stock
         from plugins.procurement.services_suppliers import set_price
 

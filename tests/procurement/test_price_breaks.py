@@ -44,7 +44,7 @@ def test_a_need_joins_the_line_on_the_draft_and_a_larger_quantity_reaches_a_pric
 
 
 def test_the_sweep_joins_lines_too_and_the_summary_tells_the_new_quantity(shop, outbox):
-    from plugins.procurement.services_reorder import set_rule
+    from plugins.procurement.services_rules import set_rule
     from plugins.procurement.services_stock import adjust_stock
 
     shop.product("A", stock="50", rule=("20", "50", "1"), price="2.00")
@@ -134,7 +134,7 @@ def test_a_draft_confirmed_before_its_lock_is_taken_is_not_written_into(shop, mo
     from sqlalchemy import text
 
     from plugins.procurement import services_reorder
-    from plugins.procurement.services_reorder import set_rule
+    from plugins.procurement.services_rules import set_rule
 
     shop.product("A", stock="50", rule=("20", "50", "1"))
     shop.sell(("A", 45))  # PO2026-000001: 45 of A, draft

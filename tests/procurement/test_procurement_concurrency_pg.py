@@ -28,7 +28,7 @@ def _prepare(folder: Path, url: str):
     from core.services.catalog import create_product
     from core.services.partners import create_partner
     from core.services.people import create_user
-    from plugins.procurement.services_reorder import set_rule
+    from plugins.procurement.services_rules import set_rule
     from plugins.procurement.services_stock import adjust_stock
     from plugins.procurement.services_suppliers import set_price
 

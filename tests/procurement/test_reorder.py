@@ -129,7 +129,7 @@ def test_lines_of_one_supplier_join_its_draft_and_suppliers_get_their_own(shop, 
 
 
 def test_the_rule_supplier_then_the_preferred_then_the_cheapest(shop, factory):
-    from plugins.procurement.services_reorder import set_rule
+    from plugins.procurement.services_rules import set_rule
     from plugins.procurement.services_suppliers import set_price
 
     cheap = factory.partner(name="Cheap SA", is_customer=False, is_supplier=True, email="c@cheap.fr")
