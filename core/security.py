@@ -222,15 +222,19 @@ def _actor(app, connection, row, *, db_user: str, real_login: str | None = None)
     roles = {row.role, *connection.execute(select(UserRole.role).where(UserRole.user_id == row.id)).scalars()}
     rights: set[str] = set()
     scopes = []
-    custom = dict(connection.execute(select(Role.name, Role.scope).where(Role.name.in_(roles))).all())
+    custom = set(roles) - set(BUILTIN_ROLES)  # only a custom role's scope is a row to read
+    custom = dict(connection.execute(select(Role.name, Role.scope).where(Role.name.in_(custom))).all()) \
+        if custom else {}
     for role in roles:
         rights |= role_rights(app, connection, role)
         scopes.append(BUILTIN_ROLES[role][1] if role in BUILTIN_ROLES else custom.get(role, "own"))
     scope = max(scopes, key=SCOPES.index) if scopes else "own"
-    team_ids = select(Team.id).outerjoin(TeamMember, TeamMember.team_id == Team.id).where(
-        or_(Team.leader_id == row.id, TeamMember.user_id == row.id))
-    mates = connection.execute(select(TeamMember.user_id).where(TeamMember.team_id.in_(team_ids))
-                               .union(select(Team.leader_id).where(Team.id.in_(team_ids)))).scalars()
+    mates = ()
+    if scope == "team":  # the record rules read the team only for this scope
+        team_ids = select(Team.id).outerjoin(TeamMember, TeamMember.team_id == Team.id).where(
+            or_(Team.leader_id == row.id, TeamMember.user_id == row.id))
+        mates = connection.execute(select(TeamMember.user_id).where(TeamMember.team_id.in_(team_ids))
+                                   .union(select(Team.leader_id).where(Team.id.in_(team_ids)))).scalars()
     return Actor(login=row.login, user_id=row.id, roles=frozenset(roles), rights=frozenset(rights), scope=scope,
                  team_user_ids=tuple(sorted({row.id, *(m for m in mates if m is not None)})),
                  real_login=real_login, db_user=db_user)

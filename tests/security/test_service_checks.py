@@ -72,7 +72,7 @@ CASES = {
         "plugins.funnel.targets", fromlist=["x"]).set_target(app, s, {"user": "sam", "period": "2026-Q4",
                                                                       "revenue": "1000"})),
     "add a reorder rule": ("sam", "procurement.settings", lambda app, s, b: __import__(
-        "plugins.procurement.services_reorder", fromlist=["x"]).set_rule(
+        "plugins.procurement.services_rules", fromlist=["x"]).set_rule(
         app, s, {"sku": "P1", "minimum": "1", "maximum": "5"})),
     "adjust stock": ("sam", "procurement.po.receive", lambda app, s, b: __import__(
         "plugins.procurement.services_stock", fromlist=["x"]).adjust_stock(
