@@ -74,7 +74,7 @@ def _target_of(key: str, value, figures: list[str]) -> str | None:
     if key in ("target_x", "target_x_floor"):
         wanted = ["x_floor"]
     elif key == "target_mb":
-        wanted = ["peak_mb", "process_rss_mb"]
+        wanted = ["peak_mb", "python_peak_mb"]
     elif key == "target_ratio":
         wanted = ["ratio"]
     elif key == "target_x_linear":

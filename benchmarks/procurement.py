@@ -193,7 +193,6 @@ def sweep(quick: bool) -> list[dict]:
     suppliers = 50 if quick else 500
     m = measure(products, suppliers)
     seconds, floor, bare, cpu, floor_cpu = m["seconds"], m["floor"], m["bare"], m["cpu"], m["floor_cpu"]
-    rss_mb = _rss_mb()
     return [
         {"benchmark": f"bare floor: INSERT...SELECT of the needs into a scratch table ({products:,} rules)",
          "count": products // 10, "seconds": round(bare, 3), "target": None},
@@ -208,7 +207,7 @@ def sweep(quick: bool) -> list[dict]:
          "cpu_x_floor": round(cpu / floor_cpu, 2) if floor_cpu and not m["postgres"] else None,
          "x_bare_floor": round(seconds / bare, 2) if bare else None,
          "python_peak_mb": round(m["python_peak_mb"], 1), "rss_growth_mb": round(m["rss_growth_mb"]),
-         "process_rss_mb": round(rss_mb), "server_mb": m["server_mb"], "target_mb": f"< {SWEEP_MB}"},
+         "server_mb": m["server_mb"], "target_mb": f"< {SWEEP_MB}"},
         {"benchmark": "reorder sweep again (nothing to order)", "count": 0, "seconds": round(m["rerun"], 3),
          "target": None},
     ]
