@@ -25,7 +25,7 @@ from functools import wraps
 
 from flask import current_app, g, request
 from flask_smorest import Blueprint, Page  # noqa: F401 - re-exported for the modules
-from marshmallow import Schema, fields, post_dump
+from marshmallow import Schema, post_dump
 
 from core.errors import ValidationError
 

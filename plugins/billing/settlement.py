@@ -19,11 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 
 from core.db import utcnow
 from core.dbutil import fresh_statistics
-from core.errors import ValidationError
 from plugins.billing.models import OPEN_STATES, Allocation, Invoice, Payment
 from plugins.billing.models_bank import BankLine, BankLineInvoice, WriteOff
 
