@@ -39,3 +39,29 @@ def test_fresh_statistics_renews_postgresql_s_row_count_within_the_transaction(a
             assert session.scalar(text(reltuples)) >= FRESH_STATISTICS_FROM  # the planner now knows
         assert session.scalar(text("SELECT COUNT(*) FROM core_partner")) >= FRESH_STATISTICS_FROM
         session.rollback()
+
+
+def test_a_growing_table_s_statistics_are_renewed_each_time_it_doubles(app):
+    from core.dbutil import GrowingTable
+
+    reltuples = "SELECT reltuples FROM pg_class WHERE oid = 'core_partner'::regclass"
+    with app.transaction() as session:
+        postgresql = session.get_bind().dialect.name == "postgresql"
+        grown = GrowingTable(session, "core_partner")
+        session.execute(Partner.__table__.insert(), _rows(FRESH_STATISTICS_FROM - 1))
+        grown.wrote(FRESH_STATISTICS_FROM - 1)  # too few to matter
+        if postgresql:
+            assert session.scalar(text(reltuples)) < FRESH_STATISTICS_FROM - 1
+        session.execute(Partner.__table__.insert(), _rows(1, start=FRESH_STATISTICS_FROM))
+        grown.wrote(FRESH_STATISTICS_FROM)
+        if postgresql:
+            assert session.scalar(text(reltuples)) >= FRESH_STATISTICS_FROM
+        session.execute(Partner.__table__.insert(), _rows(100, start=2 * FRESH_STATISTICS_FROM))
+        grown.wrote(FRESH_STATISTICS_FROM + 100)  # not doubled since: the statistics stay as they are
+        if postgresql:
+            assert session.scalar(text(reltuples)) < FRESH_STATISTICS_FROM + 100
+        session.execute(Partner.__table__.insert(), _rows(FRESH_STATISTICS_FROM, start=3 * FRESH_STATISTICS_FROM))
+        grown.wrote(2 * FRESH_STATISTICS_FROM + 100)
+        if postgresql:
+            assert session.scalar(text(reltuples)) >= 2 * FRESH_STATISTICS_FROM + 100
+        session.rollback()
