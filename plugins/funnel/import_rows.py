@@ -10,12 +10,11 @@ updates; a match on a company key only (SIREN, domain) is flagged and written.
 
 from __future__ import annotations
 
-from operator import itemgetter
 
-from sqlalchemy import bindparam, func, insert, literal_column, select, text
+from sqlalchemy import bindparam, func, select, text
 
 from core.db import utcnow
-from core.dbutil import GrowingTable
+from core.dbutil import GrowingTable, driver_writer
 from core.models import Contact, Partner, Team, User
 from core.recordrules import every_record
 from plugins.funnel.leads import set_keys
@@ -247,43 +246,25 @@ def _insert(session, rows: list[dict], originals: list) -> list[int]:
 
 
 def _driver_writer(session, sample: dict):
-    """A writer of row batches straight to the driver, in the session's transaction: SQLite's
-    ``executemany`` (its C loop), PostgreSQL's ``COPY ... FROM STDIN`` (a quarter of the time of a
-    multi-row INSERT for 100,000 leads). The values are converted by the columns' own SQLAlchemy bind
-    processors first: SQLAlchemy's per-row parameter work is what this saves. No audit row is lost:
-    an INSERT of the table (not of the mapped class) records none either; the import records one."""
-    connection = session.connection()
-    dialect = connection.dialect
+    """A writer of lead batches through :func:`core.dbutil.driver_writer`, each value converted by its
+    column's own SQLAlchemy bind processor, one write time for the whole file."""
+    dialect = session.connection().dialect
     table = Lead.__table__
+    order = list(sample)
     column = table.c.created_at.type.dialect_impl(dialect)
     created_at = (column.bind_processor(dialect) or (lambda value: value))(utcnow())
-    order = list(sample)
-    processors = {name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order}
-    processors = {name: process for name, process in processors.items() if process is not None}
-
-    def converted(batch):
-        for row in batch:
-            for name, process in processors.items():
-                if row[name] is not None:
-                    row[name] = process(row[name])
-        return batch
-
-    if dialect.name == "postgresql":
-        driver = connection.connection.driver_connection
-        copy = f"COPY {table.name} ({', '.join([*order, 'created_at'])}) FROM STDIN"
-
-        def write(batch):
-            with driver.cursor() as cursor, cursor.copy(copy) as stream:
-                for row in converted(batch):
-                    stream.write_row([*(row[name] for name in order), created_at])
-
-        return write
-    # one write time for the whole file, in the statement: no 22nd key in each row's dict (a resize each)
-    compiled = insert(table).values(created_at=literal_column(f"'{created_at}'")).compile(
-        dialect=dialect, column_keys=order)
-    values = itemgetter(*compiled.positiontup)
+    processors = [(index, process) for index, name in enumerate(order)
+                  if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
+    write_rows = driver_writer(session, table.name, [*order, "created_at"])
 
     def write(batch):
-        connection.exec_driver_sql(compiled.string, list(map(values, converted(batch))))
+        rows = []
+        for row in batch:
+            values = [row[name] for name in order]
+            for index, process in processors:
+                if values[index] is not None:
+                    values[index] = process(values[index])
+            rows.append((*values, created_at))
+        write_rows(rows)
 
     return write

@@ -42,7 +42,7 @@ from sqlalchemy import delete
 from stdnum.fr import siren as siren_number
 from stdnum.fr import siret as siret_number
 
-from core.dbutil import fresh_statistics
+from core.dbutil import driver_writer, fresh_statistics
 from core.errors import ValidationError
 from core.security import require_app
 from plugins.funnel.models import MarketCompany
@@ -282,7 +282,7 @@ def import_market(app, path: Path, *, progress=None) -> MarketImportResult:
         connection = session.connection()
         for index in MarketCompany.__table__.indexes:
             index.drop(connection)
-        write = _writer(session)
+        write = driver_writer(session, MarketCompany.__tablename__, COLUMNS)
         errors: list[tuple[str, str, str]] = []
         bad_rows, imported, active, chunk, read = 0, 0, 0, [], row_reader(at)
         for line, cells in _rows(reader, label):
@@ -314,25 +314,6 @@ def import_market(app, path: Path, *, progress=None) -> MarketImportResult:
             index.create(connection)
         fresh_statistics(session, [MarketCompany.__tablename__], imported)
     return MarketImportResult(imported=imported, active=active)
-
-
-def _writer(session):
-    """Rows as tuples straight to the driver, in the session's transaction: ``executemany`` on
-    SQLite (its C loop), ``COPY ... FROM STDIN`` on PostgreSQL. The values are already in the
-    database's form (ISO date text, booleans), so nothing is converted per row."""
-    connection = session.connection()
-    columns = f"{MarketCompany.__tablename__} ({', '.join(COLUMNS)})"
-    if connection.dialect.name == "postgresql":
-        driver = connection.connection.driver_connection
-
-        def copy(rows):
-            with driver.cursor() as cursor, cursor.copy(f"COPY {columns} FROM STDIN") as stream:
-                for row in rows:
-                    stream.write_row(row)
-
-        return copy
-    sql = f"INSERT INTO {columns} VALUES ({', '.join(['?'] * len(COLUMNS))})"
-    return lambda rows: connection.exec_driver_sql(sql, rows)
 
 
 def _flush(write, chunk: list[tuple], progress, done: int) -> int:
