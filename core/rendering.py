@@ -81,7 +81,7 @@ def environment(app, *, locale: str | None = None):
         loader=ChoiceLoader([*loaders, PrefixLoader({"default": defaults}, delimiter=":")]),
         autoescape=select_autoescape(enabled_extensions=("html", "xml", "htm", "svg"), default_for_string=False),
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        extensions=["jinja2.ext.i18n"],
+        extensions=["jinja2.ext.i18n"], bytecode_cache=_bytecode_cache(),
     )
     env.catalog = translations([*overrides, *plugin_dirs], locale)
     env.install_gettext_callables(env.catalog.gettext, env.catalog.ngettext, newstyle=True)
@@ -91,6 +91,19 @@ def environment(app, *, locale: str | None = None):
     env.globals["locale"] = locale
     cache[locale] = env
     return env
+
+
+def _bytecode_cache():
+    """Compiled templates kept between processes (a one-off ``crm invoice pdf`` does not compile the
+    invoice's template again): jinja2's cache in a folder of the system's temporary directory that
+    only this user may read (a stale entry is recompiled, its source's checksum no longer matching).
+    None when no such folder can be had: templates then compile in each process."""
+    from jinja2 import FileSystemBytecodeCache
+
+    try:
+        return FileSystemBytecodeCache(pattern="entonnoir-%s.cache")
+    except (OSError, RuntimeError):
+        return None
 
 
 def asset_folders(app) -> list[Path]:

@@ -86,3 +86,19 @@ def test_an_edited_template_cannot_reach_python_internals(workspace, overrides):
     app = workspace.app()
     with pytest.raises(CrmError, match="refused by the sandbox"):
         render(app, "core/notification.txt", greeting="x", text="y")
+
+
+def test_compiled_templates_are_kept_between_processes_and_an_edit_is_seen(workspace, overrides):
+    """The bytecode cache spares the next process the compile, never an edited template's new text."""
+    from core.rendering import environment
+
+    page = overrides / "core" / "layout.html"
+    page.write_text('{% extends "default:core/layout.html" %}{% block title %}Premier{% endblock %}')
+    first = workspace.app()
+    assert "<title>Premier</title>" in render(first, "core/layout.html")
+    cache = environment(first).bytecode_cache
+    source = environment(first).loader.get_source(environment(first), "core/layout.html")[1]
+    bucket = cache.get_bucket(environment(first), "core/layout.html", source, page.read_text())
+    assert bucket.code is not None  # a new app (another process) would load this, not compile
+    page.write_text('{% extends "default:core/layout.html" %}{% block title %}Second{% endblock %}')
+    assert "<title>Second</title>" in render(workspace.app(), "core/layout.html")
