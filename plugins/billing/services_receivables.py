@@ -113,8 +113,12 @@ def _dso(receivables: Decimal, sales: Decimal | None, days: int) -> str | None:
 
 def list_invoices(session, *, today: dt.date, overdue: bool = False, state: str | None = None, customer=None,
                   kind: str | None = None, limit: int | None = None) -> list[Invoice]:
-    """Invoices newest first; ``overdue``: open, not held, due date < today, oldest due first."""
-    query = invoices_query(session, today=today, overdue=overdue, state=state, customer=customer, kind=kind)
+    """Invoices newest first; ``overdue``: open, not held, due date < today, oldest due first. Each
+    with its customer, read in the same statement (a list shows the customer's name)."""
+    from sqlalchemy.orm import joinedload
+
+    query = invoices_query(session, today=today, overdue=overdue, state=state, customer=customer,
+                           kind=kind).options(joinedload(Invoice.partner, innerjoin=True))
     return list(session.scalars(query.limit(limit) if limit else query))
 
 

@@ -136,3 +136,28 @@ def test_manual_invoice_errors_name_the_field(books, crm):
     assert "lines.0.quantity" in bad.stderr
     assert "no such payment term" in crm("invoice", "create", "--customer", "Durand", "--line", "P20:1", "--term",
                                          "99X", expect=1).stderr
+
+
+def test_a_list_reads_invoices_and_their_customers_in_one_statement(books):
+    """No statement per customer: the list's rows carry the customer's name from the same read."""
+    from sqlalchemy import event
+
+    from plugins.billing.services_receivables import invoice_row, list_invoices
+
+    for name in ("Durand", "Martin", "Petit"):
+        books.confirm("2026-01-05", books.customer(name))
+    app = books.app("2026-01-06")
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with app.transaction() as session:
+        event.listen(app.engine, "after_cursor_execute", seen)
+        try:
+            rows = [invoice_row(i, app.today) for i in list_invoices(session, today=app.today)]
+        finally:
+            event.remove(app.engine, "after_cursor_execute", seen)
+    assert sorted(r["customer"] for r in rows) == ["Durand", "Martin", "Petit"]
+    reads = [s for s in statements if "billing_invoice" in s or "core_partner" in s]
+    assert len(reads) == 1 and "JOIN core_partner" in reads[0]
