@@ -160,7 +160,12 @@ def cancel_order(app, session, order: SalesOrder, reason: str = "") -> SalesOrde
 
 
 def list_orders(session, *, state: str | None = None, customer=None, limit: int | None = None):
-    query = orders_query(session, state=state, customer=customer)
+    """Sales orders newest first, each with its customer, salesperson and team (read in the same statement)."""
+    from sqlalchemy.orm import joinedload
+
+    query = orders_query(session, state=state, customer=customer).options(
+        joinedload(SalesOrder.customer, innerjoin=True), joinedload(SalesOrder.salesperson),
+        joinedload(SalesOrder.team))
     return session.scalars(query.limit(limit) if limit else query).all()
 
 

@@ -323,13 +323,8 @@ def load_deals(session, query) -> list[Opportunity]:
 
     deals = session.scalars(query.options(
         joinedload(Opportunity.pipeline), joinedload(Opportunity.stage), joinedload(Opportunity.owner),
-        joinedload(Opportunity.team), joinedload(Opportunity.customer),
+        joinedload(Opportunity.team), joinedload(Opportunity.customer), joinedload(Opportunity.order),
         selectinload(Opportunity.lines).joinedload(OpportunityLine.product))).unique().all()
-    orders = [deal.order_id for deal in deals if deal.order_id]
-    if orders:  # into the session's identity map, where deal_dict finds them
-        from core.models import SalesOrder
-
-        session.scalars(select(SalesOrder).where(SalesOrder.id.in_(orders))).all()
     return deals
 
 
@@ -338,9 +333,7 @@ def effective_probability(deal: Opportunity) -> Decimal:
 
 
 def deal_dict(session, deal: Opportunity, *, history: bool = False) -> dict:
-    from core.models import SalesOrder
-
-    order = session.get(SalesOrder, deal.order_id) if deal.order_id else None
+    order = deal.order
     result = {
         "id": deal.id, "name": deal.name, "pipeline": deal.pipeline.name, "stage": deal.stage.name,
         "state": deal.state, "value": str(deal.value), "probability": str(effective_probability(deal)),

@@ -302,7 +302,11 @@ def merge(app, session, keep: Lead, other: Lead, *, user=None) -> Lead:
 
 def list_leads(session, *, state: str | None = None, owner=None, duplicates: bool = False, search: str | None = None,
                limit: int | None = 200):
-    query = leads_query(state=state, owner=owner, duplicates=duplicates, search=search)
+    """The leads matching the filters, oldest first, each with its owner and team (read in the same statement)."""
+    from sqlalchemy.orm import joinedload
+
+    query = leads_query(state=state, owner=owner, duplicates=duplicates, search=search).options(
+        joinedload(Lead.owner), joinedload(Lead.team))
     return session.scalars(query.limit(limit) if limit else query).all()
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
-from core.models import Partner, Product, Team, User
+from core.models import Partner, Product, SalesOrder, Team, User
 from core.types import Money, Percent, Quantity, UnitPrice
 
 LEAD_STATES = ("new", "qualified", "disqualified", "converted", "merged")
@@ -184,6 +184,8 @@ class Opportunity(Base):
     owner: Mapped[User | None] = relationship()
     team: Mapped[Team | None] = relationship()
     customer: Mapped[Partner | None] = relationship()
+    #: the order the won deal became (read only: ``order_id`` is what the funnel writes)
+    order: Mapped[SalesOrder | None] = relationship(viewonly=True)
     lines: Mapped[list[OpportunityLine]] = relationship(back_populates="opportunity", cascade="all, delete-orphan",
                                                         order_by="OpportunityLine.sequence")
 

@@ -102,3 +102,27 @@ def test_a_folder_in_use_is_refused(tmp_path):
     crm = CrmRunner(Workspace(folder=tmp_path, database_url="", backend="sqlite"), today=None)
     result = crm("demo", str(tmp_path / "busy"), "--days", "1", expect=1)
     assert "not empty" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["order list", "invoice list", "deal list", "lead list", "partner list"])
+def test_a_list_reads_its_rows_in_a_few_statements_however_many(full_run, command):
+    """Each list reads its rows and what they show (customer, owner, order...) in a handful of
+    statements: one more row never means one more query (the short demo's lists hold 9 rows and more;
+    two read who runs the command)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    folder, _ = full_run
+    crm = CrmRunner(Workspace(folder=folder, database_url="", backend="sqlite"), today=None)
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(Engine, "after_cursor_execute", seen)
+    try:
+        rows = crm("--config", str(folder / "crm.toml"), *command.split(), "--json").json
+    finally:
+        event.remove(Engine, "after_cursor_execute", seen)
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(rows) >= 9 and len(selects) <= 5, (len(rows), selects)
