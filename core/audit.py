@@ -68,8 +68,14 @@ def record(app, session, action: str, *, record_type: str | None = None, record_
 
 
 def _after_begin(app, session, transaction, connection) -> None:
+    """Who and which command, for the PostgreSQL triggers of this transaction's writes (``set_config``
+    local to it); a read-only transaction (a list, an API GET, rolled back) writes nothing to tell of."""
     from sqlalchemy import text
 
+    from core.db import READ_ONLY
+
+    if connection.get_execution_options().get(READ_ONLY):
+        return
     where = context(app, connection)
     connection.execute(text("SELECT set_config('crm.user', :user, true), set_config('crm.real_user', :real, true), "
                             "set_config('crm.command', :command, true), set_config('crm.business_date', :day, true)"),

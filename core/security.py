@@ -170,11 +170,18 @@ def os_login() -> str:
 
 
 def database_user(connection) -> str:
-    """``current_user`` on PostgreSQL; the OS login on SQLite."""
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy import text
+    """``current_user`` on PostgreSQL; the OS login on SQLite.
 
-        return connection.execute(text("SELECT current_user")).scalar()
+    On PostgreSQL it is asked once per database connection and kept with it (``Connection.info``
+    lives as long as the pooled connection): nothing here changes a session's role (no ``SET ROLE``).
+    """
+    if connection.dialect.name == "postgresql":
+        known = connection.info
+        if "current_user" not in known:
+            from sqlalchemy import text
+
+            known["current_user"] = connection.execute(text("SELECT current_user")).scalar()
+        return known["current_user"]
     return os_login()
 
 

@@ -123,3 +123,37 @@ def test_operators_cannot_rewrite_the_trail_and_raw_changes_are_in_it(shared, mo
     assert len(by_hand) == 1
     assert by_hand[0]["action"] == "update" and by_hand[0]["who"] == f"db:{role}"
     assert by_hand[0]["changes"] == {"hold_reason": [None, "changed by hand"]}
+
+
+def test_the_role_is_asked_once_per_connection_and_a_read_sets_no_trail_context(shared, monkeypatch):
+    """``current_user`` is read once per pooled connection, however many transactions it serves, and
+    still names the role that really connected; a read-only transaction (a list, an API GET) skips the
+    ``set_config`` of the trail's context, a write still sets it for the triggers."""
+    from sqlalchemy import event
+
+    from core.db import READ_ONLY
+    from core.security import database_user
+
+    workspace, admin_crm, role, role_url, number = shared
+    monkeypatch.setenv("CRM_DATABASE_URL", role_url)
+    app = workspace.app()
+    asked = []
+    event.listen(app.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: asked.append(statement) if "current_user" in statement else None)
+    try:
+        for _ in range(3):
+            with app.engine.connect() as connection:
+                assert database_user(connection) == role
+        assert len(asked) == 1
+        session = app.session()
+        try:
+            connection = session.connection(execution_options={READ_ONLY: True})
+            assert connection.execute(text("SELECT current_setting('crm.command', true)")).scalar() in (None, "")
+        finally:
+            session.rollback()
+            session.close()
+        app.command = "invoice hold"
+        with app.transaction() as session:
+            assert session.execute(text("SELECT current_setting('crm.command', true)")).scalar() == "invoice hold"
+    finally:
+        app.close()
