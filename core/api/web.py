@@ -79,16 +79,22 @@ class CrmFlask(Flask):
                 raise
             if request.method not in SAFE:
                 pages.check_csrf()
+        elif public:
+            crm.actor = ANONYMOUS
         else:
-            crm.actor = ANONYMOUS if public else _authenticate(crm)
+            # a write's token is read before its transaction begins, whose trail context names the
+            # token's user; a read's on the read's own connection (one checkout, one transaction)
+            crm.actor = None if request.method in SAFE else _authenticate(crm)
         try:
-            crm._today = _today(crm, crm.actor)
-            token = crm.actor.extra.get("token_id")
-            crm.command = f"api {request.method} {request.path}" + (f" (token {token})" if token else "")
             session = crm.session()
             try:
                 if request.method in SAFE:  # a read takes no write lock (SQLite), so reads run side by side
-                    session.connection(execution_options={READ_ONLY: True})
+                    connection = session.connection(execution_options={READ_ONLY: True})
+                    if crm.actor is None:
+                        crm.actor = _authenticate(crm, connection)
+                crm._today = _today(crm, crm.actor)
+                token = crm.actor.extra.get("token_id")
+                crm.command = f"api {request.method} {request.path}" + (f" (token {token})" if token else "")
                 g.crm_session = session
                 replay = idempotency.replay(crm, session)
                 if replay is not None:
@@ -109,13 +115,17 @@ class CrmFlask(Flask):
             crm._today = None
 
 
-def _authenticate(crm):
+def _authenticate(crm, connection=None):
+    """The actor of the request's bearer token, read on ``connection`` (else on a connection of its own)."""
     from core.api.tokens import actor_for_token
 
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
+    token = token.strip() if scheme.lower() == "bearer" else None
+    if connection is not None:
+        return actor_for_token(crm, connection, token)
     with crm.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
-        return actor_for_token(crm, connection, token.strip() if scheme.lower() == "bearer" else None)
+        return actor_for_token(crm, connection, token)
 
 
 def _today(crm, actor):

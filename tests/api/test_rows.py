@@ -37,3 +37,27 @@ def test_a_page_reads_only_its_rows_and_the_total_is_one_count(app):
         assert "count(*)" in fetched[0].lower()
         assert all("LIMIT" in statement.upper() for statement in fetched[1:])
         session.rollback()
+
+
+def test_a_read_checks_its_token_and_answers_in_one_transaction_a_write_before_its_own(app):
+    """A GET reads the token on the connection that serves it (one checkout, one transaction); a POST
+    reads it before its transaction begins, so that the trail's context names the token's user; an
+    unknown token is refused either way."""
+    from core.api.tokens import create_token
+    from core.api.web import create_app
+
+    with app.transaction() as session:
+        _, token = create_token(app, session, name="reader")
+    web = create_app(app).test_client()
+    checkouts, begins = [], []
+    event.listen(app.engine.pool, "checkout", lambda *args: checkouts.append(1))
+    event.listen(app.engine, "begin", lambda connection: begins.append(1))
+    headers = {"Authorization": f"Bearer {token}"}
+    assert web.get("/api/v1/partners/", headers=headers).status_code == 200
+    assert (len(checkouts), len(begins)) == (1, 1)
+    assert web.get("/api/v1/partners/", headers={"Authorization": "Bearer nope"}).status_code == 401
+    checkouts.clear(), begins.clear()
+    created = web.post("/api/v1/partners/", json={"name": "Client API"}, headers=headers)
+    assert created.status_code == 201, created.data
+    assert (len(checkouts), len(begins)) == (2, 2)
+    assert web.post("/api/v1/partners/", json={"name": "X"}, headers={"Authorization": "Bearer nope"}).status_code == 401
