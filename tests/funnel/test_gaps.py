@@ -181,7 +181,7 @@ def test_a_french_company_gets_french_stage_names(app):
 
 
 def test_the_demo_targets_are_sized_to_its_business():
-    from core.demo import PRODUCTS, quarter_target
+    from core.demo_data import PRODUCTS, quarter_target
 
     # typical line: mean over the nine products of price × typical quantity
     # (2352 + 1068 + 720 + 780 + 2064 + 1088 + 480 + 944 + 780) / 9 = 1141.78 € × 1.25 = 1427.22;
