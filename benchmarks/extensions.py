@@ -43,7 +43,7 @@ def _app(folder: Path, count: int):
 
 
 def _list_command(app) -> int:
-    """What `crm partner list --json` does (core/cli/records.py), minus the terminal."""
+    """What `crm partner list --json` does (core/cli/partners.py), minus the terminal."""
     from core import extensions
     from core.cli.context import emit_json  # noqa: F401  (the command's JSON writer; json.dumps here)
     from core.models import Partner

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from core.cli.context import emit_json, emit_record, json_option, pass_state
+from core.cli.context import emit_json, emit_record, given as options_given, json_option, pass_state
 
 #: (option, field, help) — ``crm init`` takes the same options
 COMPANY_OPTIONS = [
@@ -49,7 +49,7 @@ def company_options(function):
 
 def company_values(values: dict) -> dict:
     """The options given, as fields of the identity (``--rcs-city`` is the RCS's city)."""
-    given = {key: value for key, value in values.items() if value is not None}
+    given = options_given(values)
     rcs_city = given.pop("rcs_city", None)
     if rcs_city is not None:
         given.setdefault("register_city", rcs_city)

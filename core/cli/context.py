@@ -128,6 +128,11 @@ def parse_amount(text: str, option: str, places: int = 2):
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output (stable keys).")
 
 
+def given(values: dict) -> dict:
+    """The options the user gave (those left out are None, and do not change the record)."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
 def emit_json(data) -> None:
     """Print ``data`` as JSON (Decimals and dates as strings, exact)."""
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))

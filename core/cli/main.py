@@ -20,7 +20,7 @@ KERNEL_COMMANDS = {
     "hooks": "core.cli.admin:hooks",
     "migrate": "core.cli.admin:migrate",
     "company": "core.cli.company:company",
-    "partner": "core.cli.records:partner",
+    "partner": "core.cli.partners:partner",
     "product": "core.cli.records:product",
     "user": "core.cli.records:user",
     "team": "core.cli.records:team",

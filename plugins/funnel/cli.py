@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from core.cli.complete import references
-from core.cli.context import emit_json, emit_record, emit_table, json_option, pass_state
+from core.cli.context import emit_json, emit_record, emit_table, given, json_option, pass_state
 
 
 def _lead_id():
@@ -36,10 +36,6 @@ def current_user(session, login: str | None, *, required: bool = False):
     from core.security import acting_user
 
     return acting_user(session.info["app"], session, login)
-
-
-def given(values: dict) -> dict:
-    return {key: value for key, value in values.items() if value is not None}
 
 
 LEAD_OPTIONS = [("--company", "company", "Company the person works for."), ("--email", "email", "E-mail address."),

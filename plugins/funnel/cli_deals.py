@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from core.cli.context import emit_json, emit_record, emit_table, json_option, pass_state
-from plugins.funnel.cli import current_user, deal_ref, given, user_option
+from core.cli.context import emit_json, emit_record, emit_table, given, json_option, pass_state
+from plugins.funnel.cli import current_user, deal_ref, user_option
 
 DEAL_COLUMNS = [("id", "ID"), ("name", "Deal"), ("customer_name", "Customer"), ("stage", "Stage"),
                 ("value", "Value"), ("probability", "Prob. %"), ("expected_close", "Expected close"),

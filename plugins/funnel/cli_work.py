@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from core.cli.context import emit_json, emit_table, json_option, pass_state
-from plugins.funnel.cli import current_user, given, user_option
+from core.cli.context import emit_json, emit_table, given, json_option, pass_state
+from plugins.funnel.cli import current_user, user_option
 
 ACTIVITY_COLUMNS = [("id", "ID"), ("kind", "Kind"), ("subject", "Subject"), ("owner", "Owner"),
                     ("due_date", "Due"), ("linked_to", "About"), ("overdue", "Overdue"), ("done_on", "Done"),
