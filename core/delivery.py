@@ -207,10 +207,21 @@ class _Marks:
             if driver.in_transaction:
                 driver.execute("COMMIT")
         else:
-            with driver.cursor() as cursor:
-                for compiled, params in statements:
-                    cursor.execute(compiled.string, params)
-            driver.commit()
+            # One round trip: BEGIN, the mark, its trail rows and COMMIT sent together (psycopg's pipeline
+            # mode), where each waited for its answer. The commit does not wait for the disk, as SQLite's do
+            # (synchronous=NORMAL, core/db.py): one flush per message bound delivery to the disk's flush
+            # rate. A deliverer killed loses nothing; only a crash of the database server itself can lose
+            # the last fraction of a second of marks, whose messages are then sent again with their
+            # Message-ID - a repeat, never a loss (the messages themselves are written with full commits).
+            try:
+                with driver.pipeline(), driver.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO off")
+                    for compiled, params in statements:
+                        cursor.execute(compiled.string, params)
+                    driver.commit()
+            except BaseException:
+                driver.rollback()
+                raise
 
     @staticmethod
     def _params(compiled, values: dict, processors: dict):
