@@ -109,11 +109,15 @@ def _money(cents: int) -> str:
     return f"{cents // 100},{cents % 100:02d}"
 
 
-def _day(value) -> str:
-    """YYYYMMDD from what the driver gives: a date, or SQLite's ISO text."""
-    if value.__class__ is str:
-        return value[:4] + value[5:7] + value[8:10]
-    return value.strftime("%Y%m%d")
+class _Days(dict):
+    """YYYYMMDD by what the driver gives (a date, or SQLite's ISO text), each value formatted once: a
+    year's file has millions of dates but a few hundred days, and ``strftime`` costs a microsecond
+    (seconds on a year's file). ``days[value]``."""
+
+    def __missing__(self, value) -> str:
+        text = value[:4] + value[5:7] + value[8:10] if value.__class__ is str else value.strftime("%Y%m%d")
+        self[value] = text
+        return text
 
 
 def _vat_cents(base: int, rate: int) -> int:
@@ -197,6 +201,7 @@ class _Writer:
         self.write = handle.write
         self.labels = {number: LABELS.get(key, key) for key, number in accounts.items()}
         self.entries = self.lines = self.debit = self.credit = 0
+        self.days = _Days()
 
     def entry(self, journal: str, date: str, piece: str, text: str, valid: str, lines) -> None:
         """One balanced entry dated ``date`` (also its piece's date): ``lines`` are
@@ -225,9 +230,10 @@ def _write_entries(connection, accounts: dict, start: dt.date, end: dt.date, wri
     _sales(connection, accounts, params, writer)
     customers, bank_account = accounts["customers"], accounts["bank"]
     names: dict[int, str] = {}
+    days = writer.days
     bank, write_offs = _bank_sql()
     for day, kind, ident, partner, name, amount, reference, letter in _rows(connection, bank, params, "bank"):
-        date, cents, aux = _day(day), amount, f"C{partner:06d}"
+        date, cents, aux = days[day], amount, f"C{partner:06d}"
         name = names.get(partner) or names.setdefault(partner, _clean(name))
         reference = _clean(reference)
         if kind == 0:
@@ -240,7 +246,7 @@ def _write_entries(connection, accounts: dict, start: dt.date, end: dt.date, wri
             writer.entry("BQ", date, f"REMB{ident}", text, date, (
                 (customers, aux, name, cents, 0, "", ""), (bank_account, "", "", 0, cents, "", "")))
     for day, _kind, ident, partner, name, amount, _reason, letter in _rows(connection, write_offs, params, "od"):
-        date, cents, aux, name = _day(day), int(amount), f"C{partner:06d}", _clean(name)
+        date, cents, aux, name = days[day], int(amount), f"C{partner:06d}", _clean(name)
         writer.entry("OD", date, f"PERTE{ident}", f"Perte {name}"[:100], date, (
             (accounts["write_off"], "", "", cents, 0, "", ""),
             (customers, aux, name, 0, cents, letter or "", date if letter else "")))
@@ -255,6 +261,7 @@ def _sales(connection, accounts: dict, params: dict, writer: _Writer) -> None:
     other_vat = accounts["vat_other"]
     revenue_accounts: dict[tuple, str] = {}
     names: dict[int, str] = {}
+    days = writer.days
     for ident, number, kind, day, posted, partner, name, total, regime, letter, open_amount, settled_on in \
             _rows(connection, heads_sql, params, "heads"):
         revenue: dict[str, int] = {}
@@ -274,16 +281,16 @@ def _sales(connection, accounts: dict, params: dict, writer: _Writer) -> None:
             account = vat_accounts.get(rate, other_vat)
             vat[account] = vat.get(account, 0) + _vat_cents(base, rate)
         lettered = open_amount == 0 and settled_on is not None
-        date = _day(day)
+        date = days[day]
         name = names.get(partner) or names.setdefault(partner, _clean(name))
         own = [(customers, f"C{partner:06d}", name, total, 0, letter if lettered else "",
-                _day(settled_on) if lettered else "")]
+                days[settled_on] if lettered else "")]
         own += [(account, "", "", 0, amount, "", "") for account, amount in revenue.items() if amount]
         own += [(account, "", "", 0, amount, "", "") for account, amount in vat.items() if amount]
         if kind == "credit_note":  # the other way round
             own = [(a, x, n, c, d, l, dl) for a, x, n, d, c, l, dl in own]
         text = f"{'Avoir' if kind == 'credit_note' else 'Facture'} {number} {name}"[:100]
-        writer.entry("VE", date, number, text, _day(posted or day), own)
+        writer.entry("VE", date, number, text, days[posted or day], own)
 
 
 def _revenue_key(product_kind: str, category: str, regime: str | None) -> str:
@@ -305,6 +312,11 @@ def write_fec(app, session, start: dt.date, end: dt.date, handle) -> dict:
     accounts = settings(app)["accounts"]
     handle.write("\t".join(COLUMNS) + "\n")
     writer = _Writer(handle, accounts)
-    _write_entries(session.connection(), accounts, start, end, writer)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # a year's per-row subqueries push the plans' estimates far above ``jit_above_cost``: PostgreSQL
+        # would spend a quarter of a second per query compiling sorts and index probes it runs once
+        connection.exec_driver_sql("SET LOCAL jit = off")
+    _write_entries(connection, accounts, start, end, writer)
     return {"entries": writer.entries, "lines": writer.lines, "debit": _money(writer.debit),
             "credit": _money(writer.credit)}

@@ -276,3 +276,11 @@ def test_a_write_off_and_a_refund_hand_computed(books, crm, tmp_path):
         [("OD", "658000", "0,55", "0,00", ""), ("OD", "411000", "0,00", "0,55", first)],
     ]
     assert table[0][0] == ("VE", "411000", "130,55", "0,00", first)
+
+
+def test_a_day_reads_the_same_from_either_driver_and_is_formatted_once():
+    from plugins.billing.fec import _Days
+
+    days = _Days()
+    assert days["2026-02-28"] == days[dt.date(2026, 2, 28)] == "20260228"
+    assert days[dt.date(2024, 12, 31)] == "20241231" and len(days) == 3

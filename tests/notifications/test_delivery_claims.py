@@ -169,3 +169,25 @@ def test_the_dates_delivery_writes_are_found_by_the_same_dates(smtp_app, smtp_se
         sent = session.scalars(select(Notification).order_by(Notification.id)).all()
     for row in sent:
         assert row.id in found_by(Notification.sent_at, row)
+
+
+def test_a_mark_is_committed_at_once_and_its_relaxed_commit_stays_in_its_own_transaction(smtp_app, workspace):
+    """A message's mark is visible to every other connection when ``commit`` returns; on PostgreSQL its
+    commit does not wait for the disk (``SET LOCAL``), and the connection keeps the server's setting."""
+    from sqlalchemy import select
+
+    from core.delivery import _Marks
+    from core.outbox import Notification
+
+    with smtp_app.transaction() as session:
+        assert notify(smtp_app, session, recipients=["a@client.fr"], subject="Relevé", text="x", dedup_key="m-1")
+    table = Notification.__table__
+    with smtp_app.engine.connect() as connection:
+        row = connection.execute(select(table)).one()
+    with _Marks(smtp_app) as marks:
+        marks.commit({"m_id": row.id, "m_state": "sent", "m_attempts": 1, "m_error": None,
+                      "m_next": row.next_attempt_at, "m_sent": utcnow()}, sent=row)
+        assert states(workspace.database_url) == [("m-1", "sent", False)]
+        if smtp_app.dialect == "postgresql":
+            assert marks.connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+            marks.connection.rollback()
