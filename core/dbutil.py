@@ -72,10 +72,11 @@ def _staged_insert_ignore(session, table, rows: list[dict], conflict_columns: li
 
 
 def copy_rows(session, table, rows: list[dict], *, into: str | None = None, order: bool = False) -> None:
-    """``rows`` (dicts with the same keys, every column given: no default is applied) into ``table``
-    (or the table named ``into`` with its columns) through :func:`driver_writer`, each value
-    converted by its column's own type as an INSERT would (money to cents, dates on SQLite).
-    ``order``: a first column ``staged_order`` gets each row's position."""
+    """``rows`` (dicts with the same keys) into ``table`` (or the table named ``into`` with its
+    columns) through :func:`driver_writer`, each value converted by its column's own type as an
+    INSERT would (money to cents, dates on SQLite). A column left out gets its database default,
+    never a Python-side one (``default=utcnow``): give those. ``order``: a first column
+    ``staged_order`` gets each row's position."""
     if not rows:
         return
     dialect = session.get_bind().dialect
