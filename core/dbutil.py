@@ -33,6 +33,10 @@ def insert_ignore(session, table, rows: list[dict], conflict_columns: list[str],
     statement = insert(table).on_conflict_do_nothing(index_elements=conflict_columns, index_where=index_where)
     # The rows go as parameters, not ``.values(row)``: a statement with values baked in is a new
     # cache key per row, and building it cost more than the INSERT itself.
+    if (not count and index_where is None and len(rows) >= STAGED_FROM
+            and session.get_bind().dialect.name == "postgresql"):
+        _staged_insert_ignore(session, table, rows, conflict_columns)
+        return None
     parameters = rows[0] if len(rows) == 1 else rows
     if not count:
         session.execute(statement, parameters)
@@ -40,6 +44,55 @@ def insert_ignore(session, table, rows: list[dict], conflict_columns: list[str],
     # Count the rows RETURNING gives back: psycopg 3 reports rowcount -1 for a single
     # INSERT ... ON CONFLICT DO NOTHING, so ``rowcount`` cannot tell a skipped row from a written one.
     return len(session.execute(statement.returning(table.c[conflict_columns[0]]), parameters).all())
+
+
+#: rows from which ``insert_ignore`` (not counting) goes through a staging table on PostgreSQL
+STAGED_FROM = 1_000
+
+
+def _staged_insert_ignore(session, table, rows: list[dict], conflict_columns: list[str]) -> None:
+    """The rows by COPY into a temporary table, then one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``.
+
+    An executemany of 100,000 rows spends most of its time converting each row's parameters and
+    sending them one statement after another; COPY sends them as one stream, and the database
+    inserts them as one set, in the order given (ids follow the rows).
+    """
+    from sqlalchemy import text
+
+    columns = list(rows[0])
+    names = ", ".join(columns)
+    stage = f"{table.name}_staged"
+    session.execute(text(f"DROP TABLE IF EXISTS pg_temp.{stage}"))
+    session.execute(text(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS "
+                         f"SELECT 0 AS staged_order, {names} FROM {table.name} WITH NO DATA"))
+    copy_rows(session, table, rows, into=stage, order=True)
+    session.execute(text(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} ORDER BY staged_order "
+                         f"ON CONFLICT ({', '.join(conflict_columns)}) DO NOTHING"))
+    session.execute(text(f"DROP TABLE {stage}"))
+
+
+def copy_rows(session, table, rows: list[dict], *, into: str | None = None, order: bool = False) -> None:
+    """``rows`` (dicts with the same keys) into ``table`` (or the table named ``into`` with its
+    columns) through :func:`driver_writer`, each value converted by its column's own type as an
+    INSERT would (money to cents, dates on SQLite). A column left out gets its database default,
+    never a Python-side one (``default=utcnow``): give those. ``order``: a first column
+    ``staged_order`` gets each row's position."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    columns = list(rows[0])
+    processors = [(index, process) for index, name in enumerate(columns)
+                  if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
+
+    def converted():
+        for position, row in enumerate(rows):
+            values = [row[name] for name in columns]
+            for index, process in processors:
+                if values[index] is not None:
+                    values[index] = process(values[index])
+            yield (position, *values) if order else tuple(values)
+
+    driver_writer(session, into or table.name, (["staged_order"] if order else []) + columns)(converted())
 
 
 #: rows written in one transaction from which PostgreSQL's statistics of the tables are renewed
@@ -69,8 +122,11 @@ class GrowingTable:
     taken, and at least :data:`FRESH_STATISTICS_FROM` rows were written: a few times per import.
     """
 
-    def __init__(self, session, table: str):
+    def __init__(self, session, table: str, columns: tuple[str, ...] = ()):
         self.session, self.table = session, table
+        #: the columns whose statistics count (all without): ANALYZE reads its sample once, and
+        #: spends the rest of its time on each column's figures
+        self.target = f"{table} ({', '.join(columns)})" if columns else table
         self.counted: float | None = None  # rows the statistics count
         self.start = 0.0
 
@@ -85,7 +141,7 @@ class GrowingTable:
                                         {"t": self.table})
             self.counted = self.start = max(float(found or 0), 0.0)
         if self.start + written >= 2 * max(self.counted, 1):
-            self.session.execute(text(f"ANALYZE {self.table}"))
+            self.session.execute(text(f"ANALYZE {self.target}"))
             self.counted = self.start + written
 
 

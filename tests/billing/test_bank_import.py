@@ -287,3 +287,33 @@ def test_payment_recorded_listeners_hear_each_imported_payment_and_what_it_clear
     assert import_bank_file(app, statement).write_offs == 1
     assert heard == [("50.00", [(f1, "50.00")], []), ("70.00", [(f1, "70.00")], [f1]),
                      ("119.50", [(f2, "119.50")], [])]  # the write-off, not the payment, cleared F2
+
+
+def test_each_line_goes_in_with_the_customer_of_the_first_invoice_it_names_that_exists(books, crm, tmp_path):
+    """The numbers a statement names are looked up before its lines are written: the first one found
+    gives the customer (an unknown number before it is passed over), a line naming only unknown
+    numbers is matched another way or stays unmatched, a debit is nobody's payment, and a CSV
+    ``customer`` column says whose a line is whatever its reference names."""
+    martin, dupont = books.customer("Martin SARL"), books.customer("Dupont SA")
+    m1 = books.confirm("2026-01-05", martin)  # 120.00
+    d1 = books.confirm("2026-01-09", dupont)  # 120.00
+    statement = tmp_path / "releve.xml"
+    statement.write_bytes(camt053([
+        {"ref": "E1", "amount": "20.00", "date": "2026-02-02", "name": "X", "text": f"F2026-999999 {d1} {m1}"},
+        {"ref": "E2", "amount": "30.00", "date": "2026-02-03", "name": "MARTIN SARL", "text": "F2026-999998"},
+        {"ref": "E3", "amount": "40.00", "date": "2026-02-04", "name": "Y", "text": "F2026-999997"},
+        {"ref": "E4", "amount": "50.00", "date": "2026-02-05", "direction": "debit", "name": "Z", "text": m1},
+    ]))
+    done = crm("payment", "import", str(statement), "--json").json
+    assert (done["created"], done["unmatched"], done["debits"]) == (2, 1, 1)
+    lines = books.sql("SELECT bank_reference, partner_id, matched_by, state FROM billing_bank_line ORDER BY id")
+    assert lines == [("E1", dupont, "remittance", "paid"), ("E2", martin, "name", "paid"),
+                     ("E3", None, None, "unmatched"), ("E4", None, None, "debit")]
+    named = books.sql("SELECT r.number, r.invoice_id IS NOT NULL FROM billing_bank_line_invoice r "
+                      "JOIN billing_bank_line l ON l.id = r.line_id WHERE l.bank_reference = 'E1' ORDER BY r.sequence")
+    assert named == [("F2026-999999", False), (d1, True), (m1, True)]
+    export = tmp_path / "banque.csv"
+    export.write_text(f"date;amount;customer;reference\n2026-02-10;10,00;Martin SARL;VIR {d1}\n", encoding="utf-8")
+    assert crm("payment", "import", str(export), "--json").json["matched_by"] == {"customer": 1}
+    assert books.sql("SELECT partner_id, matched_by FROM billing_bank_line WHERE bank_reference IS NULL "
+                     "AND direction = 'credit' AND line_key LIKE 'csv:%'") == [(martin, "customer")]

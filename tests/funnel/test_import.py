@@ -142,3 +142,29 @@ def test_a_file_streamed_in_chunks_matches_across_chunks_and_stays_all_or_nothin
     assert "line 9" in str(caught.value) and "owner" in str(caught.value) and "nothing was imported" in str(caught.value)
     assert [e[:2] for e in caught.value.errors] == [("line 9", "owner"), ("line 10", "email")]
     assert _count(app) == before
+
+
+def test_a_duplicate_points_at_the_oldest_lead_not_merged_among_many_sharing_its_keys(app, tmp_path, monkeypatch):
+    """Each key is looked up for a whole chunk at once (on PostgreSQL through a staging table): a key
+    many leads share (a company's domain) gives the oldest of them, a merged lead is none, and each
+    key of the row is matched on its own column."""
+    from plugins.funnel import importer
+
+    rows = "".join(f"Staff {n},Acme,staff{n}@acme.fr,01 44 00 00 {n:02d}\n" for n in range(6))
+    import_leads(app, _csv(tmp_path, "name,company,email,phone\n" + rows))
+    with app.transaction() as session:
+        ids = list(session.scalars(select(Lead.id).order_by(Lead.id)))
+        session.get(Lead, ids[0]).state = "merged"
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 2)
+    result = import_leads(app, _csv(tmp_path, "name,company,email,phone\n"
+                                              "New,,new@acme.fr,\n"                   # the domain of all six
+                                              "Phone,,phone@gmail.com,0144000003\n"   # the phone of the 4th
+                                              "Again,Acme,again@gmail.com,\n"         # nothing in common
+                                              "Staff 0,acme,,\n"                      # company + name of the merged one
+                                              "Staff 5,ACME,,01 44 00 00 05\n", "second.csv"))  # the 6th
+    assert (result.created, result.duplicates) == (5, 3)
+    with app.transaction() as session:
+        found = {lead.name: (lead.duplicate_of_id, lead.duplicate_keys)
+                 for lead in session.scalars(select(Lead).where(Lead.id > ids[-1]))}
+    assert found == {"New": (ids[1], "domain"), "Phone": (ids[3], "phone"), "Again": (None, None),
+                     "Staff 0": (None, None), "Staff 5": (ids[5], "phone,company_name")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from core.dbutil import FRESH_STATISTICS_FROM, fresh_statistics, insert_ignore
@@ -64,4 +65,41 @@ def test_a_growing_table_s_statistics_are_renewed_each_time_it_doubles(app):
         grown.wrote(2 * FRESH_STATISTICS_FROM + 100)
         if postgresql:
             assert session.scalar(text(reltuples)) >= 2 * FRESH_STATISTICS_FROM + 100
+        session.rollback()
+
+
+@pytest.mark.modules("billing")
+def test_many_rows_inserted_ignoring_conflicts_go_in_whole_in_their_order_with_exact_values(app, monkeypatch):
+    """Past ``STAGED_FROM`` rows, PostgreSQL's ``insert_ignore`` stages them by COPY: each value as its
+    column's type stores it (money in cents, dates), conflicts skipped, ids in the order given."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from core import dbutil
+    from plugins.billing.models_bank import BankLine, BankStatement
+
+    monkeypatch.setattr(dbutil, "STAGED_FROM", 2)
+
+    def line(key, amount, day):
+        return {"statement_id": statement.id, "line_key": key, "line_number": 1, "bank_reference": None,
+                "direction": "credit", "amount": Decimal(amount), "currency": "EUR", "booking_date": day,
+                "value_date": None, "counterparty_name": "Ça, \"quoted\"\ttab", "counterparty_iban": None,
+                "structured_reference": None, "remittance": None, "method": "transfer", "state": "unmatched",
+                "partner_id": None, "matched_by": None}
+
+    with app.transaction() as session:
+        statement = BankStatement(format="csv", file_name="x.csv", file_hash="0" * 64, imported_on=dt.date(2026, 2, 1),
+                                  imported_at=dt.datetime(2026, 2, 1), lines_read=3)
+        session.add(statement)
+        session.flush()
+        day = dt.date(2026, 1, 31)
+        assert insert_ignore(session, BankLine.__table__, [line("b", "0.01", day), line("a", "1234567.89", day)],
+                             ["line_key"], count=False) is None
+        insert_ignore(session, BankLine.__table__, [line("c", "5.00", day), line("a", "9.99", day)], ["line_key"],
+                      count=False)
+        rows = session.execute(text("SELECT line_key, counterparty_name FROM billing_bank_line ORDER BY id")).all()
+        assert [tuple(row) for row in rows] == [(key, "Ça, \"quoted\"\ttab") for key in "bac"]
+        lines = session.execute(BankLine.__table__.select().order_by(BankLine.id)).all()
+        assert [(row.amount, row.booking_date) for row in lines] == [
+            (Decimal("0.01"), day), (Decimal("1234567.89"), day), (Decimal("5.00"), day)]
         session.rollback()
