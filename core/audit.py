@@ -82,10 +82,13 @@ def batched(session):
     if "audit_batch" in session.info:
         yield
         return
+    session.connection()  # the transaction the rows belong to, begun if it was not yet
+    transaction = session.get_transaction()
     batch = session.info["audit_batch"] = (session.get_nested_transaction(), [])
     try:
         yield
-        if batch[1]:
+        # a transaction rolled back in the block (without raising) took the rows' changes with it
+        if batch[1] and session.get_transaction() is transaction:
             session.connection().execute(_insert(), batch[1])
     finally:
         del session.info["audit_batch"]

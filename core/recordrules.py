@@ -114,8 +114,14 @@ def _filter(app, state) -> None:
         tables = {t.name for t in find_tables(statement, include_joins=True, include_aliases=True, include_crud=True)}
         wanted = [option for table, option in options.items() if table in tables]
         # only the rules of the tables it reads: each option costs every statement its cache key
-        found = limited[users] = statement.options(*wanted) if wanted else statement
-    state.statement = found
+        found = limited[users] = statement.options(*wanted) if wanted else _UNRULED
+    if found is not _UNRULED:
+        state.statement = found
+
+
+#: what :func:`_limited` keeps for a statement that reads no ruled table (not the statement itself:
+#: a value holding its own weak key would keep it forever)
+_UNRULED = object()
 
 
 def _limited(app):

@@ -163,3 +163,42 @@ def test_a_prepared_statement_is_limited_for_each_user_by_their_own_rules(factor
             with pytest.raises(NotFound):
                 read(login, orders[other].number)
     assert read(None, orders["alice"].number) == orders["alice"].number  # the operator (an admin) sees all
+
+
+def test_a_batch_whose_transaction_was_rolled_back_writes_nothing_of_it(factory, app):
+    from core.audit import batched
+    from core.models import Partner
+
+    partner = factory.partner()
+    with app.transaction() as session:
+        before = _last_id(session)
+    session = app.session()
+    try:
+        with batched(session):
+            session.get(Partner, partner.id).city = "Lyon"
+            session.flush()
+            session.rollback()  # a block that swallows its failure: the change is gone, so is its row
+        session.commit()
+    finally:
+        session.close()
+    with app.transaction() as session:
+        assert _trail(session, before) == [] and session.get(Partner, partner.id).city == "Paris"
+
+
+def test_statements_of_unruled_tables_leave_nothing_behind_for_a_limited_user(factory, app):
+    import gc
+
+    from core.models import Product
+    from core.recordrules import _limited
+
+    factory.user(login="alice", role="sales")
+    product = factory.product()
+    app.as_login, app.actor = "alice", None
+    try:
+        with app.transaction() as session:
+            for _ in range(50):  # statements built per call, of a table without a rule
+                assert session.scalars(select(Product.sku).where(Product.id == product.id)).one() == product.sku
+    finally:
+        app.as_login, app.actor = None, None
+    gc.collect()
+    assert len(_limited(app)) == 0
