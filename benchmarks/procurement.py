@@ -231,7 +231,7 @@ def sweep(quick: bool) -> list[dict]:
 
 
 def confirmations(quick: bool, modules=("procurement",), *, salesperson: bool = False,
-                  relaxed: bool = False) -> list[dict]:
+                  relaxed: bool = False, orders: int | None = None) -> list[dict]:
     """Orders confirmed one by one through every hook, rights checked and the trail written; with
     ``salesperson``, as the customer's salesperson (a ``sales`` user: every query under the record rules);
     with ``relaxed``, PostgreSQL commits do not wait for the disk."""
@@ -240,7 +240,7 @@ def confirmations(quick: bool, modules=("procurement",), *, salesperson: bool = 
     from benchmarks._db import bulk, init_workspace, relax_commits, settle
     from core.services.orders import confirm_order, get_order
 
-    orders = 500 if quick else 10_000
+    orders = orders or (500 if quick else 10_000)
     products = 1_000
     with tempfile.TemporaryDirectory() as folder:
         # a complete identity: billing posts the invoices of the confirmed orders

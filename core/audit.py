@@ -9,12 +9,15 @@ when the statement returns them). Set-based jobs and commands add one summary ro
 money tables have their own triggers (billing_0009), which also catch changes made outside
 crm; this session then leaves those tables to the triggers and hands them who and which
 command through ``set_config('crm.*', ..., true)``. A model opts out with ``__audited__ = False``
-(the trail itself, caches that are recomputed).
+(the trail itself, caches that are recomputed). A command that writes several statements
+(an order's confirmation: the order, then its invoice, lines and instalments) gathers their rows in
+:func:`batched` and writes them with one INSERT at its end, in the same transaction.
 """
 
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from functools import partial
 
 LABEL_KEYS = ("number", "reference", "login", "sku", "name")
@@ -60,27 +63,71 @@ class _Bound:
 def record(app, session, action: str, *, record_type: str | None = None, record_id=None,
            label: str | None = None, changes=None) -> None:
     """Add one row to the trail in ``session``'s transaction (a job's summary, a module enabled...)."""
+    _write(app, session, [{"action": action, "record_type": record_type,
+                           "record_id": None if record_id is None else str(record_id),
+                           "record_label": label, "changes": _json(changes)}])
+
+
+@contextmanager
+def batched(session):
+    """The trail's rows of this block written together, by one INSERT when it ends without error.
+
+    For a command whose writes each add rows (the order confirmed, then its invoice, lines and
+    instalments): one statement instead of one per write. The rows are the same, in the same
+    transaction, in the order they were made; a block that raises writes none (its transaction is
+    rolled back). Rows made inside a savepoint opened in the block are written at once, so that
+    rolling the savepoint back takes them with it. Until the block ends its rows are not in
+    ``core_audit`` yet: nothing in it reads the trail. Nested blocks write with the outermost.
+    """
+    if "audit_batch" in session.info:
+        yield
+        return
+    session.connection()  # the transaction the rows belong to, begun if it was not yet
+    transaction = session.get_transaction()
+    batch = session.info["audit_batch"] = (session.get_nested_transaction(), [])
+    try:
+        yield
+        # a transaction rolled back in the block (without raising) took the rows' changes with it
+        if batch[1] and session.get_transaction() is transaction:
+            session.connection().execute(_insert(), batch[1])
+    finally:
+        del session.info["audit_batch"]
+
+
+def _write(app, session, entries: list[dict]) -> None:
+    """Add ``entries`` (without who and when) to the trail now, or to the open :func:`batched` block's rows."""
     connection = session.connection()
-    row = context(app, connection) | {"action": action, "record_type": record_type,
-                                      "record_id": None if record_id is None else str(record_id),
-                                      "record_label": label, "changes": _json(changes)}
-    connection.execute(_insert(), [row])
+    where = context(app, connection)
+    rows = [where | entry for entry in entries]
+    batch = session.info.get("audit_batch")
+    if batch is not None and batch[0] is session.get_nested_transaction():
+        batch[1].extend(rows)
+    else:
+        connection.execute(_insert(), rows)
 
 
 def _after_begin(app, session, transaction, connection) -> None:
     """Who and which command, for the PostgreSQL triggers of this transaction's writes (``set_config``
     local to it); a read-only transaction (a list, an API GET, rolled back) writes nothing to tell of."""
-    from sqlalchemy import text
-
     from core.db import READ_ONLY
 
     if connection.get_execution_options().get(READ_ONLY):
         return
     where = context(app, connection)
-    connection.execute(text("SELECT set_config('crm.user', :user, true), set_config('crm.real_user', :real, true), "
-                            "set_config('crm.command', :command, true), set_config('crm.business_date', :day, true)"),
-                       {"user": where["user_login"] or "", "real": where["real_user"] or "",
-                        "command": where["command"] or "", "day": where["business_date"].isoformat()})
+    connection.execute(_settings(), {"user": where["user_login"] or "", "real": where["real_user"] or "",
+                                     "command": where["command"] or "", "day": where["business_date"].isoformat()})
+
+
+def _settings():
+    """The transaction's who, which command and business date for the money tables' triggers (billing_0009)."""
+    statement = _BUILT.get("settings")
+    if statement is None:
+        from sqlalchemy import text
+
+        statement = _BUILT["settings"] = text(
+            "SELECT set_config('crm.user', :user, true), set_config('crm.real_user', :real, true), "
+            "set_config('crm.command', :command, true), set_config('crm.business_date', :day, true)")
+    return statement
 
 
 def _after_flush(app, session, flush_context) -> None:
@@ -101,7 +148,10 @@ def _after_flush(app, session, flush_context) -> None:
                 changes = {key: [None, values[key]] for key in keys if values.get(key) is not None}
             elif action == "update":
                 changes = {}
+                modified = state.committed_state  # only an attribute set since the load has history
                 for key in keys:
+                    if key not in modified:
+                        continue
                     history = state.attrs[key].history
                     if history.added or history.deleted:
                         changes[key] = [history.deleted[0] if history.deleted else None,
@@ -115,9 +165,7 @@ def _after_flush(app, session, flush_context) -> None:
                          "record_id": str(identity[0]) if len(identity) == 1 else json.dumps(identity, default=str),
                          "record_label": _label(values), "changes": _json(changes)})
     if rows:
-        connection = session.connection()
-        where = context(app, connection)
-        connection.execute(_insert(), [where | row for row in rows])
+        _write(app, session, rows)
 
 
 def _bulk_insert(app, state):
@@ -136,32 +184,50 @@ def _bulk_insert(app, state):
     from sqlalchemy import inspect
 
     mapper = inspect(mapper)
-    cls = mapper.class_
-    table = getattr(cls, "__tablename__", None)
-    if table is None or not getattr(cls, "__audited__", True) or table in _database_audited(app, state.session):
+    if not _recorded(app, state.session, mapper):
         return None
     rows = [rows] if isinstance(rows, dict) else list(rows)
     result = state.invoke_statement().freeze()
-    ids = [None] * len(rows)
+    ids = None
     key = mapper.primary_key[0].key if len(mapper.primary_key) == 1 else None
     returned = result()
     if key in returned.keys():
-        found = [row._mapping[key] for row in returned]
-        if len(found) == len(rows):
-            ids = found
-    keys = set(_column_keys(mapper))
-    entries = [{"action": "create", "record_type": table, "record_id": None if id_ is None else str(id_),
-                "record_label": _label(values),
-                "changes": _json({k: [None, v] for k, v in values.items() if k in keys and v is not None})}
-               for values, id_ in zip(rows, ids)]
-    connection = state.session.connection()
-    where = context(app, connection)
-    connection.execute(_insert(), [where | entry for entry in entries])
+        ids = [row._mapping[key] for row in returned]
+    inserted(app, state.session, mapper, rows, ids)
     return result()
+
+
+def inserted(app, session, model, rows: list[dict], ids: list | None) -> None:
+    """Record ``rows`` a Core INSERT wrote into ``model``'s table (``ids``: their ids, in the same
+    order), as a flush records new objects; for a service that writes with Core on
+    ``session.connection()`` (no ORM execution for :func:`_bulk_insert` to see). Nothing for a
+    model that opts out or a table the database's triggers record. Ids that do not match the rows
+    one for one are not recorded."""
+    from sqlalchemy import inspect
+
+    mapper = inspect(model)
+    if not _recorded(app, session, mapper):
+        return
+    if ids is None or len(ids) != len(rows):
+        ids = [None] * len(rows)
+    table = mapper.class_.__tablename__
+    keys = set(_column_keys(mapper))
+    _write(app, session, [{"action": "create", "record_type": table, "record_id": None if id_ is None else str(id_),
+                           "record_label": _label(values),
+                           "changes": _json({k: [None, v] for k, v in values.items() if k in keys and v is not None})}
+                          for values, id_ in zip(rows, ids)])
+
+
+def _recorded(app, session, mapper) -> bool:
+    """Whether this session records the writes of ``mapper``'s class itself."""
+    cls = mapper.class_
+    table = getattr(cls, "__tablename__", None)
+    return table is not None and getattr(cls, "__audited__", True) and table not in _database_audited(app, session)
 
 
 _KEYS: dict = {}
 _STATEMENTS: list = []
+_BUILT: dict = {}
 
 
 def _insert():

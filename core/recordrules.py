@@ -63,13 +63,14 @@ def _ruled(app) -> frozenset:
     return found
 
 
-def _actor(app, session, mappers):
-    """The app's actor; identified now if the statement reads a ruled entity and nobody asked yet."""
+def _actor(app, state):
+    """The app's actor; identified now if the statement reads a ruled entity and nobody asked yet
+    (the statement's entities are looked at only then: finding them costs more than the rest)."""
     actor = getattr(app, "actor", None)
-    if actor is None and any(mapper in _ruled(app) for mapper in mappers):
+    if actor is None and any(mapper in _ruled(app) for mapper in state.all_mappers):
         from core.security import current_actor
 
-        actor = current_actor(app, session)  # an unmapped identity is refused here, as at every door
+        actor = current_actor(app, state.session)  # an unmapped identity is refused here, as at every door
     return actor
 
 
@@ -97,16 +98,42 @@ def sees(app, session, obj) -> bool:
 def _filter(app, state) -> None:
     if state.is_column_load or state.is_relationship_load or state.session.info.get("every_record"):
         return  # a record's own columns, the records hanging off one already allowed, or a duplicate check
-    users = visible_users(_actor(app, state.session, state.all_mappers))
+    users = visible_users(_actor(app, state))
     if users is None:
         return
-    from sqlalchemy.sql.util import find_tables
+    statement = state.statement
+    memo = _limited(app)
+    limited = memo.get(statement)
+    if limited is None:
+        limited = memo[statement] = {}
+    found = limited.get(users)
+    if found is None:
+        from sqlalchemy.sql.util import find_tables
 
-    options = _options(app, users)
-    tables = {t.name for t in find_tables(state.statement, include_joins=True, include_aliases=True, include_crud=True)}
-    wanted = [option for table, option in options.items() if table in tables]
-    if wanted:  # only the rules of the tables it reads: each option costs every statement its cache key
-        state.statement = state.statement.options(*wanted)
+        options = _options(app, users)
+        tables = {t.name for t in find_tables(statement, include_joins=True, include_aliases=True, include_crud=True)}
+        wanted = [option for table, option in options.items() if table in tables]
+        # only the rules of the tables it reads: each option costs every statement its cache key
+        found = limited[users] = statement.options(*wanted) if wanted else _UNRULED
+    if found is not _UNRULED:
+        state.statement = found
+
+
+#: what :func:`_limited` keeps for a statement that reads no ruled table (not the statement itself:
+#: a value holding its own weak key would keep it forever)
+_UNRULED = object()
+
+
+def _limited(app):
+    """``{statement: {users: the statement with their rules}}``: a statement built once (a service's
+    prepared query) is limited once per set of users, its cache key computed once; an entry goes with
+    its statement (weak keys), so the statements built per call leave nothing behind."""
+    found = app.__dict__.get("_limited_statements")
+    if found is None:
+        from weakref import WeakKeyDictionary
+
+        found = app.__dict__["_limited_statements"] = WeakKeyDictionary()
+    return found
 
 
 def _options(app, users: tuple) -> dict:

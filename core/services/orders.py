@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from core.errors import NotFound, StateError
 from core.models import SalesOrder, SalesOrderLine
@@ -110,52 +110,62 @@ def create_order(app, session, raw: dict, *, record: str | None = None, extensio
 
 
 def get_order(session, ref, *, lock: bool = False) -> SalesOrder:
-    """An order by id or number; ``lock`` takes a row lock (``FOR UPDATE``) on PostgreSQL."""
+    """An order by id or number, its lines with it (one statement); ``lock`` takes the order's row
+    lock (``FOR UPDATE OF`` the order: its lines are the outer join's nullable side) on PostgreSQL."""
     text = str(ref).strip()
-    query = select(SalesOrder).options(selectinload(SalesOrder.lines))
-    query = query.where(SalesOrder.id == int(text)) if text.isdigit() else query.where(SalesOrder.number == text)
-    if lock:
-        query = query.with_for_update()
-    order = session.scalars(query).first()
+    by_id = text.isdigit()
+    order = session.scalars(_order_statement(by_id, lock), {"ref": int(text) if by_id else text}).unique().first()
     if order is None:
         raise NotFound(f"order {text}: no such order")
     return order
 
 
+_STATEMENTS: dict = {}
+
+
+def _order_statement(by_id: bool, lock: bool):
+    """The statement of :func:`get_order`, built once per kind (building it and its cache key costs more
+    than running it)."""
+    statement = _STATEMENTS.get((by_id, lock))
+    if statement is None:
+        statement = select(SalesOrder).options(joinedload(SalesOrder.lines)).where(
+            (SalesOrder.id if by_id else SalesOrder.number) == bindparam("ref"))
+        if lock:
+            statement = statement.with_for_update(of=SalesOrder)
+        statement = _STATEMENTS[(by_id, lock)] = statement
+    return statement
+
+
 def confirm_order(app, session, order: SalesOrder) -> SalesOrder:
     """Draft -> confirmed, then ``order_confirmed`` (invoice, stock...) in the same transaction."""
-    from core.security import require
-
-    require(app, session, "core.order.write")
-    _move(order, "confirm")
-    order.confirmed_at = app.today
-    session.flush()
-    app.call("order_confirmed", app=app, session=session, order=order)
-    return order
+    return _transition(app, session, order, "confirm", "order_confirmed", confirmed_at=app.today)
 
 
 def deliver_order(app, session, order: SalesOrder) -> SalesOrder:
     """Confirmed -> delivered (the goods left), then ``order_delivered`` (stock moves out)."""
-    from core.security import require
-
-    require(app, session, "core.order.write")
-    _move(order, "deliver")
-    order.delivered_at = app.today
-    session.flush()
-    app.call("order_delivered", app=app, session=session, order=order)
-    return order
+    return _transition(app, session, order, "deliver", "order_delivered", delivered_at=app.today)
 
 
 def cancel_order(app, session, order: SalesOrder, reason: str = "") -> SalesOrder:
     """Draft or confirmed -> cancelled, then ``order_cancelled`` in the same transaction."""
+    return _transition(app, session, order, "cancel", "order_cancelled", {"reason": reason or ""},
+                       cancelled_at=app.today, cancel_reason=reason or None)
+
+
+def _transition(app, session, order: SalesOrder, action: str, hook: str, arguments: dict | None = None,
+                **values) -> SalesOrder:
+    """Check the right and the state, write ``values``, then call ``hook``: the audit trail's rows of the
+    whole transition (the order's and those of what the modules write) go in with one INSERT."""
+    from core.audit import batched
     from core.security import require
 
     require(app, session, "core.order.write")
-    _move(order, "cancel")
-    order.cancelled_at = app.today
-    order.cancel_reason = reason or None
-    session.flush()
-    app.call("order_cancelled", app=app, session=session, order=order, reason=reason or "")
+    _move(order, action)
+    for key, value in values.items():
+        setattr(order, key, value)
+    with batched(session):
+        session.flush()
+        app.call(hook, app=app, session=session, order=order, **(arguments or {}))
     return order
 
 

@@ -7,9 +7,9 @@ computes the invoice with the rules :func:`~plugins.billing.posting.post_invoice
 (``compute_totals``, ``decide``, ``schedule``, the mentions' ``refusal``), takes its number with
 :func:`~plugins.billing.posting.take_number`, and writes the invoice, its lines and instalments
 with three Core INSERTs (SQLAlchemy's compiled cache, ``insertmanyvalues`` for the lines, no
-unit-of-work bookkeeping, which costs more than the rest of the confirmation). They run through
-the session with their model as the mapper, so the session's listeners see them like any ORM
-write: the audit trail records each row with its values and id (:mod:`core.audit`). Whatever falls outside that case (a draft left by
+unit-of-work bookkeeping, which costs more than the rest of the confirmation) on the session's
+connection; the audit trail records each row with its values and id, as it records what the
+session flushes (:func:`core.audit.inserted`). Whatever falls outside that case (a draft left by
 ``post_on_confirm = false``, an order to refuse) takes the general path, which drafts the invoice
 as mapped objects and posts it with :func:`~plugins.billing.posting.post_invoice`.
 """
@@ -64,44 +64,51 @@ def order_invoice_id(app, session, order: SalesOrder) -> int:
 
 
 def _write_posted(app, session, values: dict, lines: list[dict], dues: list[dict]) -> int:
-    """The posted invoice, its lines and instalments: three INSERTs through the session; then ``invoice_posted``."""
-    invoice_id = _insert(session, Invoice, [values])[0]
+    """The posted invoice, its lines and instalments: three INSERTs; then ``invoice_posted``."""
+    invoice_id = _insert(app, session, Invoice, [values])[0]
     for line in lines:
         line["invoice_id"] = invoice_id
-    _insert(session, InvoiceLine, lines)
+    _insert(app, session, InvoiceLine, lines)
     for due in dues:
         due["invoice_id"] = invoice_id
-    _insert(session, InvoiceDue, dues)
+    _insert(app, session, InvoiceDue, dues)
     if app.pm.hook.invoice_posted.get_hookimpls():  # only load the invoice back for a module that listens
         app.call("invoice_posted", app=app, session=session, invoice=session.get(Invoice, invoice_id))
     return invoice_id
 
 
-def _insert(session, model, rows: list[dict]) -> list[int]:
+def _insert(app, session, model, rows: list[dict]) -> list[int]:
     """``rows`` of ``model``'s table in one Core INSERT (``insertmanyvalues`` for several), their ids in order.
 
-    Run by the session with the model as its mapper, so the session's listeners know what is
-    written: the audit trail records each row with its values and id (:func:`core.audit.install`).
+    Run on the session's connection, and recorded in the audit trail with their values and ids
+    (:func:`core.audit.inserted`) as the session records what it flushes.
     """
+    from core.audit import inserted
+
     table = model.__table__
     statement = _STATEMENTS.get(table.name)
     if statement is None:
         statement = _STATEMENTS[table.name] = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return session.execute(statement, rows[0] if len(rows) == 1 else rows,
-                           bind_arguments={"mapper": model}).scalars().all()
+    ids = session.connection().execute(statement, rows[0] if len(rows) == 1 else rows).scalars().all()
+    inserted(app, session, model, rows, ids)
+    return ids
 
 
 _STATEMENTS: dict = {}
-def _company(session):
-    """The company's row, read with Core: its identity and mentions need its columns only (no mapped object)."""
-    from core.models import Company
-    from core.services.company import get_company
 
-    statement = _STATEMENTS.get("company")
-    if statement is None:
-        table = Company.__table__
-        statement = _STATEMENTS["company"] = select(table).where(table.c.id == 1)
-    return session.connection().execute(statement).first() or get_company(session)  # made if missing
+
+def _company(session, first):
+    """The company's row as the facts row carries it (its identity and mentions need its columns only,
+    no mapped object); read on its own, made if missing, when the database lacks it."""
+    from core.models import Company
+
+    columns = Company.__table__.columns
+    if first[_COMPANY + columns.keys().index("id")] is None:  # no company row: get_company makes it
+        from core.services.company import get_company
+
+        company = get_company(session)
+        return SimpleNamespace(**{column.key: getattr(company, column.key) for column in columns})
+    return SimpleNamespace(**{column.key: first[_COMPANY + n] for n, column in enumerate(columns)})
 
 
 def _facts_statement():
@@ -118,10 +125,12 @@ def _term_code(code) -> str:
 
 def _order_facts():
     """Everything posting an order's invoice reads, in one statement (one row per instalment of the term)."""
-    from sqlalchemy import Date, Integer, String, bindparam, text
+    from sqlalchemy import Date, Integer, String, bindparam, column, text
 
+    from core.models import Company
     from core.types import ScaledDecimal
 
+    company = Company.__table__
     percent = ScaledDecimal(2)
     rate = ("(SELECT r.rate FROM billing_rate r WHERE r.kind = '{kind}' AND r.valid_from <= :half_year "
             "ORDER BY r.valid_from DESC LIMIT 1)")
@@ -135,8 +144,10 @@ def _order_facts():
         "(SELECT CASE WHEN MIN(pr.kind) = MAX(pr.kind) THEN MIN(pr.kind) ELSE 'mixed' END "
         "FROM core_sales_order_line ol JOIN core_product pr ON pr.id = ol.product_id "
         "WHERE ol.order_id = :order_id) AS operation_kind, "
-        "(SELECT r.regime FROM billing_partner_regime r WHERE r.partner_id = p.id) AS regime "
-        "FROM core_partner p "
+        "(SELECT r.regime FROM billing_partner_regime r WHERE r.partner_id = p.id) AS regime, "
+        # the company's row (our identity and mentions) in the same read
+        + ", ".join(f"co.{column.name} AS company_{column.name}" for column in company.columns) + " "
+        "FROM core_partner p LEFT JOIN core_company co ON co.id = 1 "
         "LEFT JOIN billing_partner_term pt ON pt.partner_id = p.id "
         "JOIN billing_payment_term t ON t.id = COALESCE(pt.term_id, "
         "(SELECT d.id FROM billing_payment_term d WHERE d.code = :default_term)) "
@@ -144,17 +155,21 @@ def _order_facts():
         "WHERE p.id = :partner_id ORDER BY l.sequence"
     ).bindparams(bindparam("half_year", type_=Date()), bindparam("order_id", type_=Integer()),
                  bindparam("partner_id", type_=Integer()), bindparam("default_term", type_=String())
-    ).columns(name=String(), kind=String(), street=String(), postal_code=String(), city=String(),
-              siren=String(), vat_number=String(), salesperson_id=Integer(), term_id=Integer(),
-              discount_percent=percent, discount_days=Integer(), percent=percent, method=String(),
-              days=Integer(), existing_id=Integer(), ecb_rate=percent, legal_rate=percent, country=String(),
-              operation_kind=String(), regime=String())
+    ).columns(  # by position, as the SELECT lists them: SQLAlchemy then keeps the result's description
+        *(column(name, type_) for name, type_ in (
+            ("name", String()), ("kind", String()), ("street", String()), ("postal_code", String()),
+            ("city", String()), ("siren", String()), ("vat_number", String()), ("salesperson_id", Integer()),
+            ("term_id", Integer()), ("discount_percent", percent), ("discount_days", Integer()),
+            ("percent", percent), ("method", String()), ("days", Integer()), ("existing_id", Integer()),
+            ("ecb_rate", percent), ("legal_rate", percent), ("country", String()), ("operation_kind", String()),
+            ("regime", String()), *((f"company_{c.name}", c.type) for c in company.columns))))
 
 
 #: the columns of the facts row, by position
 (_NAME, _KIND, _STREET, _POSTAL_CODE, _CITY, _SIREN, _VAT_NUMBER, _SALESPERSON, _TERM, _DISCOUNT_PERCENT,
  _DISCOUNT_DAYS, _PERCENT, _METHOD, _DAYS, _EXISTING, _ECB_RATE, _LEGAL_RATE, _COUNTRY, _OPERATION_KIND,
  _REGIME) = range(20)
+_COMPANY = 20  # the company's columns follow, in the table's order
 
 def _post_facts(app, session, options, order: SalesOrder, rows):
     """``(invoice values, lines, instalments)`` of the order's posted invoice, exactly as
@@ -173,7 +188,7 @@ def _post_facts(app, session, options, order: SalesOrder, rows):
         return None
     from core.services.company import identity
 
-    company = _company(session)
+    company = _company(session, first)
     buyer = {"name": first[_NAME], "kind": first[_KIND], "street": first[_STREET], "postal_code": first[_POSTAL_CODE],
              "city": first[_CITY], "country": first[_COUNTRY], "siren": first[_SIREN], "vat_number": first[_VAT_NUMBER]}
     if refusal(company, buyer, order.customer_id):

@@ -15,7 +15,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import BigInteger, bindparam, column, insert, select, text
 
 from core.errors import CrmError, ValidationError
 from core.models import Product
@@ -45,12 +45,14 @@ def settings(app) -> dict:
 
 # --- levels -------------------------------------------------------------------------------------
 
-# Returns the active rule's minimum too: the hooks learn whether to reorder without another query.
+# Returns the active rule's minimum too: the hooks learn whether to reorder without another query. The
+# returned columns are named by position: SQLAlchemy then keeps the result's description between calls.
 _UPDATE_LEVEL = text("UPDATE procurement_stock_level SET on_hand = on_hand + :on_hand, "
                      "reserved = reserved + :reserved, incoming = incoming + :incoming "
                      "WHERE product_id = :product_id RETURNING on_hand, reserved, incoming, "
                      "(SELECT r.minimum FROM procurement_reorder_rule r WHERE r.product_id = "
-                     "procurement_stock_level.product_id AND r.active)")
+                     "procurement_stock_level.product_id AND r.active)"
+                     ).columns(*(column(name, BigInteger()) for name in ("on_hand", "reserved", "incoming", "minimum")))
 
 
 def ensure_levels(session, product_ids) -> None:
