@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from functools import partial
+from functools import cache, partial
 
 LABEL_KEYS = ("number", "reference", "login", "sku", "name")
 
@@ -118,16 +118,13 @@ def _after_begin(app, session, transaction, connection) -> None:
                                      "command": where["command"] or "", "day": where["business_date"].isoformat()})
 
 
+@cache
 def _settings():
     """The transaction's who, which command and business date for the money tables' triggers (billing_0009)."""
-    statement = _BUILT.get("settings")
-    if statement is None:
-        from sqlalchemy import text
+    from sqlalchemy import text
 
-        statement = _BUILT["settings"] = text(
-            "SELECT set_config('crm.user', :user, true), set_config('crm.real_user', :real, true), "
-            "set_config('crm.command', :command, true), set_config('crm.business_date', :day, true)")
-    return statement
+    return text("SELECT set_config('crm.user', :user, true), set_config('crm.real_user', :real, true), "
+                "set_config('crm.command', :command, true), set_config('crm.business_date', :day, true)")
 
 
 def _after_flush(app, session, flush_context) -> None:
@@ -226,17 +223,14 @@ def _recorded(app, session, mapper) -> bool:
 
 
 _KEYS: dict = {}
-_STATEMENTS: list = []
-_BUILT: dict = {}
 
 
+@cache
 def _insert():
     """``INSERT INTO core_audit``, built once (every flush and bulk INSERT writes its rows with it)."""
-    if not _STATEMENTS:
-        from core.models import AuditEntry
+    from core.models import AuditEntry
 
-        _STATEMENTS.append(AuditEntry.__table__.insert())
-    return _STATEMENTS[0]
+    return AuditEntry.__table__.insert()
 
 
 def _column_keys(mapper) -> tuple[str, ...]:
