@@ -96,7 +96,12 @@ class App:
         pm = build_plugin_manager(self.entries, self.modules)
         if self.check_settings:
             # Every section is checked against its module's schema as the modules load, so a
-            # typo stops every command with its real cause (core.settings).
+            # typo stops every command with its real cause (core.settings); a file that checked
+            # clean with this same code is not checked again (core.configmemo).
+            from core import configmemo
+
+            if configmemo.still_valid(self.config, self.entries):
+                return pm
             self.__dict__["pm"] = pm
             try:
                 from core.settings import validate
@@ -105,6 +110,7 @@ class App:
             except BaseException:
                 del self.__dict__["pm"]
                 raise
+            configmemo.remember(self.config, self.entries, self.modules)
         return pm
 
     def settings(self, section: str) -> dict:

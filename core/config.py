@@ -15,7 +15,6 @@ config file's folder. Every section is checked when the config loads: the kernel
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,6 +75,10 @@ class Config:
     sections: dict = field(default_factory=dict)
     schemas: dict = field(default_factory=dict, repr=False)
     _checked: dict = field(default_factory=dict, repr=False, compare=False)
+    #: the file's text as read (for :mod:`core.configmemo`)
+    text: str | None = field(default=None, repr=False, compare=False)
+    #: recalled from :mod:`core.configmemo`: the installed modules the file was checked with
+    checked_with: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def folder(self) -> Path:
@@ -92,12 +95,12 @@ class Config:
         :raises ConfigError: the section breaks its schema (the first problem, naming the key).
         """
         raw = self.sections.get(name, {})
-        schema = self.schemas.get(name)
-        if schema is None:
-            return raw
         checked = self._checked.get(name)
         if checked is not None and checked[0] == raw:
             return checked[1]
+        schema = self.schemas.get(name)
+        if schema is None:
+            return raw
         from core.configschema import check_section
 
         data, problems = check_section(self.label, name, schema, raw)
@@ -156,6 +159,8 @@ def read_config(text: str, path: Path | None) -> tuple[Config, list[str]]:
     :returns: the config (a section with a problem takes its defaults) and every problem found,
         each one line naming the dotted key.
     """
+    import tomllib
+
     from core.configschema import CORE_SECTIONS, check_section, kernel_schemas
 
     label = path.name if path else CONFIG_NAME
@@ -220,20 +225,38 @@ def read_text(path: Path) -> str:
 
 
 def load_config(explicit: str | os.PathLike | None = None) -> Config:
-    """Find, read and validate the config file."""
+    """Find, read and validate the config file (or take it as it last checked clean, see
+    :mod:`core.configmemo`)."""
+    from core import configmemo
+
     path = find_config_path(explicit)
-    return parse_config(read_text(path), path)
+    text = read_text(path)
+    config = configmemo.recall(path, text)
+    if config is None:
+        config = parse_config(text, path)
+        config.text = text
+    return config
 
 
 def peek_enabled(explicit: str | os.PathLike | None = None) -> Config | None:
-    """A config holding only the enabled modules, read without validating the rest.
+    """A config holding at least the enabled modules, read without validating the rest.
 
     For building the command list (``crm --help``) cheaply: the command that runs then loads and
-    validates the whole file. None when there is no readable file.
+    validates the whole file. The config as it last checked clean when it is remembered
+    (:mod:`core.configmemo`), else one read from the ``[modules]`` table alone. None when there is
+    no readable file.
     """
+    from core import configmemo
+
     path = find_config_path(explicit)
     try:
-        enabled = tomllib.loads(path.read_text(encoding="utf-8")).get("modules", {}).get("enabled", [])
+        text = path.read_text(encoding="utf-8")
+        remembered = configmemo.recall(path, text)
+        if remembered is not None:
+            return remembered
+        import tomllib
+
+        enabled = tomllib.loads(text).get("modules", {}).get("enabled", [])
     except (OSError, ValueError, AttributeError):
         return None
     if not isinstance(enabled, list) or not all(isinstance(name, str) for name in enabled):

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable
-
-from marshmallow import Schema
-from marshmallow import ValidationError as SchemaError
-from marshmallow import fields as mfields
+from typing import TYPE_CHECKING, Any, Callable
 
 from core.errors import CrmError, ModuleError, ValidationError
+
+if TYPE_CHECKING:  # marshmallow is imported where a schema is built (a list without extensions needs none)
+    from marshmallow import Schema
+    from marshmallow import fields as mfields
 
 #: the kernel's extensible entities: name -> table
 KERNEL_ENTITIES = {"partner": "core_partner", "contact": "core_contact", "product": "core_product",
@@ -122,6 +122,8 @@ class Extension:
 
     def schema(self) -> Schema:
         """The marshmallow schema of this module's stored fields."""
+        from marshmallow import Schema
+
         return Schema.from_dict({f.name: _copy(f.field, f.required) for f in self.fields},
                                 name=f"{self.module}_{self.entity}")()
 
@@ -189,6 +191,9 @@ def of(app, entity: str) -> list[Extension]:
 
 def entity_schema(app, entity: str, base: type[Schema] | None = None) -> type[Schema]:
     """The marshmallow schema of ``entity`` with its extensions nested by module (for any door)."""
+    from marshmallow import Schema
+    from marshmallow import fields as mfields
+
     nested = {ext.module: mfields.Nested(type(ext.schema()), required=False) for ext in of(app, entity)}
     if base is None:
         return Schema.from_dict(nested, name=f"{entity}_extensions")
@@ -229,6 +234,8 @@ def load(app, entity: str, raw: dict | None, record: str | None, *, creating: bo
     On creation every extending module gets its row (its defaults, its required fields checked);
     on a change only the modules and fields given are validated and written.
     """
+    from marshmallow import ValidationError as SchemaError
+
     raw = raw or {}
     data: dict[str, dict] = {}
     for ext in of(app, entity):
@@ -395,6 +402,8 @@ def read(app, session, entity: str, ids, *, only: str | None = None, dump: bool 
 
 def _dumper(field_: mfields.Field):
     """How a stored value becomes JSON: the field's own serialisation, or a shortcut that gives the same."""
+    from marshmallow import fields as mfields
+
     if type(field_) is mfields.String:
         return None
     if type(field_) is mfields.Integer:

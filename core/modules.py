@@ -18,12 +18,10 @@ are imported and registered with pluggy, in dependency order.
 
 from __future__ import annotations
 
-import ast
 import importlib
 import importlib.util
 import inspect
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,6 +88,8 @@ class ModuleEntry:
 
 def read_manifest(name: str, init_file: Path) -> Manifest:
     """Read the literal ``MANIFEST`` of a package's ``__init__.py`` without executing it."""
+    import ast
+
     try:
         tree = ast.parse(init_file.read_text(encoding="utf-8"), str(init_file))
     except (OSError, SyntaxError, ValueError) as exc:
@@ -150,7 +150,7 @@ def discover() -> dict[str, ModuleEntry]:
     Remembered for the life of the process (a demo or a test suite runs many commands in one
     process) while ``sys.path`` and its folders are unchanged: a folder added to the path, or a
     package installed into one (its folder's modification time changes), is looked at again.
-    Callers get their own copy of the mapping.
+    Kept between processes too (:func:`_recall`). Callers get their own copy of the mapping.
     """
     import os
     import sys
@@ -164,11 +164,53 @@ def discover() -> dict[str, ModuleEntry]:
     key = tuple((folder, stamp(folder)) for folder in sys.path)
     if key not in _DISCOVERED:
         _DISCOVERED.clear()
-        _DISCOVERED[key] = _discover()
+        _DISCOVERED[key] = _recall()
     return dict(_DISCOVERED[key])
 
 
+def _recall() -> dict[str, ModuleEntry]:
+    """What the last process found on this same path (:mod:`core.memo`), while the entry points
+    are the same files (none added, removed or rewritten: :func:`_entry_point_files`) and neither
+    a manifest nor this file changed; else found again, and kept for the next process."""
+    import sys
+
+    from core import memo
+
+    key = (sys.executable, tuple(sys.path))
+    files = _entry_point_files()
+    kept = memo.load("modules", key)
+    if kept is not None and kept["files"] == files and memo.unchanged(kept["sources"]):
+        return kept["found"]
+    found = _discover()
+    manifests = [str(entry.package_dir / "__init__.py") for entry in found.values() if entry.package_dir]
+    memo.store("modules", key, {"found": found, "files": files, "sources": memo.stamps([__file__, *manifests])})
+    return found
+
+
+def _entry_point_files() -> tuple:
+    """Every installed distribution's ``entry_points.txt`` on ``sys.path``, with its modification time."""
+    import os
+    import sys
+
+    files = []
+    for folder in sys.path:
+        try:
+            names = os.listdir(folder or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith((".dist-info", ".egg-info")):
+                path = os.path.join(folder, name, "entry_points.txt")
+                try:
+                    files.append((path, os.stat(path).st_mtime_ns))
+                except OSError:
+                    pass
+    return tuple(sorted(files))
+
+
 def _discover() -> dict[str, ModuleEntry]:
+    from importlib.metadata import entry_points
+
     found: dict[str, ModuleEntry] = {}
     for ep in entry_points(group=GROUP):
         dist = ep.dist.name if ep.dist else ""

@@ -1,11 +1,13 @@
-"""Validators shared by the config and the schemas: identifiers checked with python-stdnum."""
+"""Validators shared by the config and the schemas: identifiers checked with python-stdnum.
+
+The business-date bounds are read by every command (``--today``): marshmallow, whose error the
+validators raise, is imported only when a value is refused.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-
-from marshmallow import ValidationError
 
 #: Business dates Entonnoir accepts: far enough either way for any real replay, and clear of the
 #: calendar's end, where a due date 60 days later would not exist (OverflowError).
@@ -15,13 +17,20 @@ LAST_DATE = dt.date(2099, 12, 31)
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
 
+def _refused(message: str) -> Exception:
+    """marshmallow's ValidationError saying ``message`` (what a schema reports for its field)."""
+    from marshmallow import ValidationError
+
+    return ValidationError(message)
+
+
 def _stdnum(module, label: str, value: str) -> str:
     from stdnum.exceptions import ValidationError as StdnumError
 
     try:
         return module.validate(value)
     except StdnumError as exc:
-        raise ValidationError(f"invalid {label} {value!r} ({exc.message.rstrip('.').lower()})") from None
+        raise _refused(f"invalid {label} {value!r} ({exc.message.rstrip('.').lower()})") from None
 
 
 def siren(value: str) -> str:
@@ -62,7 +71,7 @@ def bic(value: str) -> str:
 def country(value: str) -> str:
     """An ISO 3166 alpha-2 country code that names a country (FR, BE, DE...; not XX)."""
     if not COUNTRY_RE.match(value or "") or value not in _countries():
-        raise ValidationError(f"invalid country {value!r} (expected an ISO code such as FR)")
+        raise _refused(f"invalid country {value!r} (expected an ISO code such as FR)")
     return value
 
 
@@ -76,5 +85,5 @@ def _countries() -> frozenset:
 def business_date(value: dt.date) -> dt.date:
     """A date within :data:`FIRST_DATE` .. :data:`LAST_DATE`."""
     if not FIRST_DATE <= value <= LAST_DATE:
-        raise ValidationError(f"{value} is out of range (dates run from {FIRST_DATE} to {LAST_DATE})")
+        raise _refused(f"{value} is out of range (dates run from {FIRST_DATE} to {LAST_DATE})")
     return value

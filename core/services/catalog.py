@@ -8,7 +8,6 @@ from sqlalchemy import func, or_, select
 
 from core.errors import NotFound, ValidationError
 from core.models import Product
-from core.schemas import ProductSchema, load
 
 
 def get_product(session, ref) -> Product:
@@ -26,6 +25,7 @@ def create_product(session, raw: dict, *, record: str | None = None, validated: 
                    extensions: dict | None = None) -> Product:
     """Create a product; the SKU is unique. With ``app``, the modules' fields (``extensions``,
     ``{"module": {"field": "text"}}``) are validated and stored with it."""
+    from core.schemas import ProductSchema, load
     from core.security import require
 
     require(app or session.info["app"], session, "core.product.write")

@@ -10,7 +10,6 @@ from sqlalchemy.orm import joinedload
 
 from core.errors import NotFound, StateError
 from core.models import SalesOrder, SalesOrderLine
-from core.schemas import OrderSchema, load
 from core.services.catalog import get_product
 from core.services.partners import get_partner
 from core.services.people import get_team, get_user
@@ -65,6 +64,7 @@ def create_order(app, session, raw: dict, *, record: str | None = None, extensio
 
     ``extensions`` holds the fields modules add to orders (``{"module": {"field": "text"}}``).
     """
+    from core.schemas import OrderSchema, load
     from core.security import require
 
     require(app, session, "core.order.write")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
@@ -9,11 +10,15 @@ from sqlalchemy.orm import selectinload
 
 from core.errors import NotFound, ValidationError
 from core.models import Contact, Partner
-from core.schemas import ContactSchema, PartnerSchema, load
 from core.security import require
 from core.services.people import get_user
 
-EDITABLE = tuple(f for f in PartnerSchema().fields if f != "salesperson")
+@functools.cache
+def editable() -> tuple[str, ...]:
+    """The partner's fields a create or an edit sets as given (its schema's, but the salesperson)."""
+    from core.schemas import PartnerSchema
+
+    return tuple(f for f in PartnerSchema().fields if f != "salesperson")
 
 
 def get_partner(session, ref) -> Partner:
@@ -94,7 +99,7 @@ def _apply(session, partner: Partner, data: dict) -> dict:
     changes = {}
     if not data.get("siren") and data.get("siret"):
         data["siren"] = data["siret"][:9]
-    for field in EDITABLE:
+    for field in editable():
         if field in data and getattr(partner, field) != data[field]:
             changes[field] = (getattr(partner, field), data[field])
             setattr(partner, field, data[field])
@@ -114,6 +119,7 @@ def create_partner(app, session, raw: dict, *, record: str | None = None, allow_
     ``allow_duplicate``: the message names the existing partner. ``extensions`` holds the
     modules' fields (``{"credit_hold": {"limit": "5000"}}``, see :mod:`core.extensions`).
     """
+    from core.schemas import PartnerSchema, load
     from core import extensions as ext
 
     require(app, session, "core.partner.write")
@@ -146,11 +152,12 @@ def update_partner(app, session, partner: Partner, raw: dict, *, record: str | N
     :returns: ``{field: (old, new)}`` (extension fields as ``module.field``), empty if nothing
         changed (and then no hook is called).
     """
+    from core.schemas import PartnerSchema, load
     from core import extensions as ext
 
     require(app, session, "core.partner.write")
     record = record or f"partner {partner.id}"
-    current = {f: getattr(partner, f) for f in EDITABLE if getattr(partner, f) is not None}
+    current = {f: getattr(partner, f) for f in editable() if getattr(partner, f) is not None}
     current = {k: (str(v) if not isinstance(v, bool) else v) for k, v in current.items()}
     data = load(PartnerSchema(), {**current, **raw}, record)
     values = ext.load(app, "partner", extensions, record, creating=False)
@@ -202,6 +209,8 @@ def load_partners(session, query) -> list[Partner]:
 
 def add_contact(session, partner: Partner, raw: dict) -> Contact:
     """Add a contact person to a partner."""
+    from core.schemas import ContactSchema, load
+
     require(session.info["app"], session, "core.partner.write")
     data = load(ContactSchema(), raw, f"partner {partner.id}")
     contact = Contact(partner=partner, **data)

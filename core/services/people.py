@@ -6,7 +6,6 @@ from sqlalchemy import select
 
 from core.errors import NotFound, ValidationError
 from core.models import Team, User
-from core.schemas import TeamSchema, UserSchema, load
 from core.security import require
 
 
@@ -28,6 +27,8 @@ def get_team(session, name: str) -> Team:
 
 def create_user(session, raw: dict, *, record: str | None = None) -> User:
     """Create a user; the login is unique."""
+    from core.schemas import UserSchema, load
+
     require(session.info["app"], session, "core.users")
     record = record or f"user {str(raw.get('login', '')).strip()!r}"
     data = load(UserSchema(), raw, record)
@@ -41,6 +42,8 @@ def create_user(session, raw: dict, *, record: str | None = None) -> User:
 
 def create_team(session, raw: dict) -> Team:
     """Create a team with its leader and members (by login); the leader is a member too."""
+    from core.schemas import TeamSchema, load
+
     require(session.info["app"], session, "core.users")
     data = load(TeamSchema(), raw, f"team {str(raw.get('name', '')).strip()!r}")
     if session.scalars(select(Team.id).where(Team.name == data["name"])).first():

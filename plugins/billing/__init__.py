@@ -104,7 +104,7 @@ def register_channels(register):
 
 @hookimpl
 def register_settings(register):
-    from plugins.billing.settings import BillingSettings
+    from plugins.billing.settings_schema import BillingSettings
 
     register("billing", BillingSettings)
 

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core.errors import NotFound, StateError, ValidationError
-from core.schemas import load
 from core.security import require
 from core.services.orders import compute_totals
 from plugins.billing.credit_notes import credit_invoice, discount_bases, discount_credit_note
@@ -32,6 +31,8 @@ __all__ = ["FROZEN", "HOLDABLE", "TRANSITIONS", "address_text", "create_invoice"
 
 def create_invoice(app, session, raw: dict, *, post: bool = False) -> Invoice:
     """An invoice typed by hand (a draft unless ``post``); prices default to the list price."""
+    from core.schemas import load
+
     require(app, session, "billing.invoice.write")
     from core.services.catalog import get_product
     from core.services.partners import get_partner

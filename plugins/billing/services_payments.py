@@ -33,7 +33,6 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from core.errors import StateError, ValidationError
-from core.schemas import load
 from core.security import require
 from plugins.billing.models import (OPEN_STATES, Allocation, Invoice, Payment, Refund, RefundSource,
                                     ReminderCase)
@@ -178,6 +177,8 @@ def record_payment(app, session, raw: dict, *, record: str = "payment", validate
     A bank import passes the ``partner`` it found and the ``numbers`` the line named (not strict:
     a number of another customer, paid or dated after the payment is passed over).
     """
+    from core.schemas import load
+
     require(app, session, "billing.payment.record")
     from plugins.billing.schemas import PaymentSchema
     from plugins.billing.settings import settings
@@ -315,6 +316,7 @@ def refund_credit(app, session, raw: dict, *, record: str = "refund") -> Refund:
     Drawn on the credits dated on or before the refund, oldest first; more than that credit is
     refused, naming the customer and the credit available. One transaction with the caller.
     """
+    from core.schemas import load
     from core.security import require
 
     require(app, session, "billing.payment.refund")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.errors import NotFound, ValidationError
-from core.schemas import load
 from core.security import require
 from plugins.billing.models import ReminderLevel
 
@@ -33,6 +32,8 @@ DEFAULT_LEVELS = [
 
 def seed_levels(app, session) -> None:
     """Write the configured (or default) policy if the table is empty."""
+    from core.schemas import load
+
     if session.scalars(select(ReminderLevel.level).limit(1)).first() is not None:
         return
     configured = app.config.section("billing").get("reminder_levels")
@@ -68,6 +69,8 @@ def check_policy(session) -> None:
 
 def set_level(session, raw: dict) -> ReminderLevel:
     """Create or change a level (the fields given); the policy is checked as a whole afterwards."""
+    from core.schemas import load
+
     require(session.info["app"], session, "billing.settings")
     from plugins.billing.schemas import ReminderLevelSchema
 

@@ -11,15 +11,16 @@ from sqlalchemy import func, select
 
 from core.errors import NotFound, StateError, ValidationError
 from core.models import TeamMember, User
-from core.schemas import load
 from core.security import require
 from core.services.partners import get_partner
 from core.services.people import get_user
 from plugins.funnel.models import Activity, Lead, Opportunity
-from plugins.funnel.schemas import ActivitySchema
 
 
 def create_activity(app, session, raw: dict) -> Activity:
+    from core.schemas import load
+    from plugins.funnel.schemas import ActivitySchema
+
     require(app, session, "funnel.deal.write")
     record = f"activity {str(raw.get('subject', '')).strip()!r}"
     data = load(ActivitySchema(), {k: v for k, v in raw.items() if v is not None}, record)

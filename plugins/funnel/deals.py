@@ -19,7 +19,6 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from core.errors import NotFound, StateError, ValidationError
-from core.schemas import load
 from core.security import require
 from core.services.catalog import get_product
 from core.services.partners import get_partner
@@ -28,7 +27,6 @@ from core.types import round_money
 from plugins.funnel.models import Opportunity, OpportunityLine, StageChange
 from plugins.funnel.outcomes import forget_outcome, record_outcome
 from plugins.funnel.pipelines import check_not_archived, first_stage, get_pipeline, get_stage, terminal_stage
-from plugins.funnel.schemas import DealLineSchema, DealSchema
 
 TRANSITIONS = {
     "move": (("open",), "open"),
@@ -84,6 +82,9 @@ def default_close(app) -> dt.date:
 def create_deal(app, session, raw: dict, *, user=None, record: str | None = None, lead=None,
                 contact_id: int | None = None) -> Opportunity:
     """Validate and create an open deal in the pipeline's first stage (or ``stage``), recording its entry."""
+    from core.schemas import load
+    from plugins.funnel.schemas import DealSchema
+
     require(app, session, "funnel.deal.write")
     record = record or f"deal {str(raw.get('name', '')).strip()!r}"
     raw = dict(raw)
@@ -138,6 +139,9 @@ def get_deal(session, ref, *, lock: bool = False) -> Opportunity:
 
 def edit_deal(app, session, deal: Opportunity, raw: dict, *, clear_probability: bool = False) -> dict:
     """Change value, probability, expected close, owner, team, customer or name of a deal."""
+    from core.schemas import load
+    from plugins.funnel.schemas import DealSchema
+
     require(app, session, "funnel.deal.write")
     record = f"deal {deal.id}"
     current = {"name": deal.name, "expected_close": deal.expected_close.isoformat()}
@@ -172,6 +176,9 @@ def edit_deal(app, session, deal: Opportunity, raw: dict, *, clear_probability: 
 
 def add_line(app, session, deal: Opportunity, raw: dict) -> OpportunityLine:
     """Add a product line (price defaults to the list price); the deal's value becomes the lines' total."""
+    from core.schemas import load
+    from plugins.funnel.schemas import DealLineSchema
+
     require(app, session, "funnel.deal.write")
     record = f"deal {deal.id}"
     if deal.state != "open":

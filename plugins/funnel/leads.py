@@ -16,13 +16,11 @@ from sqlalchemy import func, or_, select
 from core.errors import NotFound, StateError, ValidationError
 from core.models import Contact, Partner
 from core.recordrules import every_record
-from core.schemas import load
 from core.security import require
 from core.services.people import get_team, get_user
 from plugins.funnel.matching import company_key, email_domain, email_key, fold, lead_keys, matched_keys, phone_key
 
 from plugins.funnel.models import Activity, Lead, LeadEvent, Opportunity
-from plugins.funnel.schemas import LeadSchema
 
 TRANSITIONS = {
     "qualify": ("new", "disqualified"),
@@ -141,6 +139,9 @@ def resolve_people(session, data: dict) -> dict:
 
 def create_lead(app, session, raw: dict, *, user=None, record: str | None = None, validated: bool = False) -> Lead:
     """Validate and create a lead, flagging it if it duplicates a lead or a partner."""
+    from core.schemas import load
+    from plugins.funnel.schemas import LeadSchema
+
     require(app, session, "funnel.lead.write")
     record = record or f"lead {str(raw.get('name', '')).strip()!r}"
     data = raw if validated else load(LeadSchema(), raw, record)
@@ -160,6 +161,9 @@ def create_lead(app, session, raw: dict, *, user=None, record: str | None = None
 
 def update_lead(app, session, lead: Lead, raw: dict, *, user=None, record: str | None = None) -> dict:
     """Change the given fields (validated with the whole lead); the match keys follow."""
+    from core.schemas import load
+    from plugins.funnel.schemas import LeadSchema
+
     require(app, session, "funnel.lead.write")
     record = record or f"lead {lead.id}"
     current = {k: getattr(lead, k) for k in EDITABLE if getattr(lead, k) is not None}

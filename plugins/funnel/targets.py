@@ -9,11 +9,9 @@ import re
 from sqlalchemy import select
 
 from core.errors import ValidationError
-from core.schemas import load
 from core.security import require
 from core.services.people import get_team, get_user
 from plugins.funnel.models import Target
-from plugins.funnel.schemas import TargetSchema
 
 PERIODS = (
     ("half", re.compile(r"^(\d{4})-[Hh]([12])$")),
@@ -89,6 +87,9 @@ def period_label(target: Target) -> str:
 
 def set_target(app, session, raw: dict) -> Target:
     """Create or replace the target of a user or team for a period."""
+    from core.schemas import load
+    from plugins.funnel.schemas import TargetSchema
+
     require(app, session, "funnel.target.set")
     record = f"target {raw.get('user') or raw.get('team') or ''} {raw.get('period') or ''}".strip()
     data = load(TargetSchema(), {k: v for k, v in raw.items() if v is not None}, record)

@@ -8,12 +8,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.errors import NotFound, ValidationError
-from core.schemas import load
 from core.security import require
 from core.services.catalog import get_product
 from core.services.partners import get_partner
 from plugins.procurement.models import ReorderRule
-from plugins.procurement.schemas import ReorderRuleSchema
 from plugins.procurement.services_stock import ensure_levels
 
 
@@ -28,6 +26,9 @@ def supplier_of(session, ref, record: str, field: str = "supplier"):
 
 def set_rule(app, session, raw: dict, *, update: bool = False, record: str | None = None) -> tuple[ReorderRule, str]:
     """Create a product's reorder rule (or, with ``update``, replace the existing one's values)."""
+    from core.schemas import load
+    from plugins.procurement.schemas import ReorderRuleSchema
+
     require(app, session, "procurement.settings")
     record = record or f"reorder rule {str(raw.get('sku', '')).strip()!r}"
     data = load(ReorderRuleSchema(), raw, record)

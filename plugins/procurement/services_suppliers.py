@@ -12,11 +12,9 @@ from sqlalchemy import select, update
 
 from core.errors import NotFound, ValidationError
 from core.models import Partner, Product
-from core.schemas import load
 from core.security import require
 from core.services.catalog import get_product
 from plugins.procurement.models import SupplierPrice
-from plugins.procurement.schemas import SupplierPriceSchema
 
 
 def set_price(app, session, raw: dict, *, update_existing: bool = False, record: str | None = None,
@@ -27,6 +25,9 @@ def set_price(app, session, raw: dict, *, update_existing: bool = False, record:
     ``preferred`` makes this supplier the product's only preferred one (all its tiers); without it,
     a tier takes the preference of the supplier's other tiers for the product, so tiers never disagree.
     """
+    from core.schemas import load
+    from plugins.procurement.schemas import SupplierPriceSchema
+
     require(app, session, "procurement.settings")
     from plugins.procurement.services_rules import supplier_of
 
