@@ -1,5 +1,6 @@
 """Modules: manifests read without importing, dependency order, errors naming the modules, loading."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -292,3 +293,41 @@ def test_discovery_is_remembered_but_sees_a_package_installed_later(tmp_path, mo
     (info / "entry_points.txt").write_text("[entonnoir.plugins]\nlate_mod = late_mod\n")
     os.utime(site, ns=(before + 10**6, before + 10**6))  # what installing does, even on a coarse clock
     assert discover()["late_mod"].version == "2.0"
+
+
+def test_discovery_is_kept_between_processes_until_an_entry_point_or_a_manifest_changes(tmp_path, monkeypatch):
+    import tempfile
+
+    from core import modules
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    site = tmp_path / "site"
+    (site / "kept_mod").mkdir(parents=True)
+    manifest = site / "kept_mod" / "__init__.py"
+    manifest.write_text('MANIFEST = {"name": "kept_mod", "version": "1.0", "summary": "", "depends": []}\n')
+    info = site / "kept_mod-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: kept_mod\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[entonnoir.plugins]\nkept_mod = kept_mod\n")
+    monkeypatch.syspath_prepend(str(site))
+    assert modules.discover()["kept_mod"].version == "1.0"
+
+    def refused():
+        raise AssertionError("the entry points were read again")
+
+    found = modules._discover
+    monkeypatch.setattr(modules, "_discover", refused)
+    modules._DISCOVERED.clear()  # as a new process starts
+    assert modules.discover()["kept_mod"].version == "1.0"  # from the kept entry
+
+    monkeypatch.setattr(modules, "_discover", found)
+    manifest.write_text(manifest.read_text().replace('"1.0"', '"1.1"'))
+    os.utime(manifest, ns=(1, manifest.stat().st_mtime_ns + 10**6))
+    modules._DISCOVERED.clear()
+    assert modules.discover()["kept_mod"].version == "1.1"  # a changed manifest is read again
+
+    (info / "entry_points.txt").write_text("[entonnoir.plugins]\n")
+    os.utime(info / "entry_points.txt", ns=(1, (info / "entry_points.txt").stat().st_mtime_ns + 10**6))
+    modules._DISCOVERED.clear()
+    assert "kept_mod" not in modules.discover()  # so is a changed entry_points.txt
