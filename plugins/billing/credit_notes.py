@@ -16,7 +16,7 @@ from core.errors import StateError, ValidationError
 from core.services.orders import compute_totals
 from core.types import round_money
 from plugins.billing.invoice_states import label
-from plugins.billing.models import Invoice, InvoiceLine
+from plugins.billing.models_invoices import Invoice, InvoiceLine
 from plugins.billing.posting import new_invoice, post_invoice
 
 

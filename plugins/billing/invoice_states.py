@@ -14,7 +14,7 @@ from __future__ import annotations
 from sqlalchemy import event, inspect
 
 from core.errors import StateError
-from plugins.billing.models import OPEN_STATES, Invoice, InvoiceLine
+from plugins.billing.models_invoices import OPEN_STATES, Invoice, InvoiceLine
 
 TRANSITIONS = {"post": (("draft",), "posted")}
 HOLDABLE = OPEN_STATES

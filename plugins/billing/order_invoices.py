@@ -27,7 +27,7 @@ from core.errors import StateError
 from core.models import SalesOrder
 from core.services.orders import compute_totals
 from plugins.billing.mentions import operation_category, refusal
-from plugins.billing.models import Invoice, InvoiceDue, InvoiceLine
+from plugins.billing.models_invoices import Invoice, InvoiceDue, InvoiceLine
 from plugins.billing.posting import (address_text, discount_mention, discount_offered, new_invoice, order_delivery,
                                      post_invoice, take_number)
 

@@ -21,7 +21,7 @@ from core.security import require
 from core.services.orders import compute_totals
 from plugins.billing.invoice_states import label, move
 from plugins.billing.mentions import check_mentions, operation_category
-from plugins.billing.models import Invoice
+from plugins.billing.models_invoices import Invoice
 
 
 def new_invoice(app, session, partner: Partner, *, kind: str = "invoice", term=None, invoice_date=None,

@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import Date, bindparam, select, text
 
 from plugins.billing.formatting import cents
-from plugins.billing.models import Invoice
+from plugins.billing.models_invoices import Invoice
 
 BUCKETS = ("not_due", "days_1_30", "days_31_60", "days_61_90", "over_90")
 

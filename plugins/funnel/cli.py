@@ -11,13 +11,13 @@ from core.cli.context import emit_json, emit_record, emit_table, given, json_opt
 
 
 def _lead_id():
-    from plugins.funnel.models import Lead
+    from plugins.funnel.models_leads import Lead
 
     return Lead.id
 
 
 def _deal_id():
-    from plugins.funnel.models import Opportunity
+    from plugins.funnel.models_deals import Opportunity
 
     return Opportunity.id
 

@@ -24,7 +24,7 @@ from core.services.catalog import get_product
 from core.services.partners import get_partner
 from core.services.people import get_team, get_user
 from core.types import round_money
-from plugins.funnel.models import Opportunity, OpportunityLine, StageChange
+from plugins.funnel.models_deals import Opportunity, OpportunityLine, StageChange
 from plugins.funnel.outcomes import forget_outcome, record_outcome
 from plugins.funnel.pipelines import check_not_archived, first_stage, get_pipeline, get_stage, terminal_stage
 

@@ -20,7 +20,8 @@ from core.security import require
 from core.services.people import get_team, get_user
 from plugins.funnel.matching import company_key, email_domain, email_key, fold, lead_keys, matched_keys, phone_key
 
-from plugins.funnel.models import Activity, Lead, LeadEvent, Opportunity
+from plugins.funnel.models_deals import Opportunity
+from plugins.funnel.models_leads import Lead, LeadEvent
 
 TRANSITIONS = {
     "qualify": ("new", "disqualified"),
@@ -271,6 +272,8 @@ def convert(app, session, lead: Lead, *, partner_ref=None, create_partner_always
 def merge(app, session, keep: Lead, other: Lead, *, user=None) -> Lead:
     """Merge ``other`` into ``keep``: empty fields of ``keep`` are filled, activities and history move,
     ``other`` stays as a ``merged`` record pointing at ``keep`` (nothing is deleted)."""
+    from plugins.funnel.models import Activity
+
     require(app, session, "funnel.lead.write")
     if keep.id == other.id:
         raise ValidationError("cannot merge a lead into itself", record=f"lead {keep.id}")

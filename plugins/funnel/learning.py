@@ -28,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import func, select
 
 from core.models import Team
-from plugins.funnel.models import StageOutcome
+from plugins.funnel.models_deals import StageOutcome
 
 X = StageOutcome
 HUNDRED = Decimal(100)

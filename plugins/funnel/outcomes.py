@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select, text
 
-from plugins.funnel.models import Lead, Stage, StageChange, StageOutcome
+from plugins.funnel.models_deals import Stage, StageChange, StageOutcome
+from plugins.funnel.models_leads import Lead
 
 H = StageChange.__table__.c
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from core.errors import NotFound, ValidationError
 from core.security import require
-from plugins.funnel.models import Opportunity, Pipeline, Stage
+from plugins.funnel.models_deals import Opportunity, Pipeline, Stage
 
 #: name, default probability (percent), kind
 DEFAULT_STAGES = (("New", Decimal("10"), "open"), ("Qualified", Decimal("20"), "open"),

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from core.errors import StateError, ValidationError
 from core.security import require
 from plugins.funnel.history import rebuild_summary
-from plugins.funnel.models import Opportunity, Pipeline, Stage
+from plugins.funnel.models_deals import Opportunity, Pipeline, Stage
 from plugins.funnel.pipelines import check_stage_name, get_stage
 
 
