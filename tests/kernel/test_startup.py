@@ -53,6 +53,23 @@ def test_a_list_imports_only_its_own_module(workspace):
     assert not [name for name in loaded if name.startswith(("plugins.funnel.cli", "plugins.procurement.cli"))]
     heavy = result.stdout.strip().splitlines()[-1].removeprefix("HEAVY:").split(",")
     assert not {"jinja2", "weasyprint", "lxml", "rich"} & set(heavy), heavy
+    # the invoice tables only: payments, collections and bank tables load with what uses them
+    assert "plugins.billing.models_invoices" in loaded
+    assert not {"plugins.billing.models", "plugins.billing.models_payments", "plugins.billing.models_collections",
+                "plugins.billing.models_bank"} & set(loaded)
+
+
+@pytest.mark.modules("funnel", "billing", "procurement")
+@pytest.mark.parametrize("command, tables", [("deal", "plugins.funnel.models_deals"),
+                                             ("lead", "plugins.funnel.models_leads")])
+def test_a_deal_or_lead_list_loads_its_own_tables(workspace, command, tables):
+    probe = PROBE.replace('"--help"', f'"{command}", "list"')
+    result = subprocess.run([sys.executable, "-c", probe, str(workspace.config_path)],
+                            capture_output=True, text=True, check=True)
+    loaded = result.stdout.strip().splitlines()[-2].removeprefix("PLUGINS:").split(",")
+    assert tables in loaded
+    assert "plugins.funnel.models" not in loaded  # activities, targets, forecasts, market data: not needed
+    assert not [name for name in loaded if name.startswith("plugins.billing.models")]
 
 
 def test_help_lists_commands_even_when_the_config_is_invalid(workspace):
