@@ -9,7 +9,7 @@ from core.cli.context import emit_json, emit_record, emit_table, json_option, pa
 
 
 def _purchase_order_number():
-    from plugins.procurement.models import PurchaseOrder
+    from plugins.procurement.models_purchase import PurchaseOrder
 
     return PurchaseOrder.number
 

@@ -1,5 +1,8 @@
 """Procurement tables: the stock ledger and its summary, supplier prices, reorder rules, purchase orders.
 
+The purchase orders (:mod:`plugins.procurement.models_purchase`) and the supplier bills
+(:mod:`plugins.procurement.models_bills`) have files of their own, gathered here.
+
 Quantities are exact (:data:`core.types.Quantity`, thousandths stored as integers), so the sums the
 ledger check compares are exact on SQLite and PostgreSQL alike.
 """
@@ -9,19 +12,20 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, Timestamped, partial_index
+from core.db import Base, Timestamped
 from core.models import Partner, Product
 from core.types import Quantity, UnitPrice
+from plugins.procurement import models_bills  # noqa: F401  (the supplier bills' tables are procurement's too)
+from plugins.procurement.models_purchase import (DRAFT, OPEN_PURCHASE_STATES, PURCHASE_STATES, PurchaseOrder,
+                                                  PurchaseOrderLine)
 
 MOVE_KINDS = ("receipt", "delivery", "adjustment")
-PURCHASE_STATES = ("draft", "confirmed", "partial", "received", "cancelled")
-#: Purchase orders whose lines still count as incoming, whatever their expected dates (a need already
-#: on order is never ordered again: the peers' "new request every day" and "pushed-back date" bugs).
-OPEN_PURCHASE_STATES = ("draft", "confirmed", "partial")
-DRAFT = text("state = 'draft'")
+
+__all__ = ["DRAFT", "MOVE_KINDS", "OPEN_PURCHASE_STATES", "PURCHASE_STATES", "PurchaseOrder", "PurchaseOrderLine",
+           "ReorderRule", "StockLevel", "StockMove", "SupplierPrice"]
 
 
 class StockMove(Timestamped, Base):
@@ -118,65 +122,3 @@ class ReorderRule(Timestamped, Base):
 
     product: Mapped[Product] = relationship()
     supplier: Mapped[Partner | None] = relationship()
-
-
-class PurchaseOrder(Timestamped, Base):
-    """An order to one supplier: draft -> confirmed (sent) -> partial -> received, or cancelled."""
-
-    __tablename__ = "procurement_purchase_order"
-    __table_args__ = (
-        CheckConstraint("state IN ('draft', 'confirmed', 'partial', 'received', 'cancelled')", name="state"),
-        # One open draft per supplier: generated lines join it (concurrent creators meet on this index).
-        partial_index("uq_procurement_purchase_order_draft_supplier", "supplier_id", unique=True, where=DRAFT),
-        Index("ix_procurement_purchase_order_state", "state"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str | None] = mapped_column(String(32), unique=True)
-    supplier_id: Mapped[int] = mapped_column(ForeignKey("core_partner.id"), index=True)
-    state: Mapped[str] = mapped_column(String(12), default="draft")
-    order_date: Mapped[dt.date]
-    confirmed_at: Mapped[dt.date | None]
-    received_at: Mapped[dt.date | None]
-    cancelled_at: Mapped[dt.date | None]
-    cancel_reason: Mapped[str | None] = mapped_column(Text)
-
-    supplier: Mapped[Partner] = relationship()
-    lines: Mapped[list[PurchaseOrderLine]] = relationship(back_populates="order", order_by="PurchaseOrderLine.id")
-
-
-class PurchaseOrderLine(Base):
-    """One need ordered from the supplier, with why it was raised (rule, forecast, date, trigger)."""
-
-    __tablename__ = "procurement_purchase_order_line"
-    __table_args__ = (
-        CheckConstraint("quantity > 0", name="quantity_positive"),
-        CheckConstraint("received_quantity >= 0 AND received_quantity <= quantity", name="received_quantity"),
-        Index("ix_procurement_purchase_order_line_product", "product_id"),
-        partial_index("ix_procurement_purchase_order_line_unsummarised", "order_id", where="summarised = 0",
-                      postgresql_where="NOT summarised"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("procurement_purchase_order.id", ondelete="CASCADE"),
-                                          index=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("core_product.id"))
-    quantity: Mapped[Quantity]
-    received_quantity: Mapped[Quantity] = mapped_column(default=Decimal("0"))
-    unit_price: Mapped[UnitPrice] = mapped_column(default=Decimal("0"))
-    expected_date: Mapped[dt.date | None]
-    # Why the line was raised: the rule, the forecast it saw, the day, and what triggered it.
-    rule_id: Mapped[int | None] = mapped_column(ForeignKey("procurement_reorder_rule.id", ondelete="SET NULL"))
-    forecast_quantity: Mapped[Quantity | None]
-    raised_on: Mapped[dt.date]
-    trigger: Mapped[str] = mapped_column(String(100))
-    #: reported to purchasing in a run's summary already
-    summarised: Mapped[bool] = mapped_column(default=False)
-
-    order: Mapped[PurchaseOrder] = relationship(back_populates="lines")
-    product: Mapped[Product] = relationship()
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.quantity - self.received_quantity
-import plugins.procurement.models_bills  # noqa: E402,F401

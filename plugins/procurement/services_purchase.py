@@ -14,8 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from core.errors import NotFound, StateError, ValidationError
 from core.types import round_money
-from plugins.procurement.models import PurchaseOrder, PurchaseOrderLine
-from plugins.procurement.services_stock import change_level, lock_levels, to_units, write_moves
+from plugins.procurement.models_purchase import PurchaseOrder, PurchaseOrderLine
 
 #: action -> (states it may start from, state it leads to; receive decides partial or received)
 TRANSITIONS = {
@@ -49,6 +48,8 @@ def get_purchase_order(session, ref, *, lock: bool = False) -> PurchaseOrder:
 
 def _locked(session, ref) -> PurchaseOrder:
     """The order with its products' levels locked first, then itself (the locking rule)."""
+    from plugins.procurement.services_stock import lock_levels
+
     order = get_purchase_order(session, ref)
     lock_levels(session, [line.product_id for line in order.lines])
     return get_purchase_order(session, order.id, lock=True)
@@ -96,6 +97,7 @@ def receive_purchase_order(app, session, ref, lines: list[dict] | None = None) -
     still due on the order is refused, naming the line.
     """
     from core.security import require
+    from plugins.procurement.services_stock import change_level, to_units, write_moves
 
     require(app, session, "procurement.po.receive")
     order = _locked(session, ref)
@@ -146,6 +148,7 @@ def cancel_purchase_order(app, session, ref, reason: str = "") -> PurchaseOrder:
     """Cancel an order (or what is still due on a partly received one): its lines stop counting as
     incoming, so the next evaluation orders the need again. A supplier who had the order is told."""
     from core.security import require
+    from plugins.procurement.services_stock import change_level, to_units
 
     require(app, session, "procurement.po.confirm")
     from core.outbox import notify, resolve_recipients

@@ -61,14 +61,16 @@ def test_a_list_imports_only_its_own_module(workspace):
 
 @pytest.mark.modules("funnel", "billing", "procurement")
 @pytest.mark.parametrize("command, tables", [("deal", "plugins.funnel.models_deals"),
-                                             ("lead", "plugins.funnel.models_leads")])
-def test_a_deal_or_lead_list_loads_its_own_tables(workspace, command, tables):
+                                             ("lead", "plugins.funnel.models_leads"),
+                                             ("po", "plugins.procurement.models_purchase")])
+def test_a_deal_lead_or_po_list_loads_its_own_tables(workspace, command, tables):
     probe = PROBE.replace('"--help"', f'"{command}", "list"')
     result = subprocess.run([sys.executable, "-c", probe, str(workspace.config_path)],
                             capture_output=True, text=True, check=True)
     loaded = result.stdout.strip().splitlines()[-2].removeprefix("PLUGINS:").split(",")
     assert tables in loaded
-    assert "plugins.funnel.models" not in loaded  # activities, targets, forecasts, market data: not needed
+    # activities, targets, forecasts, market data; stock, rules, supplier prices, bills: not needed
+    assert not {"plugins.funnel.models", "plugins.procurement.models", "plugins.procurement.models_bills"} & set(loaded)
     assert not [name for name in loaded if name.startswith("plugins.billing.models")]
 
 
