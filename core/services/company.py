@@ -19,7 +19,6 @@ from pathlib import Path
 
 from core.errors import ValidationError
 from core.models import Company
-from core.schemas import WITHOUT_CAPITAL, CompanySchema, load
 
 #: every field, with its label (for people) in the order ``crm company show`` prints them
 FIELDS = [("name", "Name"), ("legal_form", "Legal form"), ("street", "Street"), ("postal_code", "Postal code"),
@@ -54,6 +53,7 @@ def set_company(app, session, raw: dict, *, folder: Path | None = None) -> dict:
     ``logo`` is a file path: the file is copied into the workspace (``logo-<hash>.<ext>`` beside
     ``crm.toml``, named by its content) so documents keep finding it.
     """
+    from core.schemas import CompanySchema, load
     from core.security import require
 
     require(app, session, "core.company")
@@ -175,6 +175,8 @@ def missing_mentions(company) -> list[tuple[str, str]]:
     SIREN, VAT number, the registry with its city (RNE has no city), and the share capital of a
     company that has one (not a sole trader: EI, EIRL).
     """
+    from core.schemas import WITHOUT_CAPITAL
+
     get = company.get if isinstance(company, dict) else (lambda f: getattr(company, f))
     needed = ["name", "legal_form", "street", "postal_code", "city", "siren", "vat_number", "trade_register"]
     if get("trade_register") != "RNE":

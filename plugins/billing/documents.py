@@ -108,7 +108,7 @@ def load_invoices(session, refs: list[str]) -> dict:
     from sqlalchemy import or_, select
     from sqlalchemy.orm import selectinload
 
-    from plugins.billing.models import Invoice, InvoiceLine, PaymentTerm
+    from plugins.billing.models_invoices import Invoice, InvoiceLine, PaymentTerm
 
     keys = {_key(ref) for ref in refs}
     ids = sorted(k for k in keys if isinstance(k, int))

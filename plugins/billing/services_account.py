@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 
 from core.documents import Document, DocumentKind
 from core.errors import NotFound, ValidationError
-from plugins.billing.models import OPEN_STATES, Allocation, Invoice, Payment, Refund, ReminderCase
 
 ZERO = Decimal("0.00")
 PAYMENTS_SHOWN = 50
@@ -32,6 +31,8 @@ PAYMENTS_SHOWN = 50
 
 def account_section(app, session, partner):
     """Billing's section of ``partner``'s account (an ``AccountSection``), None for a partner never invoiced."""
+    from plugins.billing.models import Invoice, OPEN_STATES, ReminderCase
+
     from core.services.partners import AccountSection
     from plugins.billing.services_collections import list_cases
     from plugins.billing.services_payments import customer_credit
@@ -76,6 +77,8 @@ def account_section(app, session, partner):
 
 
 def _payments(session, partner_id: int) -> list[dict]:
+    from plugins.billing.models import Allocation, Invoice, Payment
+
     found = session.scalars(select(Payment).where(Payment.partner_id == partner_id)
                             .order_by(Payment.payment_date.desc(), Payment.id.desc()).limit(PAYMENTS_SHOWN)).all()
     allocations: dict[int, list] = {}
@@ -91,6 +94,8 @@ def _payments(session, partner_id: int) -> list[dict]:
 
 def _payment_behaviour(session, partner_id: int) -> tuple[int | None, int | None]:
     """Average days from invoice date, and from final due date, to the last payment, over paid invoices."""
+    from plugins.billing.models import Allocation, Invoice, Payment
+
     last_paid = (select(Allocation.invoice_id, func.max(Payment.payment_date).label("paid_on"))
                  .join(Payment, Payment.id == Allocation.payment_id).group_by(Allocation.invoice_id).subquery())
     rows = session.execute(select(Invoice.invoice_date, Invoice.final_due_date, last_paid.c.paid_on)
@@ -131,6 +136,8 @@ def parse_ref(app, ref: str) -> tuple[int, dt.date, dt.date]:
 
 def statement(session, partner_id: int, start: dt.date, end: dt.date) -> dict:
     """The figures of the statement of ``partner_id`` from ``start`` to ``end`` (both included)."""
+    from plugins.billing.models import Invoice, Payment, Refund
+
     movements = []  # (date, order, label, reference, debit, credit)
     for invoice in session.scalars(select(Invoice).where(Invoice.partner_id == partner_id, Invoice.state != "draft",
                                                          Invoice.invoice_date <= end)):
@@ -162,6 +169,8 @@ def statement(session, partner_id: int, start: dt.date, end: dt.date) -> dict:
 
 def _overdue_at(session, partner_id: int, end: dt.date) -> list[dict]:
     """Per invoice dated by ``end``: the instalments due before ``end`` not covered by what was settled by then."""
+    from plugins.billing.models import Allocation, Invoice
+
     settled = dict(session.execute(select(Allocation.invoice_id, func.sum(Allocation.amount))
                                    .join(Invoice, Invoice.id == Allocation.invoice_id)
                                    .where(Invoice.partner_id == partner_id, Allocation.allocated_on <= end)
