@@ -96,7 +96,7 @@ def compose(app, page: Page) -> Document:
 
 
 def html_to_pdf(html: str, *, app=None, base_url: str | Path | None = None, pdf_variant: str | None = None,
-                attachments: list | None = None) -> bytes:
+                attachments: list | None = None, metadata: dict | None = None) -> bytes:
     """Lay ``html`` out as a PDF (A4 unless the page's CSS says otherwise).
 
     The page may use the files of the template folders (the modules' and, with ``app``, the
@@ -106,6 +106,10 @@ def html_to_pdf(html: str, *, app=None, base_url: str | Path | None = None, pdf_
     PDF goes to customers).
 
     :param pdf_variant: e.g. ``"pdf/a-3b"`` for an archivable PDF (Factur-X requires PDF/A-3).
+    :param attachments: ``weasyprint.Attachment`` files embedded in the PDF.
+    :param metadata: fields of the PDF's metadata set over what the page's ``<title>`` and
+        ``<meta>`` give (WeasyPrint's ``DocumentMetadata``: ``authors``, ``description``,
+        ``keywords``, ``lang``, ``xmp_metadata`` (RDF blocks added to the XMP packet)...).
     """
     import logging
 
@@ -126,11 +130,24 @@ def html_to_pdf(html: str, *, app=None, base_url: str | Path | None = None, pdf_
     base = str(base_url) if base_url else None
     try:
         page = HTML(string=html, base_url=base, url_fetcher=fetcher)
-        return page.write_pdf(font_config=_font_config(), stylesheets=_shared_stylesheets(page, base, folders),
-                              cache=_IMAGES, **options)
+        if not metadata:
+            return page.write_pdf(font_config=_font_config(), stylesheets=_shared_stylesheets(page, base, folders),
+                                  cache=_IMAGES, finisher=_distinct_associated_files, **options)
+        document = page.render(font_config=_font_config(), stylesheets=_shared_stylesheets(page, base, folders),
+                               cache=_IMAGES, **options)
+        for name, value in metadata.items():
+            setattr(document.metadata, name, value)
+        return document.write_pdf(finisher=_distinct_associated_files, **options)
     except _refused_class() as exc:
         raise CrmError(f"template asset {exc.url}: refused (a document may use only the files of the "
                        f"template folders and data: URLs)") from None
+
+
+def _distinct_associated_files(document, pdf) -> None:
+    """Each attachment once in the catalog's ``/AF`` (WeasyPrint 70 lists a PDF/A-3's attachments
+    from the name tree and again from the file specifications)."""
+    if "AF" in pdf.catalog:
+        pdf.catalog["AF"][:] = list(dict.fromkeys(pdf.catalog["AF"]))
 
 
 #: images (a logo as a ``data:`` URL) decoded once per process, shared by its documents

