@@ -188,14 +188,12 @@ def facturx_pdf(app, session, ref, *, locale: str | None = None):
     """``(document, pdf bytes)``: the invoice's PDF/A-3 with its checked XML embedded as ``factur-x.xml``
     (relationship ``Data``, MIME ``text/xml``) and the Factur-X XMP properties (:func:`xmp`), written
     by WeasyPrint in one pass."""
-    import base64
-
     from weasyprint import Attachment
 
     from core.documents import compose, html_to_pdf
     from core.services.company import reader_locale
     from plugins.billing.documents import invoice_context, invoice_page
-    from plugins.billing.services_invoices import get_invoice
+    from plugins.billing.invoice_states import get_invoice
 
     invoice = get_invoice(session, ref)
     locale = locale or reader_locale(app, invoice.partner)
@@ -203,8 +201,8 @@ def facturx_pdf(app, session, ref, *, locale: str | None = None):
     xml = invoice_xml(app, session, invoice, locale=locale, context=context)
     check_xml(xml, f"invoice {invoice.number}")
     document = compose(app, invoice_page(app, invoice, context, locale))
-    attachment = Attachment(url="data:text/xml;base64," + base64.b64encode(xml).decode(), name=XML_NAME,
-                            description="Factur-X XML file", relationship="Data")
+    # MIME type text/xml: what WeasyPrint's own table gives a .xml name (the test reads it back)
+    attachment = Attachment(string=xml, name=XML_NAME, description="Factur-X XML file", relationship="Data")
     metadata = {"title": document.title, "authors": [invoice.seller_name or ""], "keywords": ["Factur-X", "EN 16931"],
                 "description": f"{document.title} — {invoice.buyer_name or invoice.partner.name}",
                 "lang": locale.replace("_", "-"), "xmp_metadata": [xmp()]}

@@ -6,14 +6,16 @@ State machine (data, one function per transition):
 
 A posted invoice is immutable: its lines, amounts, parties and dates can no longer change (a
 mapper guard refuses the write, whatever code tries it); it is never deleted, only cancelled in
-whole or in part by a credit note. Every other invoice module builds on this one.
+whole or in part by a credit note. Every other invoice module builds on this one; finding an
+invoice (:func:`get_invoice`) is here too, so whatever reads one to change it has the guard.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import selectinload
 
-from core.errors import StateError
+from core.errors import NotFound, StateError
 from plugins.billing.models_invoices import OPEN_STATES, Invoice, InvoiceLine
 
 TRANSITIONS = {"post": (("draft",), "posted")}
@@ -23,6 +25,19 @@ FROZEN = ("number", "kind", "partner_id", "invoice_date", "total_untaxed", "tota
           "currency", "seller_name", "seller_siren", "seller_vat_number", "seller_identity", "buyer_name", "buyer_siren",
           "buyer_vat_number", "buyer_address", "delivery_address", "delivery_country", "penalty_rate", "recovery_indemnity", "final_due_date",
           "discount_percent", "discount_until", "tax_regime", "vat_mention")
+
+
+def get_invoice(session, ref, *, lock: bool = False) -> Invoice:
+    """An invoice or credit note by number (or id)."""
+    text = str(ref).strip()
+    query = select(Invoice).options(selectinload(Invoice.lines), selectinload(Invoice.dues))
+    query = query.where(Invoice.id == int(text)) if text.isdigit() else query.where(Invoice.number == text.upper())
+    if lock:
+        query = query.with_for_update()
+    invoice = session.scalars(query).first()
+    if invoice is None:
+        raise NotFound(f"invoice {text}: no such invoice (see `crm invoice list`)")
+    return invoice
 
 
 def move(invoice: Invoice, action: str) -> None:

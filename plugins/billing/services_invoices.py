@@ -1,25 +1,23 @@
-"""Invoices typed by hand, holds, and finding an invoice; the public face of the invoice modules.
+"""Invoices typed by hand and holds; the public face of the invoice modules.
 
 The invoice modules, each importing only those below it:
 
-- :mod:`plugins.billing.invoice_states`: the states, transitions and the posted invoice's guard;
+- :mod:`plugins.billing.invoice_states`: the states, transitions, the posted invoice's guard, and
+  finding an invoice (``get_invoice``);
 - :mod:`plugins.billing.posting`: drafts in memory, posting, numbering, the frozen texts;
 - :mod:`plugins.billing.credit_notes`: credit notes and the early-payment discount's note;
 - :mod:`plugins.billing.order_invoices`: the invoice of a confirmed order;
-- this module: invoices typed by hand, holds, reading; it also re-exports what callers used to
+- this module: invoices typed by hand, holds; it also re-exports what callers used to
   import from here (``post_invoice``, ``credit_invoice``...).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
-
-from core.errors import NotFound, StateError, ValidationError
+from core.errors import StateError, ValidationError
 from core.security import require
 from core.services.orders import compute_totals
 from plugins.billing.credit_notes import credit_invoice, discount_bases, discount_credit_note
-from plugins.billing.invoice_states import FROZEN, HOLDABLE, TRANSITIONS, label
+from plugins.billing.invoice_states import FROZEN, HOLDABLE, TRANSITIONS, get_invoice, label
 from plugins.billing.models_invoices import Invoice, InvoiceLine
 from plugins.billing.order_invoices import invoice_from_order, on_order_cancelled, order_invoice_id
 from plugins.billing.posting import address_text, new_invoice, next_number, order_delivery, post_invoice
@@ -78,19 +76,4 @@ def set_hold(session, invoice: Invoice, hold: str | None, reason: str | None = N
         raise StateError(f"{record} is neither disputed nor blocked")
     invoice.hold, invoice.hold_reason = hold, (reason or "").strip() or None
     session.flush()
-    return invoice
-
-
-# --- reading --------------------------------------------------------------------------------------
-
-def get_invoice(session, ref, *, lock: bool = False) -> Invoice:
-    """An invoice or credit note by number (or id)."""
-    text = str(ref).strip()
-    query = select(Invoice).options(selectinload(Invoice.lines), selectinload(Invoice.dues))
-    query = query.where(Invoice.id == int(text)) if text.isdigit() else query.where(Invoice.number == text.upper())
-    if lock:
-        query = query.with_for_update()
-    invoice = session.scalars(query).first()
-    if invoice is None:
-        raise NotFound(f"invoice {text}: no such invoice (see `crm invoice list`)")
     return invoice
