@@ -32,7 +32,7 @@ def load(kind: str, key) -> dict | None:
             entry = pickle.load(found)
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
         return None
-    if not isinstance(entry, dict) or entry.get("format") != FORMAT or entry.get("key") != key:
+    if not isinstance(entry, dict) or entry.get("format") != FORMAT or entry.get("key") != _digest(key):
         return None
     return entry
 
@@ -45,7 +45,7 @@ def store(kind: str, key, entry: dict) -> None:
     temporary = f"{file}.{os.getpid()}"
     try:
         with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
-            pickle.dump({**entry, "format": FORMAT, "key": key}, out, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump({**entry, "format": FORMAT, "key": _digest(key)}, out, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, file)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         try:
@@ -73,12 +73,16 @@ def stamps(paths) -> dict[str, int]:
     return found
 
 
+def _digest(key) -> str:
+    """What an entry keeps of its key: a digest (a key may hold ``CRM_*`` secrets, never written)."""
+    return hashlib.sha256(repr(key).encode()).hexdigest()
+
+
 def _file(kind: str, key) -> str | None:
     folder = private_folder()
     if folder is None:
         return None
-    name = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
-    return os.path.join(folder, f"{kind}-{name}.pickle")
+    return os.path.join(folder, f"{kind}-{_digest(key)[:32]}.pickle")
 
 
 def private_folder() -> str | None:

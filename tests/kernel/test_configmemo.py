@@ -128,6 +128,15 @@ def test_a_changed_source_the_environment_or_the_modules_make_it_check_again(wor
     assert configmemo.recall(workspace.config_path, text) is None
     monkeypatch.delenv("CRM_DATABASE_URL")
 
+    # a secret of the environment is part of the key, never written down
+    monkeypatch.setenv("CRM_SMTP_PASSWORD", "s3cret-of-the-env")
+    app = workspace.app()
+    app.pm
+    app.close()
+    assert configmemo.recall(workspace.config_path, text) is not None
+    assert all(b"s3cret-of-the-env" not in file.read_bytes() for file in entry_file.parent.iterdir())
+    monkeypatch.delenv("CRM_SMTP_PASSWORD")
+
     # a module installed or removed since
     config = configmemo.recall(workspace.config_path, text)
     entries = App(config).entries
