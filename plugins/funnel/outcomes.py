@@ -14,13 +14,14 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select, text
 
 from plugins.funnel.models_deals import Stage, StageChange, StageOutcome
-from plugins.funnel.models_leads import Lead
 
 H = StageChange.__table__.c
 
 
 def record_outcome(session, deal) -> int:
     """Write the outcome rows of a deal that has just been won or lost; returns how many."""
+    from plugins.funnel.models_leads import Lead
+
     forget_outcome(session, deal)
     entered = session.execute(
         select(H.to_stage_id, func.min(H.changed_on)).join(Stage, Stage.id == H.to_stage_id)
