@@ -64,25 +64,35 @@ WHERE po.id IN :ids ORDER BY po.number
 DETAILED_LINES = 100
 _DETAILS = """
 SELECT pl.order_id, p.sku, pl.quantity, pl.forecast_quantity, pl.trigger FROM procurement_purchase_order_line pl
-JOIN core_product p ON p.id = pl.product_id WHERE {unsummarised} ORDER BY pl.id LIMIT :limit
+JOIN core_product p ON p.id = pl.product_id WHERE ({unsummarised} OR pl.id IN :new) ORDER BY pl.id LIMIT :limit
 """
 
 
-def send_summary(app, session, *, day, no_supplier: list[str]) -> dict:
+def send_summary(app, session, *, day, no_supplier: list[str], new_lines: dict | None = None,
+                 new_line_ids: list[int] = ()) -> dict:
     """One message to purchasing: the purchase order lines raised since the last summary, grouped by
-    order, and the products whose rule has no supplier. Marks those lines summarised."""
+    order, and the products whose rule has no supplier. Marks those lines summarised.
+
+    ``new_lines`` are lines the caller wrote summarised already, in this transaction, to be told here too:
+    per order ``(count, first id, last id, quantity)``, and ``new_line_ids`` the first ``DETAILED_LINES``
+    of their ids (``raise_needs(..., summarised=True)`` gives both)."""
     from plugins.procurement.services_stock import from_units
 
     unsummarised = "NOT pl.summarised" if app.dialect == "postgresql" else "pl.summarised = 0"
-    groups = {row[0]: row for row in session.execute(text(_UNSUMMARISED.format(unsummarised=unsummarised)))}
+    found = {row[0]: tuple(row[1:]) for row in session.execute(text(_UNSUMMARISED.format(unsummarised=unsummarised)))}
+    groups = dict(found)
+    for po_id, (count, first, last, quantity) in (new_lines or {}).items():
+        before = groups.get(po_id, (0, first, last, 0))
+        groups[po_id] = (before[0] + count, min(before[1], first), max(before[2], last), before[3] + quantity)
     orders: dict = {}
     if groups:
         for po_id, number, state, supplier, count in session.execute(
                 text(_ORDERS).bindparams(bindparam("ids", expanding=True)), {"ids": list(groups)}):
             orders[po_id] = {"number": number, "state": state, "supplier": supplier, "line_count": int(count),
-                             "new_lines": int(groups[po_id][1]), "lines": []}
+                             "new_lines": int(groups[po_id][0]), "lines": []}
         for po_id, sku, quantity, forecast, trigger in session.execute(
-                text(_DETAILS.format(unsummarised=unsummarised)), {"limit": DETAILED_LINES}):
+                text(_DETAILS.format(unsummarised=unsummarised)).bindparams(bindparam("new", expanding=True)),
+                {"limit": DETAILED_LINES, "new": list(new_line_ids)}):
             orders[po_id]["lines"].append({"sku": sku, "quantity": from_units(quantity), "trigger": trigger,
                                            "forecast": None if forecast is None else from_units(forecast)})
     if not orders and not no_supplier:
@@ -93,10 +103,10 @@ def send_summary(app, session, *, day, no_supplier: list[str]) -> dict:
                f"on {len(orders)} {'draft ' if drafts else ''}purchase order{'s' if len(orders) != 1 else ''}")
     if no_supplier:
         subject += f", {len(no_supplier)} product{'s' if len(no_supplier) != 1 else ''} without supplier"
-    last = max((int(row[3]) for row in groups.values()), default=0)
+    last = max((int(row[2]) for row in groups.values()), default=0)
     # A rerun that raised nothing new sends nothing; the same alert twice in a day is sent once. A line
     # raised again (a need joined it) is summarised again: its quantity is part of the key.
-    lines = f"{last}.{sum(int(row[1]) for row in groups.values())}.{sum(int(row[4]) for row in groups.values())}"
+    lines = f"{last}.{sum(int(row[0]) for row in groups.values())}.{sum(int(row[3]) for row in groups.values())}"
     digest = hashlib.sha1("\n".join(no_supplier).encode()).hexdigest()[:12]
     if not groups and _alerted(session, day, digest):
         return {"summary_sent": 0}
@@ -105,10 +115,11 @@ def send_summary(app, session, *, day, no_supplier: list[str]) -> dict:
                              context={"day": day.isoformat(), "orders": list(orders.values()),
                                       "no_supplier": no_supplier},
                              dedup_key=f"procurement:reorder-summary:{day.isoformat()}:{lines}:{digest}")
-    if groups:
+    if found:  # the lines told that were not summarised yet (up to the last one seen: none told unseen)
         session.execute(text("UPDATE procurement_purchase_order_line SET summarised = :yes "
                              f"WHERE {unsummarised.replace('pl.', '')} AND id <= :last")
-                        .bindparams(bindparam("yes", type_=Boolean())), {"last": last, "yes": True})
+                        .bindparams(bindparam("yes", type_=Boolean())),
+                        {"last": max(int(row[2]) for row in found.values()), "yes": True})
     return {"summary_sent": int(sent)}
 
 

@@ -137,7 +137,7 @@ def _lock_candidates(session) -> bool:
 
 
 def raise_needs(app, session, *, product_ids=None, trigger: str, today: dt.date | None = None,
-                locked: bool = False, dry_run: bool = False) -> dict:
+                locked: bool = False, dry_run: bool = False, summarised: bool = False) -> dict:
     """Order what the rules of ``product_ids`` (default: every rule) need, in a few statements.
 
     A need joins the line its product has on the supplier's draft already (the quantity grows and the
@@ -147,6 +147,11 @@ def raise_needs(app, session, *, product_ids=None, trigger: str, today: dt.date 
     ``locked`` says the caller holds these products' locks already (the order hooks). Returns the
     counts (``lines`` written, of which ``lines_raised`` joined an existing line), the plan
     (``dry_run``: what would be ordered, nothing written) and the SKUs whose rule found no supplier.
+
+    ``summarised``: the caller reports the new lines itself, in this transaction (the sweep's summary):
+    they are written summarised already, and ``new_lines`` describes them (per order: how many, the
+    first and last id, the quantity) with ``new_line_ids`` the first ``DETAILED_LINES`` of their ids. A
+    line that joins is left to the summary's own search (it may have been raised unsummarised before).
     """
     today = today or app.today
     dialect = app.dialect
@@ -175,15 +180,11 @@ def raise_needs(app, session, *, product_ids=None, trigger: str, today: dt.date 
         session.execute(text(f"DELETE FROM {CANDIDATES} WHERE product_id IN :stale")
                         .bindparams(bindparam("stale", expanding=True)), {"stale": stale})
         _collect(session, dialect, stale)
-    values = {"today": today, "trigger": trigger[:100], "no": False}
-    dates = (bindparam("today", type_=Date()), bindparam("no", type_=Boolean()))
-    added = session.execute(text(
-        "INSERT INTO procurement_purchase_order_line (order_id, product_id, quantity, received_quantity, unit_price, "
-        "expected_date, rule_id, forecast_quantity, raised_on, trigger, summarised) "
-        f"SELECT {_DRAFT}, c.product_id, c.quantity, 0, c.unit_price, {_EXPECTED[dialect]}, c.rule_id, c.forecast, "
-        f":today, :trigger, :no FROM {CANDIDATES} c WHERE c.supplier_id IS NOT NULL AND c.line_id IS NULL "
-        "ORDER BY c.product_id").bindparams(*dates), values).rowcount
-    raised = session.execute(text(_RAISE).bindparams(*dates), values).rowcount
+    values = {"today": today, "trigger": trigger[:100], "no": False, "born": summarised}
+    day, no, born = (bindparam("today", type_=Date()), bindparam("no", type_=Boolean()),
+                     bindparam("born", type_=Boolean()))
+    added, new_lines, new_line_ids = _add_lines(session, dialect, (day, born), values)
+    raised = session.execute(text(_RAISE).bindparams(day, no), values).rowcount
     # Each need's level (it exists: the candidates come from the levels) gets its quantity as incoming: an
     # upsert for its plan, the candidates driving in key order, one probe per need (an UPDATE correlated to
     # them looked each up twice; UPDATE ... FROM made SQLite scan every level).
@@ -199,7 +200,45 @@ def raise_needs(app, session, *, product_ids=None, trigger: str, today: dt.date 
     session.execute(text(f"DELETE FROM {CANDIDATES}"))
     confirmed = _confirm_generated(app, session, order_ids, today) if order_ids else 0
     return {"lines": added + raised, "lines_raised": raised, "drafts_created": created, "orders_confirmed": confirmed,
-            "no_supplier": no_supplier, "planned": []}
+            "no_supplier": no_supplier, "planned": [], "new_lines": new_lines, "new_line_ids": new_line_ids}
+
+
+# The candidates without a line on their supplier's draft: each a new line of that draft, in product order.
+_ADD = ("INSERT INTO procurement_purchase_order_line (order_id, product_id, quantity, received_quantity, unit_price, "
+        "expected_date, rule_id, forecast_quantity, raised_on, trigger, summarised) "
+        f"SELECT {_DRAFT}, c.product_id, c.quantity, 0, c.unit_price, {{expected}}, c.rule_id, c.forecast, "
+        f":today, :trigger, :born FROM {CANDIDATES} c WHERE c.supplier_id IS NOT NULL AND c.line_id IS NULL "
+        "ORDER BY c.product_id")
+
+
+def _add_lines(session, dialect: str, dates, values: dict) -> tuple[int, dict, list[int]]:
+    """Write the new lines: how many, and when they are born summarised (``values["born"]``) per order
+    ``(count, first id, last id, quantity)`` and their first ids. PostgreSQL sums them up as it writes
+    them (a row per order comes back); on SQLite, whose RETURNING cannot feed a query, they are the lines
+    past the last id before (this transaction holds the database's only write lock)."""
+    from plugins.procurement.services_alerts import DETAILED_LINES
+
+    insert = _ADD.format(expected=_EXPECTED[dialect])
+    if not values["born"]:
+        return session.execute(text(insert).bindparams(*dates), values).rowcount, {}, []
+    limit = {"detailed": DETAILED_LINES}
+    if dialect == "postgresql":
+        rows = session.execute(text(
+            f"WITH added AS ({insert} RETURNING id, order_id, quantity) "
+            "SELECT order_id, COUNT(*), MIN(id), MAX(id), SUM(quantity), "
+            "(SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM added ORDER BY id LIMIT :detailed) earliest) "
+            "FROM added GROUP BY order_id").bindparams(*dates), {**values, **limit}).all()
+        groups, first_ids = {row[0]: tuple(row[1:5]) for row in rows}, (rows[0][5] if rows else [])
+    else:
+        before = {"before": session.scalar(text("SELECT COALESCE(MAX(id), 0) FROM procurement_purchase_order_line"))}
+        session.execute(text(insert).bindparams(*dates), values)
+        groups = {row[0]: tuple(row[1:]) for row in session.execute(text(
+            "SELECT order_id, COUNT(*), MIN(id), MAX(id), SUM(quantity) FROM procurement_purchase_order_line "
+            "WHERE id > :before GROUP BY order_id"), before)}
+        first_ids = list(session.scalars(text(
+            "SELECT id FROM procurement_purchase_order_line WHERE id > :before ORDER BY id LIMIT :detailed"),
+            {**before, **limit})) if groups else []
+    return sum(count for count, *_ in groups.values()), groups, first_ids
 
 
 def _collect(session, dialect: str, product_ids) -> None:
@@ -210,7 +249,7 @@ def _collect(session, dialect: str, product_ids) -> None:
 
 def _empty() -> dict:
     return {"lines": 0, "lines_raised": 0, "drafts_created": 0, "orders_confirmed": 0, "no_supplier": [],
-            "planned": []}
+            "planned": [], "new_lines": {}, "new_line_ids": []}
 
 
 def _confirm_generated(app, session, order_ids: list[int], today: dt.date) -> int:
@@ -310,9 +349,15 @@ def run_reorder(app, session, *, today: dt.date | None = None, dry_run: bool = F
     from plugins.procurement.services_alerts import send_summary
 
     today = today or app.today
+    if app.dialect == "postgresql":
+        # the temporary tables' unknown sizes push the estimates past ``jit_above_cost``: PostgreSQL would
+        # compile index probes it runs once (a fifth of the sweep's time on 100,000 rules)
+        session.execute(text("SET LOCAL jit = off"))
     savepoint = session.begin_nested()
     try:
-        result = raise_needs(app, session, trigger="reorder run", today=today, dry_run=dry_run)
+        # its new lines are the summary's below: written summarised, not marked so after (a second write of
+        # each line, whose foreign keys PostgreSQL checks again in the transaction that inserted it)
+        result = raise_needs(app, session, trigger="reorder run", today=today, dry_run=dry_run, summarised=True)
         savepoint.commit()
     except Exception:  # one bad rule must not stop the others: redo rule by rule
         savepoint.rollback()
@@ -328,7 +373,8 @@ def run_reorder(app, session, *, today: dt.date | None = None, dry_run: bool = F
         return result
     counts = {key: result[key] for key in ("lines", "lines_raised", "drafts_created", "orders_confirmed")}
     counts["no_supplier"] = len(result["no_supplier"])
-    counts.update(send_summary(app, session, day=today, no_supplier=result["no_supplier"]))
+    counts.update(send_summary(app, session, day=today, no_supplier=result["no_supplier"],
+                               new_lines=result["new_lines"], new_line_ids=result["new_line_ids"]))
     return {**counts, "products_without_supplier": result["no_supplier"]}
 
 

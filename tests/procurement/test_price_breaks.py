@@ -152,3 +152,41 @@ def test_a_draft_confirmed_before_its_lock_is_taken_is_not_written_into(shop, mo
     assert shop.lines() == [("PO2026-000001", "confirmed", "A", D(45), D(5)),
                             ("PO2026-000002", "draft", "A", D(100), D(50))]
     assert shop.check() == []
+
+
+def test_the_summary_tells_the_sales_lines_with_the_sweeps_own_in_line_order_once(shop, factory, outbox):
+    """The sweep writes its new lines summarised already (no second write of each): its summary still tells
+    them beside the lines the sales raised since the last summary and the lines it joined, in line order."""
+    from sqlalchemy import text
+
+    from plugins.procurement.services_rules import set_rule
+
+    other = factory.partner(name="Autre SA", is_customer=False, is_supplier=True, email="o@autre.fr")
+    shop.product("A", stock="30", rule=("10", "50", "1"))
+    shop.product("B", stock="30", rule=("10", "50", "1"))
+    shop.product("C", stock="30", rule=("10", "50", "1"), supplier=other)
+    shop.sell(("A", 25))  # the sale raises A's line: unsummarised until the sweep tells it
+    with shop.app.transaction() as session:  # higher rules: only the sweep sees these needs
+        for sku in ("A", "B", "C"):
+            set_rule(shop.app, session, {"sku": sku, "minimum": "60", "maximum": "100"}, update=True)
+    result = shop.run()
+    assert (result["lines"], result["lines_raised"], result["summary_sent"]) == (3, 1, 1)
+    (first, a), (_, b), (second, c) = [(n, (sku, quantity)) for n, _, sku, quantity, _ in shop.lines()]
+    assert (first, a, b, c) == ("PO2026-000001", ("A", D(95)), ("B", D(70)), ("C", D(70)))
+    summary = outbox.messages()[-1]
+    assert summary["subject"] == "Reorder 2026-11-28: 3 lines on 2 draft purchase orders"
+    text_ = summary["text"]
+    assert "PO2026-000001 (draft) to Grossiste SA: 2 new lines (2 in all)" in text_
+    assert f"{second} (draft) to Autre SA: 1 new line (1 in all)" in text_
+    assert text_.index("A: 95.000") < text_.index("B: 70.000") < text_.index("C: 70.000")
+    with shop.app.transaction() as session:
+        assert session.execute(text("SELECT COUNT(*) FROM procurement_purchase_order_line "
+                                    "WHERE summarised = :no"), {"no": False}).scalar() == 0
+    assert shop.run()["summary_sent"] == 0  # told once
+    shop.product("D", stock="30", rule=("10", "50", "1"))
+    shop.sell(("D", 25))  # the next sale's line, on the same draft: the next summary tells it alone
+    assert shop.run()["summary_sent"] == 1
+    summary = outbox.messages()[-1]
+    assert summary["subject"] == "Reorder 2026-11-28: 1 line on 1 draft purchase order"
+    assert "D: 45.000" in summary["text"] and "A: 95.000" not in summary["text"]
+    assert "PO2026-000001 (draft) to Grossiste SA: 1 new line (3 in all)" in summary["text"]
