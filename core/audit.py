@@ -6,7 +6,8 @@ in the same transaction, so a rolled-back command leaves no trace and a committe
 does. Rows a session inserts with the ORM's bulk INSERT (``session.execute(insert(Model),
 [values])``, no unit of work) are recorded the same way, from the values given (with their ids
 when the statement returns them). Set-based jobs and commands add one summary row each (:func:`record`). On PostgreSQL the
-money tables have their own triggers (billing_0009), which also catch changes made outside
+money tables have their own triggers (billing_0009, set-based since billing_0012:
+:mod:`core.audit_triggers`), which also catch changes made outside
 crm; this session then leaves those tables to the triggers and hands them who and which
 command through ``set_config('crm.*', ..., true)``. A model opts out with ``__audited__ = False``
 (the trail itself, caches that are recomputed). A command that writes several statements
@@ -262,7 +263,8 @@ def _database_audited(app, session) -> frozenset:
 
             found = frozenset(session.connection().execute(text(
                 "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                "JOIN pg_proc p ON p.oid = t.tgfoid WHERE p.proname = 'core_audit_row' "
+                "JOIN pg_proc p ON p.oid = t.tgfoid "
+                "WHERE (p.proname = 'core_audit_row' OR p.proname LIKE 'core\\_audit\\_of\\_%') "
                 "AND c.relnamespace = current_schema()::regnamespace")).scalars())
         app.__dict__["_database_audited"] = found
     return found

@@ -22,7 +22,7 @@ from decimal import Decimal
 from sqlalchemy import func, insert, select, text, update
 
 from core.db import utcnow
-from core.dbutil import fresh_statistics
+from core.dbutil import copy_rows, fresh_statistics
 from plugins.billing.models import OPEN_STATES, Allocation, Invoice, Payment
 from plugins.billing.models_bank import BankLine, BankLineInvoice, WriteOff
 
@@ -219,8 +219,7 @@ def _write(app, session, statement_id, payments, allocations, write_offs, source
     """Every planned row, one executemany per table (Core INSERTs: no ORM bookkeeping per row)."""
     for payment, payment_id in zip(payments, _new_ids(app, session, Payment.__table__, len(payments))):
         payment["id"] = payment_id
-    if payments:
-        session.execute(insert(Payment.__table__), payments)
+    _insert(app, session, Payment.__table__, payments)
     rows = [{"invoice_id": a["invoice_id"], "payment_id": payments[a["payment"]]["id"], "write_off_id": None,
              "amount": a["amount"], "allocated_on": a["allocated_on"]} for a in allocations]
     if write_offs:
@@ -232,11 +231,22 @@ def _write(app, session, statement_id, payments, allocations, write_offs, source
              "source": source[:300], "bank_line_id": w["line_id"]} for w, write_off_id in zip(write_offs, ids)])
         rows += [{"invoice_id": w["invoice"].id, "payment_id": None, "write_off_id": write_off_id,
                   "amount": w["amount"], "allocated_on": app.today} for w, write_off_id in zip(write_offs, ids)]
-    if rows:
-        session.execute(insert(Allocation.__table__), rows)
+    _insert(app, session, Allocation.__table__, rows)
     fresh_statistics(session, ["billing_payment", "billing_allocation"], len(payments) + len(rows))
     for statement in _APPLY:  # the plan's figures, applied by the database from the rows just written
         session.execute(text(statement), {"statement": statement_id})
+
+
+def _insert(app, session, table, rows: list[dict]) -> None:
+    """``rows`` into ``table``: an executemany on SQLite (the session records them in the trail), on
+    PostgreSQL one COPY (the table's statement triggers record them, as for an INSERT: one
+    executemany is a statement per row there, and 100,000 of them took 6 s)."""
+    if not rows:
+        return
+    if app.dialect == "postgresql":
+        copy_rows(session, table, rows)
+    else:
+        session.execute(insert(table), rows)
 
 
 def _row_by_row(app, session, statement, slow_lines, named, entries) -> None:
