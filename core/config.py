@@ -75,10 +75,12 @@ class Config:
     sections: dict = field(default_factory=dict)
     schemas: dict = field(default_factory=dict, repr=False)
     _checked: dict = field(default_factory=dict, repr=False, compare=False)
-    #: the file's text as read (for :mod:`core.configmemo`)
-    text: str | None = field(default=None, repr=False, compare=False)
-    #: recalled from :mod:`core.configmemo`: the installed modules the file was checked with
-    checked_with: tuple | None = field(default=None, repr=False, compare=False)
+    #: the file's text this config was read from (for :mod:`core.configmemo`); not an argument, so
+    #: a config made from another (``dataclasses.replace``: other modules enabled) reads from no text
+    text: str | None = field(default=None, init=False, repr=False, compare=False)
+    #: recalled from :mod:`core.configmemo`: the installed modules the file was checked with (not
+    #: carried over by ``replace`` either: a changed config is checked again)
+    checked_with: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def folder(self) -> Path:

@@ -48,8 +48,8 @@ def remember(config, entries: dict, modules: list[str]) -> None:
     sources = memo.stamps(getattr(module, "__file__", None) or "" for name, module in list(sys.modules.items())
                           if any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes))
     kept = type(config)(path=config.path, enabled=config.enabled, database_url=config.database_url,
-                        company=config.company, sections=config.sections, text=config.text)
-    kept._checked = dict(config._checked)
+                        company=config.company, sections=config.sections)
+    kept.text, kept._checked = config.text, dict(config._checked)
     memo.store("config", _key(config.path),
                {"text": config.text, "config": kept, "entries": _entries(entries), "sources": sources})
 

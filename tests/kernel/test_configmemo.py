@@ -155,3 +155,19 @@ def test_nothing_is_remembered_in_a_folder_others_may_read(workspace, private_tm
     app.close()
     assert list(folder.iterdir()) == []
     assert load_config(workspace.config_path).checked_with is None
+
+
+@pytest.mark.modules("procurement")
+def test_a_config_changed_in_memory_is_not_remembered_for_the_file(workspace, private_tmp, crm):
+    """Enabling a module makes the app's config from the one read (``replace``): that one no longer
+    says what the file says, so it is checked and not remembered under the file's text (the file
+    back to its first text must not read as the module still enabled)."""
+    crm("modules", "disable", "procurement")
+    crm("modules", "enable", "procurement")
+    crm("modules", "disable", "procurement")
+    assert load_config(workspace.config_path).enabled == []
+    states = {row["name"]: row["state"] for row in crm("modules", "list", "--json").json}
+    assert states["procurement"] == "disabled"
+    crm("modules", "enable", "procurement")
+    assert load_config(workspace.config_path).enabled == ["procurement"]
+
