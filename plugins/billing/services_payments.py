@@ -177,9 +177,8 @@ def record_payment(app, session, raw: dict, *, record: str = "payment", validate
     A bank import passes the ``partner`` it found and the ``numbers`` the line named (not strict:
     a number of another customer, paid or dated after the payment is passed over).
     """
-    from core.schemas import load
-
     require(app, session, "billing.payment.record")
+    from core.schemas import load
     from plugins.billing.schemas import PaymentSchema
     from plugins.billing.settings import settings
 

@@ -69,9 +69,8 @@ def check_policy(session) -> None:
 
 def set_level(session, raw: dict) -> ReminderLevel:
     """Create or change a level (the fields given); the policy is checked as a whole afterwards."""
-    from core.schemas import load
-
     require(session.info["app"], session, "billing.settings")
+    from core.schemas import load
     from plugins.billing.schemas import ReminderLevelSchema
 
     number = raw.get("level")
