@@ -28,6 +28,7 @@ def recall(path, text: str):
     if entry is None or entry["text"] != text or not memo.unchanged(entry["sources"]):
         return None
     config = entry["config"]
+    config.path = path  # as this process names it (the same file: the key is its absolute path)
     config.checked_with = entry["entries"]
     return config
 

@@ -94,17 +94,31 @@ def model_drift(app, connection) -> list[str]:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from core.db import Base
-
     app.call("register_models")  # importing them puts their tables on the shared metadata
     prefixes = tuple(f"{name}_" for name in ["core", *app.modules])
     context = MigrationContext.configure(connection, opts={"compare_type": True})
     lines = []
-    for diff in compare_metadata(context, Base.metadata):
+    for diff in compare_metadata(context, tables_of(prefixes)):
         line = _describe(diff)
         if line is not None and line[1].startswith(prefixes):
             lines.append(" ".join(line))
     return lines
+
+
+def tables_of(prefixes: tuple[str, ...]):
+    """A metadata holding a copy of each table of the shared one whose name starts with one of
+    ``prefixes``: what a comparison looks at. The shared metadata may also hold some tables of a
+    module that is not enabled (another workspace of the process read a list of its records, which
+    loads only the tables that list needs): their keys may name tables that were never loaded."""
+    from sqlalchemy import MetaData
+
+    from core.db import Base
+
+    compared = MetaData(naming_convention=Base.metadata.naming_convention)
+    for name, table in Base.metadata.tables.items():
+        if name.startswith(prefixes):
+            table.to_metadata(compared)
+    return compared
 
 
 def _describe(diff) -> tuple[str, str, str] | None:

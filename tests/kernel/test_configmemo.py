@@ -171,3 +171,16 @@ def test_a_config_changed_in_memory_is_not_remembered_for_the_file(workspace, pr
     crm("modules", "enable", "procurement")
     assert load_config(workspace.config_path).enabled == ["procurement"]
 
+
+@pytest.mark.modules("billing")
+def test_a_recalled_config_names_its_file_as_this_process_does(workspace, private_tmp, monkeypatch):
+    app = workspace.app()
+    app.pm
+    app.close()
+    monkeypatch.chdir(workspace.folder.parent)
+    relative = load_config(f"{workspace.folder.name}/crm.toml")
+    assert relative.checked_with is not None and str(relative.path) == f"{workspace.folder.name}/crm.toml"
+    monkeypatch.chdir(workspace.folder)
+    here = load_config()
+    assert here.checked_with is not None and here.path == workspace.folder / "crm.toml"
+
