@@ -11,9 +11,9 @@ from plugins.billing import models_bank, models_tax  # noqa: F401  (their tables
 from plugins.billing.models_collections import (CASE_EVENTS, CHANNELS, RATE_KINDS, CaseEvent, CollectionTask,
                                                 Penalty, Rate, Reminder, ReminderCase, ReminderLevel, ReminderRun)
 from plugins.billing.models_invoices import (HOLDS, INVOICE_KINDS, INVOICE_STATES, OPEN_INVOICE, OPEN_STATES,
-                                             TERM_METHODS, Allocation, Invoice, InvoiceDue, InvoiceLine, PartnerTerm,
+                                             TERM_METHODS, Invoice, InvoiceDue, InvoiceLine, PartnerTerm,
                                              PaymentTerm, PaymentTermLine, Sequence)
-from plugins.billing.models_payments import PAYMENT_METHODS, Payment, Refund, RefundSource
+from plugins.billing.models_payments import PAYMENT_METHODS, Allocation, Payment, Refund, RefundSource
 
 __all__ = ["CASE_EVENTS", "CHANNELS", "HOLDS", "INVOICE_KINDS", "INVOICE_STATES", "OPEN_INVOICE", "OPEN_STATES",
            "PAYMENT_METHODS", "RATE_KINDS", "TERM_METHODS", "Allocation", "CaseEvent", "CollectionTask",

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
 from core.types import Money
+from plugins.billing import models_invoices  # noqa: F401  (the table its keys name)
 
 BANK_FORMATS = ("camt053", "csv")
 #: what became of a bank line: a customer payment, a credit nobody was found for yet, a debit kept

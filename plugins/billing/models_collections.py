@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
 from core.types import Money, Percent
+from plugins.billing import models_invoices  # noqa: F401  (the table its keys name)
 
 CHANNELS = ("email", "letter")
 RATE_KINDS = ("ecb_refinancing", "legal")

@@ -1,5 +1,4 @@
-"""Billing's invoice tables: payment terms, invoice numbering, invoices with their lines and
-instalments, and what settles them (allocations of payments and credit notes).
+"""Billing's invoice tables: payment terms, invoice numbering, invoices with their lines and instalments.
 
 What a list of invoices, an invoice or the aging needs, and nothing more: the payment and the
 collection tables (:mod:`plugins.billing.models_payments`, :mod:`plugins.billing.models_collections`)
@@ -202,19 +201,3 @@ class InvoiceDue(Base):
     amount: Mapped[Money]
 
     invoice: Mapped[Invoice] = relationship(back_populates="dues")
-
-
-class Allocation(Base):
-    """Part of a payment, or of a credit note, settling an invoice."""
-
-    __tablename__ = "billing_allocation"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    invoice_id: Mapped[int] = mapped_column(ForeignKey("billing_invoice.id"), index=True)
-    payment_id: Mapped[int | None] = mapped_column(ForeignKey("billing_payment.id"), index=True)
-    credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("billing_invoice.id"))
-    #: a small difference written off (:class:`WriteOff`) rather than paid or credited
-    write_off_id: Mapped[int | None] = mapped_column(ForeignKey("billing_write_off.id"))
-    amount: Mapped[Money]
-    allocated_on: Mapped[dt.date]

@@ -1,8 +1,7 @@
-"""Billing's payment tables: payments received and refunds of credit (what a payment settles is an
-allocation, :class:`plugins.billing.models_invoices.Allocation`).
+"""Billing's payment tables: payments received, their allocations to invoices, refunds of credit.
 
-A payment may point to its bank line (:mod:`plugins.billing.models_bank`,
-by table name); :mod:`plugins.billing.models` gathers every billing table.
+A payment may point to its bank line and an allocation to its write-off (:mod:`plugins.billing.models_bank`);
+the tables their keys name are loaded with them. :mod:`plugins.billing.models` gathers every billing table.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import Base, Timestamped
 from core.models import Partner
 from core.types import Money
+from plugins.billing import models_bank, models_invoices  # noqa: F401  (the tables its keys name)
 
 PAYMENT_METHODS = ("transfer", "cheque", "card", "cash", "direct_debit", "other")
 
@@ -38,6 +38,22 @@ class Payment(Timestamped, Base):
     bank_line_id: Mapped[int | None] = mapped_column(ForeignKey("billing_bank_line.id"), index=True, unique=True)
 
     partner: Mapped[Partner] = relationship()
+
+
+class Allocation(Base):
+    """Part of a payment, or of a credit note, settling an invoice."""
+
+    __tablename__ = "billing_allocation"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("billing_invoice.id"), index=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("billing_payment.id"), index=True)
+    credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("billing_invoice.id"))
+    #: a small difference written off (:class:`WriteOff`) rather than paid or credited
+    write_off_id: Mapped[int | None] = mapped_column(ForeignKey("billing_write_off.id"))
+    amount: Mapped[Money]
+    allocated_on: Mapped[dt.date]
 
 
 class Refund(Timestamped, Base):

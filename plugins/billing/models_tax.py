@@ -11,6 +11,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core import models  # noqa: F401  (the kernel's partner table its keys name)
 from core.db import Base
 from core.types import Percent
 

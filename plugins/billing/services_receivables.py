@@ -155,7 +155,7 @@ def invoice_row(invoice: Invoice, today: dt.date) -> dict:
 def invoice_dict(session, invoice: Invoice, today: dt.date) -> dict:
     """Everything about one invoice: lines, VAT per rate, instalments, payments, the legal mentions."""
     from core.services.orders import vat_breakdown
-    from plugins.billing.models_invoices import Allocation
+    from plugins.billing.models_payments import Allocation
 
     allocations = session.scalars(select(Allocation).where(Allocation.invoice_id == invoice.id)
                                   .order_by(Allocation.id)).all()

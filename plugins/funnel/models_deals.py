@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import Base, utcnow
 from core.models import Partner, Product, SalesOrder, Team, User
 from core.types import Money, Percent, Quantity, UnitPrice
+from plugins.funnel import models_leads  # noqa: F401  (the table a deal's lead key names)
 
 STAGE_KINDS = ("open", "won", "lost")
 DEAL_STATES = ("open", "won", "lost")

@@ -20,7 +20,7 @@ from core.models import Partner, Product
 from core.types import Quantity, UnitPrice
 from plugins.procurement import models_bills  # noqa: F401  (the supplier bills' tables are procurement's too)
 from plugins.procurement.models_purchase import (DRAFT, OPEN_PURCHASE_STATES, PURCHASE_STATES, PurchaseOrder,
-                                                  PurchaseOrderLine)
+                                                  PurchaseOrderLine, ReorderRule)
 
 MOVE_KINDS = ("receipt", "delivery", "adjustment")
 
@@ -98,27 +98,3 @@ class SupplierPrice(Timestamped, Base):
 
     product: Mapped[Product] = relationship()
     supplier: Mapped[Partner] = relationship()
-
-
-class ReorderRule(Timestamped, Base):
-    """Keep a product's forecast at least ``minimum``: below it, order up to ``maximum``."""
-
-    __tablename__ = "procurement_reorder_rule"
-    __table_args__ = (CheckConstraint("minimum >= 0", name="minimum"),
-                      CheckConstraint("maximum >= minimum AND maximum > 0", name="maximum"),
-                      CheckConstraint("multiple > 0", name="multiple"))
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("core_product.id", ondelete="CASCADE"), unique=True)
-    minimum: Mapped[Quantity]
-    maximum: Mapped[Quantity]
-    #: the pack size: quantities ordered are whole multiples of it
-    multiple: Mapped[Quantity] = mapped_column(default=Decimal("1"))
-    #: None: the product's preferred supplier (else its cheapest)
-    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("core_partner.id"))
-    #: None: the supplier's lead time
-    lead_time_days: Mapped[int | None]
-    active: Mapped[bool] = mapped_column(default=True)
-
-    product: Mapped[Product] = relationship()
-    supplier: Mapped[Partner | None] = relationship()

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import Base, Timestamped
 from core.models import Partner
 from core.types import Money, Percent, Quantity, UnitPrice
+from plugins.procurement import models_purchase  # noqa: F401  (the table a bill line's key names)
 
 BILL_STATES = ("approved", "held", "disputed", "paying", "paid")
 

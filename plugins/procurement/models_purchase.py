@@ -1,5 +1,6 @@
-"""Procurement's purchase order tables: orders to suppliers and their lines (what a list of purchase
-orders or one order loads; :mod:`plugins.procurement.models` gathers every procurement table).
+"""Procurement's purchase order tables: orders to suppliers, their lines and the reorder rules that
+raise them (what a list of purchase orders or one order loads; :mod:`plugins.procurement.models`
+gathers every procurement table).
 """
 
 from __future__ import annotations
@@ -80,3 +81,27 @@ class PurchaseOrderLine(Base):
     @property
     def remaining(self) -> Decimal:
         return self.quantity - self.received_quantity
+
+
+class ReorderRule(Timestamped, Base):
+    """Keep a product's forecast at least ``minimum``: below it, order up to ``maximum``."""
+
+    __tablename__ = "procurement_reorder_rule"
+    __table_args__ = (CheckConstraint("minimum >= 0", name="minimum"),
+                      CheckConstraint("maximum >= minimum AND maximum > 0", name="maximum"),
+                      CheckConstraint("multiple > 0", name="multiple"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("core_product.id", ondelete="CASCADE"), unique=True)
+    minimum: Mapped[Quantity]
+    maximum: Mapped[Quantity]
+    #: the pack size: quantities ordered are whole multiples of it
+    multiple: Mapped[Quantity] = mapped_column(default=Decimal("1"))
+    #: None: the product's preferred supplier (else its cheapest)
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("core_partner.id"))
+    #: None: the supplier's lead time
+    lead_time_days: Mapped[int | None]
+    active: Mapped[bool] = mapped_column(default=True)
+
+    product: Mapped[Product] = relationship()
+    supplier: Mapped[Partner | None] = relationship()

@@ -115,3 +115,21 @@ def test_migrate_check_ignores_a_disabled_module_s_tables_loaded_in_part(crm):
         assert crm("migrate", "--check", "--json").json == {"pending": [], "drift": []}
     finally:
         Base.metadata.remove(partial)
+
+
+
+@pytest.mark.parametrize("module", sorted(
+    ".".join(path.relative_to(path.parents[2] if path.parent.name != "core" else path.parents[1])
+             .with_suffix("").parts)
+    for root in [__import__("pathlib").Path(__file__).resolve().parents[2]]
+    for path in [*root.glob("core/models*.py"), *root.glob("plugins/*/models*.py")]))
+def test_each_table_file_loads_the_tables_its_keys_name(module):
+    """A list loads only the table files it needs: each must bring the tables its foreign keys name,
+    or a flush (which orders tables by their keys) fails in a process that loaded it alone."""
+    import subprocess
+    import sys
+
+    probe = (f"import {module}\nfrom sqlalchemy.orm import configure_mappers\nfrom core.db import Base\n"
+             "configure_mappers()\nprint(len(Base.metadata.sorted_tables))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-1500:]
