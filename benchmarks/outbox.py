@@ -57,7 +57,8 @@ def run(quick: bool = False) -> list[dict]:
             seconds = time.perf_counter() - start
             assert written == total
             rows.append({"benchmark": f"write {total:,} (notify_many, batches of {batch:,})", "count": total,
-                         "seconds": round(seconds, 2), "per_second": _rate(total, seconds), "target": WRITE_TARGET})
+                         "seconds": round(seconds, 2), "per_second": _rate(total, seconds),
+                         "target": f">= {WRITE_TARGET:,}/s"})
 
             # the same rows again: every dedup key is there, nothing is written
             start = time.perf_counter()
@@ -97,7 +98,7 @@ def run(quick: bool = False) -> list[dict]:
             assert files == pending, files
             rows.append({"benchmark": f"deliver {pending:,} (file channel, .eml)", "count": pending,
                          "seconds": round(seconds, 2), "per_second": _rate(pending, seconds),
-                         "target": DELIVER_TARGET,
+                         "target": f">= {DELIVER_TARGET:,}/s",
                          # on a shared, loaded machine the wall clock waits for others: per CPU second too
                          "per_cpu_second": _rate(pending, cpu)})
         finally:
