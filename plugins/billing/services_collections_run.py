@@ -121,14 +121,19 @@ def assign_new_cases(app, session, today: dt.date, *, only: int | None = None) -
             WHERE n.assignee_id IS NULL AND n.state <> 'closed' {restrict}) y
         WHERE chosen IS NOT NULL"""), {**params, "rule": f"rule {rule}"}).rowcount
     if written:
+        # each case takes the assignee of its latest ``assigned`` event, found by one grouping: a
+        # per-case subquery ``ORDER BY e.id DESC LIMIT 1`` let PostgreSQL walk the whole event
+        # table backwards for each case (5,000,000 invoices: minutes on one statement)
         session.execute(text(f"""
-            UPDATE billing_reminder_case SET assignee_id = (
-                SELECT e.assignee_id FROM billing_case_event e
-                WHERE e.invoice_id = billing_reminder_case.invoice_id AND e.kind = 'assigned'
-                ORDER BY e.id DESC LIMIT 1)
-            WHERE assignee_id IS NULL AND state <> 'closed'
-              AND EXISTS (SELECT 1 FROM billing_case_event e WHERE e.invoice_id = billing_reminder_case.invoice_id
-                          AND e.kind = 'assigned') {restrict.replace('n.', '')}"""), params)
+            UPDATE billing_reminder_case SET assignee_id = e.assignee_id
+            FROM billing_case_event e
+            JOIN (SELECT invoice_id, MAX(id) AS id FROM billing_case_event
+                  WHERE kind = 'assigned' AND invoice_id IN (
+                      SELECT invoice_id FROM billing_reminder_case WHERE assignee_id IS NULL AND state <> 'closed')
+                  GROUP BY invoice_id) latest ON latest.id = e.id
+            WHERE e.invoice_id = billing_reminder_case.invoice_id
+              AND billing_reminder_case.assignee_id IS NULL AND billing_reminder_case.state <> 'closed'
+              {restrict.replace('n.', 'billing_reminder_case.')}"""), params)
     return written
 
 
