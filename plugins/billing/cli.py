@@ -191,21 +191,20 @@ def invoice_list(state, overdue, state_, customer, credit_notes, limit, as_json)
 @pass_state
 def invoice_show(state, ref, printable, locale, as_json):
     """Show invoice REF: lines, VAT per rate, instalments, payments, mentions."""
-    from core.rendering import render
-    from plugins.billing.documents import invoice_context
-    from plugins.billing.services_invoices import get_invoice
+    from core.extensions import attach
+    from plugins.billing.invoice_states import get_invoice
     from plugins.billing.services_receivables import invoice_dict
 
     app = state.app
     with app.transaction() as session:
-        from core.extensions import attach
-
         found = get_invoice(session, ref)
         # with the fields other modules add to invoices, nested by module (core.extensions)
         data = attach(app, session, "invoice", found.id, invoice_dict(session, found, app.today))
         text = None
         if printable:
+            from core.rendering import render
             from core.services.company import reader_locale
+            from plugins.billing.documents import invoice_context
 
             locale = locale or reader_locale(app, found.partner)
             text = render(app, "billing/invoice.txt", locale=locale, data=data,
