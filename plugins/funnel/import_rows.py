@@ -11,9 +11,10 @@ updates; a match on a company key only (SIREN, domain) is flagged and written.
 from __future__ import annotations
 
 
+import json
 from itertools import zip_longest
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import func, select, text
 
 from core.db import utcnow
 from core.dbutil import GrowingTable, driver_writer
@@ -24,8 +25,6 @@ from plugins.funnel.matching import (KEYS, PERSON_KEYS, company_key, domain_key,
                                      siren_key)
 from plugins.funnel.models import Lead
 
-#: keys per IN (...) lookup of the existing leads
-CHUNK = 2000
 #: rows per INSERT batch
 INSERT_BATCH = 5000
 
@@ -70,14 +69,13 @@ class LeadWriter:
     def write(self, valid) -> None:
         """Match the chunk's rows on every key, apply the policy, write the new rows."""
         session, result, policy, partners = self.session, self.result, self.policy, self.partners
-        columns = {name: getattr(Lead, column) for name, column in KEY_COLUMNS.items()}
         for _, data, _ in valid:
             add_keys(data)
         wanted = {name: {d["keys"][name] for _, d, _ in valid if d["keys"][name]} for name in KEYS}
         if session.get_bind().dialect.name == "postgresql":
             in_db = _staged_existing(session, wanted)
         else:
-            in_db = {name: _existing(session, columns[name], keys) for name, keys in wanted.items()}
+            in_db = {name: _existing(session, KEY_COLUMNS[name], keys) for name, keys in wanted.items()}
         seen: dict[str, dict] = {name: {} for name in KEYS}   # key -> index in `pending` of the first row using it
         pending: list[dict] = []
         originals: list[int | None] = []     # per pending row: index of the earlier row of the chunk it duplicates
@@ -154,17 +152,22 @@ def add_keys(data: dict) -> None:
                              phone=data.get("phone"), siren=data.get("siren"), website=data.get("website"))
 
 
-def _existing(session, column, keys) -> dict:
-    """``{key: smallest lead id}`` for the keys already used by a lead (chunked IN queries on an index)."""
-    found: dict = {}
-    keys = list(keys)
-    # one cached statement with an expanding parameter: no bound-parameter object per key
-    query = select(column, func.min(Lead.id)).where(column.in_(bindparam("keys", expanding=True)),
-                                                    Lead.state != "merged").group_by(column)
-    with every_record(session):  # another team's lead is the same person all the same
-        for start in range(0, len(keys), CHUNK):
-            found.update(session.execute(query, {"keys": keys[start:start + CHUNK]}).all())
-    return found
+def _existing(session, column: str, keys) -> dict:
+    """``{key: smallest lead id}`` for the keys already used by a lead (SQLite), the keys given as one
+    JSON array.
+
+    Per key, the first entry of the column's index that is not merged: an index lists equal keys in
+    rowid order, so a key shared by thousands of leads (a company's domain, its SIREN) costs one
+    probe. ``min(id) ... GROUP BY`` over an ``IN`` list read every lead of every key instead: each
+    chunk read all the leads written so far, and the import grew quadratically.
+    """
+    if not keys:
+        return {}
+    # another team's lead is the same person all the same: a plain SQL statement sees every record
+    return dict(session.execute(text(
+        f"SELECT key, lead_id FROM (SELECT k.value AS key, (SELECT l.id FROM {Lead.__tablename__} l"
+        f" WHERE l.{column} = k.value AND l.state <> 'merged' ORDER BY l.id LIMIT 1) AS lead_id"
+        " FROM json_each(:keys) k) WHERE lead_id IS NOT NULL"), {"keys": json.dumps(list(keys))}).all())
 
 
 #: the temporary table a chunk's match keys are copied into on PostgreSQL
