@@ -72,10 +72,8 @@ class LeadWriter:
         for _, data, _ in valid:
             add_keys(data)
         wanted = {name: {d["keys"][name] for _, d, _ in valid if d["keys"][name]} for name in KEYS}
-        if session.get_bind().dialect.name == "postgresql":
-            in_db = _staged_existing(session, wanted)
-        else:
-            in_db = {name: _existing(session, KEY_COLUMNS[name], keys) for name, keys in wanted.items()}
+        existing = _staged_existing if session.get_bind().dialect.name == "postgresql" else _probed_existing
+        in_db = existing(session, wanted)
         seen: dict[str, dict] = {name: {} for name in KEYS}   # key -> index in `pending` of the first row using it
         pending: list[dict] = []
         originals: list[int | None] = []     # per pending row: index of the earlier row of the chunk it duplicates
@@ -152,22 +150,23 @@ def add_keys(data: dict) -> None:
                              phone=data.get("phone"), siren=data.get("siren"), website=data.get("website"))
 
 
-def _existing(session, column: str, keys) -> dict:
-    """``{key: smallest lead id}`` for the keys already used by a lead (SQLite), the keys given as one
-    JSON array.
+def _probed_existing(session, wanted: dict[str, set]) -> dict[str, dict]:
+    """``{match key name: {key: smallest lead id}}`` for the keys already used by a lead, on SQLite.
 
     Per key, the first entry of the column's index that is not merged: an index lists equal keys in
     rowid order, so a key shared by thousands of leads (a company's domain, its SIREN) costs one
     probe. ``min(id) ... GROUP BY`` over an ``IN`` list read every lead of every key instead: each
-    chunk read all the leads written so far, and the import grew quadratically.
+    chunk read all the leads written so far, and the import grew quadratically. A key name's keys
+    go as one JSON array.
     """
-    if not keys:
-        return {}
-    # another team's lead is the same person all the same: a plain SQL statement sees every record
-    return dict(session.execute(text(
-        f"SELECT key, lead_id FROM (SELECT k.value AS key, (SELECT l.id FROM {Lead.__tablename__} l"
-        f" WHERE l.{column} = k.value AND l.state <> 'merged' ORDER BY l.id LIMIT 1) AS lead_id"
-        " FROM json_each(:keys) k) WHERE lead_id IS NOT NULL"), {"keys": json.dumps(list(keys))}).all())
+    found: dict[str, dict] = {name: {} for name in KEYS}
+    for name, keys in wanted.items():
+        if keys:  # another team's lead is the same person all the same: plain SQL sees every record
+            found[name] = dict(session.execute(text(
+                f"SELECT key, lead_id FROM (SELECT k.value AS key, (SELECT l.id FROM {Lead.__tablename__} l"
+                f" WHERE l.{KEY_COLUMNS[name]} = k.value AND l.state <> 'merged' ORDER BY l.id LIMIT 1) AS lead_id"
+                " FROM json_each(:keys) k) WHERE lead_id IS NOT NULL"), {"keys": json.dumps(list(keys))}).all())
+    return found
 
 
 #: the temporary table a chunk's match keys are copied into on PostgreSQL
@@ -175,7 +174,7 @@ STAGE = "funnel_lead_import_key"
 
 
 def _staged_existing(session, wanted: dict[str, set]) -> dict[str, dict]:
-    """``{match key name: {key: smallest lead id}}``, as :func:`_existing`, in one set query on PostgreSQL.
+    """``{match key name: {key: smallest lead id}}``, as :func:`_probed_existing`, in one set query on PostgreSQL.
 
     The chunk's keys go by COPY into a temporary table, a column per match key (a row holds the
     n-th key of each), and one statement joins each column to the leads. An ``IN`` list of
