@@ -145,18 +145,36 @@ class GrowingTable:
             self.counted = self.start + written
 
 
-def driver_writer(session, table: str, columns: list[str]):
+def empty_table(session, table) -> None:
+    """Delete every row of ``table`` (a :class:`~sqlalchemy.Table`) in the session's transaction:
+    ``TRUNCATE`` on PostgreSQL (undone by a rollback like a DELETE, and it locks the table until
+    the commit), which lets :func:`driver_writer` write the new rows frozen; a DELETE on SQLite."""
+    from sqlalchemy import delete, text
+
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"TRUNCATE {table.name}"))
+    else:
+        session.execute(delete(table))
+
+
+def driver_writer(session, table: str, columns: list[str], *, frozen: bool = False):
     """``write(rows)``: rows (tuples in ``columns``' order, values in the database's form) straight to
     the driver in the session's transaction: SQLite's ``executemany`` (its C loop), PostgreSQL's
     ``COPY ... FROM STDIN``. For bulk loads that skip SQLAlchemy's per-row parameter work; an INSERT
-    of the table (not of a mapped class) leaves no audit row, so the caller records one."""
+    of the table (not of a mapped class) leaves no audit row, so the caller records one.
+
+    ``frozen``: the table was emptied by :func:`empty_table` in this transaction, so PostgreSQL
+    writes the rows already frozen and marks their pages all-visible (``COPY ... FREEZE``): an
+    index-only scan of them reads no heap page, where fresh rows cost a heap visit each until
+    the next VACUUM."""
     connection = session.connection()
     target = f"{table} ({', '.join(columns)})"
     if connection.dialect.name == "postgresql":
         driver = connection.connection.driver_connection
+        statement = f"COPY {target} FROM STDIN" + (" WITH (FREEZE)" if frozen else "")
 
         def copy(rows):
-            with driver.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as stream:
+            with driver.cursor() as cursor, cursor.copy(statement) as stream:
                 for row in rows:
                     stream.write_row(row)
 

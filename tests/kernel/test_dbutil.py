@@ -68,6 +68,32 @@ def test_a_growing_table_s_statistics_are_renewed_each_time_it_doubles(app):
         session.rollback()
 
 
+def test_a_table_emptied_then_refilled_is_written_frozen_and_all_visible_and_a_rollback_restores_it(app):
+    """``empty_table`` + ``driver_writer(frozen=True)``: the rows are replaced in the transaction
+    (undone by its rollback); on PostgreSQL their pages are all-visible at once, so an index-only
+    scan reads no heap page (``relallvisible``, read by the ANALYZE, equals the table's pages)."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table
+
+    from core.dbutil import driver_writer, empty_table
+
+    probe = Table("probe_frozen", MetaData(), Column("id", Integer, primary_key=True), Column("name", String(40)))
+    with app.transaction() as session:
+        probe.create(session.connection())
+        driver_writer(session, "probe_frozen", ["id", "name"])([(1, "one"), (2, "two")])
+    with app.transaction() as session:
+        empty_table(session, probe)
+        driver_writer(session, "probe_frozen", ["id", "name"], frozen=True)((n, f"row {n}") for n in range(10, 5010))
+        assert session.scalar(text("SELECT COUNT(*) FROM probe_frozen")) == 5000
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("ANALYZE probe_frozen"))
+            pages, visible = session.execute(text(
+                "SELECT relpages, relallvisible FROM pg_class WHERE oid = 'probe_frozen'::regclass")).one()
+            assert pages > 1 and visible == pages
+        session.rollback()
+    with app.transaction() as session:
+        assert session.execute(text("SELECT id, name FROM probe_frozen ORDER BY id")).all() == [(1, "one"), (2, "two")]
+
+
 @pytest.mark.modules("billing")
 def test_many_rows_inserted_ignoring_conflicts_go_in_whole_in_their_order_with_exact_values(app, monkeypatch):
     """Past ``STAGED_FROM`` rows, PostgreSQL's ``insert_ignore`` stages them by COPY: each value as its
