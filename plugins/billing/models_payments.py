@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, Timestamped
@@ -44,11 +44,15 @@ class Allocation(Base):
     """Part of a payment, or of a credit note, settling an invoice."""
 
     __tablename__ = "billing_allocation"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    # each key with the column read beside it, so those reads come from the index alone: an
+    # invoice's last settlement (its lettering date in the FEC), a payment's first invoice
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),
+                      Index("ix_billing_allocation_invoice_day", "invoice_id", "allocated_on"),
+                      Index("ix_billing_allocation_payment_invoice", "payment_id", "invoice_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    invoice_id: Mapped[int] = mapped_column(ForeignKey("billing_invoice.id"), index=True)
-    payment_id: Mapped[int | None] = mapped_column(ForeignKey("billing_payment.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("billing_invoice.id"))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("billing_payment.id"))
     credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("billing_invoice.id"))
     #: a small difference written off (:class:`WriteOff`) rather than paid or credited
     write_off_id: Mapped[int | None] = mapped_column(ForeignKey("billing_write_off.id"))
