@@ -17,12 +17,15 @@ so are the payments, credit notes and write-offs that settled it. Accounts come 
 ``[billing.accounts]`` (PCG defaults, :data:`plugins.billing.settings.ACCOUNTS`).
 
 Streamed: each journal is one or two SQL queries yielding rows in order, written as they come
-(no ORM, nothing held in memory but one entry).
+(no ORM, nothing held in memory but one entry). The file is the books of one instant: on SQLite the
+export's transaction; on PostgreSQL two ``REPEATABLE READ`` connections sharing one snapshot, the
+second sorting the bank journal while the first's sales are written (:func:`_one_snapshot`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 
 from core.security import require
 
@@ -167,31 +170,66 @@ def _bank_sql() -> tuple[str, str]:
     return bank, write_offs
 
 
-def _rows(connection, sql: str, params: dict, name: str):
+class _Stream:
     """The raw DBAPI rows of ``sql`` in batches (a named, server-side cursor on PostgreSQL): no
     SQLAlchemy per row. The SQL is compiled for the connection's dialect, the dates bound as its
-    Date type binds them; amounts come back as the scaled integers they are stored as."""
-    from sqlalchemy import Date, bindparam, text
+    Date type binds them; amounts come back as the scaled integers they are stored as.
 
-    statement = text(sql).bindparams(bindparam("start", type_=Date()), bindparam("end", type_=Date()))
-    dialect = connection.dialect
-    compiled = statement.compile(dialect=dialect)
-    values = {}
-    for key, bind in compiled.binds.items():
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        values[key] = process(params[key]) if process else params[key]
-    arguments = tuple(values[key] for key in compiled.positiontup) if dialect.positional else values
-    raw = connection.connection.dbapi_connection
-    cursor = raw.cursor(name=f"fec_{name}") if dialect.name == "postgresql" else raw.cursor()
-    try:
-        cursor.execute(compiled.string, arguments)
-        while True:
-            batch = cursor.fetchmany(20000)
-            if not batch:
-                return
-            yield from batch
-    finally:
-        cursor.close()
+    ``early``: the query starts now, its first batch fetched by a thread while the caller does
+    other work on another connection (the database sorts the whole result before its first row:
+    PostgreSQL's server does it on its own core meanwhile); the rest is fetched as it is read.
+    """
+
+    BATCH = 20_000
+
+    def __init__(self, connection, sql: str, params: dict, name: str, *, early: bool = False):
+        from sqlalchemy import Date, bindparam, text
+
+        statement = text(sql).bindparams(bindparam("start", type_=Date()), bindparam("end", type_=Date()))
+        dialect = connection.dialect
+        compiled = statement.compile(dialect=dialect)
+        values = {}
+        for key, bind in compiled.binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            values[key] = process(params[key]) if process else params[key]
+        self.sql = compiled.string
+        self.arguments = tuple(values[key] for key in compiled.positiontup) if dialect.positional else values
+        raw = connection.connection.dbapi_connection
+        self.cursor = raw.cursor(name=f"fec_{name}") if dialect.name == "postgresql" else raw.cursor()
+        self.first, self.failure, self.thread = None, None, None
+        if early:
+            import threading
+
+            self.thread = threading.Thread(target=self._start, name=f"fec-{name}", daemon=True)
+            self.thread.start()
+
+    def _start(self) -> None:
+        try:
+            self.cursor.execute(self.sql, self.arguments)
+            self.first = self.cursor.fetchmany(self.BATCH)
+        except BaseException as exc:  # raised in the reader (:meth:`__iter__`)
+            self.failure = exc
+
+    def __iter__(self):
+        try:
+            if self.thread is None:
+                self._start()
+            else:
+                self.thread.join()  # the connection is this thread's again
+            if self.failure is not None:
+                raise self.failure
+            batch = self.first
+            while batch:
+                yield from batch
+                batch = self.cursor.fetchmany(self.BATCH)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Wait for the early start, if any, and close the cursor (also when it was never read)."""
+        if self.thread is not None:
+            self.thread.join()
+        self.cursor.close()
 
 
 class _Writer:
@@ -225,14 +263,22 @@ class _Writer:
         self.write("".join(out))
 
 
-def _write_entries(connection, accounts: dict, start: dt.date, end: dt.date, writer: _Writer) -> None:
+def _write_entries(connections: tuple, accounts: dict, start: dt.date, end: dt.date, writer: _Writer) -> None:
+    """The three journals; ``connections``: the sales journal's and the others' (one, or two reading
+    one snapshot: the bank journal is then sorted by the database while the sales are written)."""
+    sales, others = connections
     params = {"start": start, "end": end}
-    _sales(connection, accounts, params, writer)
+    bank, write_offs = _bank_sql()
+    payments = _Stream(others, bank, params, "bank", early=others is not sales)
+    try:
+        _sales(sales, accounts, params, writer)
+    except BaseException:
+        payments.close()
+        raise
     customers, bank_account = accounts["customers"], accounts["bank"]
     names: dict[int, str] = {}
     days = writer.days
-    bank, write_offs = _bank_sql()
-    for day, kind, ident, partner, name, amount, reference, letter in _rows(connection, bank, params, "bank"):
+    for day, kind, ident, partner, name, amount, reference, letter in payments:
         date, cents, aux = days[day], amount, f"C{partner:06d}"
         name = names.get(partner) or names.setdefault(partner, _clean(name))
         reference = _clean(reference)
@@ -245,7 +291,7 @@ def _write_entries(connection, accounts: dict, start: dt.date, end: dt.date, wri
             text = " ".join(p for p in ("Remboursement", name, reference) if p)[:100]
             writer.entry("BQ", date, f"REMB{ident}", text, date, (
                 (customers, aux, name, cents, 0, "", ""), (bank_account, "", "", 0, cents, "", "")))
-    for day, _kind, ident, partner, name, amount, _reason, letter in _rows(connection, write_offs, params, "od"):
+    for day, _kind, ident, partner, name, amount, _reason, letter in _Stream(others, write_offs, params, "od"):
         date, cents, aux, name = days[day], int(amount), f"C{partner:06d}", _clean(name)
         writer.entry("OD", date, f"PERTE{ident}", f"Perte {name}"[:100], date, (
             (accounts["write_off"], "", "", cents, 0, "", ""),
@@ -254,7 +300,7 @@ def _write_entries(connection, accounts: dict, start: dt.date, end: dt.date, wri
 
 def _sales(connection, accounts: dict, params: dict, writer: _Writer) -> None:
     heads_sql, lines_sql = _sales_sql()
-    lines = _rows(connection, lines_sql, params, "lines")
+    lines = iter(_Stream(connection, lines_sql, params, "lines"))
     pending = next(lines, None)
     customers = accounts["customers"]
     vat_accounts = {rate: accounts[key] for rate, key in VAT_KEYS.items()}
@@ -263,7 +309,7 @@ def _sales(connection, accounts: dict, params: dict, writer: _Writer) -> None:
     names: dict[int, str] = {}
     days = writer.days
     for ident, number, kind, day, posted, partner, name, total, regime, letter, open_amount, settled_on in \
-            _rows(connection, heads_sql, params, "heads"):
+            _Stream(connection, heads_sql, params, "heads"):
         revenue: dict[str, int] = {}
         bases: dict[int, int] = {}
         while pending is not None and pending[0] == ident:
@@ -293,6 +339,28 @@ def _sales(connection, accounts: dict, params: dict, writer: _Writer) -> None:
         writer.entry("VE", date, number, text, days[posted or day], own)
 
 
+@contextmanager
+def _one_snapshot(engine):
+    """Two PostgreSQL connections reading the database as of one instant (``REPEATABLE READ``, the
+    second importing the first's snapshot, as ``pg_dump --jobs`` does): every journal of the file
+    sees the same books, and the two connections' servers sort and join at the same time.
+    """
+    first, second = engine.connect(), engine.connect()
+    try:
+        for connection in (first, second):
+            connection.begin()
+            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            # a year's per-row subqueries push the plans' estimates far above ``jit_above_cost``:
+            # PostgreSQL would spend a quarter of a second per query compiling what it runs once
+            connection.exec_driver_sql("SET LOCAL jit = off")
+        snapshot = first.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+        second.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # before its first query
+        yield first, second
+    finally:
+        second.close()  # the importer before the exporter: both roll back, having written nothing
+        first.close()
+
+
 def _revenue_key(product_kind: str, category: str, regime: str | None) -> str:
     if not product_kind:
         return "penalties"
@@ -314,9 +382,9 @@ def write_fec(app, session, start: dt.date, end: dt.date, handle) -> dict:
     writer = _Writer(handle, accounts)
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        # a year's per-row subqueries push the plans' estimates far above ``jit_above_cost``: PostgreSQL
-        # would spend a quarter of a second per query compiling sorts and index probes it runs once
-        connection.exec_driver_sql("SET LOCAL jit = off")
-    _write_entries(connection, accounts, start, end, writer)
+        with _one_snapshot(app.engine) as connections:
+            _write_entries(connections, accounts, start, end, writer)
+    else:  # one SQLite connection reads one snapshot, and runs one query at a time
+        _write_entries((connection, connection), accounts, start, end, writer)
     return {"entries": writer.entries, "lines": writer.lines, "debit": _money(writer.debit),
             "credit": _money(writer.credit)}

@@ -284,3 +284,33 @@ def test_a_day_reads_the_same_from_either_driver_and_is_formatted_once():
     days = _Days()
     assert days["2026-02-28"] == days[dt.date(2026, 2, 28)] == "20260228"
     assert days[dt.date(2024, 12, 31)] == "20241231" and len(days) == 3
+
+
+def test_every_journal_reads_the_books_as_of_the_export_s_start(books, crm, tmp_path, monkeypatch):
+    """A payment committed while the sales journal is being written is not in the bank journal: the
+    file is the books of one instant. On PostgreSQL the bank journal is read on a second connection
+    importing the first one's snapshot (sorted by the server while the sales are written); before,
+    each journal's query took its own snapshot when it started. On SQLite the export's transaction
+    holds the write lock, so no payment can be committed meanwhile."""
+    from sqlalchemy import select
+
+    from plugins.billing import fec
+    from plugins.billing.models_payments import Payment
+
+    durand = books.customer("Durand SA", siren="552081317")
+    books.confirm("2026-03-02", durand, [("P20", "1", "100")])
+    books.pay("2026-03-05", "40.00", customer=str(durand), reference="FIRST")
+    sales, committed = fec._sales, []
+
+    def sales_then_a_payment(connection, *args):
+        sales(connection, *args)
+        if connection.dialect.name == "postgresql":
+            committed.append(books.pay("2026-03-06", "10.00", customer=str(durand), reference="DURING"))
+
+    monkeypatch.setattr(fec, "_sales", sales_then_a_payment)
+    _, content = _export(crm, tmp_path, "2026-03-01", "2026-03-31")
+    bank = [r["EcritureLib"] for r in check_format(content) if r["JournalCode"] == "BQ" and r["CompteNum"] == "512000"]
+    assert bank == ["Règlement Durand SA FIRST"]
+    with books.app("2026-03-31").transaction() as session:
+        references = session.scalars(select(Payment.reference).order_by(Payment.id)).all()
+    assert references == (["FIRST", "DURING"] if committed else ["FIRST"])
