@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, event, inspect, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, Timestamped, partial_index
+from core.errors import StateError
 from core.models import Partner, Product, User
 from core.types import Money, Percent, Quantity, UnitPrice
 
@@ -201,3 +202,57 @@ class InvoiceDue(Base):
     amount: Mapped[Money]
 
     invoice: Mapped[Invoice] = relationship(back_populates="dues")
+
+
+#: what posting freezes
+FROZEN = ("number", "kind", "partner_id", "invoice_date", "total_untaxed", "total_tax", "total", "term_id",
+          "currency", "seller_name", "seller_siren", "seller_vat_number", "seller_identity", "buyer_name", "buyer_siren",
+          "buyer_vat_number", "buyer_address", "delivery_address", "delivery_country", "penalty_rate", "recovery_indemnity", "final_due_date",
+          "discount_percent", "discount_until", "tax_regime", "vat_mention")
+
+
+def label(invoice: Invoice) -> str:
+    """How messages name an invoice: its number, or ``draft #id``."""
+    return invoice.number or f"draft #{invoice.id}"
+
+
+# --- the immutability guard: here, with the tables, so that whatever maps an invoice has it ------
+
+def _was_posted(invoice: Invoice) -> bool:
+    """Whether the invoice was already posted when this transaction last wrote it."""
+    history = inspect(invoice).attrs.state.history
+    was = history.deleted[0] if history.deleted else invoice.state
+    return was not in (None, "draft")
+
+
+@event.listens_for(Invoice, "before_update")
+def _frozen_invoice(mapper, connection, target):
+    if not _was_posted(target):
+        return
+    for name in FROZEN:
+        if inspect(target).attrs[name].history.has_changes():
+            raise StateError(f"invoice {label(target)}: {name} cannot change, the invoice is posted "
+                             f"(issue a credit note)")
+
+
+@event.listens_for(Invoice, "before_delete")
+def _kept_invoice(mapper, connection, target):
+    if _was_posted(target):
+        raise StateError(f"invoice {label(target)} is posted: it is never deleted (issue a credit note)")
+
+
+@event.listens_for(InvoiceLine, "before_update")
+def _frozen_line(mapper, connection, target):
+    changed = any(attr.history.has_changes() for attr in inspect(target).attrs)
+    if changed and target.invoice is not None and _was_posted(target.invoice):
+        raise StateError(f"invoice {label(target.invoice)}: line {target.sequence} cannot change, the invoice is "
+                         f"posted (issue a credit note)")
+
+
+@event.listens_for(InvoiceLine, "before_delete")
+def _kept_line(mapper, connection, target):
+    if target.invoice is not None and _was_posted(target.invoice):
+        raise StateError(f"invoice {label(target.invoice)}: line {target.sequence} cannot be deleted, the invoice "
+                         f"is posted (issue a credit note)")
+
+

@@ -17,8 +17,8 @@ from core.errors import StateError, ValidationError
 from core.security import require
 from core.services.orders import compute_totals
 from plugins.billing.credit_notes import credit_invoice, discount_bases, discount_credit_note
-from plugins.billing.invoice_states import FROZEN, HOLDABLE, TRANSITIONS, get_invoice, label
-from plugins.billing.models_invoices import Invoice, InvoiceLine
+from plugins.billing.invoice_states import HOLDABLE, TRANSITIONS, get_invoice, label
+from plugins.billing.models_invoices import FROZEN, Invoice, InvoiceLine
 from plugins.billing.order_invoices import invoice_from_order, on_order_cancelled, order_invoice_id
 from plugins.billing.posting import address_text, new_invoice, next_number, order_delivery, post_invoice
 

@@ -92,6 +92,38 @@ def test_posted_invoices_are_immutable(books):
     assert books.invoice(number).total == Decimal("120.00")
 
 
+def test_the_guard_comes_with_the_invoice_table_whatever_code_maps_it(books, workspace):
+    """A module that reads the invoice table alone (another plugin's command, say), without any of
+    billing's services, still cannot change a posted invoice: the guard is installed with the
+    mapping (models_invoices), not by the module holding the states. Run in a fresh process, where
+    nothing else of billing was imported."""
+    import subprocess
+    import sys
+
+    number = books.confirm("2026-01-05", books.customer("Durand"))
+    books.close()
+    code = f"""
+import sys
+from core.app import App
+from core.config import load_config
+from core.errors import StateError
+from plugins.billing.models_invoices import Invoice
+from sqlalchemy import select
+app = App(load_config({str(workspace.config_path)!r}))
+try:
+    with app.transaction() as session:
+        session.scalars(select(Invoice).where(Invoice.number == {number!r})).one().total = 1
+except StateError as refused:
+    print(refused)
+print(sorted(name for name in sys.modules if name.startswith("plugins.billing.")))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    refusal, modules = done.stdout.splitlines()
+    assert refusal == f"invoice {number}: total cannot change, the invoice is posted (issue a credit note)"
+    assert "plugins.billing.invoice_states" not in modules and "plugins.billing.services_invoices" not in modules
+    assert books.invoice(number).total == Decimal("120.00")
+
+
 def test_numbering_is_continuous_per_year_and_follows_the_dates(books, crm):
     customer = books.customer("Durand")
     numbers = [books.confirm(day, customer) for day in ("2026-12-30", "2026-12-31", "2027-01-01", "2027-01-02")]
