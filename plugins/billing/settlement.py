@@ -21,8 +21,10 @@ from decimal import Decimal
 
 from sqlalchemy import func, insert, select, text, update
 
+from core import audit
 from core.db import utcnow
 from core.dbutil import copy_rows, fresh_statistics
+from core.types import ScaledDecimal
 from plugins.billing.models import OPEN_STATES, Allocation, Invoice, Payment
 from plugins.billing.models_bank import BankLine, BankLineInvoice, WriteOff
 
@@ -219,34 +221,53 @@ def _write(app, session, statement_id, payments, allocations, write_offs, source
     """Every planned row, one executemany per table (Core INSERTs: no ORM bookkeeping per row)."""
     for payment, payment_id in zip(payments, _new_ids(app, session, Payment.__table__, len(payments))):
         payment["id"] = payment_id
-    _insert(app, session, Payment.__table__, payments)
+    _insert(app, session, Payment, payments)
     rows = [{"invoice_id": a["invoice_id"], "payment_id": payments[a["payment"]]["id"], "write_off_id": None,
              "amount": a["amount"], "allocated_on": a["allocated_on"]} for a in allocations]
     if write_offs:
         table = WriteOff.__table__
         ids = _new_ids(app, session, table, len(write_offs))
-        session.execute(insert(table), [
+        _insert(app, session, WriteOff, [
             {"id": write_off_id, "invoice_id": w["invoice"].id, "partner_id": w["invoice"].partner_id,
              "amount": w["amount"], "write_off_date": app.today, "reason": reason, "recorded_by": who,
              "source": source[:300], "bank_line_id": w["line_id"]} for w, write_off_id in zip(write_offs, ids)])
         rows += [{"invoice_id": w["invoice"].id, "payment_id": None, "write_off_id": write_off_id,
                   "amount": w["amount"], "allocated_on": app.today} for w, write_off_id in zip(write_offs, ids)]
-    _insert(app, session, Allocation.__table__, rows)
+    _insert(app, session, Allocation, rows)
     fresh_statistics(session, ["billing_payment", "billing_allocation"], len(payments) + len(rows))
+    params = {"statement": statement_id}
+    # SQLite: the trail gets each invoice the UPDATE settles, as a flush would record it
+    # (PostgreSQL's triggers on the money tables record it themselves)
+    before = session.execute(_BEFORE_APPLY, params).all() if audit.recorded(app, session, Invoice) else []
     for statement in _APPLY:  # the plan's figures, applied by the database from the rows just written
-        session.execute(text(statement), {"statement": statement_id})
+        session.execute(text(statement), params)
+    audit.updated(app, session, Invoice, [
+        (id_, number, {"settled": [settled, settled + amount], "residual": [residual, residual - amount],
+                       "state": [state, "paid" if residual == amount else "partially_paid"]})
+        for id_, number, settled, residual, state, amount in before])
 
 
-def _insert(app, session, table, rows: list[dict]) -> None:
-    """``rows`` into ``table``: an executemany on SQLite (the session records them in the trail), on
-    PostgreSQL one COPY (the table's statement triggers record them, as for an INSERT: one
-    executemany is a statement per row there, and 100,000 of them took 6 s)."""
+#: each invoice the statement settles, before :data:`_APPLY` (amounts as the trail writes them)
+_BEFORE_APPLY = text(f"""SELECT i.id, i.number, i.settled, i.residual, i.state, d.amount
+    FROM billing_invoice i JOIN ({_SETTLED_NOW}) AS d ON d.invoice_id = i.id ORDER BY i.id""").columns(
+    settled=ScaledDecimal(2), residual=ScaledDecimal(2), amount=ScaledDecimal(2))
+
+
+def _insert(app, session, model, rows: list[dict]) -> None:
+    """``rows`` into ``model``'s table: on PostgreSQL one COPY (the table's statement triggers record
+    them, as for an INSERT: one executemany is a statement per row there, and 100,000 of them took
+    6 s); on SQLite an executemany, each row recorded in the trail (with the id it was given)."""
     if not rows:
         return
+    table = model.__table__
     if app.dialect == "postgresql":
         copy_rows(session, table, rows)
-    else:
-        session.execute(insert(table), rows)
+        return
+    if "id" not in rows[0]:
+        for row, row_id in zip(rows, _new_ids(app, session, table, len(rows))):
+            row["id"] = row_id
+    session.execute(insert(table), rows)
+    audit.inserted(app, session, model, rows, [row["id"] for row in rows])
 
 
 def _row_by_row(app, session, statement, slow_lines, named, entries) -> None:

@@ -90,3 +90,37 @@ def test_a_command_without_a_declared_right_is_for_admins_only(people, workspace
                 require_command(app, session, "brand new command")
     finally:
         app.close()
+
+
+def test_a_large_write_to_the_trail_stores_the_same_rows_as_a_small_one(app, monkeypatch):
+    """From ``RAW_FROM`` rows the trail is written through the driver (SQLite's executemany): every
+    column stored as SQLAlchemy stores it, so that both read back the same (and a day compares)."""
+    from sqlalchemy import select, text
+
+    from core import audit
+    from core.models import AuditEntry, Partner
+
+    def rows(prefix, count):
+        return [{"name": f"{prefix} {n}", "kind": "company", "country": "FR"} for n in range(count)]
+
+    with app.transaction() as session:
+        start = session.scalar(text("SELECT coalesce(max(id), 0) FROM core_audit"))
+        monkeypatch.setattr(audit, "RAW_FROM", 10**9)
+        audit.inserted(app, session, Partner, rows("Small", 3), [1, 2, 3])
+        monkeypatch.setattr(audit, "RAW_FROM", 2)
+        audit.inserted(app, session, Partner, rows("Large", 3), [4, 5, 6])
+        written = [(e.action, e.record_type, e.record_id, e.record_label, e.changes, e.business_date, e.user_login,
+                    e.db_user, e.command) for e in session.scalars(
+            select(AuditEntry).where(AuditEntry.id > start).order_by(AuditEntry.id))]
+        raw = session.execute(text("SELECT logged_at, business_date FROM core_audit WHERE id > :start ORDER BY id"),
+                              {"start": start}).all()
+        days = session.scalar(text("SELECT count(*) FROM core_audit WHERE id > :start AND business_date = :day"),
+                              {"start": start, "day": app.today})
+        session.rollback()
+    assert [row[:5] for row in written] == [
+        ("create", "core_partner", str(n + 1), f"{size} {n % 3}",
+         f'{{"name": [null, "{size} {n % 3}"], "kind": [null, "company"], "country": [null, "FR"]}}')
+        for n, size in enumerate(["Small"] * 3 + ["Large"] * 3)]
+    assert len({row[5:] for row in written}) == 1  # the same who and which day
+    assert written[0][5] == app.today and days == 6
+    assert len({type(logged) for logged, _ in raw}) == 1 and len({len(str(logged)) for logged, _ in raw}) == 1
