@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core.errors import NotFound, StateError
-from plugins.billing.models_invoices import OPEN_STATES, Invoice, label  # noqa: F401 (label: its users import it here)
+from plugins.billing.models_invoices import OPEN_STATES, Invoice, label
 
 TRANSITIONS = {"post": (("draft",), "posted")}
 HOLDABLE = OPEN_STATES
