@@ -181,3 +181,58 @@ def driver_writer(session, table: str, columns: list[str], *, frozen: bool = Fal
         return copy
     sql = f"INSERT INTO {target} VALUES ({', '.join(['?'] * len(columns))})"
     return lambda rows: connection.exec_driver_sql(sql, list(rows))
+
+
+class Overlapped:
+    """A bulk write on PostgreSQL left to the server while the caller computes what comes next.
+
+    :meth:`start` sends one write (a :func:`driver_writer` call, which touches the driver's
+    connection only) from a worker thread: the server indexes and checks a chunk's rows (most of a
+    ``COPY``'s time) while Python reads and validates the next one. :meth:`wait` comes before any
+    other use of the session's connection, and raises the write's error; leaving the ``with``
+    block waits too, so the transaction never ends under a write. On SQLite, whose driver takes
+    the interpreter's lock back between rows, the write runs at once in the caller's thread.
+    """
+
+    def __init__(self, session):
+        self.background = session.get_bind().dialect.name == "postgresql"
+        self._thread = None
+        self._error: BaseException | None = None
+
+    def start(self, write, rows) -> None:
+        """``write(rows)``, in the background on PostgreSQL (after the previous one ended)."""
+        self.wait()
+        if not self.background:
+            write(rows)
+            return
+        import threading
+
+        def run():
+            try:
+                write(rows)
+            except BaseException as exc:  # handed to the caller's thread by wait()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="crm-overlapped-write")
+        self._thread.start()
+
+    def wait(self) -> None:
+        """The write sent last has ended; its error, if any, is raised here."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if kind is None:
+            self.wait()
+            return
+        try:  # the caller's own error is the one to report; the write still ends first
+            self.wait()
+        except Exception:
+            pass

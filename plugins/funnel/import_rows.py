@@ -2,7 +2,7 @@
 
 :class:`LeadWriter` matches each chunk's rows on every key (the leads already in the database —
 those written by earlier chunks of the same file included —, the partners, and the earlier rows
-of the same chunk), applies the duplicates policy, and writes the chunk with multi-row INSERTs.
+of the same chunk), applies the duplicates policy, and writes the chunk in one bulk write (:func:`_insert`).
 Lookups are dictionaries filled by a few set queries; nothing is queried per row. A row that
 matches on a person key (e-mail, phone, company + name) is what ``skip`` skips and ``update``
 updates; a match on a company key only (SIREN, domain) is flagged and written.
@@ -17,7 +17,7 @@ from itertools import zip_longest
 from sqlalchemy import func, select, text
 
 from core.db import utcnow
-from core.dbutil import GrowingTable, driver_writer
+from core.dbutil import GrowingTable, Overlapped, driver_writer
 from core.models import Contact, Partner, Team, User
 from core.recordrules import every_record
 from plugins.funnel.leads import set_keys
@@ -25,12 +25,12 @@ from plugins.funnel.matching import (KEYS, PERSON_KEYS, company_key, domain_key,
                                      siren_key)
 from plugins.funnel.models import Lead
 
-#: rows per INSERT batch
-INSERT_BATCH = 5000
-
-
 class LeadWriter:
-    """Writes an import's valid rows chunk by chunk (:meth:`write`), then the updates (:meth:`finish`)."""
+    """Writes an import's valid rows chunk by chunk (:meth:`write`), then the updates (:meth:`finish`).
+
+    Used as a ``with`` block: on PostgreSQL a chunk's ``COPY`` goes on in the server while the next
+    chunk is validated and keyed (:class:`~core.dbutil.Overlapped`); the block waits for it.
+    """
 
     def __init__(self, app, session, result, policy: str, progress=None):
         self.app, self.session, self.result, self.policy, self.progress = app, session, result, policy, progress
@@ -41,12 +41,21 @@ class LeadWriter:
         self.updates: dict[int, dict] = {}     # existing lead id -> fields to change
         self.written = 0
         self.leads = GrowingTable(session, Lead.__tablename__, ("id", "state", *KEY_COLUMNS.values()))
+        self.last_write = Overlapped(session)  # the last chunk's, while the next one is prepared
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.last_write.__exit__(*exc)
 
     def resolve_people(self, valid):
         """The rows whose owner and team exist (each name looked up once per import); the others rejected."""
         session, result = self.session, self.result
         logins = {data["owner"] for _, data, _ in valid if data.get("owner")} - self.users.keys()
         teams = {data["team"] for _, data, _ in valid if data.get("team")} - self.teams.keys()
+        if logins or teams:
+            self.last_write.wait()
         if logins:
             found = dict(session.execute(select(User.login, User.id).where(User.login.in_(logins))).all())
             self.users.update({login: found.get(login) for login in logins})
@@ -72,6 +81,8 @@ class LeadWriter:
         for _, data, _ in valid:
             add_keys(data)
         wanted = {name: {d["keys"][name] for _, d, _ in valid if d["keys"][name]} for name in KEYS}
+        self.last_write.wait()  # the earlier chunks are in the table: this chunk's lookups see them
+        self.leads.wrote(result.created)  # and plan on true figures
         existing = _staged_existing if session.get_bind().dialect.name == "postgresql" else _probed_existing
         in_db = existing(session, wanted)
         seen: dict[str, dict] = {name: {} for name in KEYS}   # key -> index in `pending` of the first row using it
@@ -127,15 +138,15 @@ class LeadWriter:
             for name in KEYS:
                 if keys[name]:
                     seen[name].setdefault(keys[name], index)
-        _insert(session, pending, originals)
+        _insert(session, pending, originals, self.last_write)
         result.created += len(pending)
-        self.leads.wrote(result.created)  # the next chunks' duplicate lookups plan on true figures
         self.written += len(valid)
         if self.progress:
             self.progress(self.written, None)
 
     def finish(self) -> None:
         """The updates the ``update`` policy gathered for leads written before this import or by it."""
+        self.last_write.wait()
         for lead_id, fields in self.updates.items():
             lead = self.session.get(Lead, lead_id)
             for key, value in fields.items():
@@ -270,8 +281,9 @@ def _reserve_ids(session, count: int) -> list[int]:
     return list(range(first, first + count))
 
 
-def _insert(session, rows: list[dict], originals: list) -> list[int]:
-    """Plain multi-row INSERTs (executemany, no RETURNING) of rows given their ids beforehand.
+def _insert(session, rows: list[dict], originals: list, overlapped: Overlapped) -> list[int]:
+    """The chunk's rows, given their ids beforehand, in one bulk write (``COPY`` on PostgreSQL, left to
+    the server by ``overlapped``; the driver's executemany on SQLite).
 
     A row duplicating an earlier row of the chunk gets that row's id as ``duplicate_of_id`` as it
     is written: no second pass.
@@ -281,32 +293,26 @@ def _insert(session, rows: list[dict], originals: list) -> list[int]:
         row["id"] = lead_id
         if original is not None:
             row["duplicate_of_id"] = ids[original]
-    write = _driver_writer(session, rows[0]) if rows else None
-    for start in range(0, len(rows), INSERT_BATCH):
-        write(rows[start:start + INSERT_BATCH])
+    if rows:
+        columns = [*rows[0], "created_at"]
+        overlapped.start(driver_writer(session, Lead.__tablename__, columns), _converted(session, rows, columns))
     return ids
 
 
-def _driver_writer(session, sample: dict):
-    """A writer of lead batches through :func:`core.dbutil.driver_writer`, each value converted by its
-    column's own SQLAlchemy bind processor, one write time for the whole file."""
+def _converted(session, rows: list[dict], columns: list[str]) -> list[tuple]:
+    """``rows`` as tuples in ``columns``' order, each value in the database's form (its column's own
+    SQLAlchemy bind processor), and one write time for them all."""
     dialect = session.connection().dialect
     table = Lead.__table__
-    order = list(sample)
-    column = table.c.created_at.type.dialect_impl(dialect)
-    created_at = (column.bind_processor(dialect) or (lambda value: value))(utcnow())
-    processors = [(index, process) for index, name in enumerate(order)
+    processors = [(index, process) for index, name in enumerate(columns)
                   if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
-    write_rows = driver_writer(session, table.name, [*order, "created_at"])
-
-    def write(batch):
-        rows = []
-        for row in batch:
-            values = [row[name] for name in order]
-            for index, process in processors:
-                if values[index] is not None:
-                    values[index] = process(values[index])
-            rows.append((*values, created_at))
-        write_rows(rows)
-
-    return write
+    order, now = columns[:-1], utcnow()
+    converted = []
+    for row in rows:
+        values = [row[name] for name in order]
+        values.append(now)
+        for index, process in processors:
+            if values[index] is not None:
+                values[index] = process(values[index])
+        converted.append(tuple(values))
+    return converted

@@ -7,8 +7,9 @@ stays flat however long the file. Each chunk is validated with :class:`LeadSchem
 name for the whole file), its duplicates found on every match key of
 :mod:`plugins.funnel.matching` (e-mail, phone, SIREN, company + name, company domain) with a few
 set queries against the existing leads, one pass over the partners at the start, and
-dictionaries of the keys of earlier rows of the same file; then its rows are written with
-multi-row INSERTs. All in one transaction: a bad row anywhere stops the writing (the reading goes
+dictionaries of the keys of earlier rows of the same file; then its rows are written in one bulk
+write (``COPY`` on PostgreSQL, which the server works through while the next chunk is validated).
+All in one transaction: a bad row anywhere stops the writing (the reading goes
 on, to name every bad row) and rolls back what was written, so a failed file writes nothing.
 
 For each duplicate the user chooses: ``create`` (the default: written and flagged), ``skip``
@@ -67,8 +68,7 @@ def import_leads(app, path, *, skip_invalid: bool = False, duplicates: str = "cr
     path = Path(path)
     header, rows = stream_csv(path, LEAD_FIELDS, mapping)
     result = LeadImportResult()
-    with app.transaction() as session:
-        writer = LeadWriter(app, session, result, duplicates, progress)
+    with app.transaction() as session, LeadWriter(app, session, result, duplicates, progress) as writer:
         for chunk in _chunks(rows, CHUNK_ROWS):
             result.rows += len(chunk)
             valid = []

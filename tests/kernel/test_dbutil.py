@@ -129,3 +129,50 @@ def test_many_rows_inserted_ignoring_conflicts_go_in_whole_in_their_order_with_e
         assert [(row.amount, row.booking_date) for row in lines] == [
             (Decimal("0.01"), day), (Decimal("1234567.89"), day), (Decimal("5.00"), day)]
         session.rollback()
+
+
+def test_an_overlapped_write_ends_before_the_connection_is_used_again_and_its_error_reaches_the_caller(app):
+    """``Overlapped``: on PostgreSQL the write runs in another thread while the caller goes on; after
+    ``wait`` its rows are there; a write the database refuses raises its own error in the caller (at
+    ``wait``), and nothing of the transaction stays; leaving the block under the caller's error
+    waits for the write first and reports the caller's error. On SQLite the write runs at once."""
+    import threading
+
+    from core.dbutil import Overlapped, driver_writer
+
+    with app.transaction() as session:
+        session.execute(text("CREATE TABLE probe_overlapped (id INTEGER PRIMARY KEY)"))
+    threads = []
+
+    def write(rows):
+        threads.append(threading.current_thread())
+        driver_writer(session, "probe_overlapped", ["id"])(rows)
+
+    with app.transaction() as session, Overlapped(session) as pending:
+        postgresql = session.get_bind().dialect.name == "postgresql"
+        assert pending.background is postgresql
+        pending.start(write, [(n,) for n in range(1, 2001)])
+        pending.wait()
+        assert session.scalar(text("SELECT COUNT(*) FROM probe_overlapped")) == 2000
+        assert (threads[0] is not threading.main_thread()) is postgresql
+    with pytest.raises(Exception, match="(?i)unique|duplicate") as caught:
+        with app.transaction() as session, Overlapped(session) as pending:
+            pending.start(write, [(3000,), (1,)])  # 1 is taken
+            pending.wait()
+    assert type(caught.value).__module__.split(".")[0] in {"psycopg", "sqlite3", "sqlalchemy"}
+    ended = []
+
+    def slow(rows):
+        import time
+
+        time.sleep(0.2)
+        write(rows)
+        ended.append(True)
+
+    with pytest.raises(ValueError, match="the caller's"):
+        with app.transaction() as session, Overlapped(session) as pending:
+            pending.start(slow, [(4000,)])
+            raise ValueError("the caller's error")
+    assert ended == [True]  # the transaction was rolled back after the write ended, not under it
+    with app.transaction() as session:
+        assert session.scalar(text("SELECT COUNT(*) FROM probe_overlapped")) == 2000
