@@ -19,19 +19,20 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from functools import cache, partial
+from functools import cache
 
 LABEL_KEYS = ("number", "reference", "login", "sku", "name")
 
 
 def install(app, session_factory) -> None:
-    """Record the changes flushed by ``session_factory``'s sessions."""
+    """Record the changes flushed by ``session_factory``'s sessions (the listeners find the app in
+    ``session.info["app"]``, as :func:`core.recordrules.install`'s do, and for the same reason)."""
     from sqlalchemy import event
 
-    event.listen(session_factory, "after_flush", partial(_after_flush, app))
-    event.listen(session_factory, "do_orm_execute", partial(_bulk_insert, app))
+    event.listen(session_factory, "after_flush", _after_flush)
+    event.listen(session_factory, "do_orm_execute", _bulk_insert)
     if app.dialect == "postgresql":
-        event.listen(session_factory, "after_begin", partial(_after_begin, app))
+        event.listen(session_factory, "after_begin", _after_begin)
 
 
 def context(app, connection) -> dict:
@@ -133,9 +134,10 @@ def _write_raw(session, where: dict, entries: list[dict]) -> None:
         (*who, *(entry[key] for key in _ROW)) for entry in entries)
 
 
-def _after_begin(app, session, transaction, connection) -> None:
+def _after_begin(session, transaction, connection) -> None:
     """Who and which command, for the PostgreSQL triggers of this transaction's writes (``set_config``
     local to it); a read-only transaction (a list, an API GET, rolled back) writes nothing to tell of."""
+    app = session.info["app"]
     from core.db import READ_ONLY
 
     if connection.get_execution_options().get(READ_ONLY):
@@ -154,7 +156,8 @@ def _settings():
                 "set_config('crm.command', :command, true), set_config('crm.business_date', :day, true)")
 
 
-def _after_flush(app, session, flush_context) -> None:
+def _after_flush(session, flush_context) -> None:
+    app = session.info["app"]
     from sqlalchemy import inspect
 
     skipped = _database_audited(app, session)
@@ -192,7 +195,7 @@ def _after_flush(app, session, flush_context) -> None:
         _write(app, session, rows)
 
 
-def _bulk_insert(app, state):
+def _bulk_insert(state):
     """Record the rows of an ORM bulk INSERT of an audited model, as a flush records a new object.
 
     The statement runs here (``invoke_statement``) so that its RETURNING rows give each new row's id;
@@ -208,6 +211,7 @@ def _bulk_insert(app, state):
     from sqlalchemy import inspect
 
     mapper = inspect(mapper)
+    app = state.session.info["app"]
     if not _recorded(app, state.session, mapper):
         return None
     rows = [rows] if isinstance(rows, dict) else list(rows)

@@ -18,15 +18,19 @@ same way and a record outside the rule does not exist for that user (a show says
 from __future__ import annotations
 
 from contextlib import contextmanager
-from functools import partial
 
 
 def install(app, session_factory) -> None:
-    """Filter the queries of ``session_factory``'s sessions and check their flushes."""
+    """Filter the queries of ``session_factory``'s sessions and check their flushes.
+
+    The listeners find the app in ``session.info["app"]`` (the factory's ``info``): a listener
+    holding the app would keep it, its engine and its caches alive in SQLAlchemy's registry of
+    Session listeners for the life of the process (a demo or ``crm shell`` makes an app per command).
+    """
     from sqlalchemy import event
 
-    event.listen(session_factory, "do_orm_execute", partial(_filter, app))
-    event.listen(session_factory, "before_flush", partial(_check_writes, app))
+    event.listen(session_factory, "do_orm_execute", _filter)
+    event.listen(session_factory, "before_flush", _check_writes)
 
 
 def visible_users(actor) -> tuple | None:
@@ -95,7 +99,8 @@ def sees(app, session, obj) -> bool:
     return users is None or rule is None or getattr(obj, rule.owner) in (None, *users)
 
 
-def _filter(app, state) -> None:
+def _filter(state) -> None:
+    app = state.session.info["app"]
     if state.is_column_load or state.is_relationship_load or state.session.info.get("every_record"):
         return  # a record's own columns, the records hanging off one already allowed, or a duplicate check
     users = visible_users(_actor(app, state))
@@ -152,7 +157,8 @@ def _options(app, users: tuple) -> dict:
     return found
 
 
-def _check_writes(app, session, flush_context, instances) -> None:
+def _check_writes(session, flush_context, instances) -> None:
+    app = session.info["app"]
     users = visible_users(getattr(app, "actor", None))
     if users is None:
         return

@@ -147,3 +147,27 @@ def test_at_a_terminal_tab_completes_and_history_is_kept_in_the_workspace(worksp
     history = workspace.folder / ".crm_history"
     assert "partner show 'Durand SARL' --json" in history.read_text().splitlines()
     assert history.stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.modules("billing")
+def test_the_app_of_each_command_of_a_warm_process_is_freed_when_it_ends(workspace):
+    """``crm shell`` and the demo make an app (engine, sessions, caches) per command in one process:
+    once the command is over nothing may keep it. Before, each app's session listeners (the audit
+    trail's, the record rules') held it in SQLAlchemy's registry of Session listeners for good: the
+    365-day demo grew to 1.5 GB, and each command ran the listeners of all the commands before it."""
+    import gc
+    import weakref
+
+    from core.services.partners import create_partner, list_partners
+
+    freed = []
+    for n in range(3):
+        app = workspace.app()
+        with app.transaction() as session:  # a query, a flush and a transaction: every listener runs
+            create_partner(app, session, {"name": f"Client {n}"})
+            assert len(list_partners(session)) == n + 1
+        freed.append((weakref.ref(app), weakref.ref(app.engine)))
+        app.close()
+        del app, session
+    gc.collect()
+    assert [(app(), engine()) for app, engine in freed] == [(None, None)] * 3
