@@ -137,11 +137,11 @@ def _write_raw(session, where: dict, entries: list[dict]) -> None:
 def _after_begin(session, transaction, connection) -> None:
     """Who and which command, for the PostgreSQL triggers of this transaction's writes (``set_config``
     local to it); a read-only transaction (a list, an API GET, rolled back) writes nothing to tell of."""
-    app = session.info["app"]
     from core.db import READ_ONLY
 
     if connection.get_execution_options().get(READ_ONLY):
         return
+    app = session.info["app"]
     where = context(app, connection)
     connection.execute(_settings(), {"user": where["user_login"] or "", "real": where["real_user"] or "",
                                      "command": where["command"] or "", "day": where["business_date"].isoformat()})
@@ -157,8 +157,9 @@ def _settings():
 
 
 def _after_flush(session, flush_context) -> None:
-    app = session.info["app"]
     from sqlalchemy import inspect
+
+    app = session.info["app"]
 
     skipped = _database_audited(app, session)
     rows = []

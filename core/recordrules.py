@@ -25,7 +25,7 @@ def install(app, session_factory) -> None:
 
     The listeners find the app in ``session.info["app"]`` (the factory's ``info``): a listener
     holding the app would keep it, its engine and its caches alive in SQLAlchemy's registry of
-    Session listeners for the life of the process (a demo or ``crm shell`` makes an app per command).
+    Session listeners for the life of the process (the demo makes an app per command).
     """
     from sqlalchemy import event
 
