@@ -73,26 +73,32 @@ def _staged_insert_ignore(session, table, rows: list[dict], conflict_columns: li
 
 def copy_rows(session, table, rows: list[dict], *, into: str | None = None, order: bool = False) -> None:
     """``rows`` (dicts with the same keys) into ``table`` (or the table named ``into`` with its
-    columns) through :func:`driver_writer`, each value converted by its column's own type as an
-    INSERT would (money to cents, dates on SQLite). A column left out gets its database default,
-    never a Python-side one (``default=utcnow``): give those. ``order``: a first column
-    ``staged_order`` gets each row's position."""
+    columns) through :func:`driver_writer`, each value converted by its column's own type
+    (:func:`database_values`). A column left out gets its database default, never a Python-side
+    one (``default=utcnow``): give those. ``order``: a first column ``staged_order`` gets each
+    row's position."""
     if not rows:
         return
+    values = database_values(session, table, rows)
+    if order:
+        values = ((position, *row) for position, row in enumerate(values))
+    driver_writer(session, into or table.name, (["staged_order"] if order else []) + list(rows[0]))(values)
+
+
+def database_values(session, table, rows: list[dict]):
+    """Each of ``rows`` (dicts with the same keys, columns of ``table``) as a tuple in its keys'
+    order, each value converted by its column's own type as an INSERT would (money to cents,
+    dates on SQLite): what :func:`driver_writer` takes."""
     dialect = session.get_bind().dialect
     columns = list(rows[0])
     processors = [(index, process) for index, name in enumerate(columns)
                   if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
-
-    def converted():
-        for position, row in enumerate(rows):
-            values = [row[name] for name in columns]
-            for index, process in processors:
-                if values[index] is not None:
-                    values[index] = process(values[index])
-            yield (position, *values) if order else tuple(values)
-
-    driver_writer(session, into or table.name, (["staged_order"] if order else []) + columns)(converted())
+    for row in rows:
+        values = [row[name] for name in columns]
+        for index, process in processors:
+            if values[index] is not None:
+                values[index] = process(values[index])
+        yield tuple(values)
 
 
 #: rows written in one transaction from which PostgreSQL's statistics of the tables are renewed
@@ -229,10 +235,10 @@ class Overlapped:
         return self
 
     def __exit__(self, kind, exc, tb) -> None:
-        if kind is None:
+        try:
             self.wait()
-            return
-        try:  # the caller's own error is the one to report; the write still ends first
-            self.wait()
-        except Exception:
-            pass
+        except Exception as error:
+            if exc is None:
+                raise
+            # the caller's own error is the one raised; the write's is told beside it
+            exc.add_note(f"(the bulk write under way failed too: {error})")

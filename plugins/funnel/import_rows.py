@@ -17,7 +17,7 @@ from itertools import zip_longest
 from sqlalchemy import func, select, text
 
 from core.db import utcnow
-from core.dbutil import GrowingTable, Overlapped, driver_writer
+from core.dbutil import GrowingTable, Overlapped, database_values, driver_writer
 from core.models import Contact, Partner, Team, User
 from core.recordrules import every_record
 from plugins.funnel.leads import set_keys
@@ -289,30 +289,12 @@ def _insert(session, rows: list[dict], originals: list, overlapped: Overlapped) 
     is written: no second pass.
     """
     ids = _reserve_ids(session, len(rows))
+    now = utcnow()  # one write time for the chunk
     for lead_id, row, original in zip(ids, rows, originals):
-        row["id"] = lead_id
+        row["id"], row["created_at"] = lead_id, now
         if original is not None:
             row["duplicate_of_id"] = ids[original]
-    if rows:
-        columns = [*rows[0], "created_at"]
-        overlapped.start(driver_writer(session, Lead.__tablename__, columns), _converted(session, rows, columns))
+    if rows:  # converted here; only the COPY goes on beside the next chunk
+        overlapped.start(driver_writer(session, Lead.__tablename__, list(rows[0])),
+                         list(database_values(session, Lead.__table__, rows)))
     return ids
-
-
-def _converted(session, rows: list[dict], columns: list[str]) -> list[tuple]:
-    """``rows`` as tuples in ``columns``' order, each value in the database's form (its column's own
-    SQLAlchemy bind processor), and one write time for them all."""
-    dialect = session.connection().dialect
-    table = Lead.__table__
-    processors = [(index, process) for index, name in enumerate(columns)
-                  if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
-    order, now = columns[:-1], utcnow()
-    converted = []
-    for row in rows:
-        values = [row[name] for name in order]
-        values.append(now)
-        for index, process in processors:
-            if values[index] is not None:
-                values[index] = process(values[index])
-        converted.append(tuple(values))
-    return converted

@@ -135,7 +135,8 @@ def test_an_overlapped_write_ends_before_the_connection_is_used_again_and_its_er
     """``Overlapped``: on PostgreSQL the write runs in another thread while the caller goes on; after
     ``wait`` its rows are there; a write the database refuses raises its own error in the caller (at
     ``wait``), and nothing of the transaction stays; leaving the block under the caller's error
-    waits for the write first and reports the caller's error. On SQLite the write runs at once."""
+    waits for the write first and reports the caller's error (the write's, if any, in a note). On
+    SQLite the write runs at once."""
     import threading
 
     from core.dbutil import Overlapped, driver_writer
@@ -174,5 +175,11 @@ def test_an_overlapped_write_ends_before_the_connection_is_used_again_and_its_er
             pending.start(slow, [(4000,)])
             raise ValueError("the caller's error")
     assert ended == [True]  # the transaction was rolled back after the write ended, not under it
+    if postgresql:  # both fail: the caller's error is raised, the write's told beside it
+        with pytest.raises(ValueError, match="the caller's") as caught:
+            with app.transaction() as session, Overlapped(session) as pending:
+                pending.start(write, [(1,)])  # 1 is taken
+                raise ValueError("the caller's error")
+        assert any("failed too" in note and "duplicate" in note for note in caught.value.__notes__)
     with app.transaction() as session:
         assert session.scalar(text("SELECT COUNT(*) FROM probe_overlapped")) == 2000
