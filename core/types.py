@@ -32,33 +32,58 @@ class ScaledDecimal(TypeDecorator):
     def __init__(self, scale: int):
         super().__init__()
         self.scale = scale
-        self._quantum = Decimal(1).scaleb(-scale)
+        self._to_units, self._from_units = _converters(scale)
 
     def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if isinstance(value, float) or isinstance(value, bool):
-            raise TypeError(f"exact decimal expected, got {type(value).__name__} {value!r}")
-        value = Decimal(value)
-        if not value.is_finite():
-            raise ValueError(f"{value} is not a finite number")
-        if abs(value) >= Decimal(2**63).scaleb(-self.scale):  # beyond BIGINT (and quantize's precision)
-            raise ValueError(f"{value} is too large for this column")
-        exact = value.quantize(self._quantum)
-        if exact != value:
-            raise ValueError(f"{value} has more than {self.scale} decimals")
-        return int(exact.scaleb(self.scale))
+        return self._to_units(value)
 
     def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        return Decimal(int(value)).scaleb(-self.scale).quantize(self._quantum)
+        return self._from_units(value)
+
+    # the converters themselves, without TypeDecorator's wrapper around the two methods above
+    # (a 100,000-line bank import reads 600,000 amounts)
+    def bind_processor(self, dialect):
+        if self.impl_instance.dialect_impl(dialect).bind_processor(dialect) is not None:
+            return super().bind_processor(dialect)  # a driver that converts integers itself
+        return self._to_units
+
+    def result_processor(self, dialect, coltype):
+        if self.impl_instance.dialect_impl(dialect).result_processor(dialect, coltype) is not None:
+            return super().result_processor(dialect, coltype)
+        return self._from_units
 
     def coerce_compared_value(self, op, value):
         return self
 
     def __repr__(self) -> str:  # how Alembic writes the type into a migration
         return f"ScaledDecimal({self.scale})"
+
+
+def _converters(scale: int):
+    """``(to_units, from_units)``: a Decimal to its integer count of 10**-scale units (refusing a
+    float, a value with more decimals, or one beyond BIGINT) and back (exactly ``scale`` decimals)."""
+    quantum, limit = Decimal(1).scaleb(-scale), Decimal(2**63).scaleb(-scale)
+
+    def to_units(value):
+        if value is None:
+            return None
+        if type(value) is not Decimal:
+            if isinstance(value, float) or isinstance(value, bool):
+                raise TypeError(f"exact decimal expected, got {type(value).__name__} {value!r}")
+            value = Decimal(value)
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a finite number")
+        if abs(value) >= limit:  # beyond BIGINT (and quantize's precision)
+            raise ValueError(f"{value} is too large for this column")
+        exact = value.quantize(quantum)
+        if exact != value:
+            raise ValueError(f"{value} has more than {scale} decimals")
+        return int(exact.scaleb(scale))
+
+    def from_units(value):  # an integer's exponent is 0: scaled, it has exactly ``scale`` decimals
+        return None if value is None else Decimal(int(value)).scaleb(-scale)
+
+    return to_units, from_units
 
 
 #: An amount in the company currency, to the cent.

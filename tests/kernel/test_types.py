@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, func, insert, select
+from sqlalchemy.exc import StatementError
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.types import CENT, ScaledDecimal, round_money
@@ -141,6 +142,22 @@ def test_database_round_trip_is_exact(app, amounts_table):
     assert all(isinstance(r.amount, Decimal) and isinstance(r.quantity, Decimal) for r in rows)
     assert {r.quantity for r in rows} == {Decimal("1.001")}
     assert raw[:3] == [1, -1, 1250]  # stored as integer cents
+
+
+def test_statements_convert_and_refuse_as_the_type_does(app, amounts_table):
+    """The processors a statement uses are the type's own rule: exact decimals back, each with the
+    column's scale, and a float or a value with too many decimals refused before the database."""
+    with app.engine.begin() as connection:
+        connection.execute(insert(amounts_table), [{"amount": Decimal("3"), "quantity": 2}])
+    with app.engine.connect() as connection:
+        amount, quantity = connection.execute(select(amounts_table.c.amount, amounts_table.c.quantity)).one()
+    assert (str(amount), str(quantity)) == ("3.00", "2.000")
+    for bad, error in ((1.5, "exact decimal expected"), (Decimal("1.005"), "more than 2 decimals"),
+                       (Decimal("Infinity"), "not a finite number")):
+        with pytest.raises(StatementError, match=error), app.engine.begin() as connection:
+            connection.execute(insert(amounts_table), [{"amount": bad}])
+    with app.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(amounts_table)).scalar() == 1
 
 
 def test_sum_in_sql_is_exact(app, amounts_table):
