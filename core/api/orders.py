@@ -57,9 +57,10 @@ def _out(order, lines: bool = True) -> dict:
 @requires("core.read")
 def list_orders(state, customer):
     """Sales orders, newest first (``crm order list``)."""
-    from core.services.orders import order_dict, orders_query
+    from core.services.orders import load_orders, order_dict, orders_query
 
-    return Rows(orders_query(session(), state=state, customer=customer), each(lambda o: order_dict(o, lines=False)))
+    return Rows(orders_query(session(), state=state, customer=customer), each(lambda o: order_dict(o, lines=False)),
+                load=lambda page: load_orders(session(), page))
 
 
 @orders.get("/<ref>")

@@ -171,12 +171,17 @@ def _transition(app, session, order: SalesOrder, action: str, hook: str, argumen
 
 def list_orders(session, *, state: str | None = None, customer=None, limit: int | None = None):
     """Sales orders newest first, each with its customer, salesperson and team (read in the same statement)."""
+    query = orders_query(session, state=state, customer=customer)
+    return load_orders(session, query.limit(limit) if limit else query)
+
+
+def load_orders(session, query) -> list[SalesOrder]:
+    """The orders of ``query`` with the customer, salesperson and team a listing shows, in one statement
+    (the API reads a page of :func:`orders_query` with it)."""
     from sqlalchemy.orm import joinedload
 
-    query = orders_query(session, state=state, customer=customer).options(
-        joinedload(SalesOrder.customer, innerjoin=True), joinedload(SalesOrder.salesperson),
-        joinedload(SalesOrder.team))
-    return session.scalars(query.limit(limit) if limit else query).all()
+    return session.scalars(query.options(joinedload(SalesOrder.customer, innerjoin=True),
+                                         joinedload(SalesOrder.salesperson), joinedload(SalesOrder.team))).all()
 
 
 def orders_query(session, *, state: str | None = None, customer=None):

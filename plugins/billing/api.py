@@ -49,12 +49,13 @@ class LocaleQuery(Record):
 @requires("billing.read")
 def list_invoices(overdue, state, customer, credit_notes):
     """Invoices, newest first (``crm invoice list``)."""
-    from plugins.billing.services_receivables import invoice_row, invoices_query
+    from plugins.billing.services_receivables import invoice_row, invoices_query, load_invoices
 
     today = crm().today
     query = invoices_query(session(), today=today, overdue=overdue, state=state, customer=customer,
                            kind="credit_note" if credit_notes else None)
-    return Rows(query, each(lambda invoice: invoice_row(invoice, today)))
+    return Rows(query, each(lambda invoice: invoice_row(invoice, today)),
+                load=lambda page: load_invoices(session(), page))
 
 
 @invoices.get("/<ref>")

@@ -115,11 +115,16 @@ def list_invoices(session, *, today: dt.date, overdue: bool = False, state: str 
                   kind: str | None = None, limit: int | None = None) -> list[Invoice]:
     """Invoices newest first; ``overdue``: open, not held, due date < today, oldest due first. Each
     with its customer, read in the same statement (a list shows the customer's name)."""
+    query = invoices_query(session, today=today, overdue=overdue, state=state, customer=customer, kind=kind)
+    return load_invoices(session, query.limit(limit) if limit else query)
+
+
+def load_invoices(session, query) -> list[Invoice]:
+    """The invoices of ``query`` with their customer, in one statement (the API reads a page of
+    :func:`invoices_query` with it)."""
     from sqlalchemy.orm import joinedload
 
-    query = invoices_query(session, today=today, overdue=overdue, state=state, customer=customer,
-                           kind=kind).options(joinedload(Invoice.partner, innerjoin=True))
-    return list(session.scalars(query.limit(limit) if limit else query))
+    return list(session.scalars(query.options(joinedload(Invoice.partner, innerjoin=True))))
 
 
 def invoices_query(session, *, today: dt.date, overdue: bool = False, state: str | None = None, customer=None,

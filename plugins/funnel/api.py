@@ -57,11 +57,11 @@ def _acting():
 def list_leads(state, owner, duplicates, search):
     """Leads in order of arrival (``crm lead list``): a salesperson sees their own and the unassigned."""
     from core.services.people import get_user
-    from plugins.funnel.leads import lead_dict, leads_query
+    from plugins.funnel.leads import lead_dict, leads_query, load_leads
 
     query = leads_query(state=state, owner=get_user(session(), owner) if owner else None, duplicates=duplicates,
                         search=search)
-    return Rows(query, each(lambda lead: lead_dict(session(), lead)))
+    return Rows(query, each(lambda lead: lead_dict(session(), lead)), load=lambda page: load_leads(session(), page))
 
 
 @leads.get("/<ref>")

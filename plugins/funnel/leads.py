@@ -310,11 +310,16 @@ def merge(app, session, keep: Lead, other: Lead, *, user=None) -> Lead:
 def list_leads(session, *, state: str | None = None, owner=None, duplicates: bool = False, search: str | None = None,
                limit: int | None = 200):
     """The leads matching the filters, oldest first, each with its owner and team (read in the same statement)."""
+    query = leads_query(state=state, owner=owner, duplicates=duplicates, search=search)
+    return load_leads(session, query.limit(limit) if limit else query)
+
+
+def load_leads(session, query) -> list[Lead]:
+    """The leads of ``query`` with their owner and team, in one statement (the API reads a page of
+    :func:`leads_query` with it)."""
     from sqlalchemy.orm import joinedload
 
-    query = leads_query(state=state, owner=owner, duplicates=duplicates, search=search).options(
-        joinedload(Lead.owner), joinedload(Lead.team))
-    return session.scalars(query.limit(limit) if limit else query).all()
+    return session.scalars(query.options(joinedload(Lead.owner), joinedload(Lead.team))).all()
 
 
 def leads_query(*, state: str | None = None, owner=None, duplicates: bool = False, search: str | None = None):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask, g
 from sqlalchemy import event, select
 
@@ -61,3 +62,50 @@ def test_a_read_checks_its_token_and_answers_in_one_transaction_a_write_before_i
     assert created.status_code == 201, created.data
     assert (len(checkouts), len(begins)) == (2, 2)
     assert web.post("/api/v1/partners/", json={"name": "X"}, headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+LISTS = ("/api/v1/orders/", "/api/v1/invoices/", "/api/v1/leads/", "/api/v1/payments/")
+
+
+@pytest.mark.modules("funnel", "billing")
+def test_a_list_page_reads_in_as_many_statements_whatever_its_records_name(app, factory):
+    """A page of orders, invoices, leads or payments reads their customers, salespeople and owners
+    with the records (not one more statement per record): twice the records, each with its own
+    customer and salesperson, cost the same statements."""
+    from core.api.tokens import create_token
+    from core.api.web import create_app
+    from plugins.billing.services_payments import record_payment
+    from plugins.funnel.leads import create_lead
+
+    with app.transaction() as session:
+        _, token = create_token(app, session, name="reader")
+    web = create_app(app).test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    statements = []
+    event.listen(app.engine, "after_cursor_execute", lambda *args: statements.append(args[2]))
+
+    def add(records: int) -> None:
+        for _ in range(records):
+            seller = factory.user(role="sales")
+            customer = factory.partner(salesperson=seller.login)
+            factory.order(customer, confirm=True, salesperson=seller.login)
+            with app.transaction() as session:
+                create_lead(app, session, {"name": f"Lead of {seller.login}", "owner": seller.login})
+                record_payment(app, session, {"date": str(app.today), "amount": "1.00", "customer": str(customer.id)})
+
+    def costs() -> dict:
+        found = {}
+        for path in LISTS:
+            web.get(path, headers=headers)  # what a worker reads once (its rights, settings) read already
+            statements.clear()
+            answer = web.get(path, headers=headers)
+            assert answer.status_code == 200, answer.data
+            found[path] = (len(answer.json), len(statements))
+        return found
+
+    add(2)
+    before = costs()
+    add(3)
+    after = costs()
+    assert {path: rows for path, (rows, _) in after.items()} == {path: 5 for path in LISTS}
+    assert {path: count for path, (_, count) in after.items()} == {path: count for path, (_, count) in before.items()}
