@@ -128,9 +128,9 @@ class PaymentIn(PaymentSchema):
 @requires("billing.read")
 def list_payments(customer):
     """Payments and refunds, newest first (``crm payment list``)."""
-    from plugins.billing.services_payments import list_payments as found
+    from plugins.billing.payment_history import PaymentHistory
 
-    return found(session(), customer=customer, limit=10_000)
+    return Rows(PaymentHistory(session(), customer), lambda page: page)
 
 
 @payments.post("/")

@@ -182,7 +182,7 @@ def payment_credit(state, customer, as_json):
 @pass_state
 def payment_list(state, customer, limit, as_json):
     """Payments and refunds, newest first, with the credit each payment leaves (``kind`` tells which)."""
-    from plugins.billing.services_payments import list_payments
+    from plugins.billing.payment_history import list_payments
 
     with state.app.transaction() as session:
         rows = list_payments(session, customer, limit)

@@ -30,7 +30,7 @@ import datetime as dt
 import re
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.errors import StateError, ValidationError
 from core.security import require
@@ -347,31 +347,6 @@ def refund_credit(app, session, raw: dict, *, record: str = "refund") -> Refund:
     session.add(refund)
     session.flush()
     return refund
-
-
-def list_payments(session, customer=None, limit: int = 100) -> list[dict]:
-    """Payments and refunds, newest first: ``kind`` says which; a payment says what was refunded of it.
-    Each with its customer, read in the same statement (and a refund's sources in one more)."""
-    from sqlalchemy.orm import joinedload, selectinload
-
-    from core.services.partners import get_partner
-
-    payments = (select(Payment).options(joinedload(Payment.partner, innerjoin=True))
-                .order_by(Payment.payment_date.desc(), Payment.id.desc()).limit(limit))
-    refunds = (select(Refund).options(joinedload(Refund.partner, innerjoin=True), selectinload(Refund.sources))
-               .order_by(Refund.refund_date.desc(), Refund.id.desc()).limit(limit))
-    if customer is not None:
-        partner_id = get_partner(session, customer).id
-        payments, refunds = payments.where(Payment.partner_id == partner_id), refunds.where(Refund.partner_id ==
-                                                                                             partner_id)
-    found = list(session.scalars(payments))
-    refunded = dict(session.execute(select(RefundSource.payment_id, func.sum(RefundSource.amount)).where(
-        RefundSource.payment_id.in_([p.id for p in found] or [0])).group_by(RefundSource.payment_id)).all())
-    rows = [(p.payment_date, 0, p.id, {**payment_dict(p), "kind": "payment",
-                                       "refunded": str(Decimal(refunded.get(p.id) or 0).quantize(ZERO))})
-            for p in found]
-    rows += [(r.refund_date, 1, r.id, refund_dict(session, r)) for r in session.scalars(refunds)]
-    return [row for *_, row in sorted(rows, key=lambda r: r[:3], reverse=True)][:limit]
 
 
 def payment_dict(payment: Payment, allocations=None, discounts=None) -> dict:

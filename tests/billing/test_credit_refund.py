@@ -94,3 +94,27 @@ def test_a_refund_changes_no_receivable(durand, crm):
     before = crm("aging", "--json").json
     crm("payment", "refund", "Durand", "50")
     assert crm("aging", "--json").json == before
+
+
+def test_the_list_reads_any_slice_in_the_order_of_the_whole(durand, books, crm):
+    """``PaymentHistory`` (``crm payment list``, ``GET /api/v1/payments/``) reads only a slice's
+    records; every slice is that slice of the whole list, the length counts both kinds."""
+    from plugins.billing.payment_history import PaymentHistory
+
+    crm.today = dt.date(2026, 2, 1)
+    crm("payment", "refund", "Durand", "60.00")
+    crm.today = dt.date(2026, 2, 2)
+    crm("payment", "add", "--amount", "5", "--customer", "Martin")
+    whole = crm("payment", "list", "--json").json
+    assert [(r["kind"], r["date"]) for r in whole] == [
+        ("payment", "2026-02-02"), ("refund", "2026-02-01"), ("payment", "2026-01-20"), ("payment", "2026-01-10")]
+    with books.tx("2026-02-02") as session:
+        history = PaymentHistory(session)
+        assert len(history) == 4
+        assert [history[n] for n in range(4)] == whole and history[-1] == whole[-1]
+        for piece in (slice(0, 2), slice(1, 3), slice(3, 10), slice(5, 9), slice(-2, None), slice(None, None, 2)):
+            assert history[piece] == whole[piece], piece
+        with pytest.raises(IndexError):
+            history[4]
+        durands = PaymentHistory(session, "Durand")
+        assert len(durands) == 3 and durands[0:3] == whole[1:]
