@@ -16,7 +16,7 @@ MANIFEST = {
     "depends": [],
     "migrations": "migrations",
     "commands": {"term": "plugins.billing.cli:term", "invoice": "plugins.billing.cli:invoice",
-                 "payment": "plugins.billing.cli:payment", "reminders": "plugins.billing.cli:reminders",
+                 "payment": "plugins.billing.cli_money:payment", "reminders": "plugins.billing.cli_money:reminders",
                  "aging": "plugins.billing.cli:aging_command", "rate": "plugins.billing.cli:rate",
                  "collections": "plugins.billing.cli_collections:collections",
                  "vat": "plugins.billing.cli_vat:vat",

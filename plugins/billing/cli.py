@@ -336,11 +336,9 @@ def rate_add(state, kind, valid_from, value):
     click.echo(f"rate {kind}: {number} % from {day.isoformat()}")
 
 
-from plugins.billing.cli_documents import invoice_facturx, invoice_pdf, reminders_letter  # noqa: E402
-from plugins.billing.cli_money import payment, reminders  # noqa: E402
+from plugins.billing.cli_documents import invoice_facturx, invoice_pdf  # noqa: E402
 from plugins.billing.cli_collections import invoice_penalties  # noqa: E402
 
 invoice.add_command(invoice_pdf)
 invoice.add_command(invoice_penalties)
 invoice.add_command(invoice_facturx)
-reminders.add_command(reminders_letter)

@@ -337,3 +337,8 @@ def _bank_commands():
 
 
 _bank_commands()
+
+
+from plugins.billing.cli_documents import reminders_letter  # noqa: E402
+
+reminders.add_command(reminders_letter)

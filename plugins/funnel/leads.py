@@ -11,6 +11,8 @@ State machine (one place, one function per transition)::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import func, or_, select
 
 from core.errors import NotFound, StateError, ValidationError
@@ -19,9 +21,10 @@ from core.recordrules import every_record
 from core.security import require
 from core.services.people import get_team, get_user
 from plugins.funnel.matching import company_key, email_domain, email_key, fold, lead_keys, matched_keys, phone_key
-
-from plugins.funnel.models_deals import Opportunity
 from plugins.funnel.models_leads import Lead, LeadEvent
+
+if TYPE_CHECKING:
+    from plugins.funnel.models_deals import Opportunity
 
 TRANSITIONS = {
     "qualify": ("new", "disqualified"),
@@ -355,5 +358,7 @@ def lead_dict(session, lead: Lead, *, history: bool = False) -> dict:
         events = session.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead.id).order_by(LeadEvent.id))
         result["history"] = [{"on": e.happened_on.isoformat(), "action": e.action, "detail": e.detail,
                               "user": e.user.login if e.user else None} for e in events]
+        from plugins.funnel.models_deals import Opportunity  # a list of leads needs no deal model
+
         result["deals"] = list(session.scalars(select(Opportunity.id).where(Opportunity.lead_id == lead.id)))
     return result

@@ -57,6 +57,7 @@ def test_a_list_imports_only_its_own_module(workspace):
     assert "plugins.billing.models_invoices" in loaded
     assert not {"plugins.billing.models", "plugins.billing.models_payments", "plugins.billing.models_collections",
                 "plugins.billing.models_bank"} & set(loaded)
+    assert "plugins.billing.cli_money" not in loaded  # the payment and reminders commands load when run
 
 
 @pytest.mark.modules("funnel", "billing", "procurement")
@@ -72,6 +73,8 @@ def test_a_deal_lead_or_po_list_loads_its_own_tables(workspace, command, tables)
     # activities, targets, forecasts, market data; stock, rules, supplier prices, bills: not needed
     assert not {"plugins.funnel.models", "plugins.procurement.models", "plugins.procurement.models_bills"} & set(loaded)
     assert not [name for name in loaded if name.startswith("plugins.billing.models")]
+    if command == "lead":  # a lead's deals are read by its show alone
+        assert "plugins.funnel.models_deals" not in loaded
 
 
 def test_help_lists_commands_even_when_the_config_is_invalid(workspace):
