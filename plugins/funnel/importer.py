@@ -23,6 +23,7 @@ on the company (SIREN, domain) is a colleague: flagged and written.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,21 +93,32 @@ def import_leads(app, path, *, skip_invalid: bool = False, duplicates: str = "cr
     return result
 
 
-def _length_only(fields) -> dict[str, tuple[int, float]]:
-    """``{name: (min, max)}`` of the plain text fields whose only rule is a length: their compiled check."""
+#: an e-mail address in its plainest form (ASCII dot-atom, ASCII host name): every address this matches,
+#: marshmallow's :class:`~marshmallow.validate.Email` accepts too (its user and domain patterns are
+#: wider), so the check can stand in for it; anything else goes to marshmallow
+PLAIN_EMAIL = re.compile(r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@"
+                         r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,6}")
+
+
+def _quick_checks(fields) -> dict[str, tuple]:
+    """``{name: (min, max, pattern or None)}`` of the text fields whose value is accepted as typed when
+    its length is within bounds (and, for an e-mail, it matches :data:`PLAIN_EMAIL`): the plain text
+    fields whose only rule is a length, and the e-mail fields whose other rules are lengths."""
     from marshmallow import fields as mfields
     from marshmallow import validate
 
     found = {}
     for name, field_ in fields.items():
-        if type(field_) is not mfields.String or not all(
-                type(rule) is validate.Length and rule.equal is None for rule in field_.validators):
+        pattern = PLAIN_EMAIL if type(field_) is mfields.Email else None
+        rules = [rule for rule in field_.validators if not (pattern and type(rule) is validate.Email)]
+        if type(field_) not in (mfields.String, mfields.Email) or not all(
+                type(rule) is validate.Length and rule.equal is None for rule in rules):
             continue
         low, high = 0, float("inf")
-        for rule in field_.validators:
+        for rule in rules:
             low = max(low, rule.min if rule.min is not None else 0)
             high = min(high, rule.max if rule.max is not None else float("inf"))
-        found[name] = (low, high)
+        found[name] = (low, high, pattern)
     return found
 
 
@@ -146,7 +158,9 @@ def validate_rows(rows) -> list:
     cells (source, campaign, owner, company, notes), so each column's field validates each
     distinct value once and the rows are assembled from those results. A plain text field whose
     only rule is a length (most of them) is checked by that length here, compiled once from the
-    field (a cell out of bounds goes to marshmallow, which words the message); the control
+    field, and so is an e-mail in its plainest form (:data:`PLAIN_EMAIL`: a file's addresses are
+    all different, and marshmallow's check of one cost 6 µs); any other cell goes to marshmallow,
+    which words the message. The control
     characters are looked for once in the whole row (cell by cell only when the row has some).
     This is exactly ``LeadSchema().load(row)`` (the schema's only processor is the kernel's cell
     trimming, done here the same way); the tests check both paths agree on arbitrary rows. A
@@ -162,7 +176,7 @@ def validate_rows(rows) -> list:
     static_defaults = {name: default for name, default in defaults.items() if not callable(default)}
     computed_defaults = {name: default for name, default in defaults.items() if callable(default)}
     memo: dict = {name: {} for name in fields}
-    lengths = _length_only(fields)
+    quick = _quick_checks(fields)
     checked = []
     for line, row in rows:
         if "__error__" in row:
@@ -184,8 +198,9 @@ def validate_rows(rows) -> list:
                     break
                 if value == "":
                     continue
-                bounds = lengths.get(key)
-                if bounds is not None and bounds[0] <= len(value) <= bounds[1]:
+                check = quick.get(key)
+                if check is not None and check[0] <= len(value) <= check[1] and (
+                        check[2] is None or check[2].fullmatch(value)):
                     data[key] = value
                     continue
             cache = memo[key]

@@ -77,8 +77,14 @@ def test_generic_import_kind_and_export(crm, tmp_path):
     assert exported.splitlines()[0] == ",".join(LEAD_FIELDS) and exported.count("Anne") == 2
 
 
-cells = st.one_of(st.text(max_size=30), st.sampled_from(["", " ", "a@b.fr", "2026-02-29", "2026-02-30", "=1+1",
-                                                          "x" * 300, "é", "\x00", '"', "\n"]))
+#: addresses near the importer's plain form (PLAIN_EMAIL) on every side: dots, hyphens, short or long
+#: labels, letters outside ASCII, a second @
+emails = st.one_of(st.from_regex(r"[a-z0-9._%+é-]{0,4}@[a-z0-9.é@-]{0,9}", fullmatch=True),
+                   st.sampled_from(["a@b.fr", "a.b@c.d.fr", ".a@b.fr", "a.@b.fr", "a..b@c.fr", "a@-b.fr", "a@b-.fr",
+                                    "a@b.f", "a@b.abcdefg", "a@b.fr1", "a@b..fr", "a@" + "b" * 64 + ".fr",
+                                    "a" * 250 + "@b.fr", "a+b_c%d-e@x-y.fr", "é@b.fr", "a@é.fr"]))
+cells = st.one_of(st.text(max_size=30), emails, st.sampled_from(
+    ["", " ", "a@b.fr", "2026-02-29", "2026-02-30", "=1+1", "x" * 300, "é", "\x00", '"', "\n"]))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -107,6 +113,14 @@ def test_property_arbitrary_files_never_crash_nor_half_write(app, tmp_path, head
 def test_property_bulk_validation_is_schema_load(rows):
     """The importer's per-column validation gives exactly what ``LeadSchema().load`` gives, row by row."""
     numbered = list(enumerate(rows, start=2))
+    assert validate_rows(numbered) == _validate(numbered)
+
+
+@settings(max_examples=300, deadline=None)
+@given(emails)
+def test_property_an_address_the_quick_check_takes_is_one_marshmallow_takes(email):
+    """The importer takes a plain address without marshmallow (PLAIN_EMAIL): exactly as ``LeadSchema`` would."""
+    numbered = [(2, {"name": "Anne", "email": email})]
     assert validate_rows(numbered) == _validate(numbered)
 
 
