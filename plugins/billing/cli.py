@@ -157,10 +157,11 @@ def invoice_post(state, ref, as_json):
 
 @invoice.command("list")
 @click.option("--overdue", is_flag=True, help="Only open invoices whose due date is past (today > due date).")
-@click.option("--state", "state_", default=None, type=click.Choice(["draft", "posted", "partially_paid", "paid", "credited"]))
+@click.option("--state", "state_", default=None, type=click.Choice(["draft", "posted", "partially_paid", "paid", "credited"]),
+              help="Only invoices in this state.")
 @click.option("--customer", default=None, help="Customer id or exact name.")
 @click.option("--credit-notes", is_flag=True, help="Only credit notes.")
-@click.option("--limit", type=int, default=None)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many rows.")
 @json_option
 @pass_state
 def invoice_list(state, overdue, state_, customer, credit_notes, limit, as_json):

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from core.cli.context import emit_json, emit_table, json_option, pass_state
+from plugins.billing.cli_documents import reminders_letter
 
 
 @click.group()
@@ -176,8 +177,9 @@ def payment_credit(state, customer, as_json):
 
 
 @payment.command("list")
-@click.option("--customer", default=None)
-@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--customer", default=None, help="Only this customer's (id or exact name).")
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True,
+              help="At most this many, newest first.")
 @json_option
 @pass_state
 def payment_list(state, customer, limit, as_json):
@@ -337,8 +339,5 @@ def _bank_commands():
 
 
 _bank_commands()
-
-
-from plugins.billing.cli_documents import reminders_letter  # noqa: E402
 
 reminders.add_command(reminders_letter)

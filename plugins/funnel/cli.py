@@ -117,7 +117,7 @@ def lead_edit(state, ref, user_login, **values):
 @click.option("--owner", default=None, help="Only this owner's leads.")
 @click.option("--duplicates", is_flag=True, help="Only leads flagged as duplicates (not yet merged or converted).")
 @click.option("--search", default=None, help="Text in the name, company or e-mail.")
-@click.option("--limit", type=int, default=200, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True, help="At most this many rows.")
 @json_option
 @pass_state
 def lead_list(state, state_filter, owner, duplicates, search, limit, as_json):

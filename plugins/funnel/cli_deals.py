@@ -150,11 +150,12 @@ def deal_reopen(state, ref, stage, note, user_login):
 
 
 @deal.command("list")
-@click.option("--state", "state_filter", type=click.Choice(["open", "won", "lost"]), default=None)
-@click.option("--owner", default=None)
-@click.option("--team", default=None)
-@click.option("--pipeline", default=None)
-@click.option("--limit", type=int, default=200, show_default=True)
+@click.option("--state", "state_filter", type=click.Choice(["open", "won", "lost"]), default=None,
+              help="Only deals in this state.")
+@click.option("--owner", default=None, help="Only deals this user (login) owns.")
+@click.option("--team", default=None, help="Only deals of this sales team.")
+@click.option("--pipeline", default=None, help="Only deals of this pipeline (default: every pipeline).")
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True, help="At most this many rows.")
 @json_option
 @pass_state
 def deal_list(state, state_filter, owner, team, pipeline, limit, as_json):

@@ -241,6 +241,17 @@ def test_usage_errors_exit_2(crm, args):
     assert "Error" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.modules("billing", "funnel")
+@pytest.mark.parametrize("group", ["partner", "order", "invoice", "payment", "lead", "deal"])
+def test_every_list_takes_a_positive_limit(crm, group):
+    """``--limit`` counts rows: 0 or a negative number is a usage error naming the option (``payment list
+    --limit -5`` listed all but the last five)."""
+    for bad in ("0", "-5"):
+        refused = crm(group, "list", "--limit", bad, expect=2)
+        assert "'--limit'" in refused.stderr and "Traceback" not in refused.stderr
+    assert crm(group, "list", "--limit", "1", "--json").json == []
+
+
 def test_config_from_environment(workspace, monkeypatch, tmp_path):
     monkeypatch.setenv("CRM_CONFIG", str(workspace.config_path))
     monkeypatch.chdir(tmp_path)
