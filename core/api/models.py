@@ -67,3 +67,17 @@ class WebSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id", ondelete="CASCADE"), index=True)
     csrf: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[dt.datetime] = mapped_column()
+
+
+class WebLoginFailure(Base):
+    """Failed logins of the web view, counted per login and per source address in fixed windows
+    (:mod:`core.api.websessions`): over the limit, logging in is refused until the window ends."""
+
+    __tablename__ = "core_web_login_failure"
+    __audited__ = False  # a guess at a password is not a change of the books
+
+    #: ``login <name>`` or ``address <ip>``
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
+    #: the window's start, in seconds since the epoch (a multiple of its length)
+    window_start: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    failures: Mapped[int] = mapped_column(Integer)

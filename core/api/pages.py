@@ -121,7 +121,7 @@ def login_post():
     """Check the login and password; a new session cookie, then the page asked for."""
     from core.api.http import session
     from core.api.tokens import Unauthenticated
-    from core.api.websessions import SESSION_HOURS, log_in
+    from core.api.websessions import SESSION_HOURS, TooManyFailures, log_in
 
     cookie = request.cookies.get(LOGIN_CSRF, "")
     if not cookie or not hmac.compare_digest(cookie, request.form.get("csrf", "")):
@@ -129,8 +129,13 @@ def login_post():
 
         raise PermissionDenied("the form's CSRF token is missing or wrong: reload the page and try again")
     try:
-        token, _ = log_in(session(), request.form.get("login", ""), request.form.get("password", ""))
-    except Unauthenticated as exc:
+        token, _ = log_in(session(), request.form.get("login", ""), request.form.get("password", ""),
+                          address=request.remote_addr)
+    except TooManyFailures as exc:
+        response = _login_form(cookie, error=str(exc), status=429)
+        response.headers["Retry-After"] = str(exc.retry)
+        return response
+    except Unauthenticated as exc:  # the failure is counted: the request's transaction commits
         return _login_form(cookie, error=str(exc), status=401)
     response = redirect(_safe_next(request.form.get("next")) or url_for("web.home"), 303)
     response.delete_cookie(LOGIN_CSRF, path="/")

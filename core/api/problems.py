@@ -1,4 +1,5 @@
-"""Errors as RFC 9457 problem details (``application/problem+json``), the same errors as the CLI's.
+"""Errors as RFC 9457 problem details (``application/problem+json``), the same errors as the CLI's;
+on the web view's pages, the same error as an HTML page.
 
 ``detail`` is the one line the CLI prints; a refused input also lists ``errors`` as
 ``[{"record", "field", "message"}]``. An unexpected error says only that it happened (the
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
@@ -33,17 +34,43 @@ class Problem(Schema):
 
 def problem(status: int, title: str, detail: str | None = None, *, kind: str | None = None, headers=None,
             **extra):
-    body = {"type": TYPES + kind if kind else "about:blank", "title": title, "status": status}
-    if detail:
-        body["detail"] = detail
-    body["instance"] = request.path
-    body.update(extra)
-    response = jsonify(body)
-    response.status_code = status
-    response.mimetype = "application/problem+json"
+    """The error as problem details; on a web page (:func:`for_a_page`), as a page saying the same."""
+    response = _error_page(status, title, detail, extra.get("errors")) if for_a_page() else None
+    if response is None:
+        body = {"type": TYPES + kind if kind else "about:blank", "title": title, "status": status}
+        if detail:
+            body["detail"] = detail
+        body["instance"] = request.path
+        body.update(extra)
+        response = jsonify(body)
+        response.status_code = status
+        response.mimetype = "application/problem+json"
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def for_a_page() -> bool:
+    """Whether the request is a browser's: a view marked as a page (:func:`core.api.pages.page`), or an
+    unknown address under ``/web/``."""
+    rule = request.url_rule
+    if rule is not None:
+        return bool(getattr(current_app.view_functions.get(rule.endpoint), "_crm_page", False))
+    return request.path == "/web" or request.path.startswith("/web/")
+
+
+def _error_page(status: int, title: str, detail: str | None, errors):
+    """The error as an HTML page in the web view's layout (``core/web/error.html``): its status, the
+    CLI's line and the refused fields, with a way on (the login page after a 401, else the start).
+    ``None`` when even that page cannot be rendered (the problem details are answered instead)."""
+    from core.api.pages import render_page
+
+    try:
+        return render_page("core/web/error.html", title=title, status=status, detail=detail, errors=errors or [],
+                           login=status == 401)
+    except Exception:  # noqa: BLE001 - the error being answered matters more than its page
+        log.exception("%s %s: the error page could not be rendered", request.method, request.path)
+        return None
 
 
 def status_of(exc: CrmError) -> tuple[int, str, str]:
@@ -98,8 +125,8 @@ def http_problem(error: HTTPException):
     messages = data.get("messages")
     if messages:
         errors = []
-        for location, fields in messages.items():
-            for field, message in flatten_messages(fields):
+        for location, found in messages.items():
+            for field, message in flatten_messages(found):
                 errors.append({"record": location, "field": field, "message": message})
         extra["errors"] = errors
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)

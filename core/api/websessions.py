@@ -5,6 +5,12 @@ Logging in creates a :class:`core.api.models.WebSession`: the browser's cookie h
 bits, the database their SHA-256 (as API tokens), with the session's CSRF token, which every form
 of the web view carries back in a hidden field (:mod:`core.api.pages`). A session lasts
 :data:`SESSION_HOURS`; logging out deletes it.
+
+Guessing is throttled: failed logins are counted per login and per source address in windows of
+:data:`FAILURE_WINDOW` seconds (:class:`core.api.models.WebLoginFailure`, shared by every worker).
+A login with :data:`LOGIN_FAILURES` failures in the window, or an address with
+:data:`ADDRESS_FAILURES` (one address trying many logins), is refused until the window ends,
+without its password being looked at; a successful login clears its own count.
 """
 
 from __future__ import annotations
@@ -13,12 +19,23 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import time
 
-from core.errors import ValidationError
+from core.errors import CrmError, ValidationError
 
 SESSION_HOURS = 12
 SCRYPT = (2 ** 14, 8, 1)
 MIN_LENGTH = 8
+#: failed logins allowed per login, and per source address, in a window of FAILURE_WINDOW seconds
+LOGIN_FAILURES, ADDRESS_FAILURES, FAILURE_WINDOW = 10, 50, 15 * 60
+
+
+class TooManyFailures(CrmError):
+    """Logging in refused for a while (HTTP 429): ``retry`` is the seconds until the window ends."""
+
+    def __init__(self, retry: int):
+        super().__init__(f"too many failed logins for this login or from this address: retry in {retry} seconds")
+        self.retry = retry
 
 
 def hash_password(password: str) -> str:
@@ -63,10 +80,12 @@ def set_password(app, session, login: str, password: str) -> None:
     record(app, session, "password set", record_type="core_user", record_id=user.id, label=user.login)
 
 
-def log_in(session, login: str, password: str) -> tuple[str, str]:
-    """A new session for ``login`` if the password is right: ``(cookie, csrf)``.
+def log_in(session, login: str, password: str, *, address: str | None, now: float | None = None) -> tuple[str, str]:
+    """A new session for ``login`` if the password is right: ``(cookie, csrf)``; ``address``: the
+    client's (as the server sees it, through ``--proxies``).
 
-    :raises Unauthenticated: the same words whether the login or the password is wrong
+    :raises TooManyFailures: the login or the address failed too often in this window (module docstring)
+    :raises Unauthenticated: the same words whether the login or the password is wrong (a failure counted)
     """
     from sqlalchemy import select
 
@@ -75,11 +94,19 @@ def log_in(session, login: str, password: str) -> tuple[str, str]:
     from core.db import utcnow
     from core.models import User
 
+    name = (login or "").strip().lower()
+    now = time.time() if now is None else now
+    window = int(now) // FAILURE_WINDOW * FAILURE_WINDOW
+    subjects = {f"login {name}"[:200]: LOGIN_FAILURES, f"address {address or 'unknown'}"[:200]: ADDRESS_FAILURES}
+    counts = _failures(session, subjects, window)
+    if any(counts.get(subject, 0) >= limit for subject, limit in subjects.items()):
+        raise TooManyFailures(max(1, window + FAILURE_WINDOW - int(now)))
     row = session.execute(select(User.id, User.active, WebLogin.password_hash)
-                          .join(WebLogin, WebLogin.user_id == User.id)
-                          .where(User.login == (login or "").strip().lower())).first()
+                          .join(WebLogin, WebLogin.user_id == User.id).where(User.login == name)).first()
     if not check_password(password or "", row.password_hash if row else None) or not row.active:
+        _count_failure(session, subjects, window)
         raise Unauthenticated("wrong login or password")
+    _clear_failures(session, next(iter(subjects)))
     cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     session.query(WebSession).filter(WebSession.user_id == row.id, WebSession.expires_at <= utcnow()).delete()
     session.add(WebSession(token_hash=_digest(cookie), user_id=row.id, csrf=csrf,
@@ -115,6 +142,38 @@ def actor_for_cookie(app, connection, cookie: str | None):
         raise Unauthenticated("your session ended: log in again")
     user = SimpleNamespace(id=row.id, login=row.login, role=row.role)
     return actor_of_user(app, connection, user), row.csrf
+
+
+def _failures(session, subjects, window: int) -> dict[str, int]:
+    from sqlalchemy import select
+
+    from core.api.models import WebLoginFailure as F
+
+    return dict(session.execute(select(F.subject, F.failures).where(F.subject.in_(list(subjects)),
+                                                                    F.window_start == window)).all())
+
+
+def _count_failure(session, subjects, window: int) -> None:
+    """One more failure of each subject in ``window`` (earlier windows forgotten): a row inserted if
+    missing, without a conflict between two workers, then incremented in place."""
+    from sqlalchemy import delete, update
+
+    from core.api.models import WebLoginFailure as F
+    from core.dbutil import insert_ignore
+
+    session.execute(delete(F).where(F.window_start < window))
+    insert_ignore(session, F.__table__, [{"subject": s, "window_start": window, "failures": 0} for s in subjects],
+                  ["subject", "window_start"], count=False)
+    session.execute(update(F).where(F.subject.in_(list(subjects)), F.window_start == window)
+                    .values(failures=F.failures + 1))
+
+
+def _clear_failures(session, subject: str) -> None:
+    from sqlalchemy import delete
+
+    from core.api.models import WebLoginFailure as F
+
+    session.execute(delete(F).where(F.subject == subject))
 
 
 def _digest(cookie: str) -> str:

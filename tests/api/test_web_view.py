@@ -125,3 +125,72 @@ def test_another_salespersons_deal_is_not_found_on_pages(team, crm):
     # a password is one's own: alice may not set bob's
     assert crm.as_user("alice")("user", "password", "bob", "--password-stdin", input="x" * 10 + "\n",
                                 expect=4).exit_code == 4
+
+
+def test_a_page_answers_its_errors_as_a_page_and_the_api_as_problem_details(team, crm):
+    """A browser gets an error as a page of the web view (status, the CLI's line, a way on); the API keeps
+    answering problem details, also for an unknown address."""
+    bob_deal = next(d for d in crm("deal", "list", "--json").json if d["owner"] == "bob")
+    web = Browserish(team.port)
+    anonymous = web.request("POST", f"/web/deals/{bob_deal['id']}/move", {"stage": "Won"})
+    assert anonymous.status == 401 and anonymous.header("content-type").startswith("text/html")
+    assert 'href="/web/login"' in anonymous.text
+    web.log_in("alice", "secret-alice-1")
+    board = web.request("GET", "/web/pipeline")
+    stage = re.findall(r"<option(?: selected)?>([^<]+)</option>", board.text)[1]
+    cases = [(web.request("POST", f"/web/deals/{bob_deal['id']}/move", {"stage": stage, "csrf": board.csrf}),
+              404, f"deal {bob_deal['id']}: no such deal"),
+             (web.request("POST", f"/web/deals/{bob_deal['id']}/move", {"stage": stage}), 403, "CSRF token"),
+             (web.request("GET", "/web/nowhere"), 404, "Not Found")]
+    for answer, status, line in cases:
+        assert answer.status == status and answer.header("content-type").startswith("text/html"), answer
+        assert answer.text.startswith("<!DOCTYPE html>") and line in answer.text
+        assert 'href="/web/"' in answer.text
+    api = web.request("GET", "/api/v1/nowhere")
+    assert api.status == 404 and api.header("content-type") == "application/problem+json"
+
+
+def test_guessing_a_password_is_stopped_for_the_rest_of_the_window(team):
+    from core.api.websessions import LOGIN_FAILURES
+
+    web = Browserish(team.port)
+    for _ in range(LOGIN_FAILURES):
+        assert web.log_in("alice", "a-wrong-guess").status == 401
+    late = web.log_in("alice", "secret-alice-1")  # the right password, once the login is throttled
+    assert late.status == 429 and "too many failed logins" in late.text and "crm_session" not in web.jar
+    assert 0 < int(late.header("retry-after")) <= 15 * 60
+    assert Browserish(team.port).log_in("bob", "secret-bob-1").status == 303  # another login from this address
+
+
+def test_failures_count_per_login_and_per_address_until_their_window_ends(crm, app):
+    """The service itself, at chosen instants: the login's limit, the address's limit (one address
+    trying many logins), a success clearing its login's count, and a new window starting afresh."""
+    from core.api import websessions as ws
+    from core.api.tokens import Unauthenticated
+
+    for login in ("alice", "bob"):
+        crm("user", "add", login, login.title(), "--role", "sales")
+        crm.as_user(login)("user", "password", login, "--password-stdin", input=f"secret-{login}-1\n")
+
+    def attempt(login, password, address, at):
+        with app.transaction() as session:  # as the page: a wrong password's failure is committed
+            try:
+                ws.log_in(session, login, password, address=address, now=at)
+                return "in"
+            except ws.TooManyFailures as exc:
+                return f"wait {exc.retry}"
+            except Unauthenticated:
+                return "wrong"
+
+    start = 1_800_000_000 // ws.FAILURE_WINDOW * ws.FAILURE_WINDOW
+    for _ in range(ws.LOGIN_FAILURES - 1):
+        assert attempt("alice", "guess", "10.0.0.1", start) == "wrong"
+    assert attempt("alice", "secret-alice-1", "10.0.0.1", start) == "in"  # and her count starts again
+    for _ in range(ws.LOGIN_FAILURES):
+        assert attempt("alice", "guess", "10.0.0.2", start + 10) == "wrong"
+    assert attempt("alice", "secret-alice-1", "10.0.0.3", start + 100) == f"wait {ws.FAILURE_WINDOW - 100}"
+    assert attempt("alice", "secret-alice-1", "10.0.0.3", start + ws.FAILURE_WINDOW) == "in"  # a new window
+    for number in range(ws.ADDRESS_FAILURES):
+        assert attempt(f"nobody{number}", "guess", "10.0.0.9", start + ws.FAILURE_WINDOW) == "wrong"
+    assert attempt("bob", "secret-bob-1", "10.0.0.9", start + ws.FAILURE_WINDOW + 1).startswith("wait ")
+    assert attempt("bob", "secret-bob-1", "10.0.0.8", start + ws.FAILURE_WINDOW + 1) == "in"
