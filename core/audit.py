@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from decimal import Decimal
 from functools import cache
 
 LABEL_KEYS = ("number", "reference", "login", "sku", "name")
@@ -380,16 +381,41 @@ def entries(session, *, record: str | None = None, user: str | None = None, star
     if end:
         query = query.where(AuditEntry.business_date <= end)
     rows = session.scalars(query.limit(limit)).all()
-    return [entry_dict(row) for row in rows]
+    scales = _scales()
+    return [entry_dict(row, scales) for row in rows]
 
 
-def entry_dict(row) -> dict:
-    """One row of the trail with stable keys; ``who`` reads "admin as alice" or "db:role"."""
+def entry_dict(row, scales: dict | None = None) -> dict:
+    """One row of the trail with stable keys; ``who`` reads "admin as alice" or "db:role".
+
+    Amounts and quantities read as the services write them (``"120.00"``): PostgreSQL's triggers
+    record a money column as it is stored, a count of cents (``12000``), which ``scales`` (the
+    scaled columns of each table, :func:`_scales`) turns back into the amount.
+    """
     who = row.user_login or (f"db:{row.db_user}" if row.db_user else None)
     if row.real_user:
         who = f"{row.real_user} as {row.user_login}"
+    changes = json.loads(row.changes) if row.changes else None
+    columns = (scales or {}).get(row.record_type)
+    if columns and isinstance(changes, dict):
+        for key, scale in columns.items():
+            pair = changes.get(key)
+            if isinstance(pair, list):
+                changes[key] = [str(Decimal(v).scaleb(-scale)) if type(v) is int else v for v in pair]
     return {"id": row.id, "logged_at": row.logged_at.isoformat(sep=" "), "business_date": row.business_date,
             "who": who, "user": row.user_login, "real_user": row.real_user, "db_user": row.db_user,
             "command": row.command, "action": row.action, "record_type": row.record_type,
-            "record_id": row.record_id, "record": row.record_label,
-            "changes": json.loads(row.changes) if row.changes else None}
+            "record_id": row.record_id, "record": row.record_label, "changes": changes}
+
+
+def _scales() -> dict[str, dict[str, int]]:
+    """``{table: {column: scale}}``: the columns of the registered models stored as scaled integers."""
+    from core.db import Base
+    from core.types import ScaledDecimal
+
+    found = {}
+    for name, table in Base.metadata.tables.items():
+        columns = {column.key: column.type.scale for column in table.c if isinstance(column.type, ScaledDecimal)}
+        if columns:
+            found[name] = columns
+    return found

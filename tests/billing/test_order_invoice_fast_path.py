@@ -163,7 +163,9 @@ def test_the_audit_trail_records_the_invoice_of_a_confirmed_order_with_its_lines
         assert len(created) == 1 and created[0]["record_id"] == str(invoice.id)
         changes = created[0]["changes"]
         assert changes["number"] == [None, number] and changes["state"] == [None, "posted"]
-        assert changes["total"][1] not in (None, 0, "0.00") and changes["partner_id"] == [None, customer]
+        # amounts read alike on both databases, as the services write them (PostgreSQL's triggers store cents)
+        assert changes["total"] == [None, str(invoice.total)] and invoice.total > 0
+        assert changes["partner_id"] == [None, customer]
         assert created[0]["business_date"] == invoice.invoice_date
         lines = {line.id: line for line in invoice.lines}
         trail = session.execute(text("SELECT record_type, record_id, changes FROM core_audit WHERE action = 'create' "
