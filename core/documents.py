@@ -95,6 +95,49 @@ def compose(app, page: Page) -> Document:
     return Document(title=page.title, filename=page.filename, html=html)
 
 
+def weasyprint():
+    """The ``weasyprint`` module, imported with its native libraries found as the last process found them.
+
+    WeasyPrint opens Pango, HarfBuzz and Fontconfig by trying several names for each; cffi looks
+    up each name it cannot open as it is with ``ctypes.util.find_library``, which on Linux runs
+    ``ldconfig``, then ``gcc`` and ``ld`` for a name that is not there: 22 look-ups, 0.18 s of
+    every process that prints. The answers (a file name, or none) are kept between processes
+    (:mod:`core.memo`) while the system's library cache (``/etc/ld.so.cache``) and
+    ``LD_LIBRARY_PATH`` are unchanged, and stand in for ``find_library`` only during the import.
+    Every use of WeasyPrint here comes through this function first.
+    """
+    import sys
+
+    module = sys.modules.get("weasyprint")
+    if module is not None:
+        return module
+    import ctypes.util
+    import os
+
+    from core import memo
+
+    key = ("find_library", sys.platform, os.environ.get("LD_LIBRARY_PATH"))
+    sources = memo.stamps(["/etc/ld.so.cache"])
+    kept = memo.load("libraries", key)
+    known = dict(kept["found"]) if kept is not None and kept["sources"] == sources else {}
+    found = dict(known)
+    look_up = ctypes.util.find_library
+
+    def find_library(name):
+        if name not in found:
+            found[name] = look_up(name)
+        return found[name]
+
+    ctypes.util.find_library = find_library
+    try:
+        import weasyprint as module
+    finally:
+        ctypes.util.find_library = look_up
+    if found != known:
+        memo.store("libraries", key, {"found": found, "sources": sources})
+    return module
+
+
 def html_to_pdf(html: str, *, app=None, base_url: str | Path | None = None, pdf_variant: str | None = None,
                 attachments: list | None = None, metadata: dict | None = None) -> bytes:
     """Lay ``html`` out as a PDF (A4 unless the page's CSS says otherwise).
@@ -113,9 +156,9 @@ def html_to_pdf(html: str, *, app=None, base_url: str | Path | None = None, pdf_
     """
     import logging
 
-    from weasyprint import HTML
-
     from core.rendering import asset_folders
+
+    HTML = weasyprint().HTML
 
     # WeasyPrint logs every CSS property it ignores at WARNING; a template is not a bug report.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -166,8 +209,7 @@ def _shared_stylesheets(page, base_url: str | None, folders: tuple) -> list:
     the author's sheets; that changes nothing while they are the page's only sheets, so a page that
     also links a stylesheet, or asks for a medium or counter styles, keeps the ordinary way.
     """
-    from weasyprint import CSS
-
+    CSS = weasyprint().CSS
     root = page.etree_element
     elements = list(root.iter("style"))
     if not elements or next(root.iter("link"), None) is not None or any(
@@ -192,11 +234,11 @@ def _asset_fetcher(folders: tuple):
     """A WeasyPrint URL fetcher that fetches only ``data:`` URLs and files inside ``folders``."""
     from urllib.parse import unquote, urlsplit
 
-    import weasyprint
+    module = weasyprint()
     from weasyprint.urls import URLFetcher
 
     # WeasyPrint's own stylesheets and the template folders; resolved, so ``..`` cannot climb out.
-    roots = [Path(weasyprint.__file__).parent.resolve(), *(Path(folder).resolve() for folder in folders)]
+    roots = [Path(module.__file__).parent.resolve(), *(Path(folder).resolve() for folder in folders)]
 
     class AssetFetcher(URLFetcher):
         def fetch(self, url, headers=None):
@@ -216,6 +258,7 @@ def _asset_fetcher(folders: tuple):
 @cache
 def _refused_class():
     """The error that stops a layout at a refused URL (WeasyPrint swallows any other as a warning)."""
+    weasyprint()
     from weasyprint.urls import FatalURLFetchingError
 
     class Refused(FatalURLFetchingError):
@@ -233,6 +276,7 @@ def _font_config():
     Setting one up (Fontconfig, the fonts' metrics) cost about a tenth of an invoice's layout;
     the fonts an ``@font-face`` rule loads stay known to the documents laid out after it.
     """
+    weasyprint()
     from weasyprint.text.fonts import FontConfiguration
 
     return FontConfiguration()

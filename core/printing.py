@@ -169,11 +169,11 @@ _WORKER: dict = {}
 def _worker_start(config_path: str, today: str, kind: str, locale: str | None, as_login: str | None = None) -> None:
     import datetime as dt
 
-    import weasyprint  # noqa: F401 - imported once, before the first page
-
     from core.app import App
     from core.config import load_config
-    from core.documents import _font_config
+    from core.documents import _font_config, weasyprint
+
+    weasyprint()  # imported once, before the first page
 
     app = App(load_config(config_path), today=dt.date.fromisoformat(today))
     app.as_login = as_login

@@ -188,9 +188,7 @@ def facturx_pdf(app, session, ref, *, locale: str | None = None):
     """``(document, pdf bytes)``: the invoice's PDF/A-3 with its checked XML embedded as ``factur-x.xml``
     (relationship ``Data``, MIME ``text/xml``) and the Factur-X XMP properties (:func:`xmp`), written
     by WeasyPrint in one pass."""
-    from weasyprint import Attachment
-
-    from core.documents import compose, html_to_pdf
+    from core.documents import compose, html_to_pdf, weasyprint
     from core.services.company import reader_locale
     from plugins.billing.documents import invoice_context, invoice_page
     from plugins.billing.invoice_states import get_invoice
@@ -202,7 +200,7 @@ def facturx_pdf(app, session, ref, *, locale: str | None = None):
     check_xml(xml, f"invoice {invoice.number}")
     document = compose(app, invoice_page(app, invoice, context, locale))
     # MIME type text/xml: what WeasyPrint's own table gives a .xml name (the test reads it back)
-    attachment = Attachment(string=xml, name=XML_NAME, description="Factur-X XML file", relationship="Data")
+    attachment = weasyprint().Attachment(string=xml, name=XML_NAME, description="Factur-X XML file", relationship="Data")
     metadata = {"title": document.title, "authors": [invoice.seller_name or ""], "keywords": ["Factur-X", "EN 16931"],
                 "description": f"{document.title} — {invoice.buyer_name or invoice.partner.name}",
                 "lang": locale.replace("_", "-"), "xmp_metadata": [xmp()]}
