@@ -267,7 +267,8 @@ same transaction. `crm audit [--record invoice:F2026-000012] [--user LOGIN] [--f
 [--json]` reads it. On PostgreSQL the money tables (invoices, lines, payments, allocations,
 refunds, write-offs) are recorded by triggers, so an UPDATE typed in psql is there too with the
 role that typed it; a trigger refuses every UPDATE, DELETE and TRUNCATE of the trail, whoever
-asks.
+asks. The triggers record an amount as it is stored (cents: `12000`); `crm audit` shows it as the
+services write it on either database (`"120.00"`, a quantity `"2.000"`).
 
 Every document that leaves crm is in the trail too. A message the outbox delivers (an invoice,
 a reminder, a statement, a purchase order, by e-mail, file or webhook) is recorded as `sent` in
