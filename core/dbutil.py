@@ -46,6 +46,29 @@ def insert_ignore(session, table, rows: list[dict], conflict_columns: list[str],
     return len(session.execute(statement.returning(table.c[conflict_columns[0]]), parameters).all())
 
 
+def count_in_window(session, table, counter: str, keys: list[dict], window: int, *,
+                    scope: dict | None = None) -> list[int]:
+    """One more in the ``counter`` column of each of ``keys``' rows for ``window`` (the table's
+    ``window_start``, the same for every row of ``scope``); returns their new counts, in order.
+
+    The rows of ``scope`` (every row without one) from earlier windows are deleted first, so the table
+    holds current windows only. A missing row is inserted without a conflict between two workers,
+    then incremented in place: concurrent calls each count once. Rate limits and login throttles
+    count this way (:mod:`plugins.funnel.capture`, :mod:`core.api.websessions`).
+    """
+    from sqlalchemy import delete, update
+
+    columns = table.c
+    session.execute(delete(table).where(columns.window_start < window,
+                                        *(columns[name] == value for name, value in (scope or {}).items())))
+    insert_ignore(session, table, [{**key, "window_start": window, counter: 0} for key in keys],
+                  [*keys[0], "window_start"], count=False)
+    return [session.execute(update(table).where(columns.window_start == window,
+                                                *(columns[name] == value for name, value in key.items()))
+                            .values({counter: columns[counter] + 1}).returning(columns[counter])).scalar_one()
+            for key in keys]
+
+
 #: rows from which ``insert_ignore`` (not counting) goes through a staging table on PostgreSQL
 STAGED_FROM = 1_000
 

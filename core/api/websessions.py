@@ -154,18 +154,10 @@ def _failures(session, subjects, window: int) -> dict[str, int]:
 
 
 def _count_failure(session, subjects, window: int) -> None:
-    """One more failure of each subject in ``window`` (earlier windows forgotten): a row inserted if
-    missing, without a conflict between two workers, then incremented in place."""
-    from sqlalchemy import delete, update
+    from core.api.models import WebLoginFailure
+    from core.dbutil import count_in_window
 
-    from core.api.models import WebLoginFailure as F
-    from core.dbutil import insert_ignore
-
-    session.execute(delete(F).where(F.window_start < window))
-    insert_ignore(session, F.__table__, [{"subject": s, "window_start": window, "failures": 0} for s in subjects],
-                  ["subject", "window_start"], count=False)
-    session.execute(update(F).where(F.subject.in_(list(subjects)), F.window_start == window)
-                    .values(failures=F.failures + 1))
+    count_in_window(session, WebLoginFailure.__table__, "failures", [{"subject": s} for s in subjects], window)
 
 
 def _clear_failures(session, subject: str) -> None:

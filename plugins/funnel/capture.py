@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 
 from core.errors import NotFound, ValidationError
 from core.security import Actor
@@ -110,24 +110,16 @@ def check_origin(form: Form, origin: str | None) -> None:
 
 
 def count_post(session, form: Form, address: str, *, now: float | None = None) -> None:
-    """Count one post from ``address``; :raises Refused: 429 once it is over the form's limit.
-
-    One row per (form, address, window): inserted if missing (without a conflict between two
-    workers), then incremented in place, so concurrent posts each count once.
-    """
-    from core.dbutil import insert_ignore
+    """Count one post from ``address`` (:func:`core.dbutil.count_in_window`, concurrent posts each
+    counted once); :raises Refused: 429 once it is over the form's limit."""
+    from core.dbutil import count_in_window
 
     now = time.time() if now is None else now
     window = int(now) // form.rate_window * form.rate_window
     address = (address or "unknown")[:64]
-    table = CaptureHit.__table__
-    session.execute(delete(table).where(table.c.form == form.name, table.c.address == address,
-                                        table.c.window_start < window))
-    insert_ignore(session, table, [{"form": form.name, "address": address, "window_start": window, "hits": 0}],
-                  ["form", "address", "window_start"])
-    key = (table.c.form == form.name, table.c.address == address, table.c.window_start == window)
-    session.execute(update(table).where(*key).values(hits=table.c.hits + 1))
-    hits = session.execute(select(table.c.hits).where(*key)).scalar_one()
+    # the form's windows are its own length: only its own earlier windows are forgotten
+    hits, = count_in_window(session, CaptureHit.__table__, "hits", [{"form": form.name, "address": address}], window,
+                            scope={"form": form.name})
     if hits > form.rate_limit:
         retry = max(1, window + form.rate_window - int(now))
         raise Refused(429, f"form {form.name}: more than {form.rate_limit} posts from {address} in "

@@ -183,3 +183,29 @@ def test_an_overlapped_write_ends_before_the_connection_is_used_again_and_its_er
         assert any("failed too" in note and "duplicate" in note for note in caught.value.__notes__)
     with app.transaction() as session:
         assert session.scalar(text("SELECT COUNT(*) FROM probe_overlapped")) == 2000
+
+
+@pytest.mark.modules("funnel")
+def test_counts_in_a_window_start_again_in_the_next_and_forget_only_their_scope_s_earlier_windows(app):
+    from sqlalchemy import select
+
+    from core.api.models import WebLoginFailure
+    from core.dbutil import count_in_window
+    from plugins.funnel.models import CaptureHit
+
+    failures, hits = WebLoginFailure.__table__, CaptureHit.__table__
+    alice, host = {"subject": "login alice"}, {"subject": "address 10.0.0.1"}
+    with app.transaction() as session:
+        assert count_in_window(session, failures, "failures", [alice, host], 900) == [1, 1]
+        assert count_in_window(session, failures, "failures", [alice], 900) == [2]
+        assert count_in_window(session, failures, "failures", [alice, host], 1800) == [1, 1]  # a new window
+        assert sorted(session.execute(select(failures.c.subject, failures.c.window_start, failures.c.failures))) == [
+            ("address 10.0.0.1", 1800, 1), ("login alice", 1800, 1)]  # the earlier window forgotten
+        # a daily form and an hourly one: the hourly form's new window leaves the daily one's current window
+        daily, hourly = {"form": "daily", "address": "a"}, {"form": "hourly", "address": "a"}
+        assert count_in_window(session, hits, "hits", [daily], 86400, scope={"form": "daily"}) == [1]
+        assert count_in_window(session, hits, "hits", [hourly], 86400, scope={"form": "hourly"}) == [1]
+        assert count_in_window(session, hits, "hits", [hourly], 86400 + 3600, scope={"form": "hourly"}) == [1]
+        assert count_in_window(session, hits, "hits", [daily], 86400, scope={"form": "daily"}) == [2]
+        assert sorted(session.execute(select(hits.c.form, hits.c.window_start, hits.c.hits))) == [
+            ("daily", 86400, 2), ("hourly", 90000, 1)]
