@@ -101,7 +101,7 @@ def run_reminders(app, session, today: dt.date | None = None, *, collect: bool =
     params.update(thresholds)
     target = "CASE " + " ".join(f"WHEN i.due_date < :th{level.level} THEN {level.level}"
                                 for level in reversed(policy)) + " ELSE 0 END"
-    from plugins.billing.services_reminder_messages import create_run_tables, drop_run_tables, split_instalments
+    from plugins.billing.reminder_sql import create_run_tables, drop_run_tables, split_instalments
 
     create_run_tables(session)
     split_instalments(session, OPEN, today)
