@@ -268,7 +268,11 @@ same transaction. `crm audit [--record invoice:F2026-000012] [--user LOGIN] [--f
 refunds, write-offs) are recorded by triggers, so an UPDATE typed in psql is there too with the
 role that typed it; a trigger refuses every UPDATE, DELETE and TRUNCATE of the trail, whoever
 asks. The triggers record an amount as it is stored (cents: `12000`); `crm audit` shows it as the
-services write it on either database (`"120.00"`, a quantity `"2.000"`).
+services write it on either database (`"120.00"`, a quantity `"2.000"`). The three bulk imports
+write their rows set-based and are recorded by their command, not row by row: `crm lead import`
+(the command line names the file), `crm market import` (reference data) and `crm payment import`,
+whose bank statement is in the trail with the file's SHA-256 and its line counts, and whose
+payments, allocations, write-offs and settled invoices are each recorded.
 
 Every document that leaves crm is in the trail too. A message the outbox delivers (an invoice,
 a reminder, a statement, a purchase order, by e-mail, file or webhook) is recorded as `sent` in
