@@ -17,6 +17,8 @@ from email import policy
 from email.parser import BytesParser
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from core.outbox import Attachment, Notification, notify
@@ -119,6 +121,36 @@ def test_the_file_channel_renders_the_same_email_as_the_email_package(sender, va
                 for p in email.walk() if not p.is_multipart()]
 
     assert parts(fast) == parts(slow)
+
+
+
+@settings(max_examples=3000, deadline=None)
+@given(name=st.sampled_from(["To", "From", "Subject", "Content-Type", "X-Entonnoir-Signature"]),
+       value=st.text(st.one_of(st.characters(max_codepoint=127), st.sampled_from(" \t=?;,:<>@é")), max_size=90))
+def test_property_a_header_is_written_as_compat32_writes_it(name, value):
+    """The file channel's policy writes a plain header directly: the bytes (and the text) are compat32's."""
+    from core.channels import POLICY
+
+    for fold in ("fold", "fold_binary"):
+        try:
+            expected = getattr(policy.compat32, fold)(name, value)
+        except Exception as exc:  # an embedded header, say: refused alike
+            with pytest.raises(type(exc)):
+                getattr(POLICY, fold)(name, value)
+        else:
+            assert getattr(POLICY, fold)(name, value) == expected
+
+
+def test_a_whole_message_is_the_bytes_compat32_generates():
+    from core.channels import build_email
+    from core.outbox import Message
+
+    message = Message(id=7, channel="email", recipients=["anne@client.fr", "Société Générale <sg@client.fr>"],
+                      subject="Relance : facture F2026-000001 " + "x" * 80, text="Bonjour,\n", html="<p>Bonjour</p>",
+                      created_at=dt.datetime(2026, 11, 28, 9, 30), dedup_key="invoice:F-1",
+                      attachments=[Attachment("relevé.csv", b"a;b\n", "text/csv")])
+    email = build_email(message, sender="Lumière & Cie <crm@lumiere.fr>")
+    assert email.as_bytes() == email.as_bytes(policy=policy.compat32)
 
 
 # --- SMTP ---------------------------------------------------------------------------------------------
