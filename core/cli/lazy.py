@@ -90,7 +90,7 @@ def _help(package: str, package_dir: Path, module: str, attribute: str, depth: i
     relative = module[len(package):].lstrip(".").split(".") if module != package else []
     path = package_dir.joinpath(*relative)
     text = _source(path / "__init__.py" if path.is_dir() else path.with_suffix(".py"))
-    found = re.search(rf"^def {re.escape(attribute)}\(.*?\)\s*(?:->[^:]*)?:[ \t]*\n", text, re.M | re.S)
+    found = _definition(text, attribute)
     if found is None:
         for line in re.findall(r"^from ([\w.]+) import ([^\n]+)$", text, re.M):
             for alias in line[1].split("#")[0].strip("() ").split(","):
@@ -99,14 +99,35 @@ def _help(package: str, package_dir: Path, module: str, attribute: str, depth: i
                     return _help(package, package_dir, line[0], original.strip(), depth + 1)
         return {}
     texts = {}
-    decorators = text[:found.start()].rstrip().rsplit("\n\n", 1)[-1]
+    start, end = found
+    decorators = text[:start].rstrip().rsplit("\n\n", 1)[-1]
     for call in re.findall(r"\.(?:command|group)\((.*)", decorators):
         for key, value in re.findall(r"\b(short_help|help)=(\"[^\"\n]*\"|'[^'\n]*')", call):
             texts[key] = ast.literal_eval(value)
-    body = re.match(r"\s*([rRuU]?(\"\"\"|\'\'\').*?\2)", text[found.end():], re.S)
+    body = re.match(r"\s*([rRuU]?(\"\"\"|\'\'\').*?\2)", text[end:], re.S)
     if body is not None and "help" not in texts:
         texts["help"] = inspect.cleandoc(ast.literal_eval(body.group(1)))
     return texts
+
+
+#: a definition's parameters, return annotation and colon, up to its body
+_SIGNATURE = re.compile(r"\(.*?\)\s*(?:->[^:]*)?:[ \t]*\n", re.S)
+
+
+def _definition(text: str, attribute: str) -> tuple[int, int] | None:
+    """Where ``def attribute(...):`` starts in ``text`` and where its body starts, or None.
+
+    A string search and one fixed pattern: a pattern per command's name cost ``crm --help`` a
+    compilation per command listed.
+    """
+    padded, head = "\n" + text, f"\ndef {attribute}("
+    at = padded.find(head)
+    while at != -1:
+        signature = _SIGNATURE.match(padded, at + len(head) - 1)
+        if signature is not None:
+            return at, signature.end() - 1  # in ``text``: one less than in ``padded``
+        at = padded.find(head, at + 1)
+    return None
 
 
 @functools.lru_cache(maxsize=64)

@@ -83,6 +83,17 @@ def _origin(command) -> str:
     return getattr(command.callback, "__module__", None) or "?"
 
 
+def kernel_listing(name: str) -> click.Command:
+    """Kernel command ``name`` as ``crm --help`` lists it: its name and help read from the source,
+    as the modules' commands are (:mod:`core.cli.lazy`), without importing it."""
+    from pathlib import Path
+
+    import core
+    from core.cli.lazy import CommandRef
+
+    return CommandRef(name, "kernel", KERNEL_COMMANDS[name], "core", Path(core.__file__).parent).placeholder()
+
+
 class CrmGroup(click.Group):
     """Kernel commands load on demand; enabled modules add theirs by their manifest (core.cli.lazy),
     imported only when they run, or through the ``register_commands`` hook."""
@@ -129,7 +140,7 @@ class CrmGroup(click.Group):
         return sorted(names)
 
     def format_commands(self, ctx, formatter):
-        ctx.meta["crm.listing"] = True  # the modules' commands are listed without being imported
+        ctx.meta["crm.listing"] = True  # the commands are listed without being imported
         try:
             super().format_commands(ctx, formatter)
         finally:
@@ -143,6 +154,8 @@ class CrmGroup(click.Group):
         if name in KERNEL_COMMANDS:
             import importlib
 
+            if ctx.meta.get("crm.listing"):
+                return kernel_listing(name)
             module, attr = KERNEL_COMMANDS[name].split(":")
             return getattr(importlib.import_module(module), attr)
         commands = self._plugin_commands(ctx)

@@ -15,6 +15,7 @@ except SystemExit:
     pass
 heavy = sorted(name for name in ("sqlalchemy", "marshmallow", "alembic", "rich", "core.models", "pluggy",
                                  "jinja2", "weasyprint", "lxml") if name in sys.modules)
+print("KERNEL:" + ",".join(sorted(name for name in sys.modules if name.startswith("core.cli."))))
 print("PLUGINS:" + ",".join(sorted(name for name in sys.modules if name.startswith("plugins."))))
 print("HEAVY:" + ",".join(heavy))
 """
@@ -26,6 +27,9 @@ def test_help_imports_no_database_or_validation_layer(workspace):
                             capture_output=True, text=True, check=True)
     assert "Commands:" in result.stdout
     assert result.stdout.strip().splitlines()[-2:] == ["PLUGINS:", "HEAVY:"]
+    # nor the kernel's own commands: their help too is read from the source
+    kernel = result.stdout.strip().splitlines()[-3].removeprefix("KERNEL:").split(",")
+    assert set(kernel) <= {"core.cli.main", "core.cli.context", "core.cli.lazy"}, kernel
     # every module's commands are listed with their help, read from the source
     for name, summary in (("invoice", "Invoices and credit notes"), ("deal", "Opportunities"),
                           ("po", "Purchase orders"), ("vat", "VAT"), ("bill", "Supplier bills")):
@@ -75,6 +79,20 @@ def test_a_deal_lead_or_po_list_loads_its_own_tables(workspace, command, tables)
     assert not [name for name in loaded if name.startswith("plugins.billing.models")]
     if command == "lead":  # a lead's deals are read by its show alone
         assert "plugins.funnel.models_deals" not in loaded
+
+
+def test_the_kernel_s_commands_are_listed_with_the_help_their_code_gives():
+    import importlib
+    import inspect
+
+    from core.cli.main import KERNEL_COMMANDS, kernel_listing
+
+    for name, target in KERNEL_COMMANDS.items():
+        module, attribute = target.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        listed = kernel_listing(name)
+        assert listed.get_short_help_str(limit=90) == command.get_short_help_str(limit=90), name
+        assert listed.help == inspect.cleandoc(command.help), name  # click keeps the docstring as written
 
 
 def test_help_lists_commands_even_when_the_config_is_invalid(workspace):
