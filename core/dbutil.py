@@ -33,9 +33,14 @@ def insert_ignore(session, table, rows: list[dict], conflict_columns: list[str],
     statement = insert(table).on_conflict_do_nothing(index_elements=conflict_columns, index_where=index_where)
     # The rows go as parameters, not ``.values(row)``: a statement with values baked in is a new
     # cache key per row, and building it cost more than the INSERT itself.
-    if (not count and index_where is None and len(rows) >= STAGED_FROM
-            and session.get_bind().dialect.name == "postgresql"):
-        _staged_insert_ignore(session, table, rows, conflict_columns)
+    if not count and index_where is None and len(rows) >= STAGED_FROM and _defaults_given(table, rows[0]):
+        if session.get_bind().dialect.name == "postgresql":
+            _staged_insert_ignore(session, table, rows, conflict_columns)
+        else:  # SQLite's executemany, without SQLAlchemy's parameter work per row
+            names = list(rows[0])
+            session.connection().exec_driver_sql(
+                f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(['?'] * len(names))}) "
+                f"ON CONFLICT ({', '.join(conflict_columns)}) DO NOTHING", list(database_values(session, table, rows)))
         return None
     parameters = rows[0] if len(rows) == 1 else rows
     if not count:
@@ -69,8 +74,15 @@ def count_in_window(session, table, counter: str, keys: list[dict], window: int,
             for key in keys]
 
 
-#: rows from which ``insert_ignore`` (not counting) goes through a staging table on PostgreSQL
+#: rows from which ``insert_ignore`` (not counting) goes straight to the driver: through a staging
+#: table on PostgreSQL, SQLite's own executemany
 STAGED_FROM = 1_000
+
+
+def _defaults_given(table, row: dict) -> bool:
+    """Whether ``row`` gives every column of ``table`` that has a Python-side default: the driver
+    paths write what they are given, and leave a missing column to the database's own default."""
+    return all(column.key in row for column in table.c if column.default is not None)
 
 
 def _staged_insert_ignore(session, table, rows: list[dict], conflict_columns: list[str]) -> None:

@@ -96,8 +96,10 @@ def test_a_table_emptied_then_refilled_is_written_frozen_and_all_visible_and_a_r
 
 @pytest.mark.modules("billing")
 def test_many_rows_inserted_ignoring_conflicts_go_in_whole_in_their_order_with_exact_values(app, monkeypatch):
-    """Past ``STAGED_FROM`` rows, PostgreSQL's ``insert_ignore`` stages them by COPY: each value as its
-    column's type stores it (money in cents, dates), conflicts skipped, ids in the order given."""
+    """Past ``STAGED_FROM`` rows, ``insert_ignore`` goes to the driver (PostgreSQL stages them by COPY,
+    SQLite's executemany): each value as its column's type stores it (money in cents, dates), conflicts
+    skipped, ids in the order given. Rows that leave out a column with a Python-side default still get
+    it (they take SQLAlchemy's path)."""
     import datetime as dt
     from decimal import Decimal
 
@@ -128,6 +130,12 @@ def test_many_rows_inserted_ignoring_conflicts_go_in_whole_in_their_order_with_e
         lines = session.execute(BankLine.__table__.select().order_by(BankLine.id)).all()
         assert [(row.amount, row.booking_date) for row in lines] == [
             (Decimal("0.01"), day), (Decimal("1234567.89"), day), (Decimal("5.00"), day)]
+        bare = [{key: value for key, value in line(key, "1.00", day).items() if key not in ("currency", "method")}
+                for key in "cd"]
+        insert_ignore(session, BankLine.__table__, bare, ["line_key"], count=False)
+        assert session.execute(text("SELECT line_key, currency, method FROM billing_bank_line "
+                                    "WHERE line_key IN ('c', 'd') ORDER BY id")).all() == [
+            ("c", "EUR", "transfer"), ("d", "EUR", "transfer")]
         session.rollback()
 
 
