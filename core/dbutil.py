@@ -29,19 +29,13 @@ def insert_ignore(session, table, rows: list[dict], conflict_columns: list[str],
     """
     if not rows:
         return 0 if count else None
-    insert = dialect_insert(session)
-    statement = insert(table).on_conflict_do_nothing(index_elements=conflict_columns, index_where=index_where)
+    insert = dialect_insert(session)  # also refuses a database other than SQLite and PostgreSQL
+    if not count and index_where is None and len(rows) >= STAGED_FROM and _defaults_given(table, rows[0]):
+        _driver_insert_ignore(session, table, rows, conflict_columns)
+        return None
     # The rows go as parameters, not ``.values(row)``: a statement with values baked in is a new
     # cache key per row, and building it cost more than the INSERT itself.
-    if not count and index_where is None and len(rows) >= STAGED_FROM and _defaults_given(table, rows[0]):
-        if session.get_bind().dialect.name == "postgresql":
-            _staged_insert_ignore(session, table, rows, conflict_columns)
-        else:  # SQLite's executemany, without SQLAlchemy's parameter work per row
-            names = list(rows[0])
-            session.connection().exec_driver_sql(
-                f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(['?'] * len(names))}) "
-                f"ON CONFLICT ({', '.join(conflict_columns)}) DO NOTHING", list(database_values(session, table, rows)))
-        return None
+    statement = insert(table).on_conflict_do_nothing(index_elements=conflict_columns, index_where=index_where)
     parameters = rows[0] if len(rows) == 1 else rows
     if not count:
         session.execute(statement, parameters)
@@ -85,8 +79,10 @@ def _defaults_given(table, row: dict) -> bool:
     return all(column.key in row for column in table.c if column.default is not None)
 
 
-def _staged_insert_ignore(session, table, rows: list[dict], conflict_columns: list[str]) -> None:
-    """The rows by COPY into a temporary table, then one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``.
+def _driver_insert_ignore(session, table, rows: list[dict], conflict_columns: list[str]) -> None:
+    """The rows straight to the driver: on SQLite its own executemany of ``INSERT ... ON CONFLICT DO
+    NOTHING``, without SQLAlchemy's parameter work per row; on PostgreSQL by COPY into a temporary
+    table, then one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``.
 
     An executemany of 100,000 rows spends most of its time converting each row's parameters and
     sending them one statement after another; COPY sends them as one stream, and the database
@@ -95,6 +91,11 @@ def _staged_insert_ignore(session, table, rows: list[dict], conflict_columns: li
     from sqlalchemy import text
 
     columns = list(rows[0])
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql(
+            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))}) "
+            f"ON CONFLICT ({', '.join(conflict_columns)}) DO NOTHING", list(database_values(session, table, rows)))
+        return
     names = ", ".join(columns)
     stage = f"{table.name}_staged"
     session.execute(text(f"DROP TABLE IF EXISTS pg_temp.{stage}"))
