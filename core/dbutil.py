@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 
 def dialect_insert(session):
     """The ``insert`` construct of the session's database (it knows ``ON CONFLICT``).
@@ -135,6 +137,31 @@ def database_values(session, table, rows: list[dict]):
             if values[index] is not None:
                 values[index] = process(values[index])
         yield tuple(values)
+
+
+#: SQLite's page cache for a bulk import's transaction, in KiB (every other transaction keeps SQLite's
+#: default, 2,000 KiB)
+BULK_PAGE_CACHE_KIB = 65_536
+
+
+@contextmanager
+def bulk_page_cache(session):
+    """On SQLite, the session's connection keeps up to 64 MB of pages in memory while the block runs,
+    then its setting from before. A bulk import's dirty pages then stay in memory instead of being
+    spilled to the WAL and read back: 100,000 bank entries, median of three runs, 15.38 -> 14.32 s;
+    100,000 leads 3.96 -> 3.72 s. Only there: with the large cache on every connection, each job's
+    memory grew with the database it read, for no time won (peak memory over 1,000,000 invoices:
+    reminder run 75 -> 211 MB, FEC 109 -> 289 MB). Nothing on PostgreSQL."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{BULK_PAGE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
 
 
 #: rows written in one transaction from which PostgreSQL's statistics of the tables are renewed

@@ -93,7 +93,7 @@ def import_bank_file(app, path: Path, *, fmt: str | None = None, skip_invalid: b
                      decimal_separator: str | None = None, progress=None, update: bool = False) -> BankImport:
     """Import a bank file in one transaction (see the module docstring); returns what it did."""
     require_app(app, "billing.payment.record")
-    from core.dbutil import fresh_statistics
+    from core.dbutil import bulk_page_cache, fresh_statistics
     from core.importexport import refusal, write_rejects
     from core.schemas import decimal_separator as declared
 
@@ -122,7 +122,7 @@ def import_bank_file(app, path: Path, *, fmt: str | None = None, skip_invalid: b
     bad = {line for line, _, _ in result.rejected}
     entries = [e for e in entries if e.line_number not in bad or kind == "camt"]
     result.lines = len(entries)
-    with app.transaction() as session:
+    with app.transaction() as session, bulk_page_cache(session):
         statement = _store(app, session, path, content, result, info, entries)
         _resolve_customers(session, statement, entries, result)
         fresh_statistics(session, ["billing_bank_line", "billing_bank_line_invoice"], result.new)

@@ -30,6 +30,7 @@ from pathlib import Path
 from marshmallow import ValidationError as SchemaError
 from sqlalchemy import select
 
+from core.dbutil import bulk_page_cache
 from core.errors import CrmError
 from core.importexport import DataKind, refusal, stream_csv, write_rejects
 from core.schemas import flatten_messages, has_controls
@@ -69,7 +70,8 @@ def import_leads(app, path, *, skip_invalid: bool = False, duplicates: str = "cr
     path = Path(path)
     header, rows = stream_csv(path, LEAD_FIELDS, mapping)
     result = LeadImportResult()
-    with app.transaction() as session, LeadWriter(app, session, result, duplicates, progress) as writer:
+    with app.transaction() as session, bulk_page_cache(session), \
+            LeadWriter(app, session, result, duplicates, progress) as writer:
         for chunk in _chunks(rows, CHUNK_ROWS):
             result.rows += len(chunk)
             valid = []

@@ -317,3 +317,24 @@ def test_each_line_goes_in_with_the_customer_of_the_first_invoice_it_names_that_
     assert crm("payment", "import", str(export), "--json").json["matched_by"] == {"customer": 1}
     assert books.sql("SELECT partner_id, matched_by FROM billing_bank_line WHERE bank_reference IS NULL "
                      "AND direction = 'credit' AND line_key LIKE 'csv:%'") == [(martin, "customer")]
+
+
+def test_the_bank_import_settles_with_the_bulk_page_cache(books, crm, tmp_path, monkeypatch):
+    from core.dbutil import BULK_PAGE_CACHE_KIB
+    from plugins.billing import settlement
+
+    customer = books.customer("Durand")
+    number = books.confirm("2026-02-01", customer)  # 120.00
+    seen, settle = [], settlement.settle
+
+    def watched(app, session, *args, **kwargs):
+        seen.append(session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
+                    if app.dialect == "sqlite" else app.dialect)
+        return settle(app, session, *args, **kwargs)
+
+    monkeypatch.setattr(settlement, "settle", watched)
+    statement = tmp_path / "releve.xml"
+    statement.write_bytes(camt053([{"amount": "120.00", "date": "2026-02-10", "name": "DURAND", "text": number}]))
+    assert crm("payment", "import", str(statement), "--json").json["created"] == 1
+    assert books.invoice(number).residual == Decimal("0.00")
+    assert seen in ([-BULK_PAGE_CACHE_KIB], ["postgresql"])  # PostgreSQL has no such setting to raise
